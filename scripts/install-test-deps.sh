@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Install everything the integration tests and benchmarks need (idempotent).
+#
+#   scripts/install-test-deps.sh
+#
+# Installs, only when missing:
+#   apt:   openssh-server openssh-client sqlite3 iproute2 hyperfine wrk nginx openssl curl
+#          python3 python3-venv postgresql-15 (binaries in /usr/lib/postgresql/15/bin)
+#   venv:  $REPORTCTL_TOOLS/venv with aiosmtpd and awscli
+#   cargo: s3s-fs 0.14.1 (binary) into $REPORTCTL_TOOLS/bin
+# REPORTCTL_TOOLS defaults to $HOME/.cache/reportctl-tools.
+# One status line per component goes to stderr. Exits non-zero naming the
+# component that could not be installed.
+set -euo pipefail
+
+TOOLS="${REPORTCTL_TOOLS:-$HOME/.cache/reportctl-tools}"
+VENV="$TOOLS/venv"
+S3S_VERSION=0.14.1
+PG_BIN=/usr/lib/postgresql/15/bin
+export DEBIAN_FRONTEND=noninteractive
+
+log() { echo "install-test-deps: $*" >&2; }
+die() { echo "install-test-deps: FAILED: $*" >&2; exit 1; }
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "apt: not root and no sudo"
+    SUDO=(sudo -E)
+fi
+
+APT_UPDATED=0
+apt_install() { # component pkg...
+    local comp="$1"; shift
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        log "apt-get update"
+        "${SUDO[@]}" apt-get update -qq >&2 || die "$comp: apt-get update failed"
+        APT_UPDATED=1
+    fi
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "$@" >&2 \
+        || die "$comp: apt-get install $* failed"
+}
+
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+# component  package  check-command
+ensure_pkg() {
+    local comp="$1" pkg="$2" check="$3"
+    if pkg_installed "$pkg" && [ -e "$check" ]; then
+        log "$comp: ok (already installed)"
+        return
+    fi
+    apt_install "$comp" "$pkg"
+    [ -e "$check" ] || die "$comp: $check missing after installing $pkg"
+    log "$comp: ok (installed $pkg)"
+}
+
+ensure_pkg openssh-server openssh-server /usr/sbin/sshd
+ensure_pkg openssh-client openssh-client /usr/bin/sftp
+ensure_pkg openssl        openssl        /usr/bin/openssl
+ensure_pkg curl           curl           /usr/bin/curl
+ensure_pkg sqlite3        sqlite3        /usr/bin/sqlite3
+ensure_pkg iproute2       iproute2       /usr/sbin/tc
+ensure_pkg hyperfine      hyperfine      /usr/bin/hyperfine
+ensure_pkg wrk            wrk            /usr/bin/wrk
+
+# openssh-server's postinst starts and enables the system sshd; our tests only
+# use private instances, but leaving the system one alone is harmless.
+
+# nginx: installed for benchmarks, never left running as a system service.
+nginx_was_installed=0
+pkg_installed nginx && [ -x /usr/sbin/nginx ] && nginx_was_installed=1
+if [ "$nginx_was_installed" -eq 0 ]; then
+    apt_install nginx nginx
+    [ -x /usr/sbin/nginx ] || die "nginx: /usr/sbin/nginx missing after install"
+fi
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    "${SUDO[@]}" systemctl stop nginx >/dev/null 2>&1 || true
+    "${SUDO[@]}" systemctl disable nginx >/dev/null 2>&1 || true
+elif command -v update-rc.d >/dev/null 2>&1; then
+    "${SUDO[@]}" update-rc.d nginx disable >/dev/null 2>&1 || true
+fi
+# Only the system instance (/run/nginx.pid) is stopped; private nginx
+# instances started by benchmarks with their own config are left alone.
+system_nginx_pid() {
+    local pid
+    pid="$(cat /run/nginx.pid 2>/dev/null || true)"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+if system_nginx_pid >/dev/null; then
+    "${SUDO[@]}" /usr/sbin/nginx -s stop >/dev/null 2>&1 \
+        || "${SUDO[@]}" /etc/init.d/nginx stop >/dev/null 2>&1 || true
+    for _ in $(seq 1 50); do system_nginx_pid >/dev/null || break; sleep 0.1; done
+fi
+system_nginx_pid >/dev/null && die "nginx: the system nginx service is running and could not be stopped"
+if [ "$nginx_was_installed" -eq 1 ]; then
+    log "nginx: ok (already installed; system service stopped)"
+else
+    log "nginx: ok (installed nginx; system service stopped)"
+fi
+
+# PostgreSQL 15 binaries.
+if [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ] && [ -x "$PG_BIN/postgres" ] \
+    && command -v psql >/dev/null 2>&1; then
+    log "postgresql-15: ok (already installed in $PG_BIN)"
+else
+    apt_install postgresql-15 postgresql-15 postgresql-client-15
+    [ -x "$PG_BIN/initdb" ] || die "postgresql-15: $PG_BIN/initdb missing after install"
+    log "postgresql-15: ok (installed)"
+fi
+id postgres >/dev/null 2>&1 || die "postgresql-15: system user 'postgres' does not exist"
+
+# Python venv with aiosmtpd (SMTP test server) and awscli (S3 peer for benchmarks).
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY="$(command -v python3 || true)"
+if [ -z "$PY" ] || ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    apt_install python3-venv python3 python3-venv
+    PY=/usr/bin/python3
+fi
+mkdir -p "$TOOLS"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    rm -rf "$VENV"
+    "$PY" -m venv "$VENV" >&2 || die "python-venv: could not create $VENV with $PY"
+    log "python-venv: ok (created $VENV)"
+else
+    log "python-venv: ok (already at $VENV)"
+fi
+if "$VENV/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
+    log "aiosmtpd: ok (already in $VENV)"
+else
+    "$VENV/bin/pip" install -q --disable-pip-version-check aiosmtpd >&2 || die "aiosmtpd: pip install failed"
+    "$VENV/bin/python" -c 'import aiosmtpd' || die "aiosmtpd: not importable after install"
+    log "aiosmtpd: ok (installed into $VENV)"
+fi
+if [ -x "$VENV/bin/aws" ] && "$VENV/bin/aws" --version >/dev/null 2>&1; then
+    log "awscli: ok (already in $VENV)"
+else
+    "$VENV/bin/pip" install -q --disable-pip-version-check awscli >&2 || die "awscli: pip install failed"
+    "$VENV/bin/aws" --version >/dev/null 2>&1 || die "awscli: aws not runnable after install"
+    log "awscli: ok (installed into $VENV)"
+fi
+
+# s3s-fs (S3 server that checks signatures).
+S3S="$TOOLS/bin/s3s-fs"
+if [ -x "$S3S" ] && "$S3S" --help >/dev/null 2>&1; then
+    log "s3s-fs: ok (already at $S3S)"
+else
+    command -v cargo >/dev/null 2>&1 || die "s3s-fs: cargo not found (needed to build s3s-fs)"
+    log "s3s-fs: building with cargo install (takes a few minutes)"
+    # A private target dir so a CARGO_TARGET_DIR set for the project is not touched.
+    build_dir="$(mktemp -d)"
+    if ! CARGO_TARGET_DIR="$build_dir" cargo install --locked s3s-fs --version "$S3S_VERSION" \
+        --features binary --root "$TOOLS" >&2; then
+        rm -rf "$build_dir"
+        die "s3s-fs: cargo install failed"
+    fi
+    rm -rf "$build_dir"
+    [ -x "$S3S" ] || die "s3s-fs: $S3S missing after cargo install"
+    log "s3s-fs: ok (installed at $S3S)"
+fi
+
+log "all test dependencies present (tools root: $TOOLS)"

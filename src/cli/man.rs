@@ -1,0 +1,73 @@
+//! Man pages, generated from the clap definition: `man/reportctl.1` and one page per
+//! subcommand. A test fails when the files in `man/` differ from what this produces;
+//! `REPORTCTL_UPDATE_MAN=1 cargo test --test man` rewrites them.
+
+use clap::CommandFactory;
+
+use super::Cli;
+
+const EXIT_STATUS: &[(&str, &str)] = &[
+    ("0", "Success, or nothing was due."),
+    ("1", "A run or a delivery failed; details on stderr and in the ledger (history, status)."),
+    ("2", "Usage or configuration error; the message names the file, line, report and key."),
+    ("75", "send\\-test refused by its rate limit (one test per report per minute); retry after the time it prints."),
+];
+
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("REPORTCTL_CONFIG", "The configuration file, when \\-\\-config is not given (default: reports.toml)."),
+    ("TZ", "The zone of reports and settings that name none, when it is an IANA zone name; else the system zone."),
+    ("NO_COLOR", "When set, no colour is used."),
+];
+
+fn roff_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('-', "\\-")
+}
+
+fn section(out: &mut Vec<u8>, title: &str, items: &[(&str, &str)]) {
+    out.extend_from_slice(format!(".SH \"{title}\"\n").as_bytes());
+    for (term, text) in items {
+        // Items are written pre-escaped where they need it.
+        out.extend_from_slice(format!(".TP\n\\fB{term}\\fR\n{text}\n").as_bytes());
+    }
+}
+
+fn page(cmd: clap::Command, top: bool) -> (String, Vec<u8>) {
+    let man = clap_mangen::Man::new(cmd.clone());
+    let name = man.get_filename();
+    let mut out = Vec::new();
+    let write = |r: std::io::Result<()>| r.expect("writing to memory");
+    write(man.render_title(&mut out));
+    write(man.render_name_section(&mut out));
+    write(man.render_synopsis_section(&mut out));
+    write(man.render_description_section(&mut out));
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        write(man.render_options_section(&mut out));
+    }
+    if cmd.has_subcommands() {
+        write(man.render_subcommands_section(&mut out));
+    }
+    section(&mut out, "EXIT STATUS", EXIT_STATUS);
+    if top {
+        section(&mut out, "ENVIRONMENT", ENVIRONMENT);
+        out.extend_from_slice(
+            format!(
+                ".SH \"SEE ALSO\"\n{}\n",
+                roff_escape("The README of the project, and reports.example.toml for every key of the configuration.")
+            )
+            .as_bytes(),
+        );
+    }
+    write(man.render_version_section(&mut out));
+    (name, out)
+}
+
+/// Every man page: (file name, roff text).
+pub fn pages() -> Vec<(String, Vec<u8>)> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let mut pages = vec![page(cmd.clone(), true)];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        pages.push(page(sub.clone(), false));
+    }
+    pages
+}

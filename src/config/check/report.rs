@@ -1,0 +1,330 @@
+//! Checking one `[[reports]]` entry: its name, outputs, references to sources and
+//! destinations, zone, status, file naming, CSV options and schedule.
+
+use std::collections::BTreeSet;
+
+use chrono_tz::Tz;
+use toml::Spanned;
+
+use super::{Checker, Defaults};
+use crate::config::diag::Subject;
+use crate::config::model::*;
+use crate::config::raw::RawOutput;
+use crate::config::RawReportParts;
+use crate::render::naming::{check_identifier, check_report_name, Var};
+use crate::schedule::Schedule;
+
+impl Checker<'_> {
+    pub(crate) fn report(
+        &mut self,
+        parts: RawReportParts,
+        defaults: &Defaults,
+        sources: &BTreeSet<String>,
+        destinations: &BTreeSet<String>,
+        seen: &mut Vec<(String, String)>,
+    ) -> Option<Report> {
+        if !parts.complete {
+            return None;
+        }
+        let raw = parts.report?;
+        let subject = parts.subject.clone();
+        let s = &subject;
+        let span = parts.span.clone();
+        let before = self.errors.len();
+
+        let name = self.required(
+            &raw.name,
+            s,
+            "name",
+            &span,
+            "every report needs a name (letters, digits, spaces and underscores)",
+        );
+        if let (Some(n), Some(v)) = (&name, &raw.name) {
+            if let Err(e) = check_report_name(n) {
+                self.err(v.span(), s, "name", e);
+            } else if let Some((_, other)) = seen.iter().find(|(k, _)| *k == n.to_lowercase()) {
+                self.err(v.span(), s, "name", format!("the name is already used by report \"{other}\"; report names must be unique (ignoring case)"));
+            } else {
+                seen.push((n.to_lowercase(), n.clone()));
+            }
+        }
+
+        let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s);
+
+        let source = self.required(
+            &raw.source,
+            s,
+            "source",
+            &span,
+            "name one of the [sources.NAME] tables",
+        );
+        if let (Some(src), Some(v)) = (&source, &raw.source) {
+            if !sources.contains(src) {
+                let msg = reference_message("source", src, sources.iter());
+                self.err(v.span(), s, "source", msg);
+            }
+        }
+
+        let mut dests = Vec::new();
+        match &raw.destinations {
+            None => self.err(
+                span.clone(),
+                s,
+                "destinations",
+                "missing key `destinations`; list one or more of the [destinations.NAME] tables",
+            ),
+            Some(list) if list.get_ref().is_empty() => self.err(
+                list.span(),
+                s,
+                "destinations",
+                "the list is empty; name one or more of the [destinations.NAME] tables",
+            ),
+            Some(list) => {
+                for d in list.get_ref() {
+                    if !destinations.contains(d.get_ref()) {
+                        let msg =
+                            reference_message("destination", d.get_ref(), destinations.iter());
+                        self.err(d.span(), s, "destinations", msg);
+                    } else if dests.contains(d.get_ref()) {
+                        self.err(
+                            d.span(),
+                            s,
+                            "destinations",
+                            format!("\"{}\" is listed twice", d.get_ref()),
+                        );
+                    } else {
+                        dests.push(d.get_ref().clone());
+                    }
+                }
+            }
+        }
+
+        let notify = self.mailboxes(&raw.notify, s, "notify");
+        if let Some(n) = &raw.notify {
+            if !n.get_ref().is_empty() && defaults.settings.smtp.is_none() {
+                self.err(
+                    n.span(),
+                    s,
+                    "notify",
+                    "notify mails are sent through [settings.smtp], which is not configured",
+                );
+            }
+        }
+
+        let status = self.word(
+            &raw.status,
+            s,
+            "status",
+            &[("active", Status::Active), ("draft", Status::Draft)],
+            Status::Active,
+        );
+
+        let mut timezone = match &raw.timezone {
+            Some(v) => self.tz(v, s, "timezone"),
+            None => Some(defaults.settings.timezone),
+        };
+
+        let schedule = match &parts.schedule {
+            Some(sch) => self.schedule(sch, s, defaults.settings.max_range_days),
+            None => {
+                self.err(span.clone(), s, "schedule", "missing table [reports.schedule]; a schedule is recurring (`frequency` …), seed-003 (`send_at` …) or one-time (`once` …)");
+                None
+            }
+        };
+        if let Some(Schedule::SendAt { .. }) = &schedule {
+            // The seed-003 form is UTC through and through.
+            match (&raw.timezone, timezone) {
+                (Some(v), Some(tz)) if tz != Tz::UTC => self.err(
+                    v.span(),
+                    s,
+                    "timezone",
+                    "a send_at schedule works in UTC; remove `timezone` or set it to \"UTC\"",
+                ),
+                _ => timezone = Some(Tz::UTC),
+            }
+        }
+
+        let backfill = raw.backfill.as_ref().is_some_and(|b| *b.get_ref());
+        if let (Some(b), Some(sch)) = (&raw.backfill, &schedule) {
+            let has_start = matches!(sch, Schedule::Recurring(r) if r.start.is_some());
+            if *b.get_ref() && !has_start {
+                self.err(b.span(), s, "backfill", "backfill = true runs the missed slots since `schedule.start`, so it needs a recurring schedule with `start`");
+            }
+        }
+
+        let file_name = self
+            .file_name(&raw.file_name, s, "file_name")
+            .unwrap_or_else(|| defaults.file_name.clone());
+        if outputs.len() > 1 && !file_name.uses(Var::Type) {
+            let at = raw.file_name.as_ref().map_or(span.clone(), |v| v.span());
+            self.err(at, s, "file_name", "a report with several outputs needs {type} in its file name, or the files would overwrite each other");
+        }
+        let date_format = self
+            .date_format(&raw.date_format, s, "date_format")
+            .unwrap_or_else(|| defaults.date_format.clone());
+        let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_ref(), s);
+        let max_attempts = self.int(
+            &raw.max_attempts,
+            s,
+            "max_attempts",
+            (1, 100),
+            i64::from(defaults.settings.max_attempts),
+            "",
+        ) as u32;
+
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Report {
+            name: name?,
+            source: source?,
+            outputs,
+            destinations: dests,
+            notify,
+            timezone: timezone?,
+            status,
+            schedule: schedule?,
+            backfill,
+            file_name,
+            date_format,
+            csv,
+            max_attempts,
+        })
+    }
+
+    /// The report's outputs: `type` + `query` for one, or `[[reports.outputs]]`.
+    fn outputs(
+        &mut self,
+        raw: &crate::config::raw::RawReport,
+        list: Option<&[Spanned<RawOutput>]>,
+        span: &std::ops::Range<usize>,
+        s: &Subject,
+    ) -> Vec<Output> {
+        let single = raw.kind.is_some() || raw.query.is_some() || raw.query_file.is_some();
+        let mut outputs = Vec::new();
+        match (single, list) {
+            (true, Some(_)) => {
+                let at = raw.kind.as_ref().or(raw.query.as_ref()).or(raw.query_file.as_ref()).map_or(span.clone(), |v| v.span());
+                self.err(at, s, "outputs", "give either `type` and `query` for one output, or [[reports.outputs]] tables for several, not both");
+            }
+            (true, None) => {
+                let out = RawOutput {
+                    kind: raw.kind.clone(),
+                    query: raw.query.clone(),
+                    query_file: raw.query_file.clone(),
+                };
+                if let Some(o) = self.output(&out, span, s, "") {
+                    outputs.push(o);
+                }
+            }
+            (false, Some([])) => self.err(span.clone(), s, "outputs", "[[reports.outputs]] is empty; give at least one output with `type` and `query`"),
+            (false, Some(list)) => {
+                for (i, o) in list.iter().enumerate() {
+                    let prefix = format!("outputs[{i}].");
+                    if let Some(out) = self.output(o.get_ref(), &o.span(), s, &prefix) {
+                        if outputs.iter().any(|x: &Output| x.kind == out.kind) {
+                            let at = o.get_ref().kind.as_ref().map_or(o.span(), |v| v.span());
+                            self.err(at, s, &format!("{prefix}type"), format!("type \"{}\" is used by another output of this report", out.kind));
+                        } else {
+                            outputs.push(out);
+                        }
+                    }
+                }
+            }
+            (false, None) => self.err(span.clone(), s, "query", "missing key `query`; a report needs `type` and `query` (or `query_file`), or [[reports.outputs]] tables"),
+        }
+        outputs
+    }
+
+    fn output(
+        &mut self,
+        o: &RawOutput,
+        span: &std::ops::Range<usize>,
+        s: &Subject,
+        prefix: &str,
+    ) -> Option<Output> {
+        let type_key = format!("{prefix}type");
+        let kind = self.required(
+            &o.kind,
+            s,
+            &type_key,
+            span,
+            "the output's type goes into the file name, e.g. \"VIEWS\"",
+        );
+        if let (Some(k), Some(v)) = (&kind, &o.kind) {
+            if let Err(e) = check_identifier("type", k) {
+                self.err(v.span(), s, &type_key, e);
+                return None;
+            }
+        }
+        let query = match (&o.query, &o.query_file) {
+            (Some(q), None) => {
+                if q.get_ref().trim().is_empty() {
+                    self.err(q.span(), s, &format!("{prefix}query"), "the query is empty");
+                    None
+                } else {
+                    Some(q.get_ref().clone())
+                }
+            }
+            (None, Some(f)) => {
+                let path = self.path(f.get_ref());
+                match std::fs::read_to_string(&path) {
+                    Ok(q) if !q.trim().is_empty() => Some(q),
+                    Ok(_) => {
+                        self.err(
+                            f.span(),
+                            s,
+                            &format!("{prefix}query_file"),
+                            format!("{} is empty", path.display()),
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        self.err(
+                            f.span(),
+                            s,
+                            &format!("{prefix}query_file"),
+                            format!("cannot read {}: {e}", path.display()),
+                        );
+                        None
+                    }
+                }
+            }
+            (Some(q), Some(_)) => {
+                self.err(
+                    q.span(),
+                    s,
+                    &format!("{prefix}query"),
+                    "give either `query` or `query_file`, not both",
+                );
+                None
+            }
+            (None, None) => {
+                self.err(
+                    span.clone(),
+                    s,
+                    &format!("{prefix}query"),
+                    "missing key `query` (SQL text) or `query_file` (a file holding it)",
+                );
+                None
+            }
+        };
+        Some(Output {
+            kind: kind?,
+            query: query?,
+        })
+    }
+}
+
+fn reference_message<'a>(
+    what: &str,
+    name: &str,
+    defined: impl Iterator<Item = &'a String>,
+) -> String {
+    let defined: Vec<_> = defined.map(|s| s.as_str()).collect();
+    if defined.is_empty() {
+        format!("unknown {what} \"{name}\"; no {what}s are defined: add a [{what}s.{name}] table")
+    } else {
+        format!("unknown {what} \"{name}\"; defined: {}", defined.join(", "))
+    }
+}

@@ -1,0 +1,383 @@
+//! Checking `[reports.schedule]`: which of the three forms it is, and every value in
+//! range for its frequency (the table in the brief's "Schedules and windows").
+
+use std::ops::Range;
+
+use chrono::{NaiveTime, Timelike};
+use toml::Spanned;
+
+use super::Checker;
+use crate::config::diag::Subject;
+use crate::config::raw::RawSchedule;
+use crate::schedule::{Frequency, OnceAt, Recurring, Schedule, WindowRule};
+
+const FORMS: &str = "a schedule is one of: recurring (`frequency`, `every`, `run_on`, `at`, `delay`, `previous_time`, `start`, `stop`), seed-003 (`send_at`, `included_range_days`) or one-time (`once`, `from`, `to`)";
+
+/// Limits per frequency: (run_on range, run_on default, run_on meaning,
+/// delay range, previous_time range, delay unit, previous_time unit).
+struct Limits {
+    run_on: (i64, i64),
+    run_on_default: i64,
+    run_on_is: &'static str,
+    delay: (i64, i64),
+    previous: (i64, i64),
+    delay_unit: &'static str,
+    previous_unit: &'static str,
+}
+
+fn limits(f: Frequency) -> Limits {
+    match f {
+        Frequency::Hourly => Limits {
+            run_on: (0, 59),
+            run_on_default: 0,
+            run_on_is: "the minute of the hour",
+            delay: (0, 1440),
+            previous: (1, 1440),
+            delay_unit: "minutes",
+            previous_unit: "minutes",
+        },
+        Frequency::Daily => Limits {
+            run_on: (0, 23),
+            run_on_default: 6,
+            run_on_is: "the hour of the day",
+            delay: (0, 168),
+            previous: (1, 2208),
+            delay_unit: "hours",
+            previous_unit: "hours",
+        },
+        Frequency::Weekly => Limits {
+            run_on: (1, 7),
+            run_on_default: 1,
+            run_on_is: "the ISO weekday, 1 = Monday … 7 = Sunday",
+            delay: (0, 31),
+            previous: (1, 92),
+            delay_unit: "days",
+            previous_unit: "days",
+        },
+        Frequency::Monthly => Limits {
+            run_on: (1, 31),
+            run_on_default: 1,
+            run_on_is: "the day of the month, clamped to the month's last day",
+            delay: (0, 31),
+            previous: (1, 12),
+            delay_unit: "days",
+            previous_unit: "months",
+        },
+        Frequency::Quarterly => Limits {
+            run_on: (1, 31),
+            run_on_default: 1,
+            run_on_is: "the day of the quarter's first month, clamped to its last day",
+            delay: (0, 92),
+            previous: (1, 4),
+            delay_unit: "days",
+            previous_unit: "quarters",
+        },
+    }
+}
+
+impl Checker<'_> {
+    pub(crate) fn schedule(
+        &mut self,
+        raw: &Spanned<RawSchedule>,
+        subject: &Subject,
+        max_range_days: u32,
+    ) -> Option<Schedule> {
+        let span = raw.span();
+        let r = raw.get_ref();
+        let recurring = r.frequency.is_some()
+            || r.every.is_some()
+            || r.run_on.is_some()
+            || r.at.is_some()
+            || r.delay.is_some()
+            || r.previous_time.is_some()
+            || r.start.is_some()
+            || r.stop.is_some();
+        let send_at = r.send_at.is_some() || r.included_range_days.is_some();
+        let once = r.once.is_some() || r.from.is_some() || r.to.is_some();
+        match (recurring, send_at, once) {
+            (true, false, false) => self.recurring(r, &span, subject),
+            (false, true, false) => self.send_at(r, &span, subject),
+            (false, false, true) => self.once(r, &span, subject, max_range_days),
+            (false, false, false) => {
+                self.err(
+                    span,
+                    subject,
+                    "schedule",
+                    format!("the schedule is empty; {FORMS}"),
+                );
+                None
+            }
+            _ => {
+                self.err(
+                    span,
+                    subject,
+                    "schedule",
+                    format!("the schedule mixes keys of different forms; {FORMS}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn recurring(
+        &mut self,
+        r: &RawSchedule,
+        span: &Range<usize>,
+        subject: &Subject,
+    ) -> Option<Schedule> {
+        let allowed: Vec<_> = Frequency::ALL.iter().map(|(n, _)| *n).collect();
+        let frequency = match &r.frequency {
+            None => {
+                self.err(
+                    span.clone(),
+                    subject,
+                    "schedule.frequency",
+                    format!("missing key `frequency`; allowed: {}", allowed.join(", ")),
+                );
+                return None;
+            }
+            Some(f) => match Frequency::parse(f.get_ref()) {
+                Some(f) => f,
+                None => {
+                    self.err(
+                        f.span(),
+                        subject,
+                        "schedule.frequency",
+                        format!(
+                            "\"{}\" is not a frequency; allowed: {}",
+                            f.get_ref().escape_default(),
+                            allowed.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            },
+        };
+        let lim = limits(frequency);
+        let fname = frequency.name();
+        let errors_before = self.errors.len();
+        let every = self.int(
+            &r.every,
+            subject,
+            "schedule.every",
+            (1, 6),
+            1,
+            &format!(" ({fname} periods between runs)"),
+        ) as u32;
+        let run_on = self.int(
+            &r.run_on,
+            subject,
+            "schedule.run_on",
+            lim.run_on,
+            lim.run_on_default,
+            &format!(" for {fname} ({})", lim.run_on_is),
+        ) as u32;
+        let at = match (&r.at, frequency) {
+            (Some(a), Frequency::Hourly) => {
+                self.err(a.span(), subject, "schedule.at", "hourly runs take the minute from `run_on`; `at` is for daily and longer frequencies");
+                NaiveTime::MIN
+            }
+            (Some(a), _) => {
+                if let (Some(ro), Frequency::Daily) = (&r.run_on, frequency) {
+                    self.err(ro.span(), subject, "schedule.run_on", "give either `run_on` (the hour) or `at` (\"HH:MM\") for a daily schedule, not both");
+                }
+                match parse_hh_mm(a.get_ref()) {
+                    Some(t) => t,
+                    None => {
+                        self.err(a.span(), subject, "schedule.at", format!("\"{}\" is not a time of day; write \"HH:MM\", from \"00:00\" to \"23:59\"", a.get_ref().escape_default()));
+                        NaiveTime::MIN
+                    }
+                }
+            }
+            (None, Frequency::Daily) => {
+                NaiveTime::from_hms_opt(run_on, 0, 0).unwrap_or(NaiveTime::MIN)
+            }
+            (None, Frequency::Hourly) => NaiveTime::MIN,
+            (None, _) => NaiveTime::from_hms_opt(6, 0, 0).unwrap(),
+        };
+        let window = match (&r.delay, &r.previous_time) {
+            (None, None) => WindowRule::TodayMinusTwo,
+            (Some(d), None) => {
+                self.err(
+                    d.span(),
+                    subject,
+                    "schedule.delay",
+                    format!(
+                        "`delay` needs `previous_time`, the window's length in {}",
+                        lim.previous_unit
+                    ),
+                );
+                WindowRule::TodayMinusTwo
+            }
+            (d, Some(_)) => {
+                let delay = self.int(
+                    d,
+                    subject,
+                    "schedule.delay",
+                    lim.delay,
+                    0,
+                    &format!(" {} for {fname}", lim.delay_unit),
+                ) as u32;
+                let previous = self.int(
+                    &r.previous_time,
+                    subject,
+                    "schedule.previous_time",
+                    lim.previous,
+                    1,
+                    &format!(" {} for {fname}", lim.previous_unit),
+                ) as u32;
+                WindowRule::Offset { delay, previous }
+            }
+        };
+        let start = r
+            .start
+            .as_ref()
+            .and_then(|v| self.local_datetime(v, subject, "schedule.start"));
+        let stop = r
+            .stop
+            .as_ref()
+            .and_then(|v| self.local_datetime(v, subject, "schedule.stop"));
+        if let (Some(e), None) = (&r.every, &r.start) {
+            if *e.get_ref() > 1 {
+                self.err(e.span(), subject, "schedule.every", format!("every = {} counts periods from `start`; add `start`, a local date-time such as 2026-01-01T00:00:00", e.get_ref()));
+            }
+        }
+        if let (Some(a), Some(b), Some(v)) = (start, stop, &r.stop) {
+            if b <= a {
+                self.err(
+                    v.span(),
+                    subject,
+                    "schedule.stop",
+                    format!("stop ({b}) must be after start ({a})"),
+                );
+            }
+        }
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(Schedule::Recurring(Recurring {
+            frequency,
+            every,
+            run_on,
+            at,
+            window,
+            start,
+            stop,
+        }))
+    }
+
+    fn send_at(
+        &mut self,
+        r: &RawSchedule,
+        span: &Range<usize>,
+        subject: &Subject,
+    ) -> Option<Schedule> {
+        let Some(v) = &r.send_at else {
+            self.err(span.clone(), subject, "schedule.send_at", "missing key `send_at`, the UTC time of day \"HH:MM\" on a 30-minute slot that `included_range_days` goes with");
+            return None;
+        };
+        let at = match parse_hh_mm(v.get_ref()) {
+            Some(t) if t.minute() % 30 == 0 => Some(t),
+            Some(_) => {
+                self.err(v.span(), subject, "schedule.send_at", format!("\"{}\" is not on a 30-minute slot; allowed: \"00:00\" to \"23:30\" in steps of 30 minutes (UTC)", v.get_ref()));
+                None
+            }
+            None => {
+                self.err(v.span(), subject, "schedule.send_at", format!("\"{}\" is not a UTC time of day; allowed: \"00:00\" to \"23:30\" in steps of 30 minutes", v.get_ref().escape_default()));
+                None
+            }
+        };
+        let days = match &r.included_range_days {
+            None => Some(1),
+            Some(d) if matches!(d.get_ref(), 1 | 3 | 7) => Some(*d.get_ref() as u32),
+            Some(d) => {
+                self.err(
+                    d.span(),
+                    subject,
+                    "schedule.included_range_days",
+                    format!("{} is not allowed; allowed: 1, 3 or 7", d.get_ref()),
+                );
+                None
+            }
+        };
+        let (at, days) = (at?, days?);
+        Some(Schedule::SendAt { at, days })
+    }
+
+    fn once(
+        &mut self,
+        r: &RawSchedule,
+        span: &Range<usize>,
+        subject: &Subject,
+        max_range_days: u32,
+    ) -> Option<Schedule> {
+        let at = match &r.once {
+            None => {
+                self.err(span.clone(), subject, "schedule.once", "missing key `once`; allowed: \"asap\" or a local date-time such as 2026-12-01T08:00:00");
+                None
+            }
+            Some(v) if v.get_ref().as_str() == Some("asap") => Some(OnceAt::Asap),
+            Some(v) => self
+                .local_datetime(v, subject, "schedule.once")
+                .map(OnceAt::At),
+        };
+        let mut date = |key: &str, v: &Option<Spanned<toml::Value>>| match v {
+            None => {
+                self.err(span.clone(), subject, &format!("schedule.{key}"), format!("missing key `{key}`; a one-time report covers `from` to `to`, both dates included"));
+                None
+            }
+            Some(v) => self.local_date(v, subject, &format!("schedule.{key}")),
+        };
+        let from = date("from", &r.from);
+        let to = date("to", &r.to);
+        let (at, from, to) = (at?, from?, to?);
+        let to_span = r.to.as_ref().map_or(span.clone(), |v| v.span());
+        if to < from {
+            self.err(
+                to_span,
+                subject,
+                "schedule.to",
+                format!("to ({to}) is before from ({from})"),
+            );
+            return None;
+        }
+        let days = (to - from).num_days() + 1;
+        if days > i64::from(max_range_days) {
+            self.err(to_span, subject, "schedule.to", format!("{from} to {to} is {days} days; at most max_range_days = {max_range_days} days are allowed"));
+            return None;
+        }
+        Some(Schedule::Once { at, from, to })
+    }
+}
+
+/// "HH:MM", 00:00 to 23:59, exactly five characters.
+fn parse_hh_mm(s: &str) -> Option<NaiveTime> {
+    let b = s.as_bytes();
+    if b.len() != 5
+        || b[2] != b':'
+        || !b
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || c.is_ascii_digit())
+    {
+        return None;
+    }
+    let h: u32 = s[0..2].parse().ok()?;
+    let m: u32 = s[3..5].parse().ok()?;
+    NaiveTime::from_hms_opt(h, m, 0).filter(|_| h < 24 && m < 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_hh_mm;
+
+    #[test]
+    fn hh_mm() {
+        assert!(parse_hh_mm("00:00").is_some());
+        assert!(parse_hh_mm("23:59").is_some());
+        assert!(parse_hh_mm("24:00").is_none());
+        assert!(parse_hh_mm("9:00").is_none());
+        assert!(parse_hh_mm("09:60").is_none());
+        assert!(parse_hh_mm("09:00:00").is_none());
+    }
+}

@@ -1,0 +1,162 @@
+//! Configuration diagnostics: one message per problem, each naming the file, line and
+//! column, the report (or source, destination, settings) and key it is about, and what
+//! is allowed. `validate` collects all of them in one pass.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// What part of the configuration a diagnostic is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    File,
+    Settings,
+    Source(String),
+    Destination(String),
+    /// A report, by name when it has a readable one, else by its position (1-based).
+    Report(String),
+    ReportAt(usize),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::File => Ok(()),
+            Subject::Settings => write!(f, "[settings]"),
+            Subject::Source(n) => write!(f, "source \"{n}\""),
+            Subject::Destination(n) => write!(f, "destination \"{n}\""),
+            Subject::Report(n) => write!(f, "report \"{n}\""),
+            Subject::ReportAt(i) => write!(f, "report #{i}"),
+        }
+    }
+}
+
+/// One configuration problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based line and column (in characters), when the problem has a place in the file.
+    pub position: Option<(usize, usize)>,
+    pub subject: Subject,
+    /// Dotted key path inside the subject, e.g. `schedule.every`.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        write!(f, ": ")?;
+        let subject = self.subject.to_string();
+        match (&self.key, subject.is_empty()) {
+            (Some(key), false) => write!(f, "{subject}, key `{key}`: ")?,
+            (Some(key), true) => write!(f, "key `{key}`: ")?,
+            (None, false) => write!(f, "{subject}: ")?,
+            (None, true) => {}
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// All the problems found in one configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<Diagnostic>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The text of a configuration file, for turning byte spans into lines and columns.
+pub struct SourceText<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> SourceText<'a> {
+    pub fn new(path: &'a Path, text: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        SourceText {
+            path,
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based (line, column) of a byte offset; the column counts characters.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line];
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+
+    pub fn diagnostic(
+        &self,
+        span: Option<Range<usize>>,
+        subject: Subject,
+        key: Option<String>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            file: self.path.to_path_buf(),
+            position: span.map(|s| self.position(s.start)),
+            subject,
+            key,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_and_count_characters() {
+        let text = "a = 1\nnäme = \"x\"\n";
+        let src = SourceText::new(Path::new("r.toml"), text);
+        assert_eq!(src.position(0), (1, 1));
+        assert_eq!(src.position(6), (2, 1));
+        let eq = text.find('=').unwrap();
+        assert_eq!(src.position(eq), (1, 3));
+        let second_eq = text.rfind('=').unwrap();
+        assert_eq!(src.position(second_eq), (2, 6));
+    }
+
+    #[test]
+    fn display_names_file_line_subject_and_key() {
+        let d = Diagnostic {
+            file: PathBuf::from("reports.toml"),
+            position: Some((12, 9)),
+            subject: Subject::Report("Daily Views".into()),
+            key: Some("schedule.every".into()),
+            message: "9 is out of range; allowed: 1 to 6".into(),
+        };
+        assert_eq!(
+            d.to_string(),
+            "reports.toml:12:9: report \"Daily Views\", key `schedule.every`: 9 is out of range; allowed: 1 to 6"
+        );
+    }
+}

@@ -1,0 +1,513 @@
+//! The configuration file: `[settings]`, named `[sources.NAME]` and
+//! `[destinations.NAME]`, and `[[reports]]`.
+//!
+//! Loading is two-staged (see STYLE.md): serde reads each part of the TOML into the
+//! `raw` structs with unknown keys rejected, then `check` turns them into the checked
+//! types of `model`. Each source, destination, report and report sub-table is read on
+//! its own, so one pass reports every problem it can find, not only the first.
+
+pub mod check;
+pub mod diag;
+pub mod model;
+pub mod raw;
+pub mod secret;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::Spanned;
+
+pub use diag::{ConfigErrors, Diagnostic, SourceText, Subject};
+pub use model::*;
+
+/// Reads and checks the configuration file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, false)
+}
+
+/// Like `load`; with `preflight`, also checks what runs will need from the outside:
+/// secrets that can be read, files that exist (`validate`).
+pub fn load_with(path: &Path, preflight: bool) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![Diagnostic {
+            file: path.to_path_buf(),
+            position: None,
+            subject: Subject::File,
+            key: None,
+            message: format!(
+                "cannot read the configuration: {e}; give its path with --config or REPORTCTL_CONFIG"
+            ),
+        }])
+    })?;
+    load_str_with(path, &text, preflight)
+}
+
+/// Checks configuration text as if read from `path` (relative paths inside it are
+/// relative to `path`'s directory).
+pub fn load_str(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+    load_str_with(path, text, false)
+}
+
+fn load_str_with(path: &Path, text: &str, preflight: bool) -> Result<Config, ConfigErrors> {
+    let src = SourceText::new(path, text);
+    let (root, syntax_errors) = DeTable::parse_recoverable(text);
+    if !syntax_errors.is_empty() {
+        let diags = syntax_errors
+            .iter()
+            .map(|e| src.diagnostic(e.span(), Subject::File, None, clean_message(e.message())))
+            .collect();
+        return Err(ConfigErrors(diags));
+    }
+    let base_dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut reader = Reader {
+        src: &src,
+        errors: Vec::new(),
+    };
+    let raw = reader.read(root.into_inner());
+    let mut checker = check::Checker::new(&src, base_dir);
+    checker.errors = reader.errors;
+    checker.preflight = preflight;
+    let config = checker.config(raw);
+    let mut errors = checker.errors;
+    errors.sort_by_key(|d| d.position.unwrap_or((usize::MAX, 0)));
+    match config {
+        Some(c) if errors.is_empty() => Ok(c),
+        _ => Err(ConfigErrors(errors)),
+    }
+}
+
+/// Everything the file holds, read into raw structs where it could be.
+#[derive(Default)]
+pub struct RawConfig {
+    pub settings: Option<Spanned<raw::RawSettings>>,
+    pub sources: Vec<RawNamed<RawSource>>,
+    pub destinations: Vec<RawNamed<RawDestination>>,
+    pub reports: Vec<RawReportParts>,
+    /// Set when some part could not be read at all (errors already recorded).
+    pub incomplete: bool,
+}
+
+pub struct RawNamed<T> {
+    pub name: Spanned<String>,
+    pub span: Range<usize>,
+    pub value: T,
+}
+
+pub enum RawSource {
+    Sqlite(Box<raw::RawSqliteSource>),
+    Postgres(Box<raw::RawPostgresSource>),
+    Command(Box<raw::RawCommandSource>),
+}
+
+pub enum RawDestination {
+    Directory(Box<raw::RawDirectoryDest>),
+    Email(Box<raw::RawEmailDest>),
+    Sftp(Box<raw::RawSftpDest>),
+    S3(Box<raw::RawS3Dest>),
+}
+
+pub struct RawReportParts {
+    pub index: usize,
+    pub span: Range<usize>,
+    pub subject: Subject,
+    pub report: Option<raw::RawReport>,
+    pub schedule: Option<Spanned<raw::RawSchedule>>,
+    pub csv: Option<Spanned<raw::RawCsv>>,
+    pub outputs: Option<Vec<Spanned<raw::RawOutput>>>,
+    /// False when a part was present but unreadable: the report is not checked further.
+    pub complete: bool,
+}
+
+const TOP_LEVEL: &str = "settings, sources, destinations, reports";
+const SOURCE_KINDS: &str = "sqlite, postgres, command";
+const DESTINATION_KINDS: &str = "directory, email, sftp, s3";
+
+struct Reader<'a> {
+    src: &'a SourceText<'a>,
+    errors: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn read(&mut self, root: DeTable<'_>) -> RawConfig {
+        let mut out = RawConfig::default();
+        for (key, value) in root {
+            let span = value.span();
+            match key.get_ref().as_ref() {
+                "settings" => {
+                    out.settings = self.de(value, Subject::Settings, "");
+                    out.incomplete |= out.settings.is_none();
+                }
+                "sources" => match value.into_inner() {
+                    DeValue::Table(t) => {
+                        for (name, v) in t {
+                            let n = name_of(&name);
+                            let subject = Subject::Source(n.get_ref().clone());
+                            let (kind, table) = self.kinded(v, &subject, SOURCE_KINDS);
+                            let Some((kind, v)) = kind.zip(table) else {
+                                out.incomplete = true;
+                                continue;
+                            };
+                            let value = match kind.as_str() {
+                                "sqlite" => self
+                                    .de_plain(v, &subject)
+                                    .map(|x| RawSource::Sqlite(Box::new(x))),
+                                "postgres" => self
+                                    .de_plain(v, &subject)
+                                    .map(|x| RawSource::Postgres(Box::new(x))),
+                                _ => self
+                                    .de_plain(v, &subject)
+                                    .map(|x| RawSource::Command(Box::new(x))),
+                            };
+                            match value {
+                                Some(value) => out.sources.push(RawNamed {
+                                    name: n,
+                                    span: name.span(),
+                                    value,
+                                }),
+                                None => out.incomplete = true,
+                            }
+                        }
+                    }
+                    other => self.wrong_type(
+                        span,
+                        Subject::File,
+                        "sources",
+                        "a table of named sources, e.g. [sources.events]",
+                        &other,
+                    ),
+                },
+                "destinations" => match value.into_inner() {
+                    DeValue::Table(t) => {
+                        for (name, v) in t {
+                            let n = name_of(&name);
+                            let subject = Subject::Destination(n.get_ref().clone());
+                            let (kind, table) = self.kinded(v, &subject, DESTINATION_KINDS);
+                            let Some((kind, v)) = kind.zip(table) else {
+                                out.incomplete = true;
+                                continue;
+                            };
+                            let value = match kind.as_str() {
+                                "directory" => self
+                                    .de_plain(v, &subject)
+                                    .map(|x| RawDestination::Directory(Box::new(x))),
+                                "email" => self
+                                    .de_plain(v, &subject)
+                                    .map(|x| RawDestination::Email(Box::new(x))),
+                                "sftp" => self
+                                    .de_plain(v, &subject)
+                                    .map(|x| RawDestination::Sftp(Box::new(x))),
+                                _ => self
+                                    .de_plain(v, &subject)
+                                    .map(|x| RawDestination::S3(Box::new(x))),
+                            };
+                            match value {
+                                Some(value) => out.destinations.push(RawNamed {
+                                    name: n,
+                                    span: name.span(),
+                                    value,
+                                }),
+                                None => out.incomplete = true,
+                            }
+                        }
+                    }
+                    other => self.wrong_type(
+                        span,
+                        Subject::File,
+                        "destinations",
+                        "a table of named destinations, e.g. [destinations.local]",
+                        &other,
+                    ),
+                },
+                "reports" => match value.into_inner() {
+                    DeValue::Array(items) => {
+                        for (i, item) in items.into_iter().enumerate() {
+                            out.reports.push(self.report(i + 1, item));
+                        }
+                    }
+                    other => self.wrong_type(
+                        span,
+                        Subject::File,
+                        "reports",
+                        "an array of tables: [[reports]]",
+                        &other,
+                    ),
+                },
+                other => {
+                    let d = self.src.diagnostic(
+                        Some(key.span()),
+                        Subject::File,
+                        None,
+                        format!("unknown top-level key `{other}`; allowed: {TOP_LEVEL}"),
+                    );
+                    self.errors.push(d);
+                    out.incomplete = true;
+                }
+            }
+        }
+        out
+    }
+
+    fn wrong_type(
+        &mut self,
+        span: Range<usize>,
+        subject: Subject,
+        key: &str,
+        want: &str,
+        found: &DeValue<'_>,
+    ) {
+        let d = self.src.diagnostic(
+            Some(span),
+            subject,
+            Some(key.to_string()),
+            format!("expected {want}, found {}", type_name(found)),
+        );
+        self.errors.push(d);
+    }
+
+    /// Splits the `kind` key off a source or destination table.
+    fn kinded<'i>(
+        &mut self,
+        v: Spanned<DeValue<'i>>,
+        subject: &Subject,
+        allowed: &str,
+    ) -> (Option<String>, Option<Spanned<DeValue<'i>>>) {
+        let span = v.span();
+        let mut table = match v.into_inner() {
+            DeValue::Table(t) => t,
+            other => {
+                self.wrong_type(span, subject.clone(), "", "a table", &other);
+                return (None, None);
+            }
+        };
+        let kind = match table.remove("kind") {
+            None => {
+                let d = self.src.diagnostic(
+                    Some(span.clone()),
+                    subject.clone(),
+                    Some("kind".into()),
+                    format!("missing key `kind`; allowed: {allowed}"),
+                );
+                self.errors.push(d);
+                None
+            }
+            Some(k) => match k.get_ref().as_str() {
+                Some(s) if allowed.split(", ").any(|a| a == s) => Some(s.to_string()),
+                other => {
+                    let shown = other.map_or_else(
+                        || type_name(k.get_ref()).to_string(),
+                        |s| format!("\"{s}\""),
+                    );
+                    let d = self.src.diagnostic(
+                        Some(k.span()),
+                        subject.clone(),
+                        Some("kind".into()),
+                        format!("{shown} is not a kind; allowed: {allowed}"),
+                    );
+                    self.errors.push(d);
+                    None
+                }
+            },
+        };
+        (kind, Some(Spanned::new(span, DeValue::Table(table))))
+    }
+
+    fn report(&mut self, index: usize, item: Spanned<DeValue<'_>>) -> RawReportParts {
+        let span = item.span();
+        let mut parts = RawReportParts {
+            index,
+            span: span.clone(),
+            subject: Subject::ReportAt(index),
+            report: None,
+            schedule: None,
+            csv: None,
+            outputs: None,
+            complete: false,
+        };
+        let mut table = match item.into_inner() {
+            DeValue::Table(t) => t,
+            other => {
+                self.wrong_type(span, parts.subject.clone(), "", "a table", &other);
+                return parts;
+            }
+        };
+        if let Some(DeValue::String(n)) = table.get("name").map(|v| v.get_ref()) {
+            if !n.is_empty() {
+                parts.subject = Subject::Report(n.to_string());
+            }
+        }
+        let subject = parts.subject.clone();
+        let mut ok = true;
+        if let Some(v) = table.remove("schedule") {
+            parts.schedule = self.de(v, subject.clone(), "schedule");
+            ok &= parts.schedule.is_some();
+        }
+        if let Some(v) = table.remove("csv") {
+            parts.csv = self.de(v, subject.clone(), "csv");
+            ok &= parts.csv.is_some();
+        }
+        if let Some(v) = table.remove("outputs") {
+            let vspan = v.span();
+            match v.into_inner() {
+                DeValue::Array(items) => {
+                    let mut outputs = Vec::new();
+                    for (i, o) in items.into_iter().enumerate() {
+                        let key = format!("outputs[{i}]");
+                        match self.de(o, subject.clone(), &key) {
+                            Some(o) => outputs.push(o),
+                            None => ok = false,
+                        }
+                    }
+                    parts.outputs = Some(outputs);
+                }
+                other => {
+                    self.wrong_type(
+                        vspan,
+                        subject.clone(),
+                        "outputs",
+                        "an array of tables: [[reports.outputs]]",
+                        &other,
+                    );
+                    ok = false;
+                }
+            }
+        }
+        parts.report = self.de_plain(Spanned::new(span, DeValue::Table(table)), &subject);
+        parts.complete = ok && parts.report.is_some();
+        parts
+    }
+
+    /// Deserializes `v` as a `T` kept with its span; records an error and returns `None`
+    /// when it does not fit. `prefix` is the key path of `v` inside its subject.
+    fn de<T: DeserializeOwned>(
+        &mut self,
+        v: Spanned<DeValue<'_>>,
+        subject: Subject,
+        prefix: &str,
+    ) -> Option<Spanned<T>> {
+        let span = v.span();
+        let value = v.get_ref().clone();
+        match T::deserialize(ValueDeserializer::from(v)) {
+            Ok(t) => Some(Spanned::new(span, t)),
+            Err(e) => {
+                self.serde_error(&e, &value, subject, prefix);
+                None
+            }
+        }
+    }
+
+    fn de_plain<T: DeserializeOwned>(
+        &mut self,
+        v: Spanned<DeValue<'_>>,
+        subject: &Subject,
+    ) -> Option<T> {
+        self.de(v, subject.clone(), "").map(Spanned::into_inner)
+    }
+
+    fn serde_error(
+        &mut self,
+        e: &toml::de::Error,
+        value: &DeValue<'_>,
+        subject: Subject,
+        prefix: &str,
+    ) {
+        let span = e.span();
+        let mut path: Vec<String> = Vec::new();
+        if !prefix.is_empty() {
+            path.push(prefix.to_string());
+        }
+        if let Some(s) = &span {
+            key_path_at(value, s.start, &mut path);
+        }
+        let key = (!path.is_empty()).then(|| path.join("."));
+        let d = self
+            .src
+            .diagnostic(span, subject, key, clean_message(e.message()));
+        self.errors.push(d);
+    }
+}
+
+fn name_of(key: &Spanned<std::borrow::Cow<'_, str>>) -> Spanned<String> {
+    Spanned::new(key.span(), key.get_ref().to_string())
+}
+
+/// The dotted path of the deepest key in `value` whose key or value holds `offset`.
+fn key_path_at(value: &DeValue<'_>, offset: usize, path: &mut Vec<String>) {
+    match value {
+        DeValue::Table(t) => {
+            for (k, v) in t.iter() {
+                let ks = k.span();
+                let vs = v.span();
+                if ks.contains(&offset) || (ks.start == offset) {
+                    path.push(k.get_ref().to_string());
+                    return;
+                }
+                if vs.contains(&offset) || vs.start == offset {
+                    path.push(k.get_ref().to_string());
+                    key_path_at(v.get_ref(), offset, path);
+                    return;
+                }
+            }
+        }
+        DeValue::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                if v.span().contains(&offset) {
+                    if let Some(last) = path.last_mut() {
+                        last.push_str(&format!("[{i}]"));
+                    }
+                    key_path_at(v.get_ref(), offset, path);
+                    return;
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn type_name(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+/// serde's type words in TOML's terms.
+fn clean_message(m: &str) -> String {
+    let m = m.trim_end().trim_end_matches('.');
+    // "invalid type: string \"2\", expected i64" -> "expected an integer, found string \"2\""
+    let m = match m
+        .strip_prefix("invalid type: ")
+        .and_then(|r| r.rsplit_once(", expected "))
+    {
+        Some((found, want)) => format!("expected {want}, found {found}"),
+        None => m.to_string(),
+    };
+    let mut m = m
+        .replace("expected i64", "expected an integer")
+        .replace("expected f64", "expected a number")
+        .replace("expected a sequence", "expected an array")
+        .replace("expected a map", "expected a table")
+        .replace("expected struct ", "expected a table ");
+    if let Some(rest) = m.strip_prefix("unknown field") {
+        m = format!("unknown key{rest}");
+        m = m
+            .replace(", expected one of", "; allowed:")
+            .replace(", expected", "; allowed:");
+    }
+    if let Some(rest) = m.strip_prefix("missing field") {
+        m = format!("missing key{rest}");
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests;

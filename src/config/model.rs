@@ -1,0 +1,329 @@
+//! Checked configuration: what the rest of the program works with. Every value here has
+//! passed stage two (`check`), so past this boundary nothing is validated again.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+use super::secret::Secret;
+use crate::render::naming::FileNameTemplate;
+use crate::schedule::Schedule;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The configuration file, as given.
+    pub path: PathBuf,
+    pub settings: Settings,
+    pub sources: BTreeMap<String, Source>,
+    pub destinations: BTreeMap<String, Destination>,
+    /// In file order.
+    pub reports: Vec<Report>,
+}
+
+impl Config {
+    pub fn report(&self, name: &str) -> Option<&Report> {
+        self.reports.iter().find(|r| r.name == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub timezone: Tz,
+    pub state: StateLocation,
+    pub spool: PathBuf,
+    pub max_range_days: u32,
+    /// How many missed slots of one report `run-due` catches up at most.
+    pub catch_up: u32,
+    pub lease: Duration,
+    pub max_attempts: u32,
+    pub retry_delay: Duration,
+    pub smtp: Option<Smtp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateLocation {
+    Sqlite(PathBuf),
+    Postgres {
+        url: String,
+        password: Option<Secret>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required).
+    StartTls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+    /// No encryption; only when asked for explicitly.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub from: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub kind: SourceKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    Sqlite(SqliteSource),
+    Postgres(PostgresSource),
+    Command(CommandSource),
+}
+
+impl SourceKind {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            SourceKind::Sqlite(_) => "sqlite",
+            SourceKind::Postgres(_) => "postgres",
+            SourceKind::Command(_) => "command",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteSource {
+    /// A database file opened read-only, or `None` for an in-memory database built by
+    /// `init` scripts.
+    pub path: Option<PathBuf>,
+    pub init: Vec<PathBuf>,
+    pub busy_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyFull,
+}
+
+#[derive(Debug, Clone)]
+pub struct PostgresSource {
+    /// A libpq-style URL or key=value string without the password.
+    pub url: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub dbname: Option<String>,
+    pub password: Option<Secret>,
+    pub sslmode: SslMode,
+    pub ca_file: Option<PathBuf>,
+    pub connect_timeout: Duration,
+    pub statement_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommandSource {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, EnvValue)>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum EnvValue {
+    Plain(String),
+    Secret(Secret),
+}
+
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub name: String,
+    pub kind: DestinationKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum DestinationKind {
+    Directory(DirectoryDest),
+    Email(EmailDest),
+    Sftp(SftpDest),
+    S3(S3Dest),
+}
+
+impl DestinationKind {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            DestinationKind::Directory(_) => "directory",
+            DestinationKind::Email(_) => "email",
+            DestinationKind::Sftp(_) => "sftp",
+            DestinationKind::S3(_) => "s3",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DirectoryDest {
+    pub path: PathBuf,
+    pub keep_days: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmailDest {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub from: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub max_attachment_bytes: u64,
+    /// This destination's own SMTP server, else `[settings.smtp]`.
+    pub smtp: Option<Smtp>,
+}
+
+#[derive(Debug, Clone)]
+pub enum SftpAuth {
+    Key {
+        file: PathBuf,
+        passphrase: Option<Secret>,
+    },
+    Agent,
+    Password(Secret),
+}
+
+#[derive(Debug, Clone)]
+pub struct SftpDest {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub path: String,
+    pub known_hosts: PathBuf,
+    pub accept_new_host_key: bool,
+    pub auth: SftpAuth,
+    pub create_dirs: bool,
+    pub connect_timeout: Duration,
+    pub io_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sse {
+    Aes256,
+    Kms { key_id: Option<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Dest {
+    pub bucket: String,
+    pub prefix: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub path_style: bool,
+    pub access_key_id: Option<Secret>,
+    pub secret_access_key: Option<Secret>,
+    pub session_token: Option<Secret>,
+    pub sse: Option<Sse>,
+    pub content_type: Option<String>,
+    pub link_minutes: u32,
+    pub part_size: u64,
+    pub multipart_threshold: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Draft,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Draft => "draft",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub name: String,
+    pub source: String,
+    pub outputs: Vec<Output>,
+    pub destinations: Vec<String>,
+    pub notify: Vec<String>,
+    pub timezone: Tz,
+    pub status: Status,
+    pub schedule: Schedule,
+    pub backfill: bool,
+    pub file_name: FileNameTemplate,
+    pub date_format: String,
+    pub csv: CsvOptions,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Goes into the file name: `VIEWS`, `ENGAGEMENT`.
+    pub kind: String,
+    pub query: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zip,
+}
+
+impl Compression {
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zip => "zip",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobEncoding {
+    /// A BLOB value fails the run with a message naming the column.
+    Refuse,
+    Hex,
+    Base64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    pub delimiter: u8,
+    pub header: bool,
+    pub bom: bool,
+    pub crlf: bool,
+    pub formula_guard: bool,
+    pub null: String,
+    pub blob: BlobEncoding,
+    pub compression: Compression,
+    /// Compress only files larger than this many bytes (`None`: always, when
+    /// `compression` is not `none`).
+    pub compress_above: Option<u64>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            delimiter: b',',
+            header: true,
+            bom: false,
+            crlf: false,
+            formula_guard: true,
+            null: String::new(),
+            blob: BlobEncoding::Refuse,
+            compression: Compression::None,
+            compress_above: None,
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Stage one of configuration loading: plain serde structs that mirror the TOML file,
+//! with unknown keys rejected and every value kept with its byte span so that stage two
+//! (`check`) can point at it. Nothing here is validated beyond its TOML type.
+//!
+//! Values that may take several TOML shapes (secrets, local date-times, `once`) are read
+//! as `toml::Value` and interpreted in stage two, where the error can say what is allowed.
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub timezone: Option<S<String>>,
+    pub state: Option<S<String>>,
+    pub state_password: Option<S<toml::Value>>,
+    pub spool: Option<S<String>>,
+    pub max_range_days: Option<S<i64>>,
+    pub catch_up: Option<S<i64>>,
+    pub lease_seconds: Option<S<i64>>,
+    pub max_attempts: Option<S<i64>>,
+    pub retry_delay_seconds: Option<S<i64>>,
+    pub allow_plain_secrets: Option<S<bool>>,
+    pub file_name: Option<S<String>>,
+    pub date_format: Option<S<String>>,
+    pub csv: Option<S<RawCsv>>,
+    pub smtp: Option<S<RawSmtp>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCsv {
+    pub delimiter: Option<S<String>>,
+    pub header: Option<S<bool>>,
+    pub bom: Option<S<bool>>,
+    pub line_ending: Option<S<String>>,
+    pub formula_guard: Option<S<bool>>,
+    pub null: Option<S<String>>,
+    pub blob: Option<S<String>>,
+    pub compression: Option<S<String>>,
+    pub compress_above_mb: Option<S<Number>>,
+}
+
+/// A number written either as an integer or a float (`10` or `0.5`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+impl Number {
+    pub fn get(self) -> f64 {
+        match self {
+            Number::Int(i) => i as f64,
+            Number::Float(f) => f,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmtp {
+    pub host: Option<S<String>>,
+    pub port: Option<S<i64>>,
+    pub tls: Option<S<String>>,
+    pub user: Option<S<String>>,
+    pub password: Option<S<toml::Value>>,
+    pub from: Option<S<String>>,
+    pub ca_file: Option<S<String>>,
+    pub timeout_seconds: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSqliteSource {
+    /// Read before this struct; listed so that unknown-key errors name it.
+    pub kind: Option<IgnoredAny>,
+    pub path: Option<S<String>>,
+    pub init: Option<S<Vec<S<String>>>>,
+    pub busy_timeout_ms: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPostgresSource {
+    /// Read before this struct; listed so that unknown-key errors name it.
+    pub kind: Option<IgnoredAny>,
+    pub url: Option<S<String>>,
+    pub host: Option<S<String>>,
+    pub port: Option<S<i64>>,
+    pub user: Option<S<String>>,
+    pub dbname: Option<S<String>>,
+    pub password: Option<S<toml::Value>>,
+    pub sslmode: Option<S<String>>,
+    pub ca_file: Option<S<String>>,
+    pub connect_timeout_seconds: Option<S<i64>>,
+    pub statement_timeout_seconds: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCommandSource {
+    /// Read before this struct; listed so that unknown-key errors name it.
+    pub kind: Option<IgnoredAny>,
+    pub program: Option<S<String>>,
+    pub args: Option<S<Vec<S<String>>>>,
+    pub env: Option<S<toml::Table>>,
+    pub timeout_seconds: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDirectoryDest {
+    /// Read before this struct; listed so that unknown-key errors name it.
+    pub kind: Option<IgnoredAny>,
+    pub path: Option<S<String>>,
+    pub keep_days: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmailDest {
+    /// Read before this struct; listed so that unknown-key errors name it.
+    pub kind: Option<IgnoredAny>,
+    pub to: Option<S<Vec<S<String>>>>,
+    pub cc: Option<S<Vec<S<String>>>>,
+    pub bcc: Option<S<Vec<S<String>>>>,
+    pub from: Option<S<String>>,
+    pub subject: Option<S<String>>,
+    pub body: Option<S<String>>,
+    pub max_attachment_mb: Option<S<Number>>,
+    pub smtp: Option<S<RawSmtp>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSftpDest {
+    /// Read before this struct; listed so that unknown-key errors name it.
+    pub kind: Option<IgnoredAny>,
+    pub host: Option<S<String>>,
+    pub port: Option<S<i64>>,
+    pub user: Option<S<String>>,
+    pub path: Option<S<String>>,
+    pub known_hosts: Option<S<String>>,
+    pub accept_new_host_key: Option<S<bool>>,
+    pub key_file: Option<S<String>>,
+    pub key_passphrase: Option<S<toml::Value>>,
+    pub password: Option<S<toml::Value>>,
+    pub agent: Option<S<bool>>,
+    pub create_dirs: Option<S<bool>>,
+    pub connect_timeout_seconds: Option<S<i64>>,
+    pub io_timeout_seconds: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawS3Dest {
+    /// Read before this struct; listed so that unknown-key errors name it.
+    pub kind: Option<IgnoredAny>,
+    pub bucket: Option<S<String>>,
+    pub prefix: Option<S<String>>,
+    pub region: Option<S<String>>,
+    pub endpoint: Option<S<String>>,
+    pub path_style: Option<S<bool>>,
+    pub access_key_id: Option<S<toml::Value>>,
+    pub secret_access_key: Option<S<toml::Value>>,
+    pub session_token: Option<S<toml::Value>>,
+    pub sse: Option<S<String>>,
+    pub sse_kms_key_id: Option<S<String>>,
+    pub content_type: Option<S<String>>,
+    pub link_minutes: Option<S<i64>>,
+    pub part_size_mb: Option<S<i64>>,
+    pub multipart_threshold_mb: Option<S<i64>>,
+}
+
+/// A report without its sub-tables (`schedule`, `csv`, `outputs`), which are read on
+/// their own so that a mistake in one does not hide mistakes in the others.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    pub name: Option<S<String>>,
+    #[serde(rename = "type")]
+    pub kind: Option<S<String>>,
+    pub source: Option<S<String>>,
+    pub query: Option<S<String>>,
+    pub query_file: Option<S<String>>,
+    pub destinations: Option<S<Vec<S<String>>>>,
+    pub notify: Option<S<Vec<S<String>>>>,
+    pub timezone: Option<S<String>>,
+    pub status: Option<S<String>>,
+    pub backfill: Option<S<bool>>,
+    pub file_name: Option<S<String>>,
+    pub date_format: Option<S<String>>,
+    pub max_attempts: Option<S<i64>>,
+    /// Read on their own before this struct; listed so that unknown-key errors name them.
+    pub outputs: Option<IgnoredAny>,
+    pub csv: Option<IgnoredAny>,
+    pub schedule: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    #[serde(rename = "type")]
+    pub kind: Option<S<String>>,
+    pub query: Option<S<String>>,
+    pub query_file: Option<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    pub frequency: Option<S<String>>,
+    pub every: Option<S<i64>>,
+    pub run_on: Option<S<i64>>,
+    pub at: Option<S<String>>,
+    pub delay: Option<S<i64>>,
+    pub previous_time: Option<S<i64>>,
+    pub start: Option<S<toml::Value>>,
+    pub stop: Option<S<toml::Value>>,
+    pub send_at: Option<S<String>>,
+    pub included_range_days: Option<S<i64>>,
+    pub once: Option<S<toml::Value>>,
+    pub from: Option<S<toml::Value>>,
+    pub to: Option<S<toml::Value>>,
+}

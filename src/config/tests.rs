@@ -1,0 +1,179 @@
+//! Loading whole configurations into the checked model.
+
+use std::path::Path;
+
+use super::*;
+use crate::schedule::{Frequency, Schedule, WindowRule};
+
+fn load_text(text: &str) -> Result<Config, ConfigErrors> {
+    load_str(Path::new("reports.toml"), text)
+}
+
+fn messages(e: ConfigErrors) -> Vec<String> {
+    e.0.into_iter().map(|d| d.to_string()).collect()
+}
+
+const MINIMAL: &str = r#"
+[sources.events]
+kind = "sqlite"
+path = "events.db"
+
+[destinations.local]
+kind = "directory"
+path = "out"
+
+[[reports]]
+name = "Daily Views"
+type = "VIEWS"
+source = "events"
+destinations = ["local"]
+query = "select 1"
+[reports.schedule]
+frequency = "daily"
+"#;
+
+#[test]
+fn the_example_configuration_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports.example.toml");
+    let c = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.reports.len(), 7);
+    assert_eq!(c.settings.timezone, chrono_tz::America::New_York);
+    let pair = c.report("Storyboard Weekly").unwrap();
+    let types: Vec<_> = pair.outputs.iter().map(|o| o.kind.as_str()).collect();
+    assert_eq!(types, ["VIEWS", "ENGAGEMENT"]);
+    assert_eq!(
+        c.report("Weekly Clicks UTC").unwrap().timezone,
+        chrono_tz::Tz::UTC
+    );
+    assert_eq!(
+        c.report("Quarterly Countries").unwrap().status,
+        Status::Draft
+    );
+    let kinds: Vec<_> = c.sources.values().map(|s| s.kind.kind_name()).collect();
+    assert_eq!(kinds, ["sqlite", "command"]);
+}
+
+#[test]
+fn defaults_are_filled_in() {
+    let c = load_text(MINIMAL).unwrap();
+    let r = &c.reports[0];
+    assert_eq!(r.date_format, "%Y%m%d");
+    assert_eq!(r.csv, CsvOptions::default());
+    assert_eq!(r.max_attempts, 5);
+    assert_eq!(c.settings.max_range_days, 90);
+    assert_eq!(
+        c.settings.state,
+        StateLocation::Sqlite(Path::new(".reportctl/ledger.sqlite").to_path_buf())
+    );
+    match &r.schedule {
+        Schedule::Recurring(rec) => {
+            assert_eq!(rec.frequency, Frequency::Daily);
+            assert_eq!(rec.at.to_string(), "06:00:00");
+            assert_eq!(rec.window, WindowRule::TodayMinusTwo);
+        }
+        other => panic!("{other:?}"),
+    }
+    match &c.destinations["local"].kind {
+        DestinationKind::Directory(d) => assert_eq!(d.keep_days, 7),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn csv_options_layer_report_over_settings() {
+    let text = format!(
+        "[settings.csv]\ndelimiter = \";\"\nbom = true\n{}\n[reports.csv]\nbom = false\nline_ending = \"crlf\"\ncompression = \"gzip\"\ncompress_above_mb = 0.5\n",
+        MINIMAL
+    );
+    let c = load_text(&text).unwrap();
+    let o = &c.reports[0].csv;
+    assert_eq!((o.delimiter, o.bom, o.crlf), (b';', false, true));
+    assert_eq!(o.compression, Compression::Gzip);
+    assert_eq!(o.compress_above, Some(512 * 1024));
+}
+
+#[test]
+fn cross_field_rules() {
+    let cases = [
+        (
+            "[destinations.p]\nkind = \"sftp\"\nhost = \"h\"\nuser = \"u\"\npath = \"/\"\nagent = true\npassword = { env = \"P\" }\n",
+            "give exactly one way to log in",
+        ),
+        (
+            "[destinations.p]\nkind = \"sftp\"\nhost = \"h\"\nuser = \"u\"\npath = \"/\"\n",
+            "give exactly one way to log in",
+        ),
+        (
+            "[settings.smtp]\nhost = \"mail.example.com\"\ntls = \"none\"\nuser = \"u\"\npassword = { env = \"P\" }\n",
+            "tls = \"none\" would send the password in clear to mail.example.com",
+        ),
+        (
+            "[destinations.b]\nkind = \"s3\"\nbucket = \"Bad_Bucket\"\n",
+            "a bucket name is 3 to 63 lowercase letters",
+        ),
+        (
+            "[destinations.b]\nkind = \"s3\"\nbucket = \"good\"\naccess_key_id = { env = \"K\" }\n",
+            "`access_key_id` needs `secret_access_key`",
+        ),
+        (
+            "[destinations.m]\nkind = \"email\"\nto = [\"a@example.com\"]\n",
+            "no SMTP server",
+        ),
+        (
+            "[destinations.m]\nkind = \"email\"\nto = [\"a@example.com\"]\nsmtp = { host = \"localhost\", tls = \"none\" }\n",
+            "no sender address",
+        ),
+        (
+            "[destinations.m]\nkind = \"email\"\nto = [\"a@example.com\"]\nfrom = \"r@example.com\"\nsubject = \"{nam}\"\nsmtp = { host = \"localhost\" }\n",
+            "unknown placeholder {nam}",
+        ),
+        (
+            "[sources.pg]\nkind = \"postgres\"\nurl = \"postgres://u:secret@db/x\"\n",
+            "the URL holds a password",
+        ),
+        (
+            "[settings]\nstate = \"postgres://u:secret@db/ledger\"\n",
+            "the URL holds a password",
+        ),
+        ("[sources.s]\nkind = \"sqlite\"\n", "missing key `path`"),
+        ("[sources.s]\nkind = \"command\"\n", "missing key `program`"),
+        ("[sources.s]\npath = \"x\"\n", "missing key `kind`; allowed: sqlite, postgres, command"),
+    ];
+    for (extra, want) in cases {
+        let text = format!("{extra}\n{MINIMAL}");
+        let errs = messages(load_text(&text).unwrap_err());
+        assert!(
+            errs.iter().any(|e| e.contains(want)),
+            "{extra}\nwant {want}\ngot {errs:#?}"
+        );
+        assert!(
+            !errs.iter().any(|e| e.contains("secret@")),
+            "a secret was shown: {errs:#?}"
+        );
+    }
+}
+
+#[test]
+fn report_without_name_is_named_by_position() {
+    let text = MINIMAL.replace("name = \"Daily Views\"\n", "");
+    let errs = messages(load_text(&text).unwrap_err());
+    assert_eq!(
+        errs,
+        ["reports.toml:10:1: report #1, key `name`: missing key `name`; every report needs a name (letters, digits, spaces and underscores)"]
+    );
+}
+
+#[test]
+fn nested_unknown_keys_are_located() {
+    let text = format!("{MINIMAL}\n[reports.csv]\ndelimeter = \";\"\n");
+    let errs = messages(load_text(&text).unwrap_err());
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("reports.toml:20:1: report \"Daily Views\", key `csv.delimeter`: unknown key `delimeter`; allowed: `delimiter`,"),
+        "{}",
+        errs[0]
+    );
+    let text = MINIMAL.replace("kind = \"directory\"\n", "kind = \"directory\"\nkeep = 3\n");
+    let errs = messages(load_text(&text).unwrap_err());
+    assert!(errs[0].contains("destination \"local\", key `keep`: unknown key `keep`; allowed: `kind`, `path`, `keep_days`"), "{errs:?}");
+}

@@ -1,0 +1,40 @@
+//! reportctl: a command-line report scheduler and generator.
+//!
+//! The pipeline, stage by stage, each its own module:
+//! `config` (TOML definitions) → `schedule` (due runs and their windows; pure) →
+//! `render` (file names, CSV) → delivery and the ledger (later stages).
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod exit;
+pub mod render;
+pub mod schedule;
+pub mod template;
+pub mod token;
+pub mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// The whole program: parse the command line, run the command, report one error.
+pub fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version on stdout (exit 0) and usage errors on stderr.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(exit::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    ui::init(cli.verbose, cli.quiet);
+    match commands::run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => ExitCode::from(exit::report(&err)),
+    }
+}

@@ -1,0 +1,366 @@
+//! File names by convention: `{type}_{name}_{from}_{to}.csv` (seed 000), `{to}` being the
+//! last day included, with dates in the report's `date_format`.
+//!
+//! Names can never escape their directory. The rules, checked when the configuration is
+//! loaded and again on every rendered name:
+//! - report names are letters, digits, spaces and underscores; types are letters,
+//!   digits, `_` and `-`; tokens are hex;
+//! - the literal text of a template may not contain `/`, `\` or control characters;
+//! - a `date_format` must produce only characters allowed in a name;
+//! - a rendered name must be non-empty, at most 255 bytes, not start with `.`, and
+//!   contain no `/`, `\`, NUL or other control character.
+//!
+//! Offending names are rejected, never silently rewritten.
+
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+
+use crate::config::model::{Compression, Report};
+use crate::schedule::Window;
+use crate::template::Template;
+
+pub const DEFAULT_TEMPLATE: &str = "{type}_{name}_{from}_{to}.csv";
+pub const DEFAULT_DATE_FORMAT: &str = "%Y%m%d";
+
+/// The placeholders of a file name template, in `Var` order.
+const VARS: &[&str] = &["type", "name", "name_", "from", "to", "run_date", "token"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Var {
+    Type = 0,
+    Name = 1,
+    NameUnderscore = 2,
+    From = 3,
+    To = 4,
+    RunDate = 5,
+    Token = 6,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileNameTemplate {
+    template: Template,
+}
+
+/// The values a file name is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct NameValues<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    pub run_date: NaiveDate,
+    pub token: &'a str,
+    pub date_format: &'a str,
+}
+
+impl FileNameTemplate {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Err("a file name template cannot be empty".into());
+        }
+        if let Some(c) = s.chars().find(|c| matches!(c, '/' | '\\')) {
+            return Err(format!(
+                "\"{s}\" contains `{c}`: a file name cannot name another directory"
+            ));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(format!(
+                "\"{}\" contains a control character",
+                s.escape_default()
+            ));
+        }
+        if s.starts_with('.') {
+            return Err(format!(
+                "\"{s}\" starts with `.`: hidden names are reserved for files being written"
+            ));
+        }
+        Ok(FileNameTemplate {
+            template: Template::parse(s, VARS)?,
+        })
+    }
+
+    pub fn uses(&self, var: Var) -> bool {
+        self.template.uses(var as usize)
+    }
+
+    pub fn render(&self, v: &NameValues<'_>) -> Result<String, String> {
+        // Date formats were checked when the configuration was loaded.
+        let date = |d: NaiveDate| {
+            let mut s = String::new();
+            format_date(&mut s, d, v.date_format).map(|()| s)
+        };
+        let mut failed = None;
+        let out = self.template.render(|i| {
+            let r = match i {
+                0 => Ok(v.kind.to_string()),
+                1 => Ok(v.name.to_string()),
+                2 => Ok(v.name.replace(' ', "_")),
+                3 => date(v.first_day),
+                4 => date(v.last_day),
+                5 => date(v.run_date),
+                _ => Ok(v.token.to_string()),
+            };
+            r.unwrap_or_else(|e| {
+                failed = Some(e);
+                String::new()
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        check_file_name(&out)?;
+        Ok(out)
+    }
+}
+
+fn format_date(out: &mut String, d: NaiveDate, fmt: &str) -> Result<(), String> {
+    write!(out, "{}", d.format(fmt)).map_err(|_| {
+        format!("date format \"{fmt}\" cannot format a date; use date fields such as %Y, %m, %d, %b, %j")
+    })
+}
+
+/// Checks a `date_format` by formatting a sample date.
+pub fn check_date_format(fmt: &str) -> Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    if StrftimeItems::new(fmt).any(|i| matches!(i, Item::Error)) {
+        return Err(format!(
+            "\"{fmt}\" is not a valid strftime format; use date fields such as %Y, %m, %d, %b, %j"
+        ));
+    }
+    let mut sample = String::new();
+    format_date(
+        &mut sample,
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        fmt,
+    )?;
+    if sample.is_empty() {
+        return Err("a date format cannot be empty".into());
+    }
+    if let Some(c) = sample
+        .chars()
+        .find(|c| matches!(c, '/' | '\\') || c.is_control())
+    {
+        return Err(format!(
+            "\"{fmt}\" produces `{}`, which a file name cannot contain; use `-` or `_` between fields",
+            c.escape_default()
+        ));
+    }
+    Ok(())
+}
+
+/// The last line of defence: a rendered name is one plain file name.
+pub fn check_file_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the file name is empty".into());
+    }
+    if name.len() > 255 {
+        return Err(format!(
+            "the file name is {} bytes long; at most 255 are allowed",
+            name.len()
+        ));
+    }
+    if name.starts_with('.') {
+        return Err(format!("the file name \"{name}\" starts with `.`"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| matches!(c, '/' | '\\') || c.is_control())
+    {
+        return Err(format!(
+            "the file name \"{}\" contains `{}`",
+            name.escape_default(),
+            c.escape_default()
+        ));
+    }
+    Ok(())
+}
+
+/// The names of the files a run of `report` covering `window` produces, one per output,
+/// as `plan` shows them. With `compress_above`, whether a file is compressed depends on
+/// its size, so the uncompressed name is shown.
+pub fn report_file_names(
+    report: &Report,
+    window: &Window,
+    run_date: NaiveDate,
+    token: &str,
+) -> Result<Vec<String>, String> {
+    report
+        .outputs
+        .iter()
+        .map(|o| {
+            let name = report.file_name.render(&NameValues {
+                kind: &o.kind,
+                name: &report.name,
+                first_day: window.first_day(),
+                last_day: window.last_day(),
+                run_date,
+                token,
+                date_format: &report.date_format,
+            })?;
+            Ok(match report.csv.compress_above {
+                None => compressed_name(&name, report.csv.compression),
+                Some(_) => name,
+            })
+        })
+        .collect()
+}
+
+/// The name of a file after compression: `x.csv.gz` for gzip; for zip, the archive
+/// `x.zip` (holding `x.csv`).
+pub fn compressed_name(name: &str, compression: Compression) -> String {
+    match compression {
+        Compression::None => name.to_string(),
+        Compression::Gzip => format!("{name}.gz"),
+        Compression::Zip => match name.strip_suffix(".csv") {
+            Some(stem) => format!("{stem}.zip"),
+            None => format!("{name}.zip"),
+        },
+    }
+}
+
+/// Report names: letters, digits, spaces and underscores (seed 000).
+pub fn check_report_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("a report name cannot be empty".into());
+    }
+    if name.chars().count() > 100 {
+        return Err("a report name is at most 100 characters".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || *c == ' ' || *c == '_'))
+    {
+        return Err(format!(
+            "\"{}\" contains `{}`; only letters, digits, spaces and underscores are allowed",
+            name.escape_default(),
+            c.escape_default()
+        ));
+    }
+    if name.starts_with(' ') || name.ends_with(' ') {
+        return Err(format!("\"{name}\" starts or ends with a space"));
+    }
+    Ok(())
+}
+
+/// Output types (`VIEWS`), source and destination names: letters, digits, `_` and `-`.
+pub fn check_identifier(what: &str, s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err(format!("a {what} cannot be empty"));
+    }
+    if s.len() > 64 {
+        return Err(format!("a {what} is at most 64 characters"));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Err(format!(
+            "{what} \"{}\" contains `{}`; only ASCII letters, digits, `_` and `-` are allowed",
+            s.escape_default(),
+            c.escape_default()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn values<'a>(fmt: &'a str) -> NameValues<'a> {
+        NameValues {
+            kind: "VIEWS",
+            name: "My Report",
+            first_day: d("2022-02-28"),
+            last_day: d("2022-03-31"),
+            run_date: d("2022-04-02"),
+            token: "00ab",
+            date_format: fmt,
+        }
+    }
+
+    #[test]
+    fn seed_000_example_name() {
+        let t = FileNameTemplate::parse(DEFAULT_TEMPLATE).unwrap();
+        assert_eq!(
+            t.render(&values(DEFAULT_DATE_FORMAT)).unwrap(),
+            "VIEWS_My Report_20220228_20220331.csv"
+        );
+    }
+
+    #[test]
+    fn every_placeholder_and_escapes() {
+        let t = FileNameTemplate::parse("{name_}-{run_date}-{token}-{{x}}.csv").unwrap();
+        assert_eq!(
+            t.render(&values("%Y-%m-%d")).unwrap(),
+            "My_Report-2022-04-02-00ab-{x}.csv"
+        );
+        assert!(t.uses(Var::Token));
+        assert!(!t.uses(Var::Type));
+    }
+
+    #[test]
+    fn templates_that_could_escape_are_refused() {
+        for (t, want) in [
+            ("../{name}.csv", "cannot name another directory"),
+            ("a/b.csv", "cannot name another directory"),
+            ("a\\b.csv", "cannot name another directory"),
+            (".{name}.csv", "starts with `.`"),
+            (
+                "{nme}.csv",
+                "unknown placeholder {nme}; allowed: {type}, {name}, {name_}",
+            ),
+            ("{name.csv", "unclosed"),
+            ("x}.csv", "lone"),
+            ("a\nb", "control character"),
+            ("", "cannot be empty"),
+        ] {
+            let e = FileNameTemplate::parse(t).unwrap_err();
+            assert!(e.contains(want), "{t:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn date_formats_are_checked() {
+        assert!(check_date_format("%Y%m%d").is_ok());
+        assert!(check_date_format("%d-%b-%Y").is_ok());
+        assert!(check_date_format("%m/%d/%Y").unwrap_err().contains("`/`"));
+        assert!(check_date_format("%H%M")
+            .unwrap_err()
+            .contains("cannot format a date"));
+        assert!(check_date_format("%Q")
+            .unwrap_err()
+            .contains("not a valid strftime"));
+    }
+
+    #[test]
+    fn rendered_names_are_checked() {
+        assert!(check_file_name("..").is_err());
+        assert!(check_file_name(&"x".repeat(256)).is_err());
+        assert!(check_file_name("a\u{7f}b").is_err());
+        assert!(check_file_name("VIEWS_x_1_2.csv").is_ok());
+    }
+
+    #[test]
+    fn compression_suffixes() {
+        assert_eq!(compressed_name("a.csv", Compression::Gzip), "a.csv.gz");
+        assert_eq!(compressed_name("a.csv", Compression::Zip), "a.zip");
+        assert_eq!(compressed_name("a.txt", Compression::Zip), "a.txt.zip");
+        assert_eq!(compressed_name("a.csv", Compression::None), "a.csv");
+    }
+
+    #[test]
+    fn report_names() {
+        assert!(check_report_name("Daily Views_2").is_ok());
+        assert!(check_report_name("Vues quotidiennes é").is_ok());
+        assert!(check_report_name("a/b").unwrap_err().contains("`/`"));
+        assert!(check_report_name("a-b").unwrap_err().contains("`-`"));
+        assert!(check_report_name(" a").is_err());
+        assert!(check_report_name("").is_err());
+    }
+}

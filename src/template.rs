@@ -1,0 +1,128 @@
+//! `{placeholder}` templates, shared by file names and mail subjects and bodies.
+//! `{{` and `}}` stand for literal braces; an unknown placeholder is an error that lists
+//! the allowed ones.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Lit(String),
+    /// Index into the list of allowed placeholders the template was parsed with.
+    Var(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// Placeholders allowed in mail subjects and bodies.
+pub const MAIL_VARS: &[&str] = &[
+    "name", "types", "from", "to", "window", "run_at", "rows", "files", "token", "status",
+];
+
+pub fn allowed_list(allowed: &[&str]) -> String {
+    allowed
+        .iter()
+        .map(|n| format!("{{{n}}}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Template {
+    pub fn parse(s: &str, allowed: &[&str]) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    lit.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    lit.push('}');
+                }
+                '{' => {
+                    let mut var = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => var.push(c),
+                            None => {
+                                return Err(format!(
+                                    "unclosed `{{` in \"{}\"; write `{{{{` for a literal brace",
+                                    s.escape_default()
+                                ))
+                            }
+                        }
+                    }
+                    let i = allowed.iter().position(|a| *a == var).ok_or_else(|| {
+                        format!(
+                            "unknown placeholder {{{var}}}; allowed: {}",
+                            allowed_list(allowed)
+                        )
+                    })?;
+                    if !lit.is_empty() {
+                        parts.push(Part::Lit(std::mem::take(&mut lit)));
+                    }
+                    parts.push(Part::Var(i));
+                }
+                '}' => {
+                    return Err(format!(
+                        "lone `}}` in \"{}\"; write `}}}}` for a literal brace",
+                        s.escape_default()
+                    ))
+                }
+                c => lit.push(c),
+            }
+        }
+        if !lit.is_empty() {
+            parts.push(Part::Lit(lit));
+        }
+        Ok(Template { parts })
+    }
+
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    pub fn uses(&self, var: usize) -> bool {
+        self.parts.contains(&Part::Var(var))
+    }
+
+    /// Renders with `value(i)` giving the text of placeholder `i`.
+    pub fn render(&self, mut value: impl FnMut(usize) -> String) -> String {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(l) => out.push_str(l),
+                Part::Var(i) => out.push_str(&value(*i)),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_renders() {
+        let t = Template::parse("{a}-{{lit}}-{b}{a}", &["a", "b"]).unwrap();
+        assert_eq!(t.render(|i| ["x", "y"][i].to_string()), "x-{lit}-yx");
+        assert!(t.uses(1));
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert_eq!(
+            Template::parse("{c}", &["a", "b"]).unwrap_err(),
+            "unknown placeholder {c}; allowed: {a}, {b}"
+        );
+        assert!(Template::parse("{a", &["a"])
+            .unwrap_err()
+            .contains("unclosed"));
+        assert!(Template::parse("a}", &["a"]).unwrap_err().contains("lone"));
+    }
+}

@@ -1,0 +1,33 @@
+//! Run tokens (seed 001's `report_token`): the handle of one run in the ledger, in
+//! `status`, `cancel` and the `{token}` file name placeholder.
+//!
+//! A scheduled slot's token is derived from the report name and the slot's run time, so
+//! `plan` can show it before the run exists and every host sharing a ledger agrees on it.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
+
+/// The token of the scheduled slot of `report` at `run_at`: 16 hex digits.
+pub fn slot_token(report: &str, run_at: DateTime<Utc>) -> String {
+    let mut h = Sha256::new();
+    h.update(b"reportctl slot\n");
+    h.update(report.as_bytes());
+    h.update(b"\n");
+    h.update(run_at.to_rfc3339_opts(SecondsFormat::Secs, true).as_bytes());
+    hex::encode(&h.finalize()[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_tokens_are_stable_and_distinct() {
+        let t = "2026-11-25T11:00:00Z".parse().unwrap();
+        let a = slot_token("Daily Views", t);
+        assert_eq!(a.len(), 16);
+        assert_eq!(a, slot_token("Daily Views", t));
+        assert_ne!(a, slot_token("Daily Views", t + chrono::Duration::hours(1)));
+        assert_ne!(a, slot_token("Daily views", t));
+    }
+}
