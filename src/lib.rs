@@ -7,9 +7,17 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deliver;
+pub mod due;
 pub mod exit;
+pub mod fsutil;
+pub mod lease;
+pub mod ledger;
+pub mod progress;
 pub mod render;
+pub mod runner;
 pub mod schedule;
+pub mod source;
 pub mod template;
 pub mod token;
 pub mod ui;

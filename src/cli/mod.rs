@@ -74,6 +74,48 @@ pub enum Command {
     /// report zone's offset, `to` exclusive. This output is a stable interface.
     Plan(PlanArgs),
 
+    /// Run one report now, for an explicit period or its latest scheduled window.
+    ///
+    /// --from and --to are report-zone dates (both included) or RFC 3339 instants; at
+    /// most max_range_days. Without them, the window of the report's latest slot at or
+    /// before --now. The files are delivered to the report's destinations and the run is
+    /// recorded in the ledger, unless --output or --no-deliver make it a local run (not
+    /// recorded).
+    Run(RunArgs),
+
+    /// Run every report slot that is due: the command for cron.
+    ///
+    /// Finds each slot due at or before --now that has no completed run (since the
+    /// report was first seen, or since `start` with backfill = true), claims it in the
+    /// ledger so that overlapping invocations never run a slot twice, generates the files
+    /// and delivers them. Failed deliveries are retried by later calls, up to
+    /// max_attempts, without regenerating files that were delivered elsewhere. Meant for
+    /// `*/5 * * * * reportctl run-due`. Quiet when everything succeeded.
+    RunDue(RunDueArgs),
+
+    /// Show recent runs, newest first.
+    History(HistoryArgs),
+
+    /// Show one run: status, window, files, deliveries and links.
+    Status {
+        /// The run's token (from history, run-due --json or plan's {token}).
+        token: String,
+    },
+
+    /// Cancel a queued run. Runs that started or ended cannot be cancelled.
+    Cancel {
+        /// The run's token.
+        token: String,
+    },
+
+    /// Deliver a report's latest window now, as a test (at most once a minute).
+    ///
+    /// Generates the window of the report's latest slot at or before --now and delivers
+    /// it to all its destinations, recorded in the ledger as a test run. Limited to one
+    /// call per report per minute: a call within a minute of the last one exits 75 and
+    /// says when to retry.
+    SendTest(SendTestArgs),
+
     /// List the configured destinations, by type and id.
     Destinations,
 
@@ -112,6 +154,66 @@ pub struct PlanArgs {
     /// How many runs to show per report.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub count: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The report to run.
+    #[arg(value_name = "REPORT")]
+    pub report: String,
+
+    /// First day (report-zone date, included) or instant (RFC 3339) of the period.
+    #[arg(long, value_name = "DATE|TIME", requires = "to")]
+    pub from: Option<String>,
+
+    /// Last day (report-zone date, included) or end instant (RFC 3339, excluded).
+    #[arg(long, value_name = "DATE|TIME", requires = "from")]
+    pub to: Option<String>,
+
+    /// Write the files into DIR instead of delivering them; `-` writes the CSV to stdout.
+    #[arg(long, short, value_name = "DIR")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Generate the files into the spool and report them, without delivering.
+    #[arg(long, conflicts_with = "output")]
+    pub no_deliver: bool,
+
+    /// The instant the run is for (RFC 3339); default: now.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub now: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunDueArgs {
+    /// Act as if it were this instant (RFC 3339); default: now.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub now: Option<DateTime<Utc>>,
+
+    /// Show what would run, record nothing and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this report's runs.
+    #[arg(value_name = "REPORT")]
+    pub report: Option<String>,
+
+    /// Show at most this many runs.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SendTestArgs {
+    /// The report to test.
+    #[arg(value_name = "REPORT")]
+    pub report: String,
+
+    /// Take the latest slot at or before this instant (RFC 3339); default: now.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    pub now: Option<DateTime<Utc>>,
 }
 
 /// An instant on the command line: RFC 3339 with `Z` or an offset.

@@ -2,8 +2,13 @@
 //! code; fatal errors go back to `main` as `anyhow::Error`.
 
 mod destinations;
+mod history;
 mod list;
 mod plan;
+mod run;
+mod run_due;
+mod send_test;
+mod show;
 mod validate;
 
 use std::io::Write;
@@ -19,6 +24,12 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Validate => validate::run(cli),
         Command::List(args) => list::run(cli, args),
         Command::Plan(args) => plan::run(cli, args),
+        Command::Run(args) => run::run(cli, args),
+        Command::RunDue(args) => run_due::run(cli, args),
+        Command::History(args) => history::history(cli, args),
+        Command::Status { token } => history::status(cli, token),
+        Command::Cancel { token } => history::cancel(cli, token),
+        Command::SendTest(args) => send_test::run(cli, args),
         Command::Destinations => destinations::run(cli),
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();

@@ -62,7 +62,7 @@ pub fn upcoming(report: &Report, now: DateTime<Utc>, count: usize) -> Vec<Slot> 
 
 pub fn files_of(report: &Report, slot: &Slot) -> Result<Vec<String>> {
     let token = slot_token(&report.name, slot.run_at.with_timezone(&Utc));
-    report_file_names(report, &slot.window, slot.run_at.date_naive(), &token)
+    report_file_names(report, &slot.window, slot.run_at.naive_local(), &token)
         .map_err(|e| anyhow!("report \"{}\": {e}", report.name))
 }
 

@@ -1,5 +1,7 @@
 //! File names by convention: `{type}_{name}_{from}_{to}.csv` (seed 000), `{to}` being the
-//! last day included, with dates in the report's `date_format`.
+//! last day included, with dates in the report's `date_format`. A format with time fields
+//! (`%Y%m%d%H%M`, for hourly reports) shows the window's first instant and its last
+//! instant included (one second before the end) in the report's zone.
 //!
 //! Names can never escape their directory. The rules, checked when the configuration is
 //! loaded and again on every rendered name:
@@ -14,7 +16,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::config::model::{Compression, Report};
 use crate::schedule::Window;
@@ -47,9 +49,13 @@ pub struct FileNameTemplate {
 pub struct NameValues<'a> {
     pub kind: &'a str,
     pub name: &'a str,
-    pub first_day: NaiveDate,
-    pub last_day: NaiveDate,
-    pub run_date: NaiveDate,
+    /// The window's first instant, local.
+    pub from: NaiveDateTime,
+    /// The window's last instant included (one second before its end), local: its date
+    /// is the last day included.
+    pub last: NaiveDateTime,
+    /// When the run is for, local.
+    pub run: NaiveDateTime,
     pub token: &'a str,
     pub date_format: &'a str,
 }
@@ -86,7 +92,7 @@ impl FileNameTemplate {
 
     pub fn render(&self, v: &NameValues<'_>) -> Result<String, String> {
         // Date formats were checked when the configuration was loaded.
-        let date = |d: NaiveDate| {
+        let date = |d: NaiveDateTime| {
             let mut s = String::new();
             format_date(&mut s, d, v.date_format).map(|()| s)
         };
@@ -96,9 +102,9 @@ impl FileNameTemplate {
                 0 => Ok(v.kind.to_string()),
                 1 => Ok(v.name.to_string()),
                 2 => Ok(v.name.replace(' ', "_")),
-                3 => date(v.first_day),
-                4 => date(v.last_day),
-                5 => date(v.run_date),
+                3 => date(v.from),
+                4 => date(v.last),
+                5 => date(v.run),
                 _ => Ok(v.token.to_string()),
             };
             r.unwrap_or_else(|e| {
@@ -114,9 +120,9 @@ impl FileNameTemplate {
     }
 }
 
-fn format_date(out: &mut String, d: NaiveDate, fmt: &str) -> Result<(), String> {
+fn format_date(out: &mut String, d: NaiveDateTime, fmt: &str) -> Result<(), String> {
     write!(out, "{}", d.format(fmt)).map_err(|_| {
-        format!("date format \"{fmt}\" cannot format a date; use date fields such as %Y, %m, %d, %b, %j")
+        format!("date format \"{fmt}\" cannot format a local date and time; use fields such as %Y, %m, %d, %H, %M, %b, %j (no zone fields)")
     })
 }
 
@@ -125,15 +131,14 @@ pub fn check_date_format(fmt: &str) -> Result<(), String> {
     use chrono::format::{Item, StrftimeItems};
     if StrftimeItems::new(fmt).any(|i| matches!(i, Item::Error)) {
         return Err(format!(
-            "\"{fmt}\" is not a valid strftime format; use date fields such as %Y, %m, %d, %b, %j"
+            "\"{fmt}\" is not a valid strftime format; use fields such as %Y, %m, %d, %H, %M, %b, %j"
         ));
     }
     let mut sample = String::new();
-    format_date(
-        &mut sample,
-        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
-        fmt,
-    )?;
+    let when = NaiveDate::from_ymd_opt(2026, 11, 23)
+        .and_then(|d| d.and_hms_opt(6, 30, 0))
+        .expect("a valid sample");
+    format_date(&mut sample, when, fmt)?;
     if sample.is_empty() {
         return Err("a date format cannot be empty".into());
     }
@@ -182,7 +187,7 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
 pub fn report_file_names(
     report: &Report,
     window: &Window,
-    run_date: NaiveDate,
+    run: NaiveDateTime,
     token: &str,
 ) -> Result<Vec<String>, String> {
     report
@@ -192,9 +197,9 @@ pub fn report_file_names(
             let name = report.file_name.render(&NameValues {
                 kind: &o.kind,
                 name: &report.name,
-                first_day: window.first_day(),
-                last_day: window.last_day(),
-                run_date,
+                from: window.from.naive_local(),
+                last: window.last_instant().naive_local(),
+                run,
                 token,
                 date_format: &report.date_format,
             })?;
@@ -268,17 +273,20 @@ pub fn check_identifier(what: &str, s: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    fn d(s: &str) -> NaiveDateTime {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
     }
 
     fn values<'a>(fmt: &'a str) -> NameValues<'a> {
         NameValues {
             kind: "VIEWS",
             name: "My Report",
-            first_day: d("2022-02-28"),
-            last_day: d("2022-03-31"),
-            run_date: d("2022-04-02"),
+            from: d("2022-02-28"),
+            last: d("2022-03-31") + chrono::Duration::seconds(86399),
+            run: d("2022-04-02"),
             token: "00ab",
             date_format: fmt,
         }
@@ -330,9 +338,10 @@ mod tests {
         assert!(check_date_format("%Y%m%d").is_ok());
         assert!(check_date_format("%d-%b-%Y").is_ok());
         assert!(check_date_format("%m/%d/%Y").unwrap_err().contains("`/`"));
-        assert!(check_date_format("%H%M")
+        assert!(check_date_format("%Y%m%dT%H%M").is_ok());
+        assert!(check_date_format("%Z")
             .unwrap_err()
-            .contains("cannot format a date"));
+            .contains("cannot format a local date and time"));
         assert!(check_date_format("%Q")
             .unwrap_err()
             .contains("not a valid strftime"));

@@ -27,6 +27,11 @@ impl Window {
         (self.to - Duration::nanoseconds(1)).date_naive()
     }
 
+    /// The last whole second covered (`to` is exclusive).
+    pub fn last_instant(&self) -> DateTime<Tz> {
+        self.to - Duration::seconds(1)
+    }
+
     /// A window from local dates, both included.
     pub fn from_dates(tz: Tz, first: NaiveDate, last: NaiveDate) -> Window {
         local_window(tz, midnight(first), midnight(last + Duration::days(1)))

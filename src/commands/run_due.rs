@@ -1,0 +1,179 @@
+//! `reportctl run-due`: the cron command. For each active report: plan the due slots
+//! against the ledger, claim each, and run it (render → deliver → record). One report's
+//! failure is recorded and reported while the others go on; the exit code sums up.
+
+use std::io::Write;
+
+use anyhow::Result;
+use chrono::Utc;
+use serde_json::json;
+
+use super::show;
+use crate::cli::{Cli, RunDueArgs};
+use crate::config::{Config, DestinationKind};
+use crate::ledger::{self, Claim, Ledger, RunStatus};
+use crate::progress::Progress;
+use crate::runner::Runner;
+use crate::{deliver, due, exit, ui};
+
+pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
+    let config = super::load(cli)?;
+    let now = args.now.unwrap_or_else(Utc::now);
+    let mut ledger = ledger::open(&config)?;
+    let mut out = std::io::stdout().lock();
+    if args.dry_run {
+        return dry_run(cli, &config, &mut ledger, now, &mut out);
+    }
+    let claim = Claim::new(config.settings.lease);
+    let progress = Progress::for_stderr();
+    let mut failed = false;
+    for report in &config.reports {
+        let due = due::collect(&config, report, &mut ledger, now, Utc::now(), true)?;
+        if let (Some(first), Some(last)) = (due.skipped.first(), due.skipped.last()) {
+            failed = true;
+            let t = |r: &ledger::NewRun| r.run_at.with_timezone(&report.timezone).to_rfc3339();
+            ui::warn(format!(
+                "report \"{}\": {} missed slots from {} to {} skipped: more than catch_up = {} slots were due at once; `reportctl history \"{}\"` shows how to run each by hand",
+                report.name,
+                due.skipped.len(),
+                t(first),
+                t(last),
+                config.settings.catch_up,
+                report.name
+            ));
+        }
+        for pending in due.pending {
+            let Some(run) = ledger.claim(&pending.token, &claim, now, Utc::now())? else {
+                ui::debug(format!("run {} is taken by another process", pending.token));
+                continue;
+            };
+            let mut runner = Runner {
+                config: &config,
+                ledger: &mut ledger,
+                claim: &claim,
+                now,
+                progress: &progress,
+            };
+            let done = runner.execute(report, run)?;
+            let tz = report.timezone;
+            if cli.json {
+                writeln!(out, "{}", show::json(&done, tz))?;
+            }
+            if done.status == RunStatus::Completed {
+                ui::info(show::summary(&done, tz));
+            } else {
+                failed = true;
+                eprintln!("reportctl: error: {}", show::summary(&done, tz));
+            }
+        }
+    }
+    housekeeping(&config, &mut ledger);
+    out.flush()?;
+    Ok(if failed { exit::FAILED } else { exit::OK })
+}
+
+fn dry_run(
+    cli: &Cli,
+    config: &Config,
+    ledger: &mut Ledger,
+    now: chrono::DateTime<Utc>,
+    out: &mut impl Write,
+) -> Result<u8> {
+    for report in &config.reports {
+        let due = due::collect(config, report, ledger, now, Utc::now(), false)?;
+        let tz = report.timezone;
+        let lines = due
+            .unrecorded
+            .iter()
+            .map(|r| {
+                (
+                    r.token.as_str(),
+                    r.run_at,
+                    r.window_from,
+                    r.window_to,
+                    if r.status == RunStatus::Skipped {
+                        "skip"
+                    } else {
+                        "run"
+                    },
+                )
+            })
+            .chain(due.pending.iter().map(|r| {
+                (
+                    r.token.as_str(),
+                    r.run_at,
+                    r.window_from,
+                    r.window_to,
+                    "retry",
+                )
+            }));
+        for (token, run_at, from, to, action) in lines {
+            let t = |x: chrono::DateTime<Utc>| x.with_timezone(&tz).to_rfc3339();
+            if cli.json {
+                let line = json!({"report": report.name, "token": token, "run_at": t(run_at), "from": t(from), "to": t(to), "action": action});
+                writeln!(out, "{line}")?;
+            } else {
+                writeln!(
+                    out,
+                    "{action} {} {} [{token}] {} to {}",
+                    report.name,
+                    t(run_at),
+                    t(from),
+                    t(to)
+                )?;
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Prunes old files from directory destinations and spooled files no run needs.
+/// Problems here are warnings: they never fail a run.
+pub fn housekeeping(config: &Config, ledger: &mut Ledger) {
+    let wall = Utc::now();
+    for dest in config.destinations.values() {
+        if let DestinationKind::Directory(d) = &dest.kind {
+            match deliver::directory::prune(&dest.name, d, ledger, wall) {
+                Ok(removed) => {
+                    for f in removed {
+                        ui::info(format!("pruned {} from {}", f, d.path.display()));
+                    }
+                }
+                Err(e) => ui::warn(format!("pruning destination \"{}\": {e:#}", dest.name)),
+            }
+        }
+    }
+    if let Err(e) = prune_spool(config, ledger, wall) {
+        ui::warn(format!(
+            "pruning the spool {}: {e:#}",
+            config.settings.spool.display()
+        ));
+    }
+}
+
+/// Spool directories are removed once their run completed, or was given up, cancelled
+/// or never recorded, and is more than a day old.
+fn prune_spool(config: &Config, ledger: &mut Ledger, wall: chrono::DateTime<Utc>) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(&config.settings.spool) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let token = entry.file_name().to_string_lossy().to_string();
+        let run = ledger.get(&token)?;
+        let owed = run.as_ref().is_some_and(|r| {
+            matches!(r.status, RunStatus::Queued | RunStatus::Running)
+                || (r.status == RunStatus::Failed && r.next_attempt_at.is_some())
+        });
+        let completed = run
+            .as_ref()
+            .is_some_and(|r| r.status == RunStatus::Completed);
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| chrono::DateTime::<Utc>::from(t) < wall - chrono::Duration::days(1));
+        if completed || (!owed && old) {
+            std::fs::remove_dir_all(entry.path())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! How runs are shown: one JSON shape for `run`, `run-due --json`, `history --json` and
+//! `status --json`, and a one-line human summary.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::ledger::{FileRecord, ReceiptRecord, RunRecord, RunStatus};
+
+#[derive(Serialize)]
+pub struct RunView<'a> {
+    pub token: &'a str,
+    pub report: &'a str,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub detail: &'a str,
+    /// Seed 001's progress: 0 queued, 50 running, 100 ended.
+    pub progress: &'static str,
+    pub run_at: String,
+    pub from: String,
+    pub to: String,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub files: &'a [FileRecord],
+    pub receipts: &'a [ReceiptRecord],
+}
+
+/// The zone a run is shown in: its report's, or UTC for a report no longer configured.
+pub fn zone_of(config: &Config, report: &str) -> Tz {
+    config.report(report).map_or(Tz::UTC, |r| r.timezone)
+}
+
+fn local(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+fn utc(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn view<'a>(run: &'a RunRecord, tz: Tz) -> RunView<'a> {
+    RunView {
+        token: &run.token,
+        report: &run.report,
+        kind: run.kind.name(),
+        status: run.status.name(),
+        detail: &run.detail,
+        progress: match run.status {
+            RunStatus::Queued => "0",
+            RunStatus::Running => "50",
+            _ => "100",
+        },
+        run_at: local(run.run_at, tz),
+        from: local(run.window_from, tz),
+        to: local(run.window_to, tz),
+        attempts: run.attempts,
+        max_attempts: run.max_attempts,
+        next_attempt_at: run.next_attempt_at.map(utc),
+        created_at: utc(run.created_at),
+        updated_at: utc(run.updated_at),
+        files: &run.files,
+        receipts: &run.receipts,
+    }
+}
+
+pub fn json(run: &RunRecord, tz: Tz) -> String {
+    serde_json::to_string(&view(run, tz)).expect("a run serializes")
+}
+
+/// `Daily Views 2026-11-25T06:00:00-05:00: completed, 3 rows in 1 file, delivered to local`.
+pub fn summary(run: &RunRecord, tz: Tz) -> String {
+    let rows: u64 = run.files.iter().map(|f| f.rows).sum();
+    let mut s = format!(
+        "{} {} [{}]: {}",
+        run.report,
+        local(run.run_at, tz),
+        run.token,
+        run.status
+    );
+    if !run.files.is_empty() {
+        s.push_str(&format!(", {rows} rows in {} file(s)", run.files.len()));
+    }
+    let delivered: Vec<_> = run
+        .receipts
+        .iter()
+        .filter(|r| r.status == crate::ledger::ReceiptStatus::Delivered)
+        .map(|r| r.destination.as_str())
+        .collect();
+    if !delivered.is_empty() {
+        s.push_str(&format!(", delivered to {}", delivered.join(", ")));
+    }
+    if !run.detail.is_empty() {
+        s.push_str(&format!(": {}", run.detail));
+    }
+    s
+}

@@ -1,0 +1,112 @@
+//! What `run-due` has to do for a report at `now`: the planner's slots since the report
+//! was first seen (or since `start` with `backfill = true`) that the ledger has not
+//! recorded yet, plus recorded runs that are still owed (queued, abandoned by a dead
+//! process, or failed with attempts left).
+//!
+//! New slots are recorded before any is run, oldest first. When more than `catch_up`
+//! new slots are due at once (after downtime), only the latest `catch_up` are queued;
+//! the older ones are recorded as `skipped`, with a message saying how to run them by
+//! hand: never dropped silently.
+
+use anyhow::Result;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::config::{Config, Report, Status};
+use crate::ledger::{Ledger, NewRun, RunKind, RunRecord, RunStatus};
+use crate::schedule::{local::resolve, Plan, Schedule, Slot};
+use crate::token::slot_token;
+
+pub struct Due {
+    /// Runs to try now, oldest first.
+    pub pending: Vec<RunRecord>,
+    /// Slots recorded as skipped in this call.
+    pub skipped: Vec<NewRun>,
+    /// Slots that are due but not recorded yet (`--dry-run` only).
+    pub unrecorded: Vec<NewRun>,
+}
+
+/// The new slots of `report` due at `now`, and the recorded runs still owed. With
+/// `record`, new slots are recorded (queued or skipped); without, nothing is written.
+pub fn collect(
+    config: &Config,
+    report: &Report,
+    ledger: &mut Ledger,
+    now: DateTime<Utc>,
+    wall: DateTime<Utc>,
+    record: bool,
+) -> Result<Due> {
+    let mut due = Due {
+        pending: Vec::new(),
+        skipped: Vec::new(),
+        unrecorded: Vec::new(),
+    };
+    if report.status == Status::Draft {
+        return Ok(due);
+    }
+    let first_seen = ledger
+        .first_seen(&report.name, record.then_some(now))?
+        .unwrap_or(now);
+    let plan = Plan::new(&report.schedule, report.timezone, first_seen);
+    let since = match &report.schedule {
+        // A one-time report runs once, whenever run-due first finds it due.
+        Schedule::Once { .. } => DateTime::<Utc>::MIN_UTC,
+        Schedule::Recurring(r) if report.backfill => r
+            .start
+            .map(|s| resolve(report.timezone, s).with_timezone(&Utc))
+            .unwrap_or(first_seen),
+        _ => first_seen,
+    };
+    let after = match ledger.last_slot(&report.name)? {
+        Some(last) => (last + Duration::seconds(1)).max(since),
+        None => since,
+    };
+    let slots: Vec<Slot> = if after <= now {
+        plan.slots_between(after, now).collect()
+    } else {
+        Vec::new()
+    };
+    let cap = config.settings.catch_up as usize;
+    let skip = slots.len().saturating_sub(cap);
+    let new: Vec<NewRun> = slots
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| {
+            let run_at = slot.run_at.with_timezone(&Utc);
+            let skipped = i < skip;
+            NewRun {
+                token: slot_token(&report.name, run_at),
+                report: report.name.clone(),
+                kind: RunKind::Scheduled,
+                slot_at: Some(run_at),
+                run_at,
+                window_from: slot.window.from.with_timezone(&Utc),
+                window_to: slot.window.to.with_timezone(&Utc),
+                max_attempts: report.max_attempts,
+                status: if skipped { RunStatus::Skipped } else { RunStatus::Queued },
+                detail: if skipped {
+                    format!(
+                        "missed: {} slots were due at once and catch_up = {cap}; run it by hand with: reportctl run \"{}\" --from {} --to {}",
+                        slots.len(),
+                        report.name,
+                        slot.window.from.format("%Y-%m-%dT%H:%M:%S%:z"),
+                        slot.window.to.format("%Y-%m-%dT%H:%M:%S%:z"),
+                    )
+                } else {
+                    String::new()
+                },
+            }
+        })
+        .collect();
+    if record {
+        ledger.enqueue(&new, wall)?;
+        ledger.abandon_expired(&report.name, wall)?;
+        due.skipped = new
+            .into_iter()
+            .filter(|r| r.status == RunStatus::Skipped)
+            .collect();
+    } else {
+        due.unrecorded = new;
+    }
+    due.pending = ledger.pending(&report.name, now, wall)?;
+    Ok(due)
+}

@@ -1,0 +1,315 @@
+//! The ledger: every run, its files and its per-destination receipts, and the claims
+//! that make `run-due` safe to run from several cron jobs (or hosts) at once.
+//!
+//! A scheduled slot becomes one run, keyed by a token derived from the report and the
+//! slot's time, so every process agrees on it. Its status moves
+//! `queued → running → completed | failed`; `cancelled` (queued runs only) and `skipped`
+//! (missed slots beyond `catch_up`) end it too. A process *claims* a run by moving it to
+//! `running` with itself as owner and a lease; it keeps the lease alive while it works,
+//! and a run whose lease expired (its process died) can be claimed again. The claim is
+//! one conditional UPDATE inside a write transaction, so two processes can never both
+//! win it.
+//!
+//! Two clocks: `now` is the logical time of the schedule (`--now`), used for slots and
+//! retry times; `wall` is the machine's clock, used for leases and bookkeeping.
+
+mod schema;
+pub mod sqlite;
+
+use std::fmt;
+
+use anyhow::Result;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::config::{Config, StateLocation};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    /// A slot of the report's schedule, run by `run-due`.
+    Scheduled,
+    /// `reportctl run`.
+    Manual,
+    /// `reportctl send-test`.
+    Test,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+    Skipped,
+}
+
+macro_rules! names {
+    ($t:ty { $($v:ident = $s:literal),* $(,)? }) => {
+        impl $t {
+            pub fn name(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)* _ => None }
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+names!(RunKind { Scheduled = "scheduled", Manual = "manual", Test = "test" });
+names!(RunStatus {
+    Queued = "queued",
+    Running = "running",
+    Completed = "completed",
+    Failed = "failed",
+    Cancelled = "cancelled",
+    Skipped = "skipped",
+});
+names!(ReceiptStatus { Pending = "pending", Delivered = "delivered", Failed = "failed" });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReceiptStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// A run to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRun {
+    pub token: String,
+    pub report: String,
+    pub kind: RunKind,
+    /// The scheduled slot's time (scheduled runs only).
+    pub slot_at: Option<DateTime<Utc>>,
+    /// The logical time the run is for: the slot, or the moment of a manual run.
+    pub run_at: DateTime<Utc>,
+    pub window_from: DateTime<Utc>,
+    pub window_to: DateTime<Utc>,
+    pub max_attempts: u32,
+    /// `queued`, or `skipped` with `detail` for slots beyond the catch-up cap.
+    pub status: RunStatus,
+    pub detail: String,
+}
+
+/// Who holds a run, until when.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub owner: String,
+    pub lease: std::time::Duration,
+}
+
+impl Claim {
+    /// A claim owner unique to this process: host, pid and a random part.
+    pub fn new(lease: std::time::Duration) -> Self {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into());
+        let owner = format!(
+            "{host}:{}:{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        Claim { owner, lease }
+    }
+
+    pub fn until(&self, wall: DateTime<Utc>) -> DateTime<Utc> {
+        wall + chrono::Duration::from_std(self.lease).expect("lease fits")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileRecord {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub file: String,
+    pub url: String,
+    pub expires: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReceiptRecord {
+    pub destination: String,
+    pub status: ReceiptStatus,
+    pub attempts: u32,
+    pub detail: String,
+    pub updated_at: DateTime<Utc>,
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    pub token: String,
+    pub report: String,
+    pub kind: RunKind,
+    pub slot_at: Option<DateTime<Utc>>,
+    pub run_at: DateTime<Utc>,
+    pub window_from: DateTime<Utc>,
+    pub window_to: DateTime<Utc>,
+    pub status: RunStatus,
+    pub detail: String,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub owner: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub files: Vec<FileRecord>,
+    pub receipts: Vec<ReceiptRecord>,
+}
+
+/// How a claimed run ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    Completed,
+    /// Failed; `retry_at` is when `run-due` may try again (`None`: never).
+    Failed {
+        detail: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Cancelled,
+    NotFound,
+    NotQueued(RunStatus),
+}
+
+/// A ledger back-end. Every method is one transaction.
+pub trait Store: Send {
+    /// When `report` was first seen. With `record`, a report never seen is recorded as
+    /// first seen then.
+    fn first_seen(
+        &mut self,
+        report: &str,
+        record: Option<DateTime<Utc>>,
+    ) -> Result<Option<DateTime<Utc>>>;
+
+    /// The latest scheduled slot recorded for `report`, whatever its status.
+    fn last_slot(&mut self, report: &str) -> Result<Option<DateTime<Utc>>>;
+
+    /// Records scheduled runs; a token already recorded is left as it is.
+    fn enqueue(&mut self, runs: &[NewRun], wall: DateTime<Utc>) -> Result<()>;
+
+    /// Records a manual or test run, already claimed by `claim`.
+    fn insert_claimed(&mut self, run: &NewRun, claim: &Claim, wall: DateTime<Utc>) -> Result<()>;
+
+    /// Marks failed the runs of `report` whose process died (lease expired) after their
+    /// last attempt; returns how many.
+    fn abandon_expired(&mut self, report: &str, wall: DateTime<Utc>) -> Result<usize>;
+
+    /// Runs of `report` that `run-due` should take: queued; running with an expired
+    /// lease and attempts left; failed with attempts left whose retry time has come.
+    fn pending(
+        &mut self,
+        report: &str,
+        now: DateTime<Utc>,
+        wall: DateTime<Utc>,
+    ) -> Result<Vec<RunRecord>>;
+
+    /// Records a test run, claimed, unless another test run of the same report was
+    /// recorded less than `interval` ago: then returns when that one was.
+    fn insert_test(
+        &mut self,
+        run: &NewRun,
+        claim: &Claim,
+        wall: DateTime<Utc>,
+        interval: chrono::Duration,
+    ) -> Result<std::result::Result<(), DateTime<Utc>>>;
+
+    /// Claims the run if it is still claimable (same conditions as `pending`);
+    /// returns it, attempts counted, or `None` when another process has it.
+    fn claim(
+        &mut self,
+        token: &str,
+        claim: &Claim,
+        now: DateTime<Utc>,
+        wall: DateTime<Utc>,
+    ) -> Result<Option<RunRecord>>;
+
+    /// Extends the lease; `false` when the run is no longer ours.
+    fn renew(&mut self, token: &str, claim: &Claim, wall: DateTime<Utc>) -> Result<bool>;
+
+    /// Records the files of a claimed run (replacing earlier ones).
+    fn set_files(&mut self, token: &str, owner: &str, files: &[FileRecord]) -> Result<()>;
+
+    /// Records how delivery to one destination went.
+    #[allow(clippy::too_many_arguments)]
+    fn set_receipt(
+        &mut self,
+        token: &str,
+        owner: &str,
+        destination: &str,
+        status: ReceiptStatus,
+        detail: &str,
+        links: &[Link],
+        wall: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Ends a claimed run. Fails if the claim was lost.
+    fn finish(
+        &mut self,
+        token: &str,
+        owner: &str,
+        finish: &Finish,
+        wall: DateTime<Utc>,
+    ) -> Result<()>;
+
+    fn cancel(&mut self, token: &str, wall: DateTime<Utc>) -> Result<CancelOutcome>;
+
+    fn get(&mut self, token: &str) -> Result<Option<RunRecord>>;
+
+    /// The most recent runs, newest first.
+    fn history(&mut self, report: Option<&str>, limit: usize) -> Result<Vec<RunRecord>>;
+
+    /// Files delivered to `destination` before `before` (wall clock), with when.
+    fn delivered_files(
+        &mut self,
+        destination: &str,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>)>>;
+}
+
+pub type Ledger = Box<dyn Store>;
+
+/// Opens the ledger the configuration names, creating or migrating it.
+pub fn open(config: &Config) -> Result<Ledger> {
+    match &config.settings.state {
+        StateLocation::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path)?)),
+        StateLocation::Postgres { .. } => {
+            anyhow::bail!(
+                "a PostgreSQL ledger (state = \"postgres://…\") is not supported by this build"
+            )
+        }
+    }
+}
+
+/// Timestamps are stored as fixed-width UTC text, so text order is time order.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    Ok(DateTime::parse_from_rfc3339(s)
+        .map_err(|e| anyhow::anyhow!("bad timestamp {s:?} in the ledger: {e}"))?
+        .with_timezone(&Utc))
+}

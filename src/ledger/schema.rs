@@ -1,0 +1,70 @@
+//! Versioned schema migrations of the ledger. Each entry brings the schema from version
+//! `i` to `i + 1`; the version is kept in `meta`. A ledger written by a newer reportctl
+//! is refused rather than misread.
+//!
+//! The SQL is portable between SQLite and PostgreSQL (TEXT timestamps in fixed-width
+//! UTC RFC 3339, BIGINT counters), so both back-ends share it.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: runs, files, receipts, links, first-seen.
+    "
+    CREATE TABLE reports (
+        name TEXT PRIMARY KEY,
+        first_seen TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        token TEXT PRIMARY KEY,
+        report TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        slot_at TEXT,
+        run_at TEXT NOT NULL,
+        window_from TEXT NOT NULL,
+        window_to TEXT NOT NULL,
+        status TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        attempts BIGINT NOT NULL DEFAULT 0,
+        max_attempts BIGINT NOT NULL,
+        next_attempt_at TEXT,
+        owner TEXT,
+        lease_until TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT
+    );
+    CREATE UNIQUE INDEX runs_slot ON runs (report, slot_at) WHERE slot_at IS NOT NULL;
+    CREATE INDEX runs_report_status ON runs (report, status);
+    CREATE INDEX runs_created ON runs (created_at);
+    CREATE TABLE files (
+        token TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        rows BIGINT NOT NULL,
+        bytes BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (token, seq)
+    );
+    CREATE TABLE receipts (
+        token TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        detail TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL,
+        delivered_at TEXT,
+        PRIMARY KEY (token, destination)
+    );
+    CREATE INDEX receipts_destination ON receipts (destination, delivered_at);
+    CREATE TABLE links (
+        token TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        file TEXT NOT NULL,
+        url TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (token, destination, file)
+    );
+    ",
+];
+
+pub const VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,572 @@
+//! The ledger in a SQLite file: WAL mode so readers never wait, a busy timeout so that
+//! writers from overlapping cron jobs queue up, and `BEGIN IMMEDIATE` for every write so
+//! that a claim's check and update happen under one write lock.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use super::schema::{MIGRATIONS, VERSION};
+use super::*;
+
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+/// The conditions under which a run may be claimed; `?w` is the wall clock, `?n` the
+/// logical now.
+const CLAIMABLE: &str = "(status = 'queued'
+     OR (status = 'running' AND lease_until < :wall AND attempts < max_attempts)
+     OR (status = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= :now
+         AND attempts < max_attempts))";
+
+const RUN_COLUMNS: &str =
+    "token, report, kind, slot_at, run_at, window_from, window_to, status, detail,
+     attempts, max_attempts, next_attempt_at, owner, created_at, updated_at, finished_at";
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the ledger's directory {}", dir.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening the ledger {}", path.display()))?;
+        let store = SqliteStore { conn };
+        store.prepare().map_err(|e| {
+            let damaged = e.chain().any(|c| {
+                c.to_string().contains("file is not a database")
+                    || c.to_string().contains("malformed")
+            });
+            if damaged {
+                anyhow!(
+                    "the ledger {} is damaged or not a reportctl ledger ({e:#}); move it aside to start a new one (its history is lost)",
+                    path.display()
+                )
+            } else {
+                e.context(format!("opening the ledger {}", path.display()))
+            }
+        })?;
+        Ok(store)
+    }
+
+    /// An in-memory ledger, for tests.
+    pub fn memory() -> Result<Self> {
+        let store = SqliteStore {
+            conn: Connection::open_in_memory()?,
+        };
+        store.prepare()?;
+        Ok(store)
+    }
+
+    fn prepare(&self) -> Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(60))?;
+        // journal_mode answers with a row, so it is read rather than executed.
+        let _: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        self.migrate()
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        )?;
+        let version: i64 = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .map(|v| v.parse().unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        if version > VERSION {
+            bail!("it was written by a newer reportctl (schema version {version}; this one knows up to {VERSION}); upgrade reportctl");
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)
+                .with_context(|| format!("migrating the ledger to schema version {}", i + 1))?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [VERSION.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn load(conn: &Connection, token: &str) -> Result<Option<RunRecord>> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE token = ?1");
+        let run = conn.query_row(&sql, [token], run_row).optional()?;
+        match run {
+            None => Ok(None),
+            Some(r) => Ok(Some(Self::details(conn, r?)?)),
+        }
+    }
+
+    fn details(conn: &Connection, mut run: RunRecord) -> Result<RunRecord> {
+        let mut stmt = conn.prepare(
+            "SELECT kind, name, rows, bytes, sha256 FROM files WHERE token = ?1 ORDER BY seq",
+        )?;
+        run.files = stmt
+            .query_map([&run.token], |r| {
+                Ok(FileRecord {
+                    kind: r.get(0)?,
+                    name: r.get(1)?,
+                    rows: r.get::<_, i64>(2)? as u64,
+                    bytes: r.get::<_, i64>(3)? as u64,
+                    sha256: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = conn.prepare(
+            "SELECT destination, status, attempts, detail, updated_at FROM receipts
+             WHERE token = ?1 ORDER BY destination",
+        )?;
+        let rows: Vec<(String, String, i64, String, String)> = stmt
+            .query_map([&run.token], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut links_stmt = conn.prepare(
+            "SELECT file, url, expires_at FROM links WHERE token = ?1 AND destination = ?2 ORDER BY file",
+        )?;
+        for (destination, status, attempts, detail, updated_at) in rows {
+            let links = links_stmt
+                .query_map(params![&run.token, &destination], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .map(|(file, url, expires)| {
+                    Ok(Link {
+                        file,
+                        url,
+                        expires: parse_ts(&expires)?,
+                    })
+                })
+                .collect::<Result<_>>()?;
+            run.receipts.push(ReceiptRecord {
+                destination,
+                status: ReceiptStatus::parse(&status)
+                    .ok_or_else(|| anyhow!("unknown receipt status {status:?} in the ledger"))?,
+                attempts: attempts as u32,
+                detail,
+                updated_at: parse_ts(&updated_at)?,
+                links,
+            });
+        }
+        Ok(run)
+    }
+
+    fn owned(tx: &Connection, token: &str, owner: &str) -> Result<()> {
+        let current: Option<Option<String>> = tx
+            .query_row("SELECT owner FROM runs WHERE token = ?1", [token], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match current {
+            Some(Some(o)) if o == owner => Ok(()),
+            Some(_) => bail!("lost the claim on run {token}: another process took it over after the lease expired"),
+            None => bail!("no run with token {token} in the ledger"),
+        }
+    }
+}
+
+fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    s.as_deref().map(parse_ts).transpose()
+}
+
+/// A `runs` row (files and receipts are filled in by `details`).
+fn run_row(r: &Row<'_>) -> rusqlite::Result<Result<RunRecord>> {
+    let get = |i| r.get::<_, String>(i);
+    let kind = get(2)?;
+    let status = get(7)?;
+    let (slot_at, next, finished): (Option<String>, Option<String>, Option<String>) =
+        (r.get(3)?, r.get(11)?, r.get(15)?);
+    let (run_at, from, to, created, updated) = (get(4)?, get(5)?, get(6)?, get(13)?, get(14)?);
+    let token = get(0)?;
+    let report = get(1)?;
+    let detail = get(8)?;
+    let attempts: i64 = r.get(9)?;
+    let max_attempts: i64 = r.get(10)?;
+    let owner: Option<String> = r.get(12)?;
+    Ok((|| {
+        Ok(RunRecord {
+            token,
+            report,
+            kind: RunKind::parse(&kind).ok_or_else(|| anyhow!("unknown run kind {kind:?}"))?,
+            slot_at: opt_ts(slot_at)?,
+            run_at: parse_ts(&run_at)?,
+            window_from: parse_ts(&from)?,
+            window_to: parse_ts(&to)?,
+            status: RunStatus::parse(&status)
+                .ok_or_else(|| anyhow!("unknown status {status:?}"))?,
+            detail,
+            attempts: attempts as u32,
+            max_attempts: max_attempts as u32,
+            next_attempt_at: opt_ts(next)?,
+            owner,
+            created_at: parse_ts(&created)?,
+            updated_at: parse_ts(&updated)?,
+            finished_at: opt_ts(finished)?,
+            files: Vec::new(),
+            receipts: Vec::new(),
+        })
+    })())
+}
+
+fn insert_claimed(tx: &Connection, run: &NewRun, claim: &Claim, wall: DateTime<Utc>) -> Result<()> {
+    if insert_run(tx, run, wall)? == 0 {
+        bail!("a run with token {} already exists", run.token);
+    }
+    tx.execute(
+        "UPDATE runs SET status = 'running', owner = ?2, lease_until = ?3, attempts = 1,
+                         started_at = ?4
+         WHERE token = ?1",
+        params![run.token, claim.owner, ts(claim.until(wall)), ts(wall)],
+    )?;
+    Ok(())
+}
+
+fn insert_run(tx: &Connection, run: &NewRun, wall: DateTime<Utc>) -> Result<usize> {
+    Ok(tx.execute(
+        "INSERT INTO runs (token, report, kind, slot_at, run_at, window_from, window_to, status,
+                           detail, max_attempts, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+         ON CONFLICT DO NOTHING",
+        params![
+            run.token,
+            run.report,
+            run.kind.name(),
+            run.slot_at.map(ts),
+            ts(run.run_at),
+            ts(run.window_from),
+            ts(run.window_to),
+            run.status.name(),
+            run.detail,
+            run.max_attempts,
+            ts(wall),
+        ],
+    )?)
+}
+
+impl Store for SqliteStore {
+    fn first_seen(
+        &mut self,
+        report: &str,
+        record: Option<DateTime<Utc>>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let read = |c: &Connection| -> Result<Option<DateTime<Utc>>> {
+            let s: Option<String> = c
+                .query_row(
+                    "SELECT first_seen FROM reports WHERE name = ?1",
+                    [report],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            opt_ts(s)
+        };
+        match record {
+            None => read(&self.conn),
+            Some(now) => self.write(|tx| {
+                tx.execute(
+                    "INSERT INTO reports (name, first_seen) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![report, ts(now)],
+                )?;
+                read(tx)
+            }),
+        }
+    }
+
+    fn last_slot(&mut self, report: &str) -> Result<Option<DateTime<Utc>>> {
+        let s: Option<String> = self.conn.query_row(
+            "SELECT max(slot_at) FROM runs WHERE report = ?1",
+            [report],
+            |r| r.get(0),
+        )?;
+        opt_ts(s)
+    }
+
+    fn enqueue(&mut self, runs: &[NewRun], wall: DateTime<Utc>) -> Result<()> {
+        self.write(|tx| {
+            for run in runs {
+                insert_run(tx, run, wall)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_claimed(&mut self, run: &NewRun, claim: &Claim, wall: DateTime<Utc>) -> Result<()> {
+        self.write(|tx| insert_claimed(tx, run, claim, wall))
+    }
+
+    fn insert_test(
+        &mut self,
+        run: &NewRun,
+        claim: &Claim,
+        wall: DateTime<Utc>,
+        interval: chrono::Duration,
+    ) -> Result<std::result::Result<(), DateTime<Utc>>> {
+        self.write(|tx| {
+            let last: Option<String> = tx.query_row(
+                "SELECT max(created_at) FROM runs WHERE report = ?1 AND kind = 'test'",
+                [&run.report],
+                |r| r.get(0),
+            )?;
+            if let Some(last) = opt_ts(last)? {
+                if wall - last < interval {
+                    return Ok(Err(last));
+                }
+            }
+            insert_claimed(tx, run, claim, wall)?;
+            Ok(Ok(()))
+        })
+    }
+
+    fn abandon_expired(&mut self, report: &str, wall: DateTime<Utc>) -> Result<usize> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE runs SET status = 'failed', owner = NULL, lease_until = NULL,
+                    next_attempt_at = NULL, updated_at = :wall, finished_at = :wall,
+                    detail = 'abandoned: the process running it stopped (its lease expired) and all '
+                             || max_attempts || ' attempts are used'
+                 WHERE report = :report AND status = 'running' AND lease_until < :wall
+                   AND attempts >= max_attempts",
+                rusqlite::named_params! { ":report": report, ":wall": ts(wall) },
+            )?)
+        })
+    }
+
+    fn pending(
+        &mut self,
+        report: &str,
+        now: DateTime<Utc>,
+        wall: DateTime<Utc>,
+    ) -> Result<Vec<RunRecord>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE report = :report AND {CLAIMABLE}
+             ORDER BY run_at, token"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let runs = stmt
+            .query_map(
+                rusqlite::named_params! { ":report": report, ":wall": ts(wall), ":now": ts(now) },
+                run_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        runs.into_iter()
+            .map(|r| Self::details(&self.conn, r?))
+            .collect()
+    }
+
+    fn claim(
+        &mut self,
+        token: &str,
+        claim: &Claim,
+        now: DateTime<Utc>,
+        wall: DateTime<Utc>,
+    ) -> Result<Option<RunRecord>> {
+        self.write(|tx| {
+            let sql = format!(
+                "UPDATE runs SET status = 'running', owner = :owner, lease_until = :until,
+                    attempts = attempts + 1, started_at = :wall, updated_at = :wall,
+                    next_attempt_at = NULL
+                 WHERE token = :token AND {CLAIMABLE}"
+            );
+            let n = tx.execute(
+                &sql,
+                rusqlite::named_params! {
+                    ":owner": claim.owner,
+                    ":until": ts(claim.until(wall)),
+                    ":wall": ts(wall),
+                    ":now": ts(now),
+                    ":token": token,
+                },
+            )?;
+            if n == 0 {
+                return Ok(None);
+            }
+            Self::load(tx, token)
+        })
+    }
+
+    fn renew(&mut self, token: &str, claim: &Claim, wall: DateTime<Utc>) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE runs SET lease_until = ?3 WHERE token = ?1 AND owner = ?2 AND status = 'running'",
+                params![token, claim.owner, ts(claim.until(wall))],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn set_files(&mut self, token: &str, owner: &str, files: &[FileRecord]) -> Result<()> {
+        self.write(|tx| {
+            Self::owned(tx, token, owner)?;
+            tx.execute("DELETE FROM files WHERE token = ?1", [token])?;
+            for (seq, f) in files.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO files (token, seq, kind, name, rows, bytes, sha256)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        token,
+                        seq as i64,
+                        f.kind,
+                        f.name,
+                        f.rows as i64,
+                        f.bytes as i64,
+                        f.sha256
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn set_receipt(
+        &mut self,
+        token: &str,
+        owner: &str,
+        destination: &str,
+        status: ReceiptStatus,
+        detail: &str,
+        links: &[Link],
+        wall: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            Self::owned(tx, token, owner)?;
+            let delivered = (status == ReceiptStatus::Delivered).then(|| ts(wall));
+            let attempted = i64::from(status != ReceiptStatus::Pending);
+            tx.execute(
+                "INSERT INTO receipts (token, destination, status, attempts, detail, updated_at, delivered_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (token, destination) DO UPDATE SET
+                    status = excluded.status, attempts = receipts.attempts + excluded.attempts,
+                    detail = excluded.detail, updated_at = excluded.updated_at,
+                    delivered_at = coalesce(excluded.delivered_at, receipts.delivered_at)",
+                params![token, destination, status.name(), attempted, detail, ts(wall), delivered],
+            )?;
+            if !links.is_empty() {
+                tx.execute(
+                    "DELETE FROM links WHERE token = ?1 AND destination = ?2",
+                    params![token, destination],
+                )?;
+                for l in links {
+                    tx.execute(
+                        "INSERT INTO links (token, destination, file, url, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![token, destination, l.file, l.url, ts(l.expires)],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn finish(
+        &mut self,
+        token: &str,
+        owner: &str,
+        finish: &Finish,
+        wall: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            Self::owned(tx, token, owner)?;
+            let (status, detail, retry) = match finish {
+                Finish::Completed => ("completed", "", None),
+                Finish::Failed { detail, retry_at } => {
+                    ("failed", detail.as_str(), retry_at.map(ts))
+                }
+            };
+            tx.execute(
+                "UPDATE runs SET status = ?2, detail = ?3, next_attempt_at = ?4, owner = NULL,
+                    lease_until = NULL, updated_at = ?5, finished_at = ?5
+                 WHERE token = ?1",
+                params![token, status, detail, retry, ts(wall)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn cancel(&mut self, token: &str, wall: DateTime<Utc>) -> Result<CancelOutcome> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE runs SET status = 'cancelled', detail = 'cancelled by request',
+                    updated_at = ?2, finished_at = ?2
+                 WHERE token = ?1 AND status = 'queued'",
+                params![token, ts(wall)],
+            )?;
+            if n == 1 {
+                return Ok(CancelOutcome::Cancelled);
+            }
+            let status: Option<String> = tx
+                .query_row("SELECT status FROM runs WHERE token = ?1", [token], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            Ok(match status.as_deref().and_then(RunStatus::parse) {
+                None => CancelOutcome::NotFound,
+                Some(s) => CancelOutcome::NotQueued(s),
+            })
+        })
+    }
+
+    fn get(&mut self, token: &str) -> Result<Option<RunRecord>> {
+        Self::load(&self.conn, token)
+    }
+
+    fn history(&mut self, report: Option<&str>, limit: usize) -> Result<Vec<RunRecord>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR report = ?1)
+             ORDER BY run_at DESC, created_at DESC, token DESC LIMIT ?2"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let runs = stmt
+            .query_map(params![report, limit as i64], run_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        runs.into_iter()
+            .map(|r| Self::details(&self.conn, r?))
+            .collect()
+    }
+
+    fn delivered_files(
+        &mut self,
+        destination: &str,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT f.name, max(r.delivered_at) FROM receipts r JOIN files f ON f.token = r.token
+             WHERE r.destination = ?1 AND r.delivered_at IS NOT NULL
+             GROUP BY f.name HAVING max(r.delivered_at) < ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![destination, ts(before)], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(name, at)| Ok((name, parse_ts(&at)?)))
+            .collect()
+    }
+}

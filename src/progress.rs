@@ -1,0 +1,56 @@
+//! Progress bars (indicatif) for long queries and writes: shown only when stderr is a
+//! terminal and not silenced with `-q`, never in cron or CI logs.
+
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Clone, Default)]
+pub struct Progress {
+    enabled: bool,
+    bar: Arc<Mutex<Option<ProgressBar>>>,
+}
+
+impl Progress {
+    /// A progress display on stderr if it is a terminal; otherwise one that does nothing.
+    pub fn for_stderr() -> Self {
+        Progress {
+            enabled: std::io::stderr().is_terminal() && crate::ui::level() >= 1,
+            bar: Arc::default(),
+        }
+    }
+
+    pub fn disabled() -> Self {
+        Progress::default()
+    }
+
+    pub fn start(&self, label: &str) {
+        if !self.enabled {
+            return;
+        }
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {prefix}: {human_pos} rows ({per_sec}, {elapsed})",
+            )
+            .expect("valid template"),
+        );
+        bar.set_prefix(label.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        *self.bar.lock().unwrap() = Some(bar);
+    }
+
+    pub fn rows(&self, rows: u64) {
+        if let Some(bar) = self.bar.lock().unwrap().as_ref() {
+            bar.set_position(rows);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = self.bar.lock().unwrap().take() {
+            bar.finish_and_clear();
+        }
+    }
+}

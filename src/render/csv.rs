@@ -1,0 +1,307 @@
+//! CSV rendering: RFC 4180 through the csv crate, UTF-8, a header row, values written as
+//! their source typed them.
+//!
+//! - integers in full; reals in the shortest form that reads back to the same double
+//!   (`0.1`, `1.5e-7`; whole reals keep a `.0` so that they stay visibly real);
+//! - exact decimals from the source (PostgreSQL numeric) as given;
+//! - NULL as the configured `null` text (default empty);
+//! - BLOBs refused (the run fails naming the column) unless `blob = "hex"` or `"base64"`;
+//! - `formula_guard`: text cells starting with `=`, `+`, `-`, `@`, tab or CR get a
+//!   leading `'` so that spreadsheets do not run them as formulas. Numbers stay numbers:
+//!   typed numbers are never touched, nor is text that is itself a plain number (`-5`).
+//!
+//! Memory is flat: one row is never held; the writer buffers a few kilobytes.
+
+use std::io::Write;
+
+use anyhow::{bail, Result};
+use base64::Engine as _;
+
+use crate::config::{BlobEncoding, CsvOptions};
+use crate::source::{Cell, RowSink};
+
+/// Writes rows as CSV into `W`, counting rows.
+pub struct CsvRenderer<W: Write> {
+    writer: csv::Writer<W>,
+    options: CsvOptions,
+    columns: Vec<String>,
+    column: usize,
+    rows: u64,
+    buf: String,
+    on_row: Option<Box<dyn FnMut(u64)>>,
+}
+
+impl<W: Write> CsvRenderer<W> {
+    pub fn new(mut out: W, options: &CsvOptions) -> Result<Self> {
+        if options.bom {
+            out.write_all(b"\xEF\xBB\xBF")?;
+        }
+        let writer = csv::WriterBuilder::new()
+            .delimiter(options.delimiter)
+            .terminator(if options.crlf {
+                csv::Terminator::CRLF
+            } else {
+                csv::Terminator::Any(b'\n')
+            })
+            .quote_style(csv::QuoteStyle::Necessary)
+            .buffer_capacity(64 * 1024)
+            .from_writer(out);
+        Ok(CsvRenderer {
+            writer,
+            options: options.clone(),
+            columns: Vec::new(),
+            column: 0,
+            rows: 0,
+            buf: String::new(),
+            on_row: None,
+        })
+    }
+
+    /// Calls `f` with the row count every 10,000 rows (for progress bars).
+    pub fn on_progress(&mut self, f: impl FnMut(u64) + 'static) {
+        self.on_row = Some(Box::new(f));
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Flushes and returns the inner writer.
+    pub fn finish(self) -> Result<W> {
+        self.writer
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("writing CSV: {}", e.error()))
+    }
+}
+
+/// Whether a text cell would be read as a formula by a spreadsheet.
+fn looks_like_formula(s: &str) -> bool {
+    matches!(
+        s.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    ) && !is_plain_number(s)
+}
+
+/// `-5`, `+3.25`, `-1e5`: text a spreadsheet reads as a number, not a formula.
+fn is_plain_number(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    !body.is_empty()
+        && body
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_digit() || b == b'.')
+        && s.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// A double in the shortest form that reads back to the same value.
+pub fn format_real(v: f64, buf: &mut String) {
+    buf.clear();
+    if !v.is_finite() {
+        buf.push_str(if v.is_nan() {
+            "NaN"
+        } else if v > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        });
+        return;
+    }
+    let mut r = ryu::Buffer::new();
+    let s = r.format_finite(v);
+    buf.push_str(s);
+    // ryu writes "1e16" for whole numbers from 1e16 up and "3.0" below; keep reals
+    // visibly real either way.
+    if !buf.contains(['.', 'e', 'E']) {
+        buf.push_str(".0");
+    }
+}
+
+impl<W: Write> RowSink for CsvRenderer<W> {
+    fn columns(&mut self, names: &[&str]) -> Result<()> {
+        self.columns = names.iter().map(|s| s.to_string()).collect();
+        if self.options.header {
+            self.writer.write_record(names)?;
+        }
+        Ok(())
+    }
+
+    fn cell(&mut self, value: Cell<'_>) -> Result<()> {
+        let col = self.column;
+        self.column += 1;
+        match value {
+            Cell::Null => self.writer.write_field(self.options.null.as_bytes())?,
+            Cell::Int(v) => {
+                let mut b = itoa::Buffer::new();
+                self.writer.write_field(b.format(v))?;
+            }
+            Cell::Real(v) => {
+                format_real(v, &mut self.buf);
+                self.writer.write_field(self.buf.as_bytes())?;
+            }
+            Cell::Number(s) => self.writer.write_field(s)?,
+            Cell::Bool(b) => self.writer.write_field(if b { "true" } else { "false" })?,
+            Cell::Text(s) => {
+                if self.options.formula_guard && looks_like_formula(s) {
+                    self.buf.clear();
+                    self.buf.push('\'');
+                    self.buf.push_str(s);
+                    self.writer.write_field(self.buf.as_bytes())?;
+                } else {
+                    self.writer.write_field(s)?;
+                }
+            }
+            Cell::Blob(b) => match self.options.blob {
+                BlobEncoding::Refuse => {
+                    let name = self.columns.get(col).map_or("?", String::as_str);
+                    bail!(
+                        "column \"{name}\" holds a BLOB; set csv.blob = \"hex\" or \"base64\" to write it, or leave the column out"
+                    )
+                }
+                BlobEncoding::Hex => {
+                    self.buf.clear();
+                    for byte in b {
+                        use std::fmt::Write as _;
+                        let _ = write!(self.buf, "{byte:02x}");
+                    }
+                    self.writer.write_field(self.buf.as_bytes())?;
+                }
+                BlobEncoding::Base64 => {
+                    self.buf.clear();
+                    base64::engine::general_purpose::STANDARD.encode_string(b, &mut self.buf);
+                    self.writer.write_field(self.buf.as_bytes())?;
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn end_row(&mut self) -> Result<()> {
+        self.writer.write_record(None::<&[u8]>)?;
+        self.column = 0;
+        self.rows += 1;
+        if self.rows % 10_000 == 0 {
+            if let Some(f) = &mut self.on_row {
+                f(self.rows);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(options: &CsvOptions, columns: &[&str], rows: &[Vec<Cell<'_>>]) -> Result<String> {
+        let mut r = CsvRenderer::new(Vec::new(), options)?;
+        r.columns(columns)?;
+        for row in rows {
+            for c in row {
+                r.cell(*c)?;
+            }
+            r.end_row()?;
+        }
+        Ok(String::from_utf8(r.finish()?).unwrap())
+    }
+
+    #[test]
+    fn rfc_4180_quoting_and_types() {
+        let out = render(
+            &CsvOptions::default(),
+            &["a", "b,c", "d"],
+            &[
+                vec![Cell::Int(-42), Cell::Text("x,\"y\"\nz"), Cell::Null],
+                vec![
+                    Cell::Real(0.1),
+                    Cell::Real(3.0),
+                    Cell::Number("12345678901234567890.123"),
+                ],
+                vec![Cell::Bool(true), Cell::Text("é"), Cell::Real(1e16)],
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "a,\"b,c\",d\n-42,\"x,\"\"y\"\"\nz\",\n0.1,3.0,12345678901234567890.123\ntrue,é,1e16\n"
+        );
+    }
+
+    #[test]
+    fn reals_read_back_exactly() {
+        let mut buf = String::new();
+        for v in [
+            0.1,
+            1.0 / 3.0,
+            1e-7,
+            123456789.125,
+            f64::MAX,
+            -0.0,
+            2.5e-308,
+        ] {
+            format_real(v, &mut buf);
+            assert_eq!(buf.parse::<f64>().unwrap().to_bits(), v.to_bits(), "{buf}");
+        }
+        format_real(f64::NAN, &mut buf);
+        assert_eq!(buf, "NaN");
+    }
+
+    #[test]
+    fn excel_options() {
+        let o = CsvOptions {
+            delimiter: b';',
+            bom: true,
+            crlf: true,
+            formula_guard: true,
+            null: "NULL".into(),
+            ..CsvOptions::default()
+        };
+        let out = render(
+            &o,
+            &["f"],
+            &[
+                vec![Cell::Text("=SUM(A1)")],
+                vec![Cell::Text("-5")],
+                vec![Cell::Text("-2+3")],
+                vec![Cell::Text("@x")],
+                vec![Cell::Text("\tx")],
+                vec![Cell::Int(-5)],
+                vec![Cell::Null],
+                vec![Cell::Text("plain;text")],
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "\u{feff}f\r\n'=SUM(A1)\r\n-5\r\n'-2+3\r\n'@x\r\n'\tx\r\n-5\r\nNULL\r\n\"plain;text\"\r\n"
+        );
+    }
+
+    #[test]
+    fn blobs() {
+        let blob = [vec![Cell::Blob(&[0, 255, 16])]];
+        let err = render(&CsvOptions::default(), &["data"], &blob).unwrap_err();
+        assert!(
+            err.to_string().contains("column \"data\" holds a BLOB"),
+            "{err}"
+        );
+        let hex = CsvOptions {
+            blob: BlobEncoding::Hex,
+            ..CsvOptions::default()
+        };
+        assert_eq!(render(&hex, &["data"], &blob).unwrap(), "data\n00ff10\n");
+        let b64 = CsvOptions {
+            blob: BlobEncoding::Base64,
+            ..CsvOptions::default()
+        };
+        assert_eq!(render(&b64, &["data"], &blob).unwrap(), "data\nAP8Q\n");
+    }
+
+    #[test]
+    fn no_header() {
+        let o = CsvOptions {
+            header: false,
+            ..CsvOptions::default()
+        };
+        assert_eq!(render(&o, &["a"], &[vec![Cell::Int(1)]]).unwrap(), "1\n");
+    }
+}

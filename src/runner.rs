@@ -1,0 +1,221 @@
+//! One run, end to end — the pipeline in one place:
+//!
+//! 1. **render**: source → CSV files in the run's spool directory (skipped when a
+//!    retry finds the files already spooled and intact);
+//! 2. **deliver**: to each destination that has no `delivered` receipt yet, recording a
+//!    receipt for each, success or failure;
+//! 3. **ledger**: finish the run `completed`, or `failed` with the per-destination
+//!    detail and, while attempts are left, the time `run-due` may try again.
+//!
+//! Failures of the report (a bad query, a destination down) are recorded and returned as
+//! a failed run; only a failing ledger is an error of this function.
+
+use anyhow::{bail, Result};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::config::{Config, Report};
+use crate::deliver::{self, Delivery};
+use crate::fsutil;
+use crate::lease::LeaseKeeper;
+use crate::ledger::{
+    Claim, FileRecord, Finish, Ledger, Link, ReceiptStatus, RunKind, RunRecord, RunStatus,
+};
+use crate::progress::Progress;
+use crate::render::{self, RenderJob, RenderedFile};
+use crate::schedule::Window;
+
+pub struct Runner<'a> {
+    pub config: &'a Config,
+    pub ledger: &'a mut Ledger,
+    pub claim: &'a Claim,
+    /// The logical time (`--now`): retry times are counted from it.
+    pub now: DateTime<Utc>,
+    pub progress: &'a Progress,
+}
+
+impl From<RenderedFile> for FileRecord {
+    fn from(f: RenderedFile) -> Self {
+        FileRecord {
+            kind: f.kind,
+            name: f.name,
+            rows: f.rows,
+            bytes: f.bytes,
+            sha256: f.sha256,
+        }
+    }
+}
+
+/// The window of a recorded run, in the report's zone.
+pub fn window_of(run: &RunRecord, tz: Tz) -> Window {
+    Window {
+        from: run.window_from.with_timezone(&tz),
+        to: run.window_to.with_timezone(&tz),
+    }
+}
+
+impl Runner<'_> {
+    /// Executes `run`, which this process has claimed. Returns the run as recorded.
+    pub fn execute(&mut self, report: &Report, run: RunRecord) -> Result<RunRecord> {
+        let keeper = LeaseKeeper::start(self.config, &run.token, self.claim);
+        let token = run.token.clone();
+        let owner = self.claim.owner.clone();
+        let window = window_of(&run, report.timezone);
+        let spool = render::spool_dir(self.config, &token);
+
+        // 1. render
+        let files = match spooled(&run, &spool) {
+            Some(files) => files,
+            None => {
+                let job = RenderJob {
+                    config: self.config,
+                    report,
+                    window: &window,
+                    run: run.run_at.with_timezone(&report.timezone).naive_local(),
+                    token: &token,
+                };
+                match render::render_all(&job, &spool, self.progress) {
+                    Ok(rendered) => {
+                        let files: Vec<FileRecord> = rendered.into_iter().map(Into::into).collect();
+                        self.ledger.set_files(&token, &owner, &files)?;
+                        files
+                    }
+                    Err(e) => {
+                        self.progress.finish();
+                        let detail = format!("{e:#}");
+                        return self.end(&run, &keeper, Err(detail));
+                    }
+                }
+            }
+        };
+
+        // 2. deliver
+        let mut links: Vec<Link> = run.receipts.iter().flat_map(|r| r.links.clone()).collect();
+        let mut failures = Vec::new();
+        for dest in deliver::order(self.config, report) {
+            let done = run
+                .receipts
+                .iter()
+                .any(|r| r.destination == dest.name && r.status == ReceiptStatus::Delivered);
+            if done {
+                continue;
+            }
+            if keeper.lost() {
+                bail!("lost the claim on run {token}: another process took it over after the lease expired");
+            }
+            let delivery = Delivery {
+                config: self.config,
+                report,
+                token: &token,
+                window: &window,
+                run_at: run.run_at,
+                spool: &spool,
+                files: &files,
+                links: &links,
+            };
+            let (status, detail, new_links) = match deliver::deliver(dest, &delivery) {
+                Ok(d) => (ReceiptStatus::Delivered, d.detail, d.links),
+                Err(e) => {
+                    let detail = format!("{e:#}");
+                    failures.push(format!(
+                        "{} \"{}\": {detail}",
+                        dest.kind.kind_name(),
+                        dest.name
+                    ));
+                    (ReceiptStatus::Failed, detail, Vec::new())
+                }
+            };
+            self.ledger.set_receipt(
+                &token,
+                &owner,
+                &dest.name,
+                status,
+                &detail,
+                &new_links,
+                Utc::now(),
+            )?;
+            links.extend(new_links);
+        }
+
+        // 3. ledger
+        let outcome = if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        };
+        let done = self.end(&run, &keeper, outcome)?;
+        if done.status == RunStatus::Completed {
+            let _ = std::fs::remove_dir_all(&spool);
+        }
+        Ok(done)
+    }
+
+    /// Finishes the run: completed, or failed with a retry time while attempts are left.
+    fn end(
+        &mut self,
+        run: &RunRecord,
+        keeper: &LeaseKeeper,
+        outcome: std::result::Result<(), String>,
+    ) -> Result<RunRecord> {
+        if keeper.lost() {
+            bail!(
+                "lost the claim on run {}: another process took it over after the lease expired",
+                run.token
+            );
+        }
+        let finish = match outcome {
+            Ok(()) => Finish::Completed,
+            Err(detail) => {
+                let retry_at = self.retry_at(run);
+                let detail = match retry_at {
+                    Some(t) => format!(
+                        "{detail} (attempt {} of {}; next try at or after {})",
+                        run.attempts,
+                        run.max_attempts,
+                        t.format("%Y-%m-%dT%H:%M:%SZ")
+                    ),
+                    None if run.kind == RunKind::Scheduled => {
+                        format!("{detail} (gave up after {} attempts)", run.attempts)
+                    }
+                    None => detail,
+                };
+                Finish::Failed { detail, retry_at }
+            }
+        };
+        self.ledger
+            .finish(&run.token, &self.claim.owner, &finish, Utc::now())?;
+        self.ledger
+            .get(&run.token)?
+            .ok_or_else(|| anyhow::anyhow!("run {} vanished from the ledger", run.token))
+    }
+
+    /// When `run-due` may try a failed scheduled run again: after `retry_delay_seconds`,
+    /// doubling with each attempt (at most a day), while attempts are left.
+    fn retry_at(&self, run: &RunRecord) -> Option<DateTime<Utc>> {
+        if run.kind != RunKind::Scheduled || run.attempts >= run.max_attempts {
+            return None;
+        }
+        let base = self.config.settings.retry_delay.as_secs() as i64;
+        let factor = 1i64 << run.attempts.saturating_sub(1).min(16);
+        let delay = (base * factor).min(86_400);
+        Some(self.now + chrono::Duration::seconds(delay))
+    }
+}
+
+/// The run's files, when a previous attempt spooled them and they are intact.
+fn spooled(run: &RunRecord, spool: &std::path::Path) -> Option<Vec<FileRecord>> {
+    if run.files.is_empty() {
+        return None;
+    }
+    let intact = run.files.iter().all(|f| {
+        fsutil::hash_file(&spool.join(&f.name))
+            .is_ok_and(|(bytes, sha)| bytes == f.bytes && sha == f.sha256)
+    });
+    if !intact {
+        crate::ui::info(format!(
+            "run {}: the spooled files are missing or changed; generating them again",
+            run.token
+        ));
+    }
+    intact.then(|| run.files.clone())
+}
