@@ -33,10 +33,27 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the ledger's directory {}", dir.display()))?;
         }
+        // Setting up a ledger (WAL mode, migrations) takes the file to itself, which SQLite
+        // does not queue for; several processes opening one at once take turns here.
+        let lock_path = path.with_file_name(format!(
+            "{}.lock",
+            path.file_name()
+                .map_or("ledger".into(), |n| n.to_string_lossy())
+        ));
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("opening {}", lock_path.display()))?;
+        lock.lock()
+            .with_context(|| format!("locking {}", lock_path.display()))?;
         let conn = Connection::open(path)
             .with_context(|| format!("opening the ledger {}", path.display()))?;
-        let store = SqliteStore { conn };
-        store.prepare().map_err(|e| {
+        let mut store = SqliteStore { conn };
+        let prepared = store.prepare();
+        drop(lock);
+        prepared.map_err(|e| {
             let damaged = e.chain().any(|c| {
                 c.to_string().contains("file is not a database")
                     || c.to_string().contains("malformed")
@@ -55,26 +72,31 @@ impl SqliteStore {
 
     /// An in-memory ledger, for tests.
     pub fn memory() -> Result<Self> {
-        let store = SqliteStore {
+        let mut store = SqliteStore {
             conn: Connection::open_in_memory()?,
         };
         store.prepare()?;
         Ok(store)
     }
 
-    fn prepare(&self) -> Result<()> {
+    fn prepare(&mut self) -> Result<()> {
         self.conn.busy_timeout(Duration::from_secs(60))?;
         // journal_mode answers with a row, so it is read rather than executed.
-        let _: String = self
+        let mode: String = self
             .conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+            bail!("cannot switch it to WAL mode (it stays in {mode} mode)");
+        }
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         self.migrate()
     }
 
-    fn migrate(&self) -> Result<()> {
-        let tx = self.conn.unchecked_transaction()?;
+    fn migrate(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         )?;
