@@ -179,7 +179,7 @@ impl<W: Write> RowSink for CsvRenderer<W> {
         self.writer.write_record(None::<&[u8]>)?;
         self.column = 0;
         self.rows += 1;
-        if self.rows % 10_000 == 0 {
+        if self.rows.is_multiple_of(10_000) {
             if let Some(f) = &mut self.on_row {
                 f(self.rows);
             }
