@@ -81,7 +81,7 @@ pub fn enqueue_is_idempotent(open: Open<'_>) {
     let mut skipped = slot("eq", "2026-11-19T06:00:00Z");
     skipped.status = RunStatus::Skipped;
     skipped.detail = "missed".into();
-    l.enqueue(&[skipped.clone()], wall).unwrap();
+    l.enqueue(std::slice::from_ref(&skipped), wall).unwrap();
     assert_eq!(l.last_slot("eq").unwrap(), Some(t("2026-11-21T06:00:00Z")));
     let pending = l.pending("eq", t("2026-11-22T00:00:00Z"), wall).unwrap();
     let tokens: Vec<_> = pending.iter().map(|r| r.token.as_str()).collect();
@@ -99,7 +99,7 @@ pub fn claims_are_exclusive_and_leases_expire(open: Open<'_>) {
     let wall = t(WALL);
     let now = t("2026-11-22T00:00:00Z");
     let run = slot("cl", "2026-11-21T06:00:00Z");
-    a.enqueue(&[run.clone()], wall).unwrap();
+    a.enqueue(std::slice::from_ref(&run), wall).unwrap();
     let (ca, cb) = (claim("host-a:1"), claim("host-b:2"));
     let got = a
         .claim(&run.token, &ca, now, wall)
@@ -151,7 +151,7 @@ pub fn failed_runs_are_retried_until_attempts_run_out(open: Open<'_>) {
     let wall = t(WALL);
     let now = t("2026-11-22T00:00:00Z");
     let run = slot("rt", "2026-11-21T06:00:00Z");
-    l.enqueue(&[run.clone()], wall).unwrap();
+    l.enqueue(std::slice::from_ref(&run), wall).unwrap();
     let c = claim("me");
     for attempt in 1..=3u32 {
         let at = now + Dur::hours(i64::from(attempt));
@@ -215,7 +215,7 @@ pub fn files_receipts_and_links(open: Open<'_>) {
     let mut l = open();
     let wall = t(WALL);
     let run = slot("fr", "2026-11-21T06:00:00Z");
-    l.enqueue(&[run.clone()], wall).unwrap();
+    l.enqueue(std::slice::from_ref(&run), wall).unwrap();
     let c = claim("me");
     l.claim(&run.token, &c, t("2026-11-22T00:00:00Z"), wall)
         .unwrap()
@@ -262,7 +262,7 @@ pub fn files_receipts_and_links(open: Open<'_>) {
         "s3",
         ReceiptStatus::Delivered,
         "uploaded",
-        &[link.clone()],
+        std::slice::from_ref(&link),
         wall,
     )
     .unwrap();
@@ -377,7 +377,7 @@ pub fn delivered_files_for_pruning(open: Open<'_>) {
         ("2026-11-20T06:00:00Z", "2026-11-20T06:05:00Z", "new.csv"),
     ] {
         let run = slot("pr", at);
-        l.enqueue(&[run.clone()], wall).unwrap();
+        l.enqueue(std::slice::from_ref(&run), wall).unwrap();
         l.claim(&run.token, &c, t(at), wall).unwrap().unwrap();
         l.set_files(
             &run.token,
