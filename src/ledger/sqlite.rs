@@ -60,7 +60,7 @@ impl SqliteStore {
             });
             if damaged {
                 anyhow!(
-                    "the ledger {} is damaged or not a reportctl ledger ({e:#}); move it aside to start a new one (its history is lost)",
+                    "the ledger {} is damaged or not a reportctl ledger ({e}); move it aside to start a new one (its history is lost)",
                     path.display()
                 )
             } else {
