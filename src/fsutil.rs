@@ -77,3 +77,119 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
     let (_, bytes, sha) = h.finish();
     Ok((bytes, sha))
 }
+
+/// A file writer that hands full buffers to a background thread, which hashes and
+/// writes them, so that hashing and I/O overlap with rendering. Memory is bounded: at
+/// most four buffers of `BUF` bytes exist at once.
+pub struct BackgroundWriter {
+    buf: Vec<u8>,
+    full: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    worker: Option<std::thread::JoinHandle<io::Result<(File, u64, String)>>>,
+}
+
+const BUF: usize = 256 * 1024;
+
+impl BackgroundWriter {
+    pub fn new(file: File) -> Self {
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let worker = std::thread::spawn(move || {
+            let mut out = Hashing::new(file);
+            for mut chunk in full_rx {
+                out.write_all(&chunk)?;
+                chunk.clear();
+                // The renderer may have stopped listening; then the buffer is dropped.
+                let _ = empty_tx.try_send(chunk);
+            }
+            Ok(out.finish())
+        });
+        BackgroundWriter {
+            buf: Vec::with_capacity(BUF),
+            full: Some(full_tx),
+            empty: empty_rx,
+            worker: Some(worker),
+        }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let next = self
+            .empty
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BUF));
+        let chunk = std::mem::replace(&mut self.buf, next);
+        let sent = self.full.as_ref().map(|tx| tx.send(chunk));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The worker stopped: its error is reported by `finish`.
+            _ => Err(self.fail()),
+        }
+    }
+
+    fn fail(&mut self) -> io::Error {
+        self.full = None;
+        match self.worker.take().map(|w| w.join()) {
+            Some(Ok(Err(e))) => e,
+            _ => io::Error::other("the file writer thread stopped"),
+        }
+    }
+
+    /// Writes what is left and returns the file, the bytes written and their SHA-256.
+    pub fn finish(mut self) -> io::Result<(File, u64, String)> {
+        if !self.buf.is_empty() {
+            self.send()?;
+        }
+        self.full = None;
+        match self.worker.take().map(|w| w.join()) {
+            Some(Ok(r)) => r,
+            _ => Err(io::Error::other("the file writer thread panicked")),
+        }
+    }
+}
+
+impl Write for BackgroundWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.len() + data.len() > BUF && !self.buf.is_empty() {
+            self.send()?;
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for BackgroundWriter {
+    fn drop(&mut self) {
+        self.full = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn background_writer_writes_and_hashes_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut w = BackgroundWriter::new(File::create(&path).unwrap());
+        let mut expected = Vec::new();
+        for i in 0..100_000u32 {
+            let line = format!("{i},some text\n");
+            w.write_all(line.as_bytes()).unwrap();
+            expected.extend_from_slice(line.as_bytes());
+        }
+        w.write_all(&vec![b'x'; 3 * BUF]).unwrap();
+        expected.extend(std::iter::repeat_n(b'x', 3 * BUF));
+        let (_, bytes, sha) = w.finish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), expected);
+        assert_eq!(bytes, expected.len() as u64);
+        assert_eq!(hash_file(&path).unwrap(), (bytes, sha));
+    }
+}
