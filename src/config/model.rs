@@ -319,7 +319,7 @@ impl Default for CsvOptions {
             header: true,
             bom: false,
             crlf: false,
-            formula_guard: true,
+            formula_guard: false,
             null: String::new(),
             blob: BlobEncoding::Refuse,
             compression: Compression::None,
