@@ -132,7 +132,7 @@ fn event(id: u64, a: &Args) -> Event {
         + (id * 2_654_435_761 % 307) as i64 % 60;
     let pick = |list: &[&'static str], div: u64| list[((r / div) % list.len() as u64) as usize];
     let kind = pick(&TYPES, 1);
-    let ev = pick(&EVENTS, 5);
+    let ev = pick(&EVENTS, 1_000_003);
     let country = pick(&COUNTRIES, 4_147_200);
     let city =
         CITIES.iter().find(|(c, _)| *c == country).unwrap().1[((r / 33_177_600) % 3) as usize];

@@ -18,6 +18,7 @@ pub mod render;
 pub mod runner;
 pub mod schedule;
 pub mod source;
+pub mod structured;
 pub mod template;
 pub mod token;
 pub mod ui;

@@ -42,7 +42,7 @@ h AS (
 v AS (
   SELECT id, t, r,
     CASE r % 10 WHEN 0 THEN 'view' WHEN 1 THEN 'view' WHEN 2 THEN 'view' WHEN 3 THEN 'view' WHEN 4 THEN 'engagement' WHEN 5 THEN 'engagement' WHEN 6 THEN 'click' WHEN 7 THEN 'click' WHEN 8 THEN 'install' WHEN 9 THEN 'event' END AS ty,
-    CASE (r / 5) % 4 WHEN 0 THEN 'purchase' WHEN 1 THEN 'add_to_cart' WHEN 2 THEN 'level_up' WHEN 3 THEN 'subscribe' END AS ev,
+    CASE (r / 1000003) % 4 WHEN 0 THEN 'purchase' WHEN 1 THEN 'add_to_cart' WHEN 2 THEN 'level_up' WHEN 3 THEN 'subscribe' END AS ev,
     CASE (r / 4147200) % 8 WHEN 0 THEN 'us' WHEN 1 THEN 'us' WHEN 2 THEN 'ca' WHEN 3 THEN 'mx' WHEN 4 THEN 'de' WHEN 5 THEN 'fr' WHEN 6 THEN 'in' WHEN 7 THEN 'au' END AS co
   FROM h
 )

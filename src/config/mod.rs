@@ -118,6 +118,7 @@ pub struct RawReportParts {
     pub report: Option<raw::RawReport>,
     pub schedule: Option<Spanned<raw::RawSchedule>>,
     pub csv: Option<Spanned<raw::RawCsv>>,
+    pub events: Option<Spanned<raw::RawEvents>>,
     pub outputs: Option<Vec<Spanned<raw::RawOutput>>>,
     /// False when a part was present but unreadable: the report is not checked further.
     pub complete: bool,
@@ -325,6 +326,7 @@ impl Reader<'_> {
             report: None,
             schedule: None,
             csv: None,
+            events: None,
             outputs: None,
             complete: false,
         };
@@ -349,6 +351,10 @@ impl Reader<'_> {
         if let Some(v) = table.remove("csv") {
             parts.csv = self.de(v, subject.clone(), "csv");
             ok &= parts.csv.is_some();
+        }
+        if let Some(v) = table.remove("events") {
+            parts.events = self.de(v, subject.clone(), "events");
+            ok &= parts.events.is_some();
         }
         if let Some(v) = table.remove("outputs") {
             let vspan = v.span();

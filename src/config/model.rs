@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use super::secret::Secret;
 use crate::render::naming::FileNameTemplate;
 use crate::schedule::Schedule;
+use crate::structured::{EventsMapping, Structured};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -103,6 +104,7 @@ pub struct SqliteSource {
     pub path: Option<PathBuf>,
     pub init: Vec<PathBuf>,
     pub busy_timeout: Duration,
+    pub events: Option<EventsMapping>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +128,7 @@ pub struct PostgresSource {
     pub ca_file: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub statement_timeout: Option<Duration>,
+    pub events: Option<EventsMapping>,
 }
 
 #[derive(Debug, Clone)]
@@ -269,7 +272,10 @@ pub struct Report {
 pub struct Output {
     /// Goes into the file name: `VIEWS`, `ENGAGEMENT`.
     pub kind: String,
+    /// The SQL of a `kind = "sql"` output (empty for structured ones).
     pub query: String,
+    /// A summary or detail report, compiled to SQL when it runs.
+    pub structured: Option<Box<Structured>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

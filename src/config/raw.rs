@@ -82,6 +82,7 @@ pub struct RawSqliteSource {
     pub path: Option<S<String>>,
     pub init: Option<S<Vec<S<String>>>>,
     pub busy_timeout_ms: Option<S<i64>>,
+    pub events: Option<S<RawEvents>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +100,7 @@ pub struct RawPostgresSource {
     pub ca_file: Option<S<String>>,
     pub connect_timeout_seconds: Option<S<i64>>,
     pub statement_timeout_seconds: Option<S<i64>>,
+    pub events: Option<S<RawEvents>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,15 +202,48 @@ pub struct RawReport {
     pub outputs: Option<IgnoredAny>,
     pub csv: Option<IgnoredAny>,
     pub schedule: Option<IgnoredAny>,
+    pub events: Option<IgnoredAny>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOutput {
     #[serde(rename = "type")]
-    pub kind: Option<S<String>>,
+    pub file_type: Option<S<String>>,
     pub query: Option<S<String>>,
     pub query_file: Option<S<String>>,
+    /// `sql` (with `query`), `summary` or `detail`.
+    pub kind: Option<S<String>>,
+    pub traffic: Option<S<Vec<S<String>>>>,
+    pub group_by: Option<S<Vec<S<String>>>>,
+    pub time_series: Option<S<toml::Value>>,
+    pub counters: Option<S<Vec<S<String>>>>,
+    pub columns_order: Option<S<Vec<S<String>>>>,
+    pub filter: Option<S<RawFilter>>,
+    pub traffic_filter: Option<S<std::collections::BTreeMap<String, S<RawFilter>>>>,
+    pub exclude_data: Option<S<Vec<S<String>>>>,
+    pub row_limit: Option<S<i64>>,
+    pub cardinality_limit: Option<S<i64>>,
+}
+
+/// A filter table: dimension names (include), `exclude_<dimension>`, and
+/// `tags_any` / `tags_only` / `tags_none`; checked against the events mapping.
+pub type RawFilter = std::collections::BTreeMap<String, S<Vec<S<String>>>>;
+
+/// An events mapping (`[sources.NAME.events]` or `[reports.events]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvents {
+    pub table: Option<S<String>>,
+    pub time: Option<S<String>>,
+    pub time_format: Option<S<String>>,
+    pub traffic: Option<S<String>>,
+    pub id: Option<S<String>>,
+    pub tags: Option<S<String>>,
+    /// Dimension → a column, or several columns (matched touchpoints).
+    pub dimensions: Option<S<std::collections::BTreeMap<String, S<toml::Value>>>>,
+    pub measures: Option<S<std::collections::BTreeMap<String, S<String>>>>,
+    pub default_columns: Option<S<Vec<S<String>>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

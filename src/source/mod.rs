@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 
 use crate::config::{Config, Output, Report, SourceKind};
 use crate::schedule::Window;
+use crate::structured::{self, Dialect, Guard};
 
 /// One value of a row, borrowed from the source for the duration of the call.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -146,6 +147,26 @@ pub fn query(
 ) -> Result<()> {
     let source = &config.sources[&report.source];
     let params = WindowParams::new(window, report.timezone);
+    if let Some(spec) = &output.structured {
+        let dialect = match &source.kind {
+            SourceKind::Postgres(_) => Dialect::Postgres,
+            _ => Dialect::Sqlite,
+        };
+        let compiled = structured::compile(spec, &params, report.timezone, dialect);
+        let mut guarded = Guarded {
+            inner: sink,
+            guard: compiled.guard,
+            rows: 0,
+        };
+        return match &source.kind {
+            SourceKind::Sqlite(s) => sqlite::query_compiled(s, &compiled, &mut guarded),
+            SourceKind::Postgres(_) | SourceKind::Command(_) => anyhow::bail!(
+                "source \"{}\" is of kind {}, which this build cannot compile structured outputs for",
+                source.name,
+                source.kind.kind_name()
+            ),
+        };
+    }
     match &source.kind {
         SourceKind::Sqlite(s) => sqlite::query(s, &output.query, &params, sink),
         SourceKind::Postgres(_) | SourceKind::Command(_) => anyhow::bail!(
@@ -153,6 +174,42 @@ pub fn query(
             source.name,
             source.kind.kind_name()
         ),
+    }
+}
+
+/// The columns of `table` in the source's database, or `None` when it has no such
+/// table (for `validate`).
+pub fn table_columns(source: &SourceKind, table: &[String]) -> Result<Option<Vec<String>>> {
+    match source {
+        SourceKind::Sqlite(s) => sqlite::table_columns(s, table),
+        SourceKind::Postgres(_) | SourceKind::Command(_) => Ok(Some(Vec::new())),
+    }
+}
+
+/// Enforces a structured output's row or cardinality limit while rows stream.
+struct Guarded<'a> {
+    inner: &'a mut dyn RowSink,
+    guard: Option<Guard>,
+    rows: u64,
+}
+
+impl RowSink for Guarded<'_> {
+    fn columns(&mut self, names: &[&str]) -> Result<()> {
+        self.inner.columns(names)
+    }
+
+    fn cell(&mut self, value: Cell<'_>) -> Result<()> {
+        self.inner.cell(value)
+    }
+
+    fn end_row(&mut self) -> Result<()> {
+        self.rows += 1;
+        if let Some(g) = self.guard {
+            if self.rows > g.limit {
+                anyhow::bail!("{}", g.message());
+            }
+        }
+        self.inner.end_row()
     }
 }
 

@@ -60,7 +60,46 @@ pub fn open(source: &SqliteSource) -> Result<Connection> {
         }
     };
     conn.busy_timeout(source.busy_timeout)?;
+    crate::structured::sqlite_fns::register(&conn)?;
     Ok(conn)
+}
+
+/// The columns of a table, `None` if there is no such table.
+pub fn table_columns(source: &SqliteSource, table: &[String]) -> Result<Option<Vec<String>>> {
+    with_db(source, |conn| {
+        let (schema, name) = match table {
+            [schema, name] => (schema.as_str(), name.as_str()),
+            [name] => ("main", name.as_str()),
+            _ => bail!("a table name is `table` or `schema.table`"),
+        };
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid")?;
+        let cols: Vec<String> = stmt
+            .query_map([name, schema], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok((!cols.is_empty()).then_some(cols))
+    })
+}
+
+/// Runs a compiled structured query (positional parameters) and streams the rows.
+pub fn query_compiled(
+    source: &SqliteSource,
+    compiled: &crate::structured::Compiled,
+    sink: &mut dyn RowSink,
+) -> Result<()> {
+    use crate::structured::Param;
+    with_db(source, |conn| {
+        let mut stmt = conn
+            .prepare(&compiled.sql)
+            .map_err(|e| anyhow::anyhow!("{}", describe(&e, &compiled.sql)))?;
+        for (i, p) in compiled.params.iter().enumerate() {
+            match p {
+                Param::Text(t) => stmt.raw_bind_parameter(i + 1, t)?,
+                Param::Int(v) => stmt.raw_bind_parameter(i + 1, v)?,
+                Param::TextList(v) => stmt.raw_bind_parameter(i + 1, v.join(","))?,
+            }
+        }
+        stream(&mut stmt, &compiled.sql, sink)
+    })
 }
 
 fn load_script(conn: &Connection, script: &Path) -> Result<()> {
@@ -136,6 +175,11 @@ pub fn query_conn(
             ),
         }
     }
+    stream(&mut stmt, sql, sink)
+}
+
+/// Streams the rows of a prepared, bound statement into `sink`.
+fn stream(stmt: &mut rusqlite::Statement<'_>, sql: &str, sink: &mut dyn RowSink) -> Result<()> {
     let names: Vec<String> = stmt.column_names().map(String::from).collect();
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     sink.columns(&name_refs)?;

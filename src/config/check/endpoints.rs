@@ -93,6 +93,11 @@ impl Checker<'_> {
         span: Range<usize>,
     ) -> Option<SourceKind> {
         let before = self.errors.len();
+        let events_span = match &raw {
+            RawSource::Sqlite(r) => r.events.as_ref().map(|e| e.span()),
+            RawSource::Postgres(r) => r.events.as_ref().map(|e| e.span()),
+            RawSource::Command(_) => None,
+        };
         let kind = match raw {
             RawSource::Sqlite(r) => {
                 let busy_timeout = std::time::Duration::from_millis(self.int(
@@ -116,10 +121,15 @@ impl Checker<'_> {
                     (None, Some(i)) if i.get_ref().is_empty() => self.err(i.span(), s, "init", "the list is empty; name one or more SQL scripts"),
                     _ => {}
                 }
+                let events = r
+                    .events
+                    .as_ref()
+                    .and_then(|e| self.events(e, s, "events", true));
                 SourceKind::Sqlite(SqliteSource {
                     path,
                     init,
                     busy_timeout,
+                    events,
                 })
             }
             RawSource::Postgres(r) => {
@@ -197,6 +207,10 @@ impl Checker<'_> {
                         10,
                     ),
                     statement_timeout,
+                    events: r
+                        .events
+                        .as_ref()
+                        .and_then(|e| self.events(e, s, "events", false)),
                 })
             }
             RawSource::Command(r) => {
@@ -240,6 +254,20 @@ impl Checker<'_> {
                 })
             }
         };
+        if self.errors.len() == before {
+            if let (
+                SourceKind::Sqlite(SqliteSource {
+                    events: Some(m), ..
+                })
+                | SourceKind::Postgres(PostgresSource {
+                    events: Some(m), ..
+                }),
+                Some(raw_span),
+            ) = (&kind, events_span)
+            {
+                self.events_in_database(&kind, m, raw_span, s, "events");
+            }
+        }
         (self.errors.len() == before).then_some(kind)
     }
 

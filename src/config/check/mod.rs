@@ -5,6 +5,7 @@
 mod endpoints;
 mod report;
 mod schedule;
+mod structured;
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -96,7 +97,7 @@ impl<'a> Checker<'a> {
             let Some(report) = self.report(
                 parts,
                 &defaults,
-                &declared_sources,
+                (&declared_sources, &sources),
                 &declared_destinations,
                 &mut seen,
             ) else {

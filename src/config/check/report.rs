@@ -1,11 +1,12 @@
 //! Checking one `[[reports]]` entry: its name, outputs, references to sources and
 //! destinations, zone, status, file naming, CSV options and schedule.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 use toml::Spanned;
 
+use super::structured::OutputContext;
 use super::{Checker, Defaults};
 use crate::config::diag::Subject;
 use crate::config::model::*;
@@ -19,7 +20,7 @@ impl Checker<'_> {
         &mut self,
         parts: RawReportParts,
         defaults: &Defaults,
-        sources: &BTreeSet<String>,
+        (sources, checked): (&BTreeSet<String>, &BTreeMap<String, Source>),
         destinations: &BTreeSet<String>,
         seen: &mut Vec<(String, String)>,
     ) -> Option<Report> {
@@ -49,8 +50,6 @@ impl Checker<'_> {
             }
         }
 
-        let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s);
-
         let source = self.required(
             &raw.source,
             s,
@@ -64,6 +63,31 @@ impl Checker<'_> {
                 self.err(v.span(), s, "source", msg);
             }
         }
+
+        // The events mapping of structured outputs: the report's own, else its source's.
+        let source_checked = source.as_ref().and_then(|n| checked.get(n));
+        let sqlite = !matches!(
+            source_checked.map(|x| &x.kind),
+            Some(SourceKind::Postgres(_))
+        );
+        let own_mapping = parts
+            .events
+            .as_ref()
+            .and_then(|e| self.events(e, s, "events", sqlite));
+        if let (Some(m), Some(src), Some(e)) = (&own_mapping, source_checked, &parts.events) {
+            self.events_in_database(&src.kind, m, e.span(), s, "events");
+        }
+        let ctx = OutputContext {
+            mapping: own_mapping
+                .as_ref()
+                .or(source_checked.and_then(|x| match &x.kind {
+                    SourceKind::Sqlite(q) => q.events.as_ref(),
+                    SourceKind::Postgres(p) => p.events.as_ref(),
+                    SourceKind::Command(_) => None,
+                })),
+            source: source_checked,
+        };
+        let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s, &ctx);
 
         let mut dests = Vec::new();
         match &raw.destinations {
@@ -199,6 +223,7 @@ impl Checker<'_> {
         list: Option<&[Spanned<RawOutput>]>,
         span: &std::ops::Range<usize>,
         s: &Subject,
+        ctx: &OutputContext<'_>,
     ) -> Vec<Output> {
         let single = raw.kind.is_some() || raw.query.is_some() || raw.query_file.is_some();
         let mut outputs = Vec::new();
@@ -209,11 +234,12 @@ impl Checker<'_> {
             }
             (true, None) => {
                 let out = RawOutput {
-                    kind: raw.kind.clone(),
+                    file_type: raw.kind.clone(),
                     query: raw.query.clone(),
                     query_file: raw.query_file.clone(),
+                    ..RawOutput::default()
                 };
-                if let Some(o) = self.output(&out, span, s, "") {
+                if let Some(o) = self.output(&out, span, s, "", ctx) {
                     outputs.push(o);
                 }
             }
@@ -221,9 +247,9 @@ impl Checker<'_> {
             (false, Some(list)) => {
                 for (i, o) in list.iter().enumerate() {
                     let prefix = format!("outputs[{i}].");
-                    if let Some(out) = self.output(o.get_ref(), &o.span(), s, &prefix) {
+                    if let Some(out) = self.output(o.get_ref(), &o.span(), s, &prefix, ctx) {
                         if outputs.iter().any(|x: &Output| x.kind == out.kind) {
-                            let at = o.get_ref().kind.as_ref().map_or(o.span(), |v| v.span());
+                            let at = o.get_ref().file_type.as_ref().map_or(o.span(), |v| v.span());
                             self.err(at, s, &format!("{prefix}type"), format!("type \"{}\" is used by another output of this report", out.kind));
                         } else {
                             outputs.push(out);
@@ -242,19 +268,67 @@ impl Checker<'_> {
         span: &std::ops::Range<usize>,
         s: &Subject,
         prefix: &str,
+        ctx: &OutputContext<'_>,
     ) -> Option<Output> {
         let type_key = format!("{prefix}type");
         let kind = self.required(
-            &o.kind,
+            &o.file_type,
             s,
             &type_key,
             span,
             "the output's type goes into the file name, e.g. \"VIEWS\"",
         );
-        if let (Some(k), Some(v)) = (&kind, &o.kind) {
+        if let (Some(k), Some(v)) = (&kind, &o.file_type) {
             if let Err(e) = check_identifier("type", k) {
                 self.err(v.span(), s, &type_key, e);
                 return None;
+            }
+        }
+        let structured = match o.kind.as_ref().map(|k| (k, k.get_ref().as_str())) {
+            None | Some((_, "sql")) => None,
+            Some((_, "summary")) => Some(self.structured(o, true, span, s, prefix, ctx)),
+            Some((_, "detail")) => Some(self.structured(o, false, span, s, prefix, ctx)),
+            Some((v, other)) => {
+                self.err(
+                    v.span(),
+                    s,
+                    &format!("{prefix}kind"),
+                    format!(
+                        "\"{}\" is not an output kind; allowed: sql, summary, detail",
+                        other.escape_default()
+                    ),
+                );
+                return None;
+            }
+        };
+        if let Some(st) = structured {
+            return Some(Output {
+                kind: kind?,
+                query: String::new(),
+                structured: Some(Box::new(st?)),
+            });
+        }
+        let structured_keys = [
+            ("traffic", o.traffic.as_ref().map(|v| v.span())),
+            ("group_by", o.group_by.as_ref().map(|v| v.span())),
+            ("time_series", o.time_series.as_ref().map(|v| v.span())),
+            ("counters", o.counters.as_ref().map(|v| v.span())),
+            ("columns_order", o.columns_order.as_ref().map(|v| v.span())),
+            ("filter", o.filter.as_ref().map(|v| v.span())),
+            (
+                "traffic_filter",
+                o.traffic_filter.as_ref().map(|v| v.span()),
+            ),
+            ("exclude_data", o.exclude_data.as_ref().map(|v| v.span())),
+            ("row_limit", o.row_limit.as_ref().map(|v| v.span())),
+            (
+                "cardinality_limit",
+                o.cardinality_limit.as_ref().map(|v| v.span()),
+            ),
+        ];
+        for (key, at) in structured_keys {
+            if let Some(at) = at {
+                self.err(at, s, &format!("{prefix}{key}"), format!("`{key}` belongs to summary and detail outputs; set kind = \"summary\" or \"detail\""));
             }
         }
         let query = match (&o.query, &o.query_file) {
@@ -312,6 +386,7 @@ impl Checker<'_> {
         Some(Output {
             kind: kind?,
             query: query?,
+            structured: None,
         })
     }
 }
