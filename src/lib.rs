@@ -18,6 +18,7 @@ pub mod progress;
 pub mod render;
 pub mod runner;
 pub mod schedule;
+pub mod serve;
 pub mod source;
 pub mod template;
 pub mod token;

@@ -114,8 +114,8 @@ pub fn read(root: &Path, id: &str, key: &str) -> Result<Option<Entry>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let entry: Entry = serde_json::from_slice(&text)
-        .with_context(|| format!("reading {}", path.display()))?;
+    let entry: Entry =
+        serde_json::from_slice(&text).with_context(|| format!("reading {}", path.display()))?;
     entry
         .check(key)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -157,7 +157,11 @@ pub fn put(
     let target = dir.join(&entry.file);
     let tmp = fsutil::temp_name(&dir, &entry.file, "pickup");
     let written = write(&tmp)
-        .and_then(|r| fsutil::commit(&tmp, &target).map(|()| r).map_err(Into::into))
+        .and_then(|r| {
+            fsutil::commit(&tmp, &target)
+                .map(|()| r)
+                .map_err(Into::into)
+        })
         .inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);
         })
@@ -225,8 +229,7 @@ pub fn prune(root: &Path, id: &str, keep_days: u32, now: DateTime<Utc>) -> Resul
             let Some(key) = name.strip_suffix(".json") else {
                 continue;
             };
-            if name.starts_with('.') || check_identifier("type", &key.replace('+', "_")).is_err()
-            {
+            if name.starts_with('.') || check_identifier("type", &key.replace('+', "_")).is_err() {
                 continue;
             }
             match read(root, id, key) {

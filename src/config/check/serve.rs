@@ -16,11 +16,8 @@ use crate::pickup::pickup_id;
 use crate::render::naming::{check_identifier, check_report_name};
 
 impl Checker<'_> {
-    pub(crate) fn pickup_dest(
-        &mut self,
-        r: &RawPickupDest,
-        s: &Subject,
-    ) -> DestinationKind {
+    pub(crate) fn pickup_dest(&mut self, r: &RawPickupDest, s: &Subject) -> DestinationKind {
+        let before = self.errors.len();
         let naming = self.word(
             &r.naming,
             s,
@@ -32,7 +29,8 @@ impl Checker<'_> {
             PickupNaming::Report,
         );
         let app_id = r.app_id.as_ref().map(|a| a.get_ref().clone());
-        if let (Some(a), false) = (&r.app_id, naming == PickupNaming::Seed002) {
+        let naming_ok = self.errors.len() == before;
+        if let (Some(a), false) = (&r.app_id, naming == PickupNaming::Seed002 || !naming_ok) {
             self.err(
                 a.span(),
                 s,
@@ -241,7 +239,13 @@ impl Checker<'_> {
             };
             pickups.insert(d.name.get_ref());
             let Some(app) = &p.app_id else { continue };
-            let known = apps.as_ref().is_some_and(|a| a.contains(app.get_ref().as_str()));
+            if raw.serve.is_none() && raw.incomplete {
+                // [serve] may be there but unreadable: its own error says why.
+                continue;
+            }
+            let known = apps
+                .as_ref()
+                .is_some_and(|a| a.contains(app.get_ref().as_str()));
             if !known {
                 let subject = Subject::Destination(d.name.get_ref().clone());
                 let defined = apps
@@ -265,8 +269,12 @@ impl Checker<'_> {
         }
         let mut ids: Vec<(String, String)> = Vec::new();
         for parts in &raw.reports {
-            let Some(report) = &parts.report else { continue };
-            let Some(list) = &report.destinations else { continue };
+            let Some(report) = &parts.report else {
+                continue;
+            };
+            let Some(list) = &report.destinations else {
+                continue;
+            };
             let served: Vec<&Spanned<String>> = list
                 .get_ref()
                 .iter()
