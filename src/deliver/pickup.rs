@@ -46,12 +46,12 @@ pub fn deliver(dest: &PickupDest, d: &Delivery<'_>) -> Result<Delivered> {
             }
         }
         PickupNaming::Seed002 => {
-            let date = d.run_at.with_timezone(&d.report.timezone).date_naive();
-            let name = pickup::seed002_name(&id, date);
+            let local = d.run_at.with_timezone(&d.report.timezone).naive_local();
+            let name = pickup::seed002_name(&id, local.date());
             let key = pickup::keys(d.report, dest.naming).remove(0);
             let rows = d.files.iter().map(|f| f.rows).sum();
             let stored = pickup::put(root, &id, entry(&key, &name, rows), |tmp| {
-                zip_into(d.spool, d.files.iter().map(|f| f.name.as_str()), tmp)
+                zip_into(d.spool, d.files.iter().map(|f| f.name.as_str()), local, tmp)
             })?;
             notes.push(note(&name, &stored));
         }
@@ -86,13 +86,24 @@ fn copy_into(src: &Path, tmp: &Path) -> Result<(u64, String)> {
     Ok((bytes, sha))
 }
 
-/// A zip archive holding the run's files; files compressed already are stored as they
-/// are, CSV is deflated.
+/// A zip archive holding the run's files, dated `when`; files compressed already are
+/// stored as they are, CSV is deflated.
 fn zip_into<'a>(
     spool: &Path,
     names: impl Iterator<Item = &'a str>,
+    when: chrono::NaiveDateTime,
     tmp: &Path,
 ) -> Result<(u64, String)> {
+    use chrono::{Datelike, Timelike};
+    let time = zip::DateTime::from_date_and_time(
+        u16::try_from(when.year()).unwrap_or(1980),
+        when.month() as u8,
+        when.day() as u8,
+        when.hour() as u8,
+        when.minute() as u8,
+        when.second() as u8,
+    )
+    .unwrap_or_default();
     let out = Hashing::new(BufWriter::with_capacity(256 * 1024, File::create(tmp)?));
     let mut zip = zip::ZipWriter::new_stream(out);
     for name in names {
@@ -106,6 +117,7 @@ fn zip_into<'a>(
         };
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(method)
+            .last_modified_time(time)
             .large_file(size >= u32::MAX as u64);
         zip.start_file(name, options)?;
         std::io::copy(&mut input, &mut zip)?;
