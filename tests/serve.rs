@@ -1111,3 +1111,40 @@ fn serve_refuses_to_start_without_what_it_needs() {
     );
     assert_eq!(server.stop().0, 0);
 }
+
+/// The commented pickup and [serve] blocks of reports.example.toml are valid as written.
+#[test]
+fn the_example_pickup_and_serve_blocks_load() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports.example.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Uncomment each block, from its table header to the next blank line.
+    let mut out = String::new();
+    let mut on = false;
+    for line in text.lines() {
+        on = (on && !line.is_empty())
+            || [
+                "# [destinations.api]",
+                "# [destinations.partner_api]",
+                "# [serve]",
+            ]
+            .iter()
+            .any(|h| line.starts_with(h));
+        let line = match line.strip_prefix("# ") {
+            Some(rest) if on => rest,
+            _ if on && line == "#" => "",
+            _ => line,
+        };
+        out.push_str(line);
+        out.push('\n');
+    }
+    let config = reportctl::config::load_str(&path, &out).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    let serve = config.serve.expect("[serve] uncommented");
+    assert_eq!(serve.link_minutes, 30);
+    assert_eq!(serve.apps.len(), 1);
+    assert!(serve.apps.contains_key("ACME42"));
+    assert_eq!(
+        config.destinations["partner_api"].kind.kind_name(),
+        "pickup"
+    );
+    assert_eq!(config.destinations["api"].kind.kind_name(), "pickup");
+}
