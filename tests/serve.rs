@@ -1063,6 +1063,17 @@ fn configuration_errors() {
 }
 
 #[test]
+fn destinations_shows_pickup_stores() {
+    let dir = setup(7);
+    let out = run(dir.path(), &["destinations"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "TYPE    ID   TARGET\npickup  api  pickup store store\npickup  moe  pickup store store (app acme)\n"
+    );
+}
+
+#[test]
 fn serve_refuses_to_start_without_what_it_needs() {
     let dir = setup(7);
     // A secret that cannot be read, or a link secret too short to sign with.
