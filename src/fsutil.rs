@@ -30,6 +30,22 @@ pub fn commit(tmp: &Path, target: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// An exclusive lock on `path` (created if missing, never removed), held until the
+/// returned file is dropped. The operating system releases it when the process dies, so
+/// a killed process never leaves a stale lock behind.
+pub fn lock_file(path: &Path) -> anyhow::Result<File> {
+    use anyhow::Context as _;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
+    Ok(file)
+}
+
 /// A writer that counts bytes and hashes them on the way through.
 pub struct Hashing<W: Write> {
     inner: W,

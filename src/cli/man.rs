@@ -2,6 +2,8 @@
 //! subcommand. A test fails when the files in `man/` differ from what this produces;
 //! `REPORTCTL_UPDATE_MAN=1 cargo test --test man` rewrites them.
 
+mod serve;
+
 use clap::CommandFactory;
 
 use super::Cli;
@@ -31,6 +33,36 @@ fn section(out: &mut Vec<u8>, title: &str, items: &[(&str, &str)]) {
     }
 }
 
+fn extra_sections(out: &mut Vec<u8>, sections: &[(&str, &[serve::Block])]) {
+    for (title, blocks) in sections {
+        out.extend_from_slice(format!(".SH \"{title}\"\n").as_bytes());
+        for (i, block) in blocks.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b".PP\n");
+            }
+            match block {
+                serve::Block::Text(t) => {
+                    out.extend_from_slice(format!("{}\n", roff_escape(t)).as_bytes());
+                }
+                serve::Block::Example(t) => {
+                    out.extend_from_slice(b".RS 4\n.nf\n");
+                    for line in t.lines() {
+                        // A line starting with a dot or quote would be a request.
+                        let line = roff_escape(line);
+                        let guard = if line.starts_with(['.', '\'']) {
+                            "\\&"
+                        } else {
+                            ""
+                        };
+                        out.extend_from_slice(format!("{guard}{line}\n").as_bytes());
+                    }
+                    out.extend_from_slice(b".fi\n.RE\n");
+                }
+            }
+        }
+    }
+}
+
 fn page(cmd: clap::Command, top: bool) -> (String, Vec<u8>) {
     let man = clap_mangen::Man::new(cmd.clone());
     let name = man.get_filename();
@@ -45,6 +77,9 @@ fn page(cmd: clap::Command, top: bool) -> (String, Vec<u8>) {
     }
     if cmd.has_subcommands() {
         write(man.render_subcommands_section(&mut out));
+    }
+    if cmd.get_name() == "serve" {
+        extra_sections(&mut out, serve::SECTIONS);
     }
     section(&mut out, "EXIT STATUS", EXIT_STATUS);
     if top {

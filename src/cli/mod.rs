@@ -119,6 +119,18 @@ pub enum Command {
     /// List the configured destinations, by type and id.
     Destinations,
 
+    /// Serve the pickup API: report listings with download links, and seed 002's endpoint.
+    ///
+    /// Serves the files that pickup destinations keep, over HTTP/1.1: GET /reports and
+    /// GET /reports/{id} (API key) list the reports that have a pickup destination, each
+    /// with a links array of {type, url, expires}; the URLs are signed and work for
+    /// link_minutes. GET /campaign_reports/rest_api/{app_id}/{filename} serves seed 002's
+    /// zips to apps (Basic auth and a Signature header). Configured by the [serve] table.
+    /// Logs one line per request on stderr (never a secret, never a query string; -q for
+    /// none). Runs until SIGTERM or SIGINT, then lets requests in flight finish and exits
+    /// 0; exits 1 when it cannot listen, 2 for a configuration error.
+    Serve(ServeArgs),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -192,6 +204,14 @@ pub struct RunDueArgs {
     /// Show what would run, record nothing and run nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen on this IP address and port instead of [serve] listen; port 0 takes a free
+    /// port (the address is printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]

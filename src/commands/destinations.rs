@@ -25,6 +25,13 @@ fn target(d: &Destination) -> String {
             x.port,
             x.path.trim_start_matches('/')
         ),
+        DestinationKind::Pickup(x) => {
+            let mut s = format!("pickup store {}", x.path.display());
+            if let Some(app) = &x.app_id {
+                s.push_str(&format!(" (app {app})"));
+            }
+            s
+        }
         DestinationKind::S3(x) => {
             let mut s = format!("s3://{}/{}", x.bucket, x.prefix);
             if let Some(e) = &x.endpoint {

@@ -8,6 +8,7 @@ mod plan;
 mod run;
 mod run_due;
 mod send_test;
+mod serve;
 mod show;
 mod validate;
 
@@ -31,6 +32,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Cancel { token } => history::cancel(cli, token),
         Command::SendTest(args) => send_test::run(cli, args),
         Command::Destinations => destinations::run(cli),
+        Command::Serve(args) => serve::run(cli, args),
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(*shell, &mut Cli::command(), "reportctl", &mut out);

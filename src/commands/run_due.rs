@@ -142,6 +142,16 @@ pub fn housekeeping(config: &Config, ledger: &mut Ledger) {
                 Err(e) => ui::warn(format!("pruning destination \"{}\": {e:#}", dest.name)),
             }
         }
+        if let DestinationKind::Pickup(p) = &dest.kind {
+            match deliver::pickup::prune(config, &dest.name, p, wall) {
+                Ok(removed) => {
+                    for f in removed {
+                        ui::info(format!("pruned {} from {}", f, p.path.display()));
+                    }
+                }
+                Err(e) => ui::warn(format!("pruning destination \"{}\": {e:#}", dest.name)),
+            }
+        }
     }
     if let Err(e) = prune_spool(config, ledger, wall) {
         ui::warn(format!(

@@ -88,6 +88,7 @@ pub struct RawConfig {
     pub sources: Vec<RawNamed<RawSource>>,
     pub destinations: Vec<RawNamed<RawDestination>>,
     pub reports: Vec<RawReportParts>,
+    pub serve: Option<Spanned<raw::RawServe>>,
     /// Set when some part could not be read at all (errors already recorded).
     pub incomplete: bool,
 }
@@ -109,6 +110,7 @@ pub enum RawDestination {
     Email(Box<raw::RawEmailDest>),
     Sftp(Box<raw::RawSftpDest>),
     S3(Box<raw::RawS3Dest>),
+    Pickup(Box<raw::RawPickupDest>),
 }
 
 pub struct RawReportParts {
@@ -124,9 +126,9 @@ pub struct RawReportParts {
     pub complete: bool,
 }
 
-const TOP_LEVEL: &str = "settings, sources, destinations, reports";
+const TOP_LEVEL: &str = "settings, sources, destinations, reports, serve";
 const SOURCE_KINDS: &str = "sqlite, postgres, command";
-const DESTINATION_KINDS: &str = "directory, email, sftp, s3";
+const DESTINATION_KINDS: &str = "directory, email, sftp, s3, pickup";
 
 struct Reader<'a> {
     src: &'a SourceText<'a>,
@@ -202,6 +204,9 @@ impl Reader<'_> {
                                 "sftp" => self
                                     .de_plain(v, &subject)
                                     .map(|x| RawDestination::Sftp(Box::new(x))),
+                                "pickup" => self
+                                    .de_plain(v, &subject)
+                                    .map(|x| RawDestination::Pickup(Box::new(x))),
                                 _ => self
                                     .de_plain(v, &subject)
                                     .map(|x| RawDestination::S3(Box::new(x))),
@@ -224,6 +229,10 @@ impl Reader<'_> {
                         &other,
                     ),
                 },
+                "serve" => {
+                    out.serve = self.de(value, Subject::File, "serve");
+                    out.incomplete |= out.serve.is_none();
+                }
                 "reports" => match value.into_inner() {
                     DeValue::Array(items) => {
                         for (i, item) in items.into_iter().enumerate() {

@@ -21,6 +21,8 @@ pub struct Config {
     pub destinations: BTreeMap<String, Destination>,
     /// In file order.
     pub reports: Vec<Report>,
+    /// `[serve]`, when the file has one.
+    pub serve: Option<Serve>,
 }
 
 impl Config {
@@ -157,6 +159,7 @@ pub enum DestinationKind {
     Email(EmailDest),
     Sftp(SftpDest),
     S3(S3Dest),
+    Pickup(PickupDest),
 }
 
 impl DestinationKind {
@@ -166,6 +169,7 @@ impl DestinationKind {
             DestinationKind::Email(_) => "email",
             DestinationKind::Sftp(_) => "sftp",
             DestinationKind::S3(_) => "s3",
+            DestinationKind::Pickup(_) => "pickup",
         }
     }
 }
@@ -332,4 +336,62 @@ impl Default for CsvOptions {
             compress_above: None,
         }
     }
+}
+
+/// A pickup store that `reportctl serve` serves from (seed 000's "API" delivery, seed
+/// 002's download endpoint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickupDest {
+    pub path: PathBuf,
+    pub keep_days: u32,
+    pub naming: PickupNaming,
+    /// The seed-002 app that serves this destination's files, if any.
+    pub app_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickupNaming {
+    /// The files as rendered, one per output type.
+    Report,
+    /// Seed 002: one `{name_}_{YYYYMMDD}.zip` per run holding every output.
+    Seed002,
+}
+
+impl PickupNaming {
+    pub fn name(self) -> &'static str {
+        match self {
+            PickupNaming::Report => "report",
+            PickupNaming::Seed002 => "seed002",
+        }
+    }
+}
+
+/// The shortest `link_secret` accepted, in bytes: shorter HMAC keys can be guessed.
+pub const MIN_LINK_SECRET: usize = 32;
+
+/// `[serve]`: how `reportctl serve` listens, authenticates and signs links.
+#[derive(Debug, Clone)]
+pub struct Serve {
+    pub listen: std::net::SocketAddr,
+    /// The scheme, host and optional path prefix links are built on, without a trailing
+    /// slash (behind a reverse proxy); else links use the request's Host.
+    pub public_url: Option<String>,
+    pub api_key: Secret,
+    pub link_secret: Secret,
+    pub link_minutes: u32,
+    pub request_timeout: Duration,
+    pub max_request_bytes: usize,
+    pub max_connections: usize,
+    pub shutdown_grace: Duration,
+    /// Seed-002 apps by app id.
+    pub apps: BTreeMap<String, App>,
+}
+
+/// A seed-002 app: Basic auth is the app id and `api_key`; the `Signature` header is
+/// keyed with `signature_secret`.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub id: String,
+    pub api_key: Secret,
+    pub signature_secret: Secret,
 }

@@ -263,3 +263,38 @@ pub struct RawSchedule {
     pub from: Option<S<toml::Value>>,
     pub to: Option<S<toml::Value>>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPickupDest {
+    /// Read before this struct; listed so that unknown-key errors name it.
+    pub kind: Option<IgnoredAny>,
+    pub path: Option<S<String>>,
+    pub keep_days: Option<S<i64>>,
+    pub naming: Option<S<String>>,
+    pub app_id: Option<S<String>>,
+}
+
+/// `[serve]`: the pickup API (`reportctl serve`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServe {
+    pub listen: Option<S<String>>,
+    pub public_url: Option<S<String>>,
+    pub api_key: Option<S<toml::Value>>,
+    pub link_secret: Option<S<toml::Value>>,
+    pub link_minutes: Option<S<i64>>,
+    pub request_timeout_seconds: Option<S<i64>>,
+    pub max_request_bytes: Option<S<i64>>,
+    pub max_connections: Option<S<i64>>,
+    pub shutdown_grace_seconds: Option<S<i64>>,
+    /// `[serve.apps.APP_ID]`: seed 002's download endpoint, one table per app.
+    pub apps: Option<S<std::collections::BTreeMap<S<String>, S<RawApp>>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApp {
+    pub api_key: Option<S<toml::Value>>,
+    pub signature_secret: Option<S<toml::Value>>,
+}

@@ -3,6 +3,7 @@
 //! files of a run together (an email carries them all).
 
 pub mod directory;
+pub mod pickup;
 
 use std::path::Path;
 
@@ -40,6 +41,7 @@ pub struct Delivered {
 pub fn deliver(dest: &Destination, d: &Delivery<'_>) -> Result<Delivered> {
     match &dest.kind {
         DestinationKind::Directory(dir) => directory::deliver(dir, d),
+        DestinationKind::Pickup(p) => pickup::deliver(p, d),
         other => anyhow::bail!(
             "{} destinations are not supported by this build",
             other.kind_name()

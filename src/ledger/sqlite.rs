@@ -40,14 +40,7 @@ impl SqliteStore {
             path.file_name()
                 .map_or("ledger".into(), |n| n.to_string_lossy())
         ));
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .with_context(|| format!("opening {}", lock_path.display()))?;
-        lock.lock()
-            .with_context(|| format!("locking {}", lock_path.display()))?;
+        let lock = crate::fsutil::lock_file(&lock_path)?;
         let conn = Connection::open(path)
             .with_context(|| format!("opening the ledger {}", path.display()))?;
         let mut store = SqliteStore { conn };

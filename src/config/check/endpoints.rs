@@ -434,6 +434,7 @@ impl Checker<'_> {
                     ),
                 })
             }
+            RawDestination::Pickup(r) => self.pickup_dest(&r, s),
             RawDestination::S3(r) => {
                 let bucket = self.required(&r.bucket, s, "bucket", &span, "the bucket name");
                 if let (Some(b), Some(v)) = (&bucket, &r.bucket) {

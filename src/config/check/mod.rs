@@ -5,6 +5,7 @@
 mod endpoints;
 mod report;
 mod schedule;
+mod serve;
 mod structured;
 
 use std::collections::BTreeSet;
@@ -55,7 +56,9 @@ impl<'a> Checker<'a> {
     }
 
     pub fn config(&mut self, raw: RawConfig) -> Option<Config> {
+        self.pickup_rules(&raw);
         let defaults = self.settings(raw.settings);
+        let serve = raw.serve.as_ref().map(|s| self.serve(s));
         // Reports may name a source or destination that has problems of its own: those
         // are reported once, at the source or destination, not again at every report.
         let declared_sources: BTreeSet<String> = raw
@@ -105,7 +108,7 @@ impl<'a> Checker<'a> {
             };
             reports.push(report);
         }
-        if raw.incomplete {
+        if raw.incomplete || matches!(serve, Some(None)) {
             return None;
         }
         Some(Config {
@@ -114,6 +117,7 @@ impl<'a> Checker<'a> {
             sources,
             destinations,
             reports,
+            serve: serve.flatten(),
         })
     }
 

@@ -1,0 +1,316 @@
+//! Checking the pickup API: `[serve]`, pickup destinations, and the rules that tie
+//! reports, pickup destinations and seed-002 apps together.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::Checker;
+use crate::config::diag::Subject;
+use crate::config::model::*;
+use crate::config::raw::{RawPickupDest, RawServe};
+use crate::config::secret::Secret;
+use crate::config::{RawConfig, RawDestination};
+use crate::pickup::pickup_id;
+use crate::render::naming::{check_identifier, check_report_name};
+
+impl Checker<'_> {
+    pub(crate) fn pickup_dest(&mut self, r: &RawPickupDest, s: &Subject) -> DestinationKind {
+        let before = self.errors.len();
+        let naming = self.word(
+            &r.naming,
+            s,
+            "naming",
+            &[
+                ("report", PickupNaming::Report),
+                ("seed002", PickupNaming::Seed002),
+            ],
+            PickupNaming::Report,
+        );
+        let app_id = r.app_id.as_ref().map(|a| a.get_ref().clone());
+        let naming_ok = self.errors.len() == before;
+        if let (Some(a), false) = (&r.app_id, naming == PickupNaming::Seed002 || !naming_ok) {
+            self.err(
+                a.span(),
+                s,
+                "app_id",
+                "an app serves files under seed 002's names; add naming = \"seed002\"",
+            );
+        }
+        DestinationKind::Pickup(PickupDest {
+            path: r.path.as_ref().map_or_else(
+                || self.path(".reportctl/pickup"),
+                |p| self.path(p.get_ref()),
+            ),
+            keep_days: self.int(&r.keep_days, s, "keep_days", (1, 3650), 7, " days") as u32,
+            naming,
+            app_id,
+        })
+    }
+
+    pub(crate) fn serve(&mut self, raw: &Spanned<RawServe>) -> Option<Serve> {
+        let span = raw.span();
+        let r = raw.get_ref();
+        let s = &Subject::File;
+        let before = self.errors.len();
+        let listen = match &r.listen {
+            None => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
+            Some(v) => match v.get_ref().parse() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    self.err(
+                        v.span(),
+                        s,
+                        "serve.listen",
+                        format!(
+                            "\"{}\" is not an IP address and port; write e.g. \"127.0.0.1:8080\" or \"[::]:8080\"",
+                            v.get_ref().escape_default()
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        let public_url = r.public_url.as_ref().and_then(|v| {
+            let u = v.get_ref().trim_end_matches('/');
+            let ok = (u.starts_with("http://") || u.starts_with("https://"))
+                && u.split_once("://").is_some_and(|(_, rest)| {
+                    !rest.is_empty() && !rest.starts_with('/')
+                })
+                && !u.contains(['?', '#', ' '])
+                && !u.chars().any(char::is_control);
+            if ok {
+                Some(u.to_string())
+            } else {
+                self.err(
+                    v.span(),
+                    s,
+                    "serve.public_url",
+                    "expected the URL clients reach the server at, such as https://reports.example.com or https://example.com/reports (no query)",
+                );
+                None
+            }
+        });
+        let api_key = self.required_secret(
+            &r.api_key,
+            "serve.api_key",
+            &span,
+            "the key clients send to GET /reports",
+        );
+        let link_secret = self.required_secret(
+            &r.link_secret,
+            "serve.link_secret",
+            &span,
+            "the key download links are signed with",
+        );
+        if let (true, Some(secret), Some(v)) = (self.preflight, &link_secret, &r.link_secret) {
+            if let Ok(value) = secret.resolve() {
+                if value.expose().len() < MIN_LINK_SECRET {
+                    self.err(
+                        v.span(),
+                        s,
+                        "serve.link_secret",
+                        format!("the secret is {} bytes long; at least {MIN_LINK_SECRET} are needed (e.g. `openssl rand -hex 32`)", value.expose().len()),
+                    );
+                }
+            }
+        }
+        let link_minutes = self.int(
+            &r.link_minutes,
+            s,
+            "serve.link_minutes",
+            (1, 1440),
+            30,
+            " minutes",
+        ) as u32;
+        let request_timeout = self.seconds(
+            &r.request_timeout_seconds,
+            s,
+            "serve.request_timeout_seconds",
+            (1, 3600),
+            30,
+        );
+        let max_request_bytes = self.int(
+            &r.max_request_bytes,
+            s,
+            "serve.max_request_bytes",
+            (8192, 1_048_576),
+            16_384,
+            " bytes",
+        ) as usize;
+        let max_connections = self.int(
+            &r.max_connections,
+            s,
+            "serve.max_connections",
+            (1, 100_000),
+            1024,
+            "",
+        ) as usize;
+        let shutdown_grace = self.seconds(
+            &r.shutdown_grace_seconds,
+            s,
+            "serve.shutdown_grace_seconds",
+            (0, 3600),
+            30,
+        );
+        let mut apps = BTreeMap::new();
+        if let Some(list) = &r.apps {
+            for (id, app) in list.get_ref() {
+                let key = |k: &str| format!("serve.apps.{}.{k}", id.get_ref());
+                if let Err(e) = check_identifier("app id", id.get_ref()) {
+                    self.err(id.span(), s, &format!("serve.apps.{}", id.get_ref()), e);
+                }
+                let a = app.get_ref();
+                let api_key = self.required_secret(
+                    &a.api_key,
+                    &key("api_key"),
+                    &app.span(),
+                    "the password of the app's Basic authentication",
+                );
+                let signature_secret = self.required_secret(
+                    &a.signature_secret,
+                    &key("signature_secret"),
+                    &app.span(),
+                    "the secret key of the app's Signature header",
+                );
+                if let (Some(api_key), Some(signature_secret)) = (api_key, signature_secret) {
+                    apps.insert(
+                        id.get_ref().clone(),
+                        App {
+                            id: id.get_ref().clone(),
+                            api_key,
+                            signature_secret,
+                        },
+                    );
+                }
+            }
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Serve {
+            listen: listen?,
+            public_url,
+            api_key: api_key?,
+            link_secret: link_secret?,
+            link_minutes,
+            request_timeout,
+            max_request_bytes,
+            max_connections,
+            shutdown_grace,
+            apps,
+        })
+    }
+
+    fn required_secret(
+        &mut self,
+        v: &Option<Spanned<toml::Value>>,
+        key: &str,
+        table: &Range<usize>,
+        what: &str,
+    ) -> Option<Secret> {
+        if v.is_none() {
+            self.err(
+                table.clone(),
+                &Subject::File,
+                key,
+                format!("missing key `{key}`: {what}, a secret such as {{ env = \"NAME\" }} or {{ file = \"/path\" }}"),
+            );
+            return None;
+        }
+        self.secret(v, &Subject::File, key)
+    }
+
+    /// Rules across tables, checked on the raw configuration: a report is served from
+    /// at most one pickup destination; reports served by pickup have distinct ids (the
+    /// name with spaces as underscores, which is also their seed-002 file name); an
+    /// `app_id` names a `[serve.apps.ID]` table.
+    pub(crate) fn pickup_rules(&mut self, raw: &RawConfig) {
+        let mut pickups: BTreeSet<&str> = BTreeSet::new();
+        let apps: Option<BTreeSet<&str>> = raw.serve.as_ref().map(|sv| {
+            sv.get_ref().apps.as_ref().map_or_else(BTreeSet::new, |a| {
+                a.get_ref().keys().map(|k| k.get_ref().as_str()).collect()
+            })
+        });
+        for d in &raw.destinations {
+            let RawDestination::Pickup(p) = &d.value else {
+                continue;
+            };
+            pickups.insert(d.name.get_ref());
+            let Some(app) = &p.app_id else { continue };
+            if raw.serve.is_none() && raw.incomplete {
+                // [serve] may be there but unreadable: its own error says why.
+                continue;
+            }
+            let known = apps
+                .as_ref()
+                .is_some_and(|a| a.contains(app.get_ref().as_str()));
+            if !known {
+                let subject = Subject::Destination(d.name.get_ref().clone());
+                let defined = apps
+                    .as_ref()
+                    .map(|a| a.iter().copied().collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default();
+                let msg = if defined.is_empty() {
+                    format!(
+                        "unknown app \"{}\"; no apps are defined: add a [serve.apps.{}] table",
+                        app.get_ref(),
+                        app.get_ref()
+                    )
+                } else {
+                    format!("unknown app \"{}\"; defined: {defined}", app.get_ref())
+                };
+                self.err(app.span(), &subject, "app_id", msg);
+            }
+        }
+        if pickups.is_empty() {
+            return;
+        }
+        let mut ids: Vec<(String, String)> = Vec::new();
+        for parts in &raw.reports {
+            let Some(report) = &parts.report else {
+                continue;
+            };
+            let Some(list) = &report.destinations else {
+                continue;
+            };
+            let served: Vec<&Spanned<String>> = list
+                .get_ref()
+                .iter()
+                .filter(|d| pickups.contains(d.get_ref().as_str()))
+                .collect();
+            if let [first, second, ..] = served.as_slice() {
+                if first.get_ref() != second.get_ref() {
+                    self.err(
+                        second.span(),
+                        &parts.subject,
+                        "destinations",
+                        format!(
+                            "\"{}\" and \"{}\" are both pickup destinations; a report is served from one pickup store",
+                            first.get_ref(),
+                            second.get_ref()
+                        ),
+                    );
+                }
+            }
+            let Some(name) = &report.name else { continue };
+            if served.is_empty() || check_report_name(name.get_ref()).is_err() {
+                continue;
+            }
+            let id = pickup_id(name.get_ref());
+            match ids.iter().find(|(k, _)| *k == id.to_lowercase()) {
+                Some((_, other)) if other.to_lowercase() != name.get_ref().to_lowercase() => {
+                    self.err(
+                        name.span(),
+                        &parts.subject,
+                        "name",
+                        format!("its pickup id \"{id}\" (the name with spaces as underscores) is already used by report \"{other}\"; rename one of them"),
+                    );
+                }
+                Some(_) => {}
+                None => ids.push((id.to_lowercase(), name.get_ref().clone())),
+            }
+        }
+    }
+}
