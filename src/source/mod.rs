@@ -5,9 +5,11 @@
 //! The window reaches the query only as bound parameters (see `WindowParams`), never
 //! spliced into the SQL text.
 
+pub mod command;
+pub mod postgres;
 pub mod sqlite;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{SecondsFormat, Utc};
 use chrono_tz::Tz;
 
@@ -148,12 +150,12 @@ pub fn query(
     let params = WindowParams::new(window, report.timezone);
     match &source.kind {
         SourceKind::Sqlite(s) => sqlite::query(s, &output.query, &params, sink),
-        SourceKind::Postgres(_) | SourceKind::Command(_) => anyhow::bail!(
-            "source \"{}\" is of kind {}, which this build cannot query",
-            source.name,
-            source.kind.kind_name()
-        ),
+        SourceKind::Postgres(s) => {
+            self::postgres::query(s, report.timezone, &output.query, &params, sink)
+        }
+        SourceKind::Command(c) => command::query(c, report, output, &params, sink),
     }
+    .with_context(|| format!("source \"{}\"", source.name))
 }
 
 #[cfg(test)]
