@@ -10,6 +10,8 @@
 //! | `{report}` | `REPORTCTL_REPORT` | the report's name |
 //! | `{type}` | `REPORTCTL_TYPE` | the output's type |
 //!
+//! The query text is also written to its stdin (then closed), for clients that read
+//! the query there (`psql -f -`, which then expands `:'from'` after `\getenv`).
 //! Its stdout must be CSV with a header row; it is parsed as it arrives and re-rendered
 //! with the report's CSV options (empty fields are NULL). Its stderr is kept (the last
 //! 64 KiB) for the error detail. A non-zero exit, a malformed CSV or the timeout fail
@@ -94,7 +96,7 @@ pub fn query(
         };
         cmd.env(name, v);
     }
-    cmd.stdin(Stdio::null())
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
@@ -102,6 +104,13 @@ pub fn query(
     let mut child = cmd
         .spawn()
         .with_context(|| format!("starting the command {program}"))?;
+    // The query also goes to stdin (`psql -f -`, `clickhouse-client`, `bq query`),
+    // from a thread of its own so that a command that does not read it cannot block us.
+    let mut stdin = child.stdin.take().expect("piped");
+    let query_text = output.query.clone();
+    let feeder = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut stdin, query_text.as_bytes());
+    });
     let stdout = child.stdout.take().expect("piped");
     let stderr = StderrTail::start(child.stderr.take().expect("piped"));
     let watchdog = Watchdog::start(child.id(), source.timeout);
@@ -112,6 +121,7 @@ pub fn query(
         kill_group(child.id());
     }
     let status = wait(&mut child);
+    let _ = feeder.join();
     let timed_out = watchdog.stop();
     let tail = stderr.finish();
     let with_stderr = |msg: String| {

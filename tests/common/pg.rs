@@ -3,6 +3,8 @@
 //! see each other's tables.
 #![allow(dead_code)]
 
+use std::path::Path;
+
 use super::servers;
 
 pub struct Pg {
@@ -39,6 +41,49 @@ impl Pg {
             .dbname(db)
             .connect(postgres::NoTls)
             .unwrap_or_else(|e| panic!("connecting to the test PostgreSQL: {e}"))
+    }
+
+    /// The bundled example events (SQLite) copied into a PostgreSQL table with real types.
+    pub fn load_events(&self, db: &str) {
+        let sqlite = rusqlite::Connection::open_in_memory().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/events.sql");
+        sqlite
+            .execute_batch(&std::fs::read_to_string(script).unwrap())
+            .unwrap();
+        let mut c = self.client(db);
+        c.batch_execute(
+            "CREATE TABLE events (
+                id bigint PRIMARY KEY, event_time timestamptz NOT NULL, event_type text NOT NULL,
+                event_name text, storyboard text NOT NULL, statistics_id text NOT NULL,
+                tags text NOT NULL, network text NOT NULL, site text NOT NULL,
+                campaign text NOT NULL, tracker text NOT NULL, creative text NOT NULL,
+                segment text NOT NULL, country text NOT NULL, location text NOT NULL,
+                os text NOT NULL, device_type text NOT NULL, browser text NOT NULL,
+                revenue double precision);
+             CREATE INDEX events_time ON events (event_time);",
+        )
+        .unwrap();
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        let mut stmt = sqlite.prepare("SELECT * FROM events").unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            let fields: Vec<String> = (0..19)
+                .map(|i| match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Null => String::new(),
+                    rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                    rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8(t.to_vec()).unwrap(),
+                    rusqlite::types::ValueRef::Blob(_) => unreachable!(),
+                })
+                .collect();
+            csv.write_record(&fields).unwrap();
+        }
+        let data = csv.into_inner().unwrap();
+        let mut w = c
+            .copy_in("COPY events FROM STDIN WITH (FORMAT csv)")
+            .unwrap();
+        std::io::Write::write_all(&mut w, &data).unwrap();
+        w.finish().unwrap();
     }
 
     /// Creates an empty database named after `prefix` (dropped first if it exists).
