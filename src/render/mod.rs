@@ -73,21 +73,21 @@ pub fn render_all(
         let name = job.csv_name(&output.kind)?;
         let tmp = fsutil::temp_name(dir, &name, "render");
         let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        let mut renderer =
-            CsvRenderer::new(BufWriter::with_capacity(256 * 1024, file), &job.report.csv)?;
+        // Hashed on the way to the disk, so that an uncompressed file is not read back.
+        let out = Hashing::new(BufWriter::with_capacity(256 * 1024, file));
+        let mut renderer = CsvRenderer::new(out, &job.report.csv)?;
         progress.start(&format!("{} {}", job.report.name, output.kind));
         let p = progress.clone();
         renderer.on_progress(move |rows| p.rows(rows));
         source::query(job.config, job.report, output, job.window, &mut renderer)
             .with_context(|| format!("report \"{}\", output {}", job.report.name, output.kind))?;
         let rows = renderer.rows();
-        let file = renderer
-            .finish()?
+        let (buf, bytes, sha256) = renderer.finish()?.finish();
+        let file = buf
             .into_inner()
             .map_err(|e| e.into_error())
             .with_context(|| format!("writing {}", tmp.display()))?;
         file.sync_all()?;
-        let bytes = file.metadata()?.len();
         progress.finish();
         let compression = match job.report.csv.compress_above {
             Some(limit) if bytes <= limit => Compression::None,
@@ -96,7 +96,7 @@ pub fn render_all(
         let final_name = compressed_name(&name, compression);
         let target = dir.join(&final_name);
         let (bytes, sha256) = if compression == Compression::None {
-            fsutil::hash_file(&tmp)?
+            (bytes, sha256)
         } else {
             let ctmp = fsutil::temp_name(dir, &final_name, "compress");
             let r = compress(&tmp, &ctmp, &name, compression)

@@ -17,7 +17,7 @@
 //! `infinity` and BC timestamps are passed on as PostgreSQL writes them.
 
 use anyhow::{anyhow, Result};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate, Timelike};
 use tokio_postgres::types::{Kind as PgKind, Type};
 
 use crate::render::csv::format_real;
@@ -183,16 +183,43 @@ fn timestamptz_utc(v: &str, out: &mut String) -> bool {
     let Some(local) = parsed else {
         return false;
     };
-    let utc = local - chrono::Duration::seconds(offset_secs);
     out.clear();
-    use std::fmt::Write;
-    let _ = write!(out, "{}", utc.format("%Y-%m-%dT%H:%M:%S"));
+    if offset_secs == 0 {
+        // The common case (a UTC session): the text is already right.
+        out.push_str(date);
+        out.push('T');
+        out.push_str(hms);
+    } else {
+        let utc = local - chrono::Duration::seconds(offset_secs);
+        if !(0..=9999).contains(&utc.year()) {
+            return false;
+        }
+        // By hand: chrono's formatter costs more than the rest of the row.
+        push_digits(out, utc.year() as u32, 4);
+        out.push('-');
+        push_digits(out, utc.month(), 2);
+        out.push('-');
+        push_digits(out, utc.day(), 2);
+        out.push('T');
+        push_digits(out, utc.hour(), 2);
+        out.push(':');
+        push_digits(out, utc.minute(), 2);
+        out.push(':');
+        push_digits(out, utc.second(), 2);
+    }
     if let Some(f) = frac {
         out.push('.');
         out.push_str(f);
     }
     out.push('Z');
     true
+}
+
+/// `n` as exactly `width` decimal digits (zero-padded).
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for p in (0..width).rev() {
+        out.push(char::from(b'0' + ((n / 10u32.pow(p)) % 10) as u8));
+    }
 }
 
 #[cfg(test)]
