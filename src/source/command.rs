@@ -10,6 +10,8 @@
 //! | `{report}` | `REPORTCTL_REPORT` | the report's name |
 //! | `{type}` | `REPORTCTL_TYPE` | the output's type |
 //!
+//! It runs in the configuration file's directory, so that relative paths in `args`
+//! mean what relative paths mean everywhere else in the configuration.
 //! The query text is also written to its stdin (then closed), for clients that read
 //! the query there (`psql -f -`, which then expands `:'from'` after `\getenv`).
 //! Its stdout must be CSV with a header row; it is parsed as it arrives and re-rendered
@@ -19,6 +21,7 @@
 
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -55,6 +58,7 @@ pub fn allowed_placeholders() -> String {
 /// Runs the command for one output and streams its CSV into `sink`.
 pub fn query(
     source: &CommandSource,
+    dir: &Path,
     report: &Report,
     output: &Output,
     params: &WindowParams,
@@ -73,6 +77,7 @@ pub fn query(
         }
     };
     let mut cmd = Command::new(&source.program);
+    cmd.current_dir(dir);
     for arg in &source.args {
         match placeholder(arg).and_then(value_of) {
             Some(v) => cmd.arg(v),

@@ -153,7 +153,13 @@ pub fn query(
         SourceKind::Postgres(s) => {
             self::postgres::query(s, report.timezone, &output.query, &params, sink)
         }
-        SourceKind::Command(c) => command::query(c, report, output, &params, sink),
+        SourceKind::Command(c) => {
+            let dir = match config.path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            command::query(c, dir, report, output, &params, sink)
+        }
     }
     .with_context(|| format!("source \"{}\"", source.name))
 }
