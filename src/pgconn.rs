@@ -72,7 +72,7 @@ pub fn for_source(source: &PostgresSource) -> Result<Target> {
 /// The connection of a PostgreSQL ledger: `state = "postgres://…"` (libpq's
 /// `sslmode` and `sslrootcert` may be given in the URL) and `state_password`.
 pub fn for_ledger(url: &str, password: Option<&Secret>) -> Result<Target> {
-    let (url, ssl) = split_ssl_params(url).map_err(|e| anyhow!("state: {e}"))?;
+    let (url, ssl) = split_ssl_params(url);
     let mut config = parse(&url)?;
     if let Some(secret) = password {
         config.password(resolve(secret, "state_password")?.as_bytes());
@@ -86,7 +86,12 @@ pub fn for_ledger(url: &str, password: Option<&Secret>) -> Result<Target> {
         })?,
     };
     let ca = ssl.sslrootcert.map(PathBuf::from);
-    finish(config, mode, ca.as_deref(), Duration::from_secs(10))
+    // libpq's connect_timeout in the URL, else 10 seconds.
+    let timeout = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(Duration::from_secs(10));
+    finish(config, mode, ca.as_deref(), timeout)
 }
 
 pub fn parse_sslmode(s: &str) -> Option<SslMode> {
@@ -108,9 +113,9 @@ pub struct SslParams {
 }
 
 /// Splits `sslmode` and `sslrootcert` off a `postgres://` URL's query.
-pub fn split_ssl_params(url: &str) -> Result<(String, SslParams), String> {
+pub fn split_ssl_params(url: &str) -> (String, SslParams) {
     let Some((base, query)) = url.split_once('?') else {
-        return Ok((url.to_string(), SslParams::default()));
+        return (url.to_string(), SslParams::default());
     };
     let mut ssl = SslParams::default();
     let mut kept = Vec::new();
@@ -133,7 +138,7 @@ pub fn split_ssl_params(url: &str) -> Result<(String, SslParams), String> {
     } else {
         format!("{base}?{}", kept.join("&"))
     };
-    Ok((url, ssl))
+    (url, ssl)
 }
 
 fn parse(url: &str) -> Result<tokio_postgres::Config> {
@@ -368,14 +373,14 @@ mod tests {
     #[test]
     fn ssl_params_come_out_of_the_url() {
         let (u, s) =
-            split_ssl_params("postgres://u@h:5432/db?sslmode=verify-full&application_name=x&sslrootcert=%2Fetc%2Fca.pem").unwrap();
+            split_ssl_params("postgres://u@h:5432/db?sslmode=verify-full&application_name=x&sslrootcert=%2Fetc%2Fca.pem");
         assert_eq!(u, "postgres://u@h:5432/db?application_name=x");
         assert_eq!(s.sslmode.as_deref(), Some("verify-full"));
         assert_eq!(s.sslrootcert.as_deref(), Some("/etc/ca.pem"));
-        let (u, s) = split_ssl_params("postgres://u@h/db?sslmode=disable").unwrap();
+        let (u, s) = split_ssl_params("postgres://u@h/db?sslmode=disable");
         assert_eq!(u, "postgres://u@h/db");
         assert_eq!(s.sslmode.as_deref(), Some("disable"));
-        let (u, s) = split_ssl_params("postgres://u@h/db").unwrap();
+        let (u, s) = split_ssl_params("postgres://u@h/db");
         assert_eq!((u.as_str(), s), ("postgres://u@h/db", SslParams::default()));
     }
 

@@ -67,6 +67,16 @@ impl PostgresStore {
     }
 
     fn migrate(&mut self) -> Result<()> {
+        // Already at this version (the usual case, e.g. each lease keeper's connection):
+        // no lock needed. (On a new database the table is missing and this fails.)
+        let current = self
+            .client
+            .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[]);
+        if let Ok(Some(row)) = current {
+            if row.get::<_, String>(0) == VERSION.to_string() {
+                return Ok(());
+            }
+        }
         let mut tx = self.client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
         tx.batch_execute(

@@ -404,9 +404,7 @@ impl<'a> Checker<'a> {
 
     /// libpq's `sslmode` and `sslrootcert` in a PostgreSQL ledger's URL.
     fn state_tls(&mut self, v: &Spanned<String>, s: &Subject) {
-        let Ok((_, ssl)) = crate::pgconn::split_ssl_params(v.get_ref()) else {
-            return;
-        };
+        let (_, ssl) = crate::pgconn::split_ssl_params(v.get_ref());
         if let Some(m) = &ssl.sslmode {
             if crate::pgconn::parse_sslmode(m).is_none() {
                 self.err(
