@@ -116,3 +116,17 @@ fn tls_settings_in_the_url() {
     .unwrap_err();
     assert!(err.contains("certificate was refused"), "{err}");
 }
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let url = format!("postgres://reportctl@127.0.0.1:{port}/db?connect_timeout=1");
+    let started = std::time::Instant::now();
+    let msg = format!("{:#}", PostgresStore::open(&url, None).err().unwrap());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(
+        msg,
+        format!("opening the ledger: connecting to PostgreSQL at 127.0.0.1:{port}/db as reportctl: no answer within 1 seconds")
+    );
+}

@@ -54,10 +54,23 @@ impl PostgresStore {
         let describe = target.describe.clone();
         let mut config = ::postgres::Config::from(target.config.clone());
         config.application_name("reportctl ledger");
-        let client = config
-            .connect(target.tls.clone())
-            .map_err(|e| pgconn::connect_error(&target, &e))
-            .context("opening the ledger")?;
+        // The client's own timeout covers only the TCP connect; a server that accepts and
+        // then says nothing must not hang a cron job, so the whole handshake is timed.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tls = target.tls.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(config.connect(tls));
+        });
+        let client = match rx.recv_timeout(target.connect_timeout) {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => {
+                return Err(pgconn::connect_error(&target, &e)).context("opening the ledger")
+            }
+            Err(_) => bail!(
+                "opening the ledger: connecting to PostgreSQL at {describe}: no answer within {} seconds",
+                target.connect_timeout.as_secs()
+            ),
+        };
         let mut store = PostgresStore { client };
         store
             .migrate()
