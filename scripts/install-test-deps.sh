@@ -4,7 +4,7 @@
 #   scripts/install-test-deps.sh
 #
 # Installs, only when missing:
-#   apt:   openssh-server openssh-client sqlite3 iproute2 hyperfine wrk nginx openssl curl
+#   apt:   openssh-server openssh-client sqlite3 iproute2 hyperfine wrk nginx openssl curl time
 #          python3 python3-venv postgresql-15 (binaries in /usr/lib/postgresql/15/bin)
 #   venv:  $REPORTCTL_TOOLS/venv with aiosmtpd and awscli
 #   cargo: s3s-fs 0.14.1 (binary) into $REPORTCTL_TOOLS/bin
@@ -58,10 +58,13 @@ ensure_pkg openssh-server openssh-server /usr/sbin/sshd
 ensure_pkg openssh-client openssh-client /usr/bin/sftp
 ensure_pkg openssl        openssl        /usr/bin/openssl
 ensure_pkg curl           curl           /usr/bin/curl
+# sqlite3 and psql (postgresql-15) are also the clients of the command-source tests.
 ensure_pkg sqlite3        sqlite3        /usr/bin/sqlite3
 ensure_pkg iproute2       iproute2       /usr/sbin/tc
 ensure_pkg hyperfine      hyperfine      /usr/bin/hyperfine
 ensure_pkg wrk            wrk            /usr/bin/wrk
+# GNU time: wall time and peak memory in the benchmarks (scripts/bench/).
+ensure_pkg time           time           /usr/bin/time
 
 # openssh-server's postinst starts and enables the system sshd; our tests only
 # use private instances, but leaving the system one alone is harmless.

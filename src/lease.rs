@@ -1,12 +1,14 @@
 //! Keeping a claim alive: while a run is being generated and delivered, a background
 //! thread with its own ledger connection renews the lease every third of its length.
-//! If the renewal finds the run taken over (this process was too slow, or paused), the
+//! If the renewal finds the run taken over (this process was too slow, or paused), or
+//! cannot reach the ledger for a whole lease (a PostgreSQL ledger on another host), the
 //! run must not be finished by us: `lost()` says so.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use chrono::Utc;
 
@@ -31,25 +33,45 @@ impl LeaseKeeper {
         );
         let every = claim.lease / 3;
         let thread = std::thread::spawn(move || {
-            let mut ledger = match ledger::open(&config) {
-                Ok(l) => l,
+            let open = |config: &Config| match ledger::open(config) {
+                Ok(l) => Some(l),
                 Err(e) => {
                     crate::ui::warn(format!("cannot renew the lease of run {token}: {e:#}"));
-                    return;
+                    None
                 }
             };
+            let mut ledger = open(&config);
+            let mut renewed = Instant::now();
             loop {
                 match rx.recv_timeout(every) {
                     Err(RecvTimeoutError::Timeout) => {}
                     _ => return,
                 }
-                match ledger.renew(&token, &claim, Utc::now()) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        flag.store(true, Ordering::SeqCst);
-                        return;
+                if ledger.is_none() {
+                    ledger = open(&config);
+                }
+                if let Some(l) = ledger.as_mut() {
+                    match l.renew(&token, &claim, Utc::now()) {
+                        Ok(true) => renewed = Instant::now(),
+                        Ok(false) => {
+                            flag.store(true, Ordering::SeqCst);
+                            return;
+                        }
+                        Err(e) => {
+                            crate::ui::warn(format!("renewing the lease of run {token}: {e:#}"));
+                            ledger = None; // connect again next time
+                        }
                     }
-                    Err(e) => crate::ui::warn(format!("renewing the lease of run {token}: {e:#}")),
+                }
+                // Not renewed for a whole lease: another process (or host) may take the
+                // run over now, so this one must not deliver it.
+                if renewed.elapsed() >= claim.lease {
+                    crate::ui::warn(format!(
+                        "the lease of run {token} could not be renewed for {} seconds; giving the run up",
+                        claim.lease.as_secs()
+                    ));
+                    flag.store(true, Ordering::SeqCst);
+                    return;
                 }
             }
         });

@@ -13,6 +13,7 @@ pub mod exit;
 pub mod fsutil;
 pub mod lease;
 pub mod ledger;
+pub mod pgconn;
 pub mod pickup;
 pub mod progress;
 pub mod render;

@@ -410,9 +410,9 @@ fn bad_inputs_fail_alone_and_clearly() {
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 4, "{out:?}");
     let expect = [
-        ("Missing Database", "report \"Missing Database\", output T: database missing.db does not exist"),
-        ("Syntax", "report \"Syntax\", output T: SQLite: near \"SELEC\": syntax error (at line 1, column 1 of the query)"),
-        ("No Columns", "report \"No Columns\", output T: the query is empty or only comments, so it returns no columns; a report query must be a SELECT"),
+        ("Missing Database", "report \"Missing Database\", output T: source \"gone\": database missing.db does not exist"),
+        ("Syntax", "report \"Syntax\", output T: source \"db\": SQLite: near \"SELEC\": syntax error (at line 1, column 1 of the query)"),
+        ("No Columns", "report \"No Columns\", output T: source \"db\": the query is empty or only comments, so it returns no columns; a report query must be a SELECT"),
         ("Unwritable", "directory \"blocked\": creating directory blocker/out: Not a directory (os error 20)"),
     ];
     for (name, msg) in expect {

@@ -366,6 +366,13 @@ start_postgres() {
     chmod 755 "$sock"
     : >"$log"
     chown postgres: "$log"
+    # TLS is on (a per-run CA, RCTL_TEST_PG_CA, and a leaf for localhost/127.0.0.1);
+    # plain connections are still accepted, so sslmode disable/prefer/require and
+    # verify-full can all be tested.
+    mkdir -p "$d/tls"
+    make_smtp_certs "$d/tls" || fail postgres "" "openssl could not make the certificates"
+    chown postgres: "$d/tls/key.pem"
+    chmod 600 "$d/tls/key.pem"
     if [ ! -s "$data/PG_VERSION" ]; then
         rm -rf "$data"
         runuser -u postgres -- "$PG_BIN/initdb" -D "$data" -U postgres \
@@ -376,7 +383,7 @@ start_postgres() {
     for _ in 1 2 3 4 5; do
         port="$(free_port)"
         if setsid runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t "$WAIT_SECS" \
-            -o "-c listen_addresses=127.0.0.1 -p $port -k $sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c ssl=on -c ssl_cert_file=$d/tls/cert.pem -c ssl_key_file=$d/tls/key.pem" \
             start </dev/null >>"$log" 2>&1; then
             ok=1; break
         fi
@@ -402,6 +409,10 @@ EOF
     one="$(PGPASSWORD="$PG_PASSWORD" PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -At \
         "host=127.0.0.1 port=$port user=$PG_USER dbname=$PG_DB" -c 'SELECT 1' 2>>"$log" || true)"
     [ "$one" = 1 ] || fail postgres "$log" "psql with password over TCP failed"
+    one="$(PGPASSWORD="$PG_PASSWORD" PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -At \
+        "host=127.0.0.1 port=$port user=$PG_USER dbname=$PG_DB sslmode=verify-full sslrootcert=$d/tls/ca.pem" \
+        -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()' 2>>"$log" || true)"
+    [ "$one" = t ] || fail postgres "$log" "psql with sslmode=verify-full over TCP failed"
     set_env 'RCTL_TEST_PG_' \
         "RCTL_TEST_PG_HOST=127.0.0.1" \
         "RCTL_TEST_PG_PORT=$port" \
@@ -409,6 +420,7 @@ EOF
         "RCTL_TEST_PG_PASSWORD=$PG_PASSWORD" \
         "RCTL_TEST_PG_DB=$PG_DB" \
         "RCTL_TEST_PG_SOCKDIR=$sock" \
+        "RCTL_TEST_PG_CA=$d/tls/ca.pem" \
         "RCTL_TEST_PG_SUPERUSER=postgres" \
         "RCTL_TEST_PG_BIN=$PG_BIN"
     msg "postgres: ok on 127.0.0.1:$port (pid $(cat "$DIR/pids/postgres.pid"))"

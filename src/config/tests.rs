@@ -135,6 +135,18 @@ fn cross_field_rules() {
             "[settings]\nstate = \"postgres://u:secret@db/ledger\"\n",
             "the URL holds a password",
         ),
+        (
+            "[sources.pg]\nkind = \"postgres\"\nurl = \"postgres://u@db/x?sslmode=require\"\n",
+            "give TLS settings as the keys `sslmode`",
+        ),
+        (
+            "[settings]\nstate = \"postgres://u@db/ledger?sslmode=verify-ca\"\n",
+            "sslmode=verify-ca is not allowed; allowed: disable, prefer, require, verify-full",
+        ),
+        (
+            "[sources.c]\nkind = \"command\"\nprogram = \"psql\"\nargs = [\"-c\", \"{querry}\"]\n",
+            "unknown placeholder {querry}; allowed (as a whole argument): {from}, {to},",
+        ),
         ("[sources.s]\nkind = \"sqlite\"\n", "missing key `path`"),
         ("[sources.s]\nkind = \"command\"\n", "missing key `program`"),
         ("[sources.s]\npath = \"x\"\n", "missing key `kind`; allowed: sqlite, postgres, command"),

@@ -13,6 +13,7 @@
 //! Two clocks: `now` is the logical time of the schedule (`--now`), used for slots and
 //! retry times; `wall` is the machine's clock, used for leases and bookkeeping.
 
+pub mod postgres;
 mod schema;
 pub mod sqlite;
 
@@ -295,11 +296,9 @@ pub type Ledger = Box<dyn Store>;
 pub fn open(config: &Config) -> Result<Ledger> {
     match &config.settings.state {
         StateLocation::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path)?)),
-        StateLocation::Postgres { .. } => {
-            anyhow::bail!(
-                "a PostgreSQL ledger (state = \"postgres://…\") is not supported by this build"
-            )
-        }
+        StateLocation::Postgres { url, password } => Ok(Box::new(
+            self::postgres::PostgresStore::open(url, password.as_ref())?,
+        )),
     }
 }
 

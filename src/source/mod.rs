@@ -5,9 +5,11 @@
 //! The window reaches the query only as bound parameters (see `WindowParams`), never
 //! spliced into the SQL text.
 
+pub mod command;
+pub mod postgres;
 pub mod sqlite;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{SecondsFormat, Utc};
 use chrono_tz::Tz;
 
@@ -169,12 +171,18 @@ pub fn query(
     }
     match &source.kind {
         SourceKind::Sqlite(s) => sqlite::query(s, &output.query, &params, sink),
-        SourceKind::Postgres(_) | SourceKind::Command(_) => anyhow::bail!(
-            "source \"{}\" is of kind {}, which this build cannot query",
-            source.name,
-            source.kind.kind_name()
-        ),
+        SourceKind::Postgres(s) => {
+            self::postgres::query(s, report.timezone, &output.query, &params, sink)
+        }
+        SourceKind::Command(c) => {
+            let dir = match config.path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            command::query(c, dir, report, output, &params, sink)
+        }
     }
+    .with_context(|| format!("source \"{}\"", source.name))
 }
 
 /// The columns of `table` in the source's database, or `None` when it has no such

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod ledger_suite;
+pub mod pg;
 pub mod servers;
 
 use std::path::{Path, PathBuf};

@@ -15,6 +15,21 @@ pub const DEFAULT_SUBJECT: &str = "{name}: {from} to {to}";
 pub const DEFAULT_BODY: &str =
     "Report {name} for {window}.\n\nFiles: {files}\nRows: {rows}\nToken: {token}\n";
 
+/// Whether a connection URL or key=value string sets TLS options (`sslmode`,
+/// `sslrootcert`), which a source takes as its own keys.
+fn url_has_tls_param(s: &str) -> bool {
+    let keys = ["sslmode", "sslrootcert"];
+    match s.split_once('?') {
+        Some((_, q)) if super::is_postgres_url(s) => q
+            .split('&')
+            .any(|p| keys.contains(&p.split('=').next().unwrap_or(""))),
+        _ if !super::is_postgres_url(s) => s
+            .split_whitespace()
+            .any(|p| keys.contains(&p.split('=').next().unwrap_or("").trim())),
+        _ => false,
+    }
+}
+
 fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
@@ -146,6 +161,9 @@ impl Checker<'_> {
                     } else if url_has_password(text) && !self.allow_plain_secrets {
                         self.err(u.span(), s, "url", "the URL holds a password; put it in `password = { env = \"NAME\" }` instead, or set [settings] allow_plain_secrets = true");
                     }
+                    if url_has_tls_param(text) {
+                        self.err(u.span(), s, "url", "give TLS settings as the keys `sslmode` (disable, prefer, require, verify-full) and `ca_file`, not in the URL");
+                    }
                     if let Some(h) = &r.host {
                         self.err(
                             h.span(),
@@ -224,6 +242,25 @@ impl Checker<'_> {
                 let args = r.args.as_ref().map_or_else(Vec::new, |a| {
                     a.get_ref().iter().map(|x| x.get_ref().clone()).collect()
                 });
+                for a in r.args.iter().flat_map(|a| a.get_ref()) {
+                    let known = |n: &str| {
+                        crate::source::PARAM_NAMES.contains(&n)
+                            || crate::source::command::OTHER_PLACEHOLDERS.contains(&n)
+                    };
+                    match crate::source::command::placeholder(a.get_ref()) {
+                        Some(name) if !known(name) => self.err(
+                            a.span(),
+                            s,
+                            "args",
+                            format!(
+                                "unknown placeholder {}; allowed (as a whole argument): {}",
+                                a.get_ref(),
+                                crate::source::command::allowed_placeholders()
+                            ),
+                        ),
+                        _ => {}
+                    }
+                }
                 let mut env = Vec::new();
                 if let Some(t) = &r.env {
                     for (k, v) in t.get_ref() {
@@ -560,6 +597,16 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tls_params_in_urls() {
+        assert!(super::url_has_tls_param("postgres://h/db?sslmode=require"));
+        assert!(super::url_has_tls_param("host=h sslrootcert=/ca.pem"));
+        assert!(!super::url_has_tls_param(
+            "postgres://h/db?application_name=x"
+        ));
+        assert!(!super::url_has_tls_param("host=h dbname=db"));
+    }
+
     #[test]
     fn loopback_hosts() {
         assert!(super::is_loopback("localhost"));

@@ -407,6 +407,31 @@ impl<'a> Checker<'a> {
 
     // ----- [settings] -----
 
+    /// libpq's `sslmode` and `sslrootcert` in a PostgreSQL ledger's URL.
+    fn state_tls(&mut self, v: &Spanned<String>, s: &Subject) {
+        let (_, ssl) = crate::pgconn::split_ssl_params(v.get_ref());
+        if let Some(m) = &ssl.sslmode {
+            if crate::pgconn::parse_sslmode(m).is_none() {
+                self.err(
+                    v.span(),
+                    s,
+                    "state",
+                    format!("sslmode={m} is not allowed; allowed: disable, prefer, require, verify-full"),
+                );
+            }
+        }
+        if let Some(ca) = &ssl.sslrootcert {
+            if self.preflight && !Path::new(ca).exists() {
+                self.err(
+                    v.span(),
+                    s,
+                    "state",
+                    format!("sslrootcert {ca} does not exist"),
+                );
+            }
+        }
+    }
+
     fn settings(&mut self, raw: Option<Spanned<RawSettings>>) -> Defaults {
         let subject = Subject::Settings;
         let raw = raw.map(Spanned::into_inner).unwrap_or_default();
@@ -425,6 +450,7 @@ impl<'a> Checker<'a> {
                 if url_has_password(v.get_ref()) && !self.allow_plain_secrets {
                     self.err(v.span(), s, "state", "the URL holds a password; put it in `state_password = { env = \"NAME\" }` instead, or set allow_plain_secrets = true");
                 }
+                self.state_tls(v, s);
                 StateLocation::Postgres {
                     url: v.get_ref().clone(),
                     password: state_password,

@@ -1,0 +1,253 @@
+//! The query runs where the data is: a PostgreSQL server. The window reaches it as
+//! typed, bound parameters (`$1 …`, never spliced): `:from`/`:to` as `timestamptz`,
+//! `:from_local`/`:to_local` as `timestamp`, `:from_date`/`:to_date` as `date`,
+//! `:from_epoch`/`:to_epoch` as `bigint`.
+//!
+//! The session is set up for reports: `TimeZone` is the report's zone (so `::date`
+//! and `date_trunc` work in local days), DateStyle ISO, `statement_timeout` from the
+//! source, and a read-only transaction. The query is declared as a cursor with its
+//! parameters bound, then fetched with one `FETCH ALL` in the text format: rows stream
+//! through the connection as the server produces them (memory stays flat, the client
+//! renders while the server reads), and every type arrives as PostgreSQL writes it
+//! (see `cells`).
+
+mod cells;
+pub mod params;
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use futures_util::StreamExt;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use self::params::{line_col, Translated};
+use super::{RowSink, WindowParams};
+use crate::config::PostgresSource;
+use crate::pgconn::{self, Target};
+
+const CURSOR_PREFIX: &str = "DECLARE reportctl_rows NO SCROLL CURSOR FOR ";
+
+/// Runs `sql` on the source for the window and streams the rows into `sink`.
+pub fn query(
+    source: &PostgresSource,
+    tz: Tz,
+    sql: &str,
+    params: &WindowParams,
+    sink: &mut dyn RowSink,
+) -> Result<()> {
+    let translated = params::translate(sql).map_err(|e| anyhow!(e))?;
+    let values = Values::new(params)?;
+    let target = pgconn::for_source(source)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the PostgreSQL client")?;
+    runtime.block_on(async {
+        let client = connect(&target).await?;
+        let session = Session {
+            client: &client,
+            sql,
+            translated: &translated,
+        };
+        session
+            .setup(tz, source.statement_timeout)
+            .await
+            .with_context(|| format!("setting up the session on {}", target.describe))?;
+        session
+            .stream(&values, sink, source.statement_timeout)
+            .await
+    })
+}
+
+/// Connects within the connect timeout (TCP, TLS and authentication together).
+async fn connect(target: &Target) -> Result<Client> {
+    let attempt = target.config.connect(target.tls.clone());
+    let (client, connection) = match tokio::time::timeout(target.connect_timeout, attempt).await {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => return Err(pgconn::connect_error(target, &e)),
+        Err(_) => bail!(
+            "connecting to PostgreSQL at {}: no answer within {} seconds (connect_timeout_seconds)",
+            target.describe,
+            target.connect_timeout.as_secs()
+        ),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            crate::ui::debug(format!("PostgreSQL connection ended: {e}"));
+        }
+    });
+    Ok(client)
+}
+
+/// The window as typed values, in `PARAM_NAMES` order.
+struct Values {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    from_local: NaiveDateTime,
+    to_local: NaiveDateTime,
+    from_date: NaiveDate,
+    to_date: NaiveDate,
+    from_epoch: i64,
+    to_epoch: i64,
+}
+
+impl Values {
+    fn new(p: &WindowParams) -> Result<Self> {
+        let utc = |s: &str| -> Result<DateTime<Utc>> {
+            Ok(DateTime::parse_from_rfc3339(s)?.with_timezone(&Utc))
+        };
+        let local = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S");
+        let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d");
+        Ok(Values {
+            from: utc(&p.from)?,
+            to: utc(&p.to)?,
+            from_local: local(&p.from_local)?,
+            to_local: local(&p.to_local)?,
+            from_date: date(&p.from_date)?,
+            to_date: date(&p.to_date)?,
+            from_epoch: p.from_epoch,
+            to_epoch: p.to_epoch,
+        })
+    }
+
+    /// The value and PostgreSQL type of the parameter `name`.
+    fn get(&self, name: &str) -> (&(dyn ToSql + Sync), Type) {
+        match name {
+            "from" => (&self.from, Type::TIMESTAMPTZ),
+            "to" => (&self.to, Type::TIMESTAMPTZ),
+            "from_local" => (&self.from_local, Type::TIMESTAMP),
+            "to_local" => (&self.to_local, Type::TIMESTAMP),
+            "from_date" => (&self.from_date, Type::DATE),
+            "to_date" => (&self.to_date, Type::DATE),
+            "from_epoch" => (&self.from_epoch, Type::INT8),
+            "to_epoch" => (&self.to_epoch, Type::INT8),
+            other => unreachable!("not a window parameter: {other}"),
+        }
+    }
+}
+
+struct Session<'a> {
+    client: &'a Client,
+    sql: &'a str,
+    translated: &'a Translated,
+}
+
+impl Session<'_> {
+    /// PostgreSQL's error, with positions in the query as written (`prefix`: characters
+    /// added in front of the translated query in the statement that failed; `None`
+    /// for statements of our own).
+    fn explain(&self, e: &tokio_postgres::Error, prefix: Option<usize>) -> anyhow::Error {
+        let at = |p: u32| {
+            let o = self.translated.original_position(p as usize, prefix?);
+            (o <= self.sql.chars().count() + 1).then(|| line_col(self.sql, o))
+        };
+        anyhow!("{}", pgconn::describe_error(e, &at))
+    }
+
+    async fn setup(&self, tz: Tz, statement_timeout: Option<Duration>) -> Result<()> {
+        let timeout_ms = statement_timeout.map_or(0, |d| d.as_millis());
+        self.client
+            .batch_execute(&format!(
+                "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';
+                 SET extra_float_digits = 3; SET bytea_output = 'hex';
+                 SET cursor_tuple_fraction = 1; SET statement_timeout = {timeout_ms};
+                 START TRANSACTION READ ONLY"
+            ))
+            .await
+            .map_err(|e| self.explain(&e, None))?;
+        self.client
+            .execute("SELECT set_config('TimeZone', $1, false)", &[&tz.name()])
+            .await
+            .map_err(|e| self.explain(&e, None))
+            .with_context(|| format!("setting the session's time zone to {}", tz.name()))?;
+        Ok(())
+    }
+
+    async fn stream(
+        &self,
+        values: &Values,
+        sink: &mut dyn RowSink,
+        statement_timeout: Option<Duration>,
+    ) -> Result<()> {
+        let types: Vec<Type> = self
+            .translated
+            .names
+            .iter()
+            .map(|n| values.get(n).1)
+            .collect();
+        let bound: Vec<&(dyn ToSql + Sync)> = self
+            .translated
+            .names
+            .iter()
+            .map(|n| values.get(n).0)
+            .collect();
+        // Describe the query: its columns and their types.
+        let statement = self
+            .client
+            .prepare_typed(&self.translated.sql, &types)
+            .await
+            .map_err(|e| self.explain(&e, Some(0)))?;
+        if statement.columns().is_empty() {
+            bail!("the query returns no columns; a report query must be a SELECT");
+        }
+        let kinds: Vec<cells::Kind> = statement
+            .columns()
+            .iter()
+            .map(|c| cells::kind_of(c.type_()))
+            .collect();
+        let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
+        // Declare it as a cursor, with the window bound to its parameters.
+        let declare = format!("{CURSOR_PREFIX}{}", self.translated.sql);
+        let prefix = CURSOR_PREFIX.chars().count();
+        let cursor = self
+            .client
+            .prepare_typed(&declare, &types)
+            .await
+            .map_err(|e| self.explain(&e, Some(prefix)))?;
+        self.client
+            .execute(&cursor, &bound)
+            .await
+            .map_err(|e| self.explain(&e, Some(prefix)))?;
+        sink.columns(&names)?;
+        // One FETCH ALL, in the text format, streamed.
+        let rows = self
+            .client
+            .simple_query_raw("FETCH ALL FROM reportctl_rows")
+            .await
+            .map_err(|e| self.explain(&e, None))?;
+        let mut rows = std::pin::pin!(rows);
+        let mut scratch = cells::Scratch::default();
+        let mut row_no: u64 = 0;
+        while let Some(message) = rows.next().await {
+            let message = message.map_err(|e| {
+                let err = self.explain(&e, None);
+                match (e.code(), statement_timeout) {
+                    (Some(&tokio_postgres::error::SqlState::QUERY_CANCELED), Some(t)) => err
+                        .context(format!(
+                            "the query ran longer than the source's statement_timeout_seconds = {}",
+                            t.as_secs()
+                        )),
+                    _ => err,
+                }
+            })?;
+            let SimpleQueryMessage::Row(row) = message else {
+                continue;
+            };
+            row_no += 1;
+            for (i, kind) in kinds.iter().enumerate() {
+                let value = row.try_get(i).map_err(|e| anyhow!("row {row_no}: {e}"))?;
+                cells::push(sink, *kind, value, &mut scratch)
+                    .with_context(|| format!("row {row_no}, column \"{}\"", names[i]))?;
+            }
+            sink.end_row()?;
+        }
+        self.client
+            .batch_execute("CLOSE reportctl_rows; COMMIT")
+            .await
+            .map_err(|e| self.explain(&e, None))?;
+        Ok(())
+    }
+}
