@@ -162,11 +162,10 @@ pub fn query(
         };
         return match &source.kind {
             SourceKind::Sqlite(s) => sqlite::query_compiled(s, &compiled, &mut guarded),
-            SourceKind::Postgres(_) | SourceKind::Command(_) => anyhow::bail!(
-                "source \"{}\" is of kind {}, which this build cannot compile structured outputs for",
-                source.name,
-                source.kind.kind_name()
-            ),
+            SourceKind::Postgres(p) => {
+                self::postgres::query_compiled(p, report.timezone, &compiled, &mut guarded)
+            }
+            SourceKind::Command(_) => unreachable!("checked: commands have no structured outputs"),
         };
     }
     match &source.kind {
@@ -190,7 +189,8 @@ pub fn query(
 pub fn table_columns(source: &SourceKind, table: &[String]) -> Result<Option<Vec<String>>> {
     match source {
         SourceKind::Sqlite(s) => sqlite::table_columns(s, table),
-        SourceKind::Postgres(_) | SourceKind::Command(_) => Ok(Some(Vec::new())),
+        SourceKind::Postgres(p) => self::postgres::table_columns(p, table),
+        SourceKind::Command(_) => Ok(Some(Vec::new())),
     }
 }
 

@@ -27,6 +27,7 @@ use self::params::{line_col, Translated};
 use super::{RowSink, WindowParams};
 use crate::config::PostgresSource;
 use crate::pgconn::{self, Target};
+use crate::structured::{Compiled, Param};
 
 const CURSOR_PREFIX: &str = "DECLARE reportctl_rows NO SCROLL CURSOR FOR ";
 
@@ -40,6 +41,73 @@ pub fn query(
 ) -> Result<()> {
     let translated = params::translate(sql).map_err(|e| anyhow!(e))?;
     let values = Values::new(params)?;
+    let typed: Vec<(&(dyn ToSql + Sync), Type)> =
+        translated.names.iter().map(|n| values.get(n)).collect();
+    run(source, tz, sql, &translated, &typed, sink)
+}
+
+/// Runs a statement compiled from a structured output (`$n` parameters, each bound
+/// with the type its value has: text, bigint or text[]).
+pub fn query_compiled(
+    source: &PostgresSource,
+    tz: Tz,
+    compiled: &Compiled,
+    sink: &mut dyn RowSink,
+) -> Result<()> {
+    let translated = Translated::verbatim(compiled.sql.clone());
+    let typed: Vec<(&(dyn ToSql + Sync), Type)> = compiled
+        .params
+        .iter()
+        .map(|p| -> (&(dyn ToSql + Sync), Type) {
+            match p {
+                Param::Text(t) => (t, Type::TEXT),
+                Param::Int(i) => (i, Type::INT8),
+                Param::TextList(l) => (l, Type::TEXT_ARRAY),
+            }
+        })
+        .collect();
+    run(source, tz, &compiled.sql, &translated, &typed, sink)
+}
+
+/// The columns of a table (`table` or `schema.table`; without a schema, the first one on
+/// the search path that has it), or `None` when there is no such table.
+pub fn table_columns(source: &PostgresSource, table: &[String]) -> Result<Option<Vec<String>>> {
+    let target = pgconn::for_source(source)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the PostgreSQL client")?;
+    runtime.block_on(async {
+        let client = connect(&target).await?;
+        let (schema, name) = match table {
+            [schema, name] => (Some(schema.as_str()), name.as_str()),
+            [name] => (None, name.as_str()),
+            _ => bail!("a table name is `table` or `schema.table`"),
+        };
+        let rows = client
+            .query(
+                "SELECT a.attname FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = to_regclass(CASE WHEN $1::text IS NULL THEN quote_ident($2::text)
+                                                     ELSE quote_ident($1::text) || '.' || quote_ident($2::text) END)
+                   AND a.attnum > 0 AND NOT a.attisdropped
+                 ORDER BY a.attnum",
+                &[&schema, &name],
+            )
+            .await
+            .with_context(|| format!("looking up table {} on {}", table.join("."), target.describe))?;
+        let cols: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        Ok((!cols.is_empty()).then_some(cols))
+    })
+}
+
+fn run(
+    source: &PostgresSource,
+    tz: Tz,
+    sql: &str,
+    translated: &Translated,
+    typed: &[(&(dyn ToSql + Sync), Type)],
+    sink: &mut dyn RowSink,
+) -> Result<()> {
     let target = pgconn::for_source(source)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -50,15 +118,13 @@ pub fn query(
         let session = Session {
             client: &client,
             sql,
-            translated: &translated,
+            translated,
         };
         session
             .setup(tz, source.statement_timeout)
             .await
             .with_context(|| format!("setting up the session on {}", target.describe))?;
-        session
-            .stream(&values, sink, source.statement_timeout)
-            .await
+        session.stream(typed, sink, source.statement_timeout).await
     })
 }
 
@@ -168,22 +234,12 @@ impl Session<'_> {
 
     async fn stream(
         &self,
-        values: &Values,
+        typed: &[(&(dyn ToSql + Sync), Type)],
         sink: &mut dyn RowSink,
         statement_timeout: Option<Duration>,
     ) -> Result<()> {
-        let types: Vec<Type> = self
-            .translated
-            .names
-            .iter()
-            .map(|n| values.get(n).1)
-            .collect();
-        let bound: Vec<&(dyn ToSql + Sync)> = self
-            .translated
-            .names
-            .iter()
-            .map(|n| values.get(n).0)
-            .collect();
+        let types: Vec<Type> = typed.iter().map(|(_, t)| t.clone()).collect();
+        let bound: Vec<&(dyn ToSql + Sync)> = typed.iter().map(|(v, _)| *v).collect();
         // Describe the query: its columns and their types.
         let statement = self
             .client

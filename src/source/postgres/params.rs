@@ -23,6 +23,15 @@ pub struct Translated {
 }
 
 impl Translated {
+    /// A statement reportctl wrote itself, already with `$n` parameters.
+    pub fn verbatim(sql: String) -> Translated {
+        Translated {
+            sql,
+            names: Vec::new(),
+            edits: Vec::new(),
+        }
+    }
+
     /// The 1-based character position in the original query of PostgreSQL's 1-based
     /// `position` in `sql`, less `prefix` characters added in front of it.
     pub fn original_position(&self, position: usize, prefix: usize) -> usize {
