@@ -74,7 +74,10 @@ impl SqliteStore {
     }
 
     fn migrate(&self) -> Result<()> {
-        let tx = self.conn.unchecked_transaction()?;
+        // IMMEDIATE: a deferred transaction that reads and then writes fails at once
+        // with SQLITE_BUSY (no busy wait) when another process wrote in between, as a
+        // lease keeper opening its own connection next to a running delivery would.
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         tx.execute_batch(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         )?;
@@ -494,7 +497,7 @@ impl Store for SqliteStore {
         self.write(|tx| {
             Self::owned(tx, token, owner)?;
             let (status, detail, retry) = match finish {
-                Finish::Completed => ("completed", "", None),
+                Finish::Completed { detail } => ("completed", detail.as_str(), None),
                 Finish::Failed { detail, retry_at } => {
                     ("failed", detail.as_str(), retry_at.map(ts))
                 }
