@@ -2,6 +2,9 @@
 //! temporary directory and capture what it prints.
 #![allow(dead_code)]
 
+pub mod fixtures;
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
