@@ -90,7 +90,21 @@ pub fn deliver(dest: &Destination, d: &Delivery<'_>) -> Result<Delivered> {
     let settings = &d.config.settings;
     let mut retries = 0;
     loop {
+        let started = std::time::Instant::now();
         match deliver_once(dest, d) {
+            Ok(done) => {
+                let secs = started.elapsed().as_secs_f64();
+                let bytes: u64 = d.files.iter().map(|f| f.bytes).sum();
+                crate::ui::info(format!(
+                    "{} \"{}\": {}: {} in {secs:.3} s ({}/s)",
+                    dest.kind.kind_name(),
+                    dest.name,
+                    done.detail,
+                    human_bytes(bytes),
+                    human_bytes((bytes as f64 / secs.max(1e-6)) as u64)
+                ));
+                return Ok(done);
+            }
             Err(e) if retries < settings.delivery_retries && is_transient(&e) => {
                 let wait = settings.delivery_backoff * 2u32.saturating_pow(retries);
                 retries += 1;

@@ -73,10 +73,9 @@ fn explain(server: &Smtp, e: lettre::transport::smtp::Error) -> anyhow::Error {
     // lettre's Display already includes the cause; the text is kept flat.
     let text = e.to_string();
     let code = e.status().map(|c| c.to_string());
-    if e.is_transient()
-        || e.is_timeout()
-        || (!e.is_response() && !e.is_permanent() && !e.is_tls() && !e.is_client())
-    {
+    // Connection and network errors are none of the kinds lettre names.
+    let network = !(e.is_response() || e.is_permanent() || e.is_tls() || e.is_client());
+    if e.is_transient() || e.is_timeout() || network {
         return anyhow::Error::new(Transient(format!("SMTP server {at}: {text}")));
     }
     let hint = match code.as_deref() {
