@@ -275,3 +275,43 @@ fn a_server_that_is_down_is_retried_within_the_run_then_reported() {
         "{out:?}"
     );
 }
+
+#[test]
+fn ssh_agent_login() {
+    let remote = remote_dir("agent");
+    let mut ws = Workspace::new(2);
+    let socket = ws.path().join("agent.sock");
+    let agent = Command::new("ssh-agent")
+        .arg("-a")
+        .arg(&socket)
+        .arg("-s")
+        .output()
+        .expect("ssh-agent");
+    let text = String::from_utf8(agent.stdout).unwrap();
+    let pid: u32 = text
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("SSH_AGENT_PID="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("ssh-agent said: {text}"));
+    struct Agent(u32);
+    impl Drop for Agent {
+        fn drop(&mut self) {
+            let _ = Command::new("kill").arg(self.0.to_string()).status();
+        }
+    }
+    let _agent = Agent(pid);
+    let added = Command::new("ssh-add")
+        .arg(env("SFTP", "SSHD_KEY"))
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    ws.set("SSH_AUTH_SOCK", socket.to_str().unwrap());
+    ws.config(&config(&remote, "key_file = -\nagent = true", ""));
+    let (out, _) = ws.run_report("Partner Views");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        std::fs::read(remote.join(file_name("Partner Views"))).unwrap(),
+        expected_csv(2)
+    );
+}
