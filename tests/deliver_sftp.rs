@@ -315,3 +315,24 @@ fn ssh_agent_login() {
         expected_csv(2)
     );
 }
+
+#[test]
+fn trusting_new_keys_creates_the_known_hosts_file() {
+    let remote = remote_dir("new-known-hosts");
+    let ws = Workspace::new(1);
+    let known = ws.path().join("ssh/known_hosts");
+    ws.config(&config(
+        &remote,
+        &format!(
+            "known_hosts = \"{}\"\naccept_new_host_key = true",
+            known.display()
+        ),
+        "",
+    ));
+    let out = ws.run(&["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let (out, _) = ws.run_report("Partner Views");
+    assert_eq!(out.code, 0, "{out:?}");
+    let scanned = std::fs::read_to_string(env("SFTP", "SSHD_KNOWN_HOSTS")).unwrap();
+    assert_eq!(std::fs::read_to_string(&known).unwrap(), scanned);
+}
