@@ -2,7 +2,8 @@
 //!
 //! The pipeline, stage by stage, each its own module:
 //! `config` (TOML definitions) → `schedule` (due runs and their windows; pure) →
-//! `render` (file names, CSV) → delivery and the ledger (later stages).
+//! `source` (rows for the window) → `render` (CSV files) → `deliver` (directory, email,
+//! SFTP, S3) → `notify` → `ledger` (runs, receipts, claims).
 
 pub mod cli;
 pub mod commands;
@@ -13,6 +14,7 @@ pub mod exit;
 pub mod fsutil;
 pub mod lease;
 pub mod ledger;
+pub mod notify;
 pub mod pgconn;
 pub mod pickup;
 pub mod progress;

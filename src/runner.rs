@@ -4,8 +4,11 @@
 //!    retry finds the files already spooled and intact);
 //! 2. **deliver**: to each destination that has no `delivered` receipt yet, recording a
 //!    receipt for each, success or failure;
-//! 3. **ledger**: finish the run `completed`, or `failed` with the per-destination
-//!    detail and, while attempts are left, the time `run-due` may try again.
+//! 3. **notify**: after a scheduled run, a short mail to the report's `notify`
+//!    addresses, success or failure (a failure to send it is noted, not fatal);
+//! 4. **ledger**: finish the run `completed`, or `failed` with the per-destination
+//!    detail and, while attempts are left, the time `run-due` may try again. The spooled
+//!    files go as soon as no later attempt can need them.
 //!
 //! Failures of the report (a bad query, a destination down) are recorded and returned as
 //! a failed run; only a failing ledger is an error of this function.
@@ -16,14 +19,14 @@ use chrono_tz::Tz;
 
 use crate::config::{Config, Report};
 use crate::deliver::{self, Delivery};
-use crate::fsutil;
 use crate::lease::LeaseKeeper;
 use crate::ledger::{
-    Claim, FileRecord, Finish, Ledger, Link, ReceiptStatus, RunKind, RunRecord, RunStatus,
+    Claim, FileRecord, Finish, Ledger, ReceiptStatus, RunKind, RunRecord, RunStatus,
 };
 use crate::progress::Progress;
 use crate::render::{self, RenderJob, RenderedFile};
 use crate::schedule::Window;
+use crate::{fsutil, notify, ui};
 
 pub struct Runner<'a> {
     pub config: &'a Config,
@@ -83,21 +86,22 @@ impl Runner<'_> {
                     Err(e) => {
                         self.progress.finish();
                         let detail = format!("{e:#}");
-                        return self.end(&run, &keeper, Err(detail));
+                        return self.end(report, &run, &keeper, Err(detail));
                     }
                 }
             }
         };
 
         // 2. deliver
-        let mut links: Vec<Link> = run.receipts.iter().flat_map(|r| r.links.clone()).collect();
+        let mut delivered: Vec<String> = run
+            .receipts
+            .iter()
+            .filter(|r| r.status == ReceiptStatus::Delivered)
+            .map(|r| r.destination.clone())
+            .collect();
         let mut failures = Vec::new();
         for dest in deliver::order(self.config, report) {
-            let done = run
-                .receipts
-                .iter()
-                .any(|r| r.destination == dest.name && r.status == ReceiptStatus::Delivered);
-            if done {
+            if delivered.contains(&dest.name) {
                 continue;
             }
             if keeper.lost() {
@@ -111,7 +115,7 @@ impl Runner<'_> {
                 run_at: run.run_at,
                 spool: &spool,
                 files: &files,
-                links: &links,
+                delivered: &delivered,
             };
             let (status, detail, new_links) = match deliver::deliver(dest, &delivery) {
                 Ok(d) => (ReceiptStatus::Delivered, d.detail, d.links),
@@ -134,25 +138,25 @@ impl Runner<'_> {
                 &new_links,
                 Utc::now(),
             )?;
-            links.extend(new_links);
+            if status == ReceiptStatus::Delivered {
+                delivered.push(dest.name.clone());
+            }
         }
 
-        // 3. ledger
+        // 3. notify and 4. ledger
         let outcome = if failures.is_empty() {
             Ok(())
         } else {
             Err(failures.join("; "))
         };
-        let done = self.end(&run, &keeper, outcome)?;
-        if done.status == RunStatus::Completed {
-            let _ = std::fs::remove_dir_all(&spool);
-        }
-        Ok(done)
+        self.end(report, &run, &keeper, outcome)
     }
 
-    /// Finishes the run: completed, or failed with a retry time while attempts are left.
+    /// Finishes the run: completed, or failed with a retry time while attempts are left;
+    /// notifies first (scheduled runs), so that a failed notification is in the detail.
     fn end(
         &mut self,
+        report: &Report,
         run: &RunRecord,
         keeper: &LeaseKeeper,
         outcome: std::result::Result<(), String>,
@@ -163,8 +167,10 @@ impl Runner<'_> {
                 run.token
             );
         }
-        let finish = match outcome {
-            Ok(()) => Finish::Completed,
+        let mut finish = match outcome {
+            Ok(()) => Finish::Completed {
+                detail: String::new(),
+            },
             Err(detail) => {
                 let retry_at = self.retry_at(run);
                 let detail = match retry_at {
@@ -182,11 +188,41 @@ impl Runner<'_> {
                 Finish::Failed { detail, retry_at }
             }
         };
+        if run.kind == RunKind::Scheduled && !report.notify.is_empty() {
+            self.notify(report, run, &mut finish)?;
+        }
         self.ledger
             .finish(&run.token, &self.claim.owner, &finish, Utc::now())?;
-        self.ledger
+        let done = self
+            .ledger
             .get(&run.token)?
-            .ok_or_else(|| anyhow::anyhow!("run {} vanished from the ledger", run.token))
+            .ok_or_else(|| anyhow::anyhow!("run {} vanished from the ledger", run.token))?;
+        if done.status == RunStatus::Completed || done.next_attempt_at.is_none() {
+            let _ = std::fs::remove_dir_all(render::spool_dir(self.config, &run.token));
+        }
+        Ok(done)
+    }
+
+    /// Sends the notify mail; a failure is a warning and goes into the run's detail.
+    fn notify(&mut self, report: &Report, run: &RunRecord, finish: &mut Finish) -> Result<()> {
+        let recorded = self.ledger.get(&run.token)?.unwrap_or_else(|| run.clone());
+        let (ok, detail) = match &mut *finish {
+            Finish::Completed { detail } => (true, detail),
+            Finish::Failed { detail, .. } => (false, detail),
+        };
+        if let Err(e) = notify::send(self.config, report, &recorded, ok, detail) {
+            let note = format!("Notification failed: {e:#}");
+            ui::warn(format!(
+                "report \"{}\" [{}]: {note}",
+                report.name, run.token
+            ));
+            if detail.is_empty() {
+                *detail = note;
+            } else {
+                detail.push_str(&format!("; {note}"));
+            }
+        }
+        Ok(())
     }
 
     /// When `run-due` may try a failed scheduled run again: after `retry_delay_seconds`,

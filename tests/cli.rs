@@ -105,6 +105,10 @@ fn broken_configs_get_exact_errors_and_exit_2() {
          "reports.toml:13:13: report \"Pair\", key `file_name`: a report with several outputs needs {type} in its file name, or the files would overwrite each other"),
         ("email address", format!("{BASE}\n[destinations.team]\nkind = \"email\"\nto = [\"not an address\"]\nsmtp = {{ host = \"localhost\", tls = \"none\", from = \"r@example.com\" }}\n"),
          "reports.toml:11:7: destination \"team\", key `to`: \"not an address\" is not an email address; write name@example.com or \"Name <name@example.com>\""),
+        ("in-run retries", format!("[settings]\ndelivery_retries = 11\n{BASE}"),
+         "reports.toml:2:20: [settings], key `delivery_retries`: 11 is out of range; allowed: 0 to 10 retries"),
+        ("notify without a sender", format!("[settings.smtp]\nhost = \"localhost\"\ntls = \"none\"\n{}", report("notify = [\"ops@example.com\"]", "frequency = \"daily\"")),
+         "reports.toml:18:10: report \"Daily Views\", key `notify`: notify mails need a sender: add `from` to [settings.smtp]"),
     ];
     let mut failures = Vec::new();
     for (what, toml, want) in &cases {

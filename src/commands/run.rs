@@ -59,7 +59,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8> {
                 run_at: now,
                 spool: &spool,
                 files: &files,
-                links: &[],
+                delivered: &[],
             };
             let result = deliver::directory::deliver(&dest, &delivery);
             let _ = std::fs::remove_dir_all(&spool);

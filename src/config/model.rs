@@ -42,6 +42,11 @@ pub struct Settings {
     pub lease: Duration,
     pub max_attempts: u32,
     pub retry_delay: Duration,
+    /// How many times a delivery that failed for a transient reason (connection refused
+    /// or reset, a timeout, an SMTP 4xx, an S3 5xx) is tried again within the run.
+    pub delivery_retries: u32,
+    /// The wait before the first in-run retry; it doubles with each further one.
+    pub delivery_backoff: Duration,
     pub smtp: Option<Smtp>,
 }
 

@@ -23,6 +23,8 @@ pub struct RawSettings {
     pub lease_seconds: Option<S<i64>>,
     pub max_attempts: Option<S<i64>>,
     pub retry_delay_seconds: Option<S<i64>>,
+    pub delivery_retries: Option<S<i64>>,
+    pub delivery_backoff_seconds: Option<S<i64>>,
     pub allow_plain_secrets: Option<S<bool>>,
     pub file_name: Option<S<String>>,
     pub date_format: Option<S<String>>,

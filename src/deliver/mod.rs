@@ -1,10 +1,22 @@
 //! Delivery: putting a run's finished files where a destination says, one destination
 //! at a time, each with its own receipt in the ledger. A destination receives all the
 //! files of a run together (an email carries them all).
+//!
+//! A delivery that fails for a transient reason (connection refused or reset, a
+//! timeout, an SMTP 4xx, an S3 5xx or throttling) is tried again within the run, after
+//! `delivery_backoff_seconds`, doubling, up to `delivery_retries` times. A permanent
+//! failure (refused credentials, an unknown host key, a missing bucket) is not: it is
+//! recorded at once, and `run-due` tries again later from the spooled files.
 
 pub mod directory;
+pub mod email;
+pub mod known_hosts;
 pub mod pickup;
+pub mod s3;
+pub mod sftp;
+pub mod smtp;
 
+use std::fmt;
 use std::path::Path;
 
 use anyhow::Result;
@@ -24,9 +36,9 @@ pub struct Delivery<'a> {
     /// The run's spool directory, holding `files`.
     pub spool: &'a Path,
     pub files: &'a [FileRecord],
-    /// Download links other destinations of this run made (S3), for mails too large to
-    /// carry their attachments.
-    pub links: &'a [Link],
+    /// The destinations of this run that have the files already (in this attempt or an
+    /// earlier one): a mail too large for its attachments links to an S3 one of them.
+    pub delivered: &'a [String],
 }
 
 /// A successful delivery: a short description, and links when the destination gives
@@ -37,15 +49,90 @@ pub struct Delivered {
     pub links: Vec<Link>,
 }
 
-/// Delivers the run's files to `dest`.
+/// A failure worth trying again soon: the network, or a server that said "later".
+/// Destination modules put it at the root of an error's chain.
+#[derive(Debug)]
+pub struct Transient(pub String);
+
+impl fmt::Display for Transient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Transient {}
+
+/// Whether `err` is worth trying again within the run.
+pub fn is_transient(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::*;
+    err.chain().any(|c| {
+        c.is::<Transient>()
+            || c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    ConnectionRefused
+                        | ConnectionReset
+                        | ConnectionAborted
+                        | NotConnected
+                        | BrokenPipe
+                        | TimedOut
+                        | UnexpectedEof
+                        | HostUnreachable
+                        | NetworkUnreachable
+                        | NetworkDown
+                )
+            })
+    })
+}
+
+/// Delivers the run's files to `dest`, trying again within the run after transient
+/// failures.
 pub fn deliver(dest: &Destination, d: &Delivery<'_>) -> Result<Delivered> {
+    let settings = &d.config.settings;
+    let mut retries = 0;
+    loop {
+        let started = std::time::Instant::now();
+        match deliver_once(dest, d) {
+            Ok(done) => {
+                let secs = started.elapsed().as_secs_f64();
+                let bytes: u64 = d.files.iter().map(|f| f.bytes).sum();
+                crate::ui::info(format!(
+                    "{} \"{}\": {}: {} in {secs:.3} s ({}/s)",
+                    dest.kind.kind_name(),
+                    dest.name,
+                    done.detail,
+                    human_bytes(bytes),
+                    human_bytes((bytes as f64 / secs.max(1e-6)) as u64)
+                ));
+                return Ok(done);
+            }
+            Err(e) if retries < settings.delivery_retries && is_transient(&e) => {
+                let wait = settings.delivery_backoff * 2u32.saturating_pow(retries);
+                retries += 1;
+                crate::ui::info(format!(
+                    "{} \"{}\": {e:#}; trying again in {} s (retry {retries} of {})",
+                    dest.kind.kind_name(),
+                    dest.name,
+                    wait.as_secs(),
+                    settings.delivery_retries
+                ));
+                std::thread::sleep(wait);
+            }
+            Err(e) if retries > 0 => {
+                return Err(e.context(format!("{} attempts in this run", retries + 1)))
+            }
+            other => return other,
+        }
+    }
+}
+
+fn deliver_once(dest: &Destination, d: &Delivery<'_>) -> Result<Delivered> {
     match &dest.kind {
         DestinationKind::Directory(dir) => directory::deliver(dir, d),
+        DestinationKind::Email(mail) => email::deliver(mail, d),
+        DestinationKind::Sftp(sftp) => sftp::deliver(sftp, d),
+        DestinationKind::S3(bucket) => s3::deliver(bucket, d),
         DestinationKind::Pickup(p) => pickup::deliver(p, d),
-        other => anyhow::bail!(
-            "{} destinations are not supported by this build",
-            other.kind_name()
-        ),
     }
 }
 
@@ -59,4 +146,85 @@ pub fn order<'c>(config: &'c Config, report: &Report) -> Vec<&'c Destination> {
         .collect();
     list.sort_by_key(|d| matches!(d.kind, DestinationKind::Email(_)));
     list
+}
+
+/// Download links for `files`, valid from now: presigned (a local computation) by the
+/// first S3 destination of the report among `delivered`. A retry may come long after
+/// the upload, so links recorded then may have expired; these never have. Empty when
+/// no S3 destination has the files.
+pub fn download_links(
+    config: &Config,
+    report: &Report,
+    delivered: &[String],
+    files: &[FileRecord],
+) -> Result<Vec<Link>> {
+    let bucket = report
+        .destinations
+        .iter()
+        .filter(|n| delivered.contains(n))
+        .find_map(|n| match &config.destinations[n].kind {
+            DestinationKind::S3(b) => Some((n, b)),
+            _ => None,
+        });
+    match bucket {
+        Some((name, b)) => s3::presign(b, files)
+            .map_err(|e| e.context(format!("making download links with s3 \"{name}\""))),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The MIME type of a delivered file, from its name.
+pub fn content_type(name: &str) -> &'static str {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".gz") {
+        "application/gzip"
+    } else if lower.ends_with(".zip") {
+        "application/zip"
+    } else {
+        "text/csv"
+    }
+}
+
+/// A byte count for people: `812 bytes`, `3.4 MB`.
+pub fn human_bytes(n: u64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    match n {
+        n if n < 1024 => format!("{n} bytes"),
+        n if (n as f64) < MB => format!("{:.1} KB", n as f64 / 1024.0),
+        n => format!("{:.1} MB", n as f64 / MB),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_by_extension() {
+        assert_eq!(content_type("VIEWS_x_20261123_20261123.csv"), "text/csv");
+        assert_eq!(content_type("VIEWS_x.csv.gz"), "application/gzip");
+        assert_eq!(content_type("VIEWS_x.ZIP"), "application/zip");
+    }
+
+    #[test]
+    fn transient_errors() {
+        let refused =
+            anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+                .context("connecting");
+        assert!(is_transient(&refused));
+        let marked = anyhow::Error::from(Transient("450 mailbox busy".into())).context("sending");
+        assert!(is_transient(&marked));
+        let denied = anyhow::anyhow!("535 authentication failed").context("sending");
+        assert!(!is_transient(&denied));
+        let missing =
+            anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::NotFound)).context("x");
+        assert!(!is_transient(&missing));
+    }
+
+    #[test]
+    fn bytes_for_people() {
+        assert_eq!(human_bytes(812), "812 bytes");
+        assert_eq!(human_bytes(2048), "2.0 KB");
+        assert_eq!(human_bytes(15 * 1024 * 1024), "15.0 MB");
+    }
 }

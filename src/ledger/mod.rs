@@ -180,7 +180,9 @@ pub struct RunRecord {
 /// How a claimed run ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finish {
-    Completed,
+    /// Completed; `detail` is empty unless something on the side went wrong (the notify
+    /// mail could not be sent).
+    Completed { detail: String },
     /// Failed; `retry_at` is when `run-due` may try again (`None`: never).
     Failed {
         detail: String,

@@ -515,7 +515,7 @@ impl Store for PostgresStore {
         wall: DateTime<Utc>,
     ) -> Result<()> {
         let (status, detail, retry) = match finish {
-            Finish::Completed => ("completed", "", None),
+            Finish::Completed { detail } => ("completed", detail.as_str(), None),
             Finish::Failed { detail, retry_at } => ("failed", detail.as_str(), retry_at.map(ts)),
         };
         self.write(|tx| {

@@ -509,7 +509,7 @@ impl Store for SqliteStore {
         self.write(|tx| {
             Self::owned(tx, token, owner)?;
             let (status, detail, retry) = match finish {
-                Finish::Completed => ("completed", "", None),
+                Finish::Completed { detail } => ("completed", detail.as_str(), None),
                 Finish::Failed { detail, retry_at } => {
                     ("failed", detail.as_str(), retry_at.map(ts))
                 }

@@ -132,14 +132,30 @@ pub fn claims_are_exclusive_and_leases_expire(open: Open<'_>) {
     // The old owner has lost it: it can neither renew nor record nor finish.
     assert!(!a.renew(&run.token, &ca, later).unwrap());
     let lost = a
-        .finish(&run.token, &ca.owner, &Finish::Completed, later)
+        .finish(
+            &run.token,
+            &ca.owner,
+            &Finish::Completed {
+                detail: String::new(),
+            },
+            later,
+        )
         .unwrap_err();
     assert!(lost.to_string().contains("lost the claim"), "{lost}");
     assert!(a.set_files(&run.token, &ca.owner, &[]).is_err());
-    b.finish(&run.token, &cb.owner, &Finish::Completed, later)
-        .unwrap();
+    let note = "Notification failed: connection refused".to_string();
+    b.finish(
+        &run.token,
+        &cb.owner,
+        &Finish::Completed {
+            detail: note.clone(),
+        },
+        later,
+    )
+    .unwrap();
     let done = a.get(&run.token).unwrap().unwrap();
     assert_eq!((done.status, done.owner), (RunStatus::Completed, None));
+    assert_eq!(done.detail, note, "a completed run keeps its note");
     assert!(
         a.claim(&run.token, &ca, now, later).unwrap().is_none(),
         "completed is final"
@@ -430,8 +446,15 @@ pub fn concurrent_claims_are_won_once(open: Open<'_>) {
                     let mut mine = Vec::new();
                     for r in runs {
                         if l.claim(&r.token, &c, now, wall).unwrap().is_some() {
-                            l.finish(&r.token, &c.owner, &Finish::Completed, wall)
-                                .unwrap();
+                            l.finish(
+                                &r.token,
+                                &c.owner,
+                                &Finish::Completed {
+                                    detail: String::new(),
+                                },
+                                wall,
+                            )
+                            .unwrap();
                             mine.push(r.token.clone());
                         }
                     }

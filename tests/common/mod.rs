@@ -2,6 +2,7 @@
 //! temporary directory and capture what it prints.
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod ledger_suite;
 pub mod pg;
 pub mod servers;

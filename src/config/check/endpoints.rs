@@ -412,7 +412,10 @@ impl Checker<'_> {
                     &span,
                     "the remote directory the files go to",
                 );
+                let accept_new = r.accept_new_host_key.as_ref().is_some_and(|a| *a.get_ref());
                 let known_hosts = match &r.known_hosts {
+                    // Trusting new keys creates the file on first use.
+                    Some(k) if accept_new => self.path(k.get_ref()),
                     Some(k) => self.existing_path(k, s, "known_hosts"),
                     None => self.path("~/.ssh/known_hosts"),
                 };
@@ -449,10 +452,7 @@ impl Checker<'_> {
                     user: user.unwrap_or_default(),
                     path: path.unwrap_or_default(),
                     known_hosts,
-                    accept_new_host_key: r
-                        .accept_new_host_key
-                        .as_ref()
-                        .is_some_and(|a| *a.get_ref()),
+                    accept_new_host_key: accept_new,
                     auth,
                     create_dirs: r.create_dirs.as_ref().is_some_and(|a| *a.get_ref()),
                     connect_timeout: self.seconds(

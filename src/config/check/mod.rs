@@ -8,6 +8,8 @@ mod schedule;
 mod serve;
 mod structured;
 
+pub use endpoints::{DEFAULT_BODY, DEFAULT_SUBJECT};
+
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -491,6 +493,21 @@ impl<'a> Checker<'a> {
             (0, 86400),
             60,
         );
+        let delivery_retries = self.int(
+            &raw.delivery_retries,
+            s,
+            "delivery_retries",
+            (0, 10),
+            2,
+            " retries",
+        ) as u32;
+        let delivery_backoff = self.seconds(
+            &raw.delivery_backoff_seconds,
+            s,
+            "delivery_backoff_seconds",
+            (0, 300),
+            5,
+        );
         let smtp = raw.smtp.as_ref().and_then(|m| self.smtp(m, s, "smtp"));
         let file_name = self.file_name(&raw.file_name, s, "file_name");
         let date_format = self.date_format(&raw.date_format, s, "date_format");
@@ -504,6 +521,8 @@ impl<'a> Checker<'a> {
                 lease,
                 max_attempts,
                 retry_delay,
+                delivery_retries,
+                delivery_backoff,
                 smtp,
             },
             file_name: file_name.unwrap_or_else(|| {

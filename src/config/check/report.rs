@@ -125,13 +125,21 @@ impl Checker<'_> {
 
         let notify = self.mailboxes(&raw.notify, s, "notify");
         if let Some(n) = &raw.notify {
-            if !n.get_ref().is_empty() && defaults.settings.smtp.is_none() {
-                self.err(
+            match &defaults.settings.smtp {
+                _ if n.get_ref().is_empty() => {}
+                None => self.err(
                     n.span(),
                     s,
                     "notify",
                     "notify mails are sent through [settings.smtp], which is not configured",
-                );
+                ),
+                Some(smtp) if smtp.from.is_none() => self.err(
+                    n.span(),
+                    s,
+                    "notify",
+                    "notify mails need a sender: add `from` to [settings.smtp]",
+                ),
+                Some(_) => {}
             }
         }
 
