@@ -145,93 +145,53 @@ impl Reader<'_> {
                     out.settings = self.de(value, Subject::Settings, "");
                     out.incomplete |= out.settings.is_none();
                 }
-                "sources" => match value.into_inner() {
-                    DeValue::Table(t) => {
-                        for (name, v) in t {
-                            let n = name_of(&name);
-                            let subject = Subject::Source(n.get_ref().clone());
-                            let (kind, table) = self.kinded(v, &subject, SOURCE_KINDS);
-                            let Some((kind, v)) = kind.zip(table) else {
-                                out.incomplete = true;
-                                continue;
-                            };
-                            let value = match kind.as_str() {
-                                "sqlite" => self
-                                    .de_plain(v, &subject)
-                                    .map(|x| RawSource::Sqlite(Box::new(x))),
-                                "postgres" => self
-                                    .de_plain(v, &subject)
-                                    .map(|x| RawSource::Postgres(Box::new(x))),
-                                _ => self
-                                    .de_plain(v, &subject)
-                                    .map(|x| RawSource::Command(Box::new(x))),
-                            };
-                            match value {
-                                Some(value) => out.sources.push(RawNamed {
-                                    name: n,
-                                    span: name.span(),
-                                    value,
-                                }),
-                                None => out.incomplete = true,
-                            }
-                        }
-                    }
-                    other => self.wrong_type(
-                        span,
-                        Subject::File,
+                "sources" => {
+                    let (named, incomplete) = self.named(
+                        value,
                         "sources",
-                        "a table of named sources, e.g. [sources.events]",
-                        &other,
-                    ),
-                },
-                "destinations" => match value.into_inner() {
-                    DeValue::Table(t) => {
-                        for (name, v) in t {
-                            let n = name_of(&name);
-                            let subject = Subject::Destination(n.get_ref().clone());
-                            let (kind, table) = self.kinded(v, &subject, DESTINATION_KINDS);
-                            let Some((kind, v)) = kind.zip(table) else {
-                                out.incomplete = true;
-                                continue;
-                            };
-                            let value = match kind.as_str() {
-                                "directory" => self
-                                    .de_plain(v, &subject)
-                                    .map(|x| RawDestination::Directory(Box::new(x))),
-                                "email" => self
-                                    .de_plain(v, &subject)
-                                    .map(|x| RawDestination::Email(Box::new(x))),
-                                "sftp" => self
-                                    .de_plain(v, &subject)
-                                    .map(|x| RawDestination::Sftp(Box::new(x))),
-                                "pickup" => self
-                                    .de_plain(v, &subject)
-                                    .map(|x| RawDestination::Pickup(Box::new(x))),
-                                _ => self
-                                    .de_plain(v, &subject)
-                                    .map(|x| RawDestination::S3(Box::new(x))),
-                            };
-                            match value {
-                                Some(value) => out.destinations.push(RawNamed {
-                                    name: n,
-                                    span: name.span(),
-                                    value,
-                                }),
-                                None => out.incomplete = true,
-                            }
-                        }
-                    }
-                    other => self.wrong_type(
-                        span,
-                        Subject::File,
+                        SOURCE_KINDS,
+                        Subject::Source,
+                        |this, kind, v, subject| match kind {
+                            "sqlite" => this
+                                .de_plain(v, subject)
+                                .map(|x| RawSource::Sqlite(Box::new(x))),
+                            "postgres" => this
+                                .de_plain(v, subject)
+                                .map(|x| RawSource::Postgres(Box::new(x))),
+                            _ => this
+                                .de_plain(v, subject)
+                                .map(|x| RawSource::Command(Box::new(x))),
+                        },
+                    );
+                    out.sources = named;
+                    out.incomplete |= incomplete;
+                }
+                "destinations" => {
+                    let (named, incomplete) = self.named(
+                        value,
                         "destinations",
-                        "a table of named destinations, e.g. [destinations.local]",
-                        &other,
-                    ),
-                },
-                "serve" => {
-                    out.serve = self.de(value, Subject::File, "serve");
-                    out.incomplete |= out.serve.is_none();
+                        DESTINATION_KINDS,
+                        Subject::Destination,
+                        |this, kind, v, subject| match kind {
+                            "directory" => this
+                                .de_plain(v, subject)
+                                .map(|x| RawDestination::Directory(Box::new(x))),
+                            "email" => this
+                                .de_plain(v, subject)
+                                .map(|x| RawDestination::Email(Box::new(x))),
+                            "sftp" => this
+                                .de_plain(v, subject)
+                                .map(|x| RawDestination::Sftp(Box::new(x))),
+                            "pickup" => this
+                                .de_plain(v, subject)
+                                .map(|x| RawDestination::Pickup(Box::new(x))),
+                            _ => this
+                                .de_plain(v, subject)
+                                .map(|x| RawDestination::S3(Box::new(x))),
+                        },
+                    );
+                    out.destinations = named;
+                    out.incomplete |= incomplete;
                 }
                 "reports" => match value.into_inner() {
                     DeValue::Array(items) => {
@@ -260,6 +220,46 @@ impl Reader<'_> {
             }
         }
         out
+    }
+
+    /// A table of named sources or destinations, each with a `kind` that says how to read
+    /// the rest: `read(kind, table, subject)`. Returns them and whether any was unreadable.
+    fn named<'i, T>(
+        &mut self,
+        value: Spanned<DeValue<'i>>,
+        key: &str,
+        kinds: &str,
+        subject_of: fn(String) -> Subject,
+        read: impl Fn(&mut Self, &str, Spanned<DeValue<'i>>, &Subject) -> Option<T>,
+    ) -> (Vec<RawNamed<T>>, bool) {
+        let span = value.span();
+        let mut named = Vec::new();
+        let mut incomplete = false;
+        let table = match value.into_inner() {
+            DeValue::Table(t) => t,
+            other => {
+                let want = format!("a table of named {key}, e.g. [{key}.NAME]");
+                self.wrong_type(span, Subject::File, key, &want, &other);
+                return (named, true);
+            }
+        };
+        for (name, v) in table {
+            let n = name_of(&name);
+            let subject = subject_of(n.get_ref().clone());
+            let (kind, table) = self.kinded(v, &subject, kinds);
+            let value = kind
+                .zip(table)
+                .and_then(|(kind, v)| read(self, &kind, v, &subject));
+            match value {
+                Some(value) => named.push(RawNamed {
+                    name: n,
+                    span: name.span(),
+                    value,
+                }),
+                None => incomplete = true,
+            }
+        }
+        (named, incomplete)
     }
 
     fn wrong_type(

@@ -73,11 +73,7 @@ pub fn query_compiled(
 /// the search path that has it), or `None` when there is no such table.
 pub fn table_columns(source: &PostgresSource, table: &[String]) -> Result<Option<Vec<String>>> {
     let target = pgconn::for_source(source)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the PostgreSQL client")?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let client = connect(&target).await?;
         let (schema, name) = match table {
             [schema, name] => (Some(schema.as_str()), name.as_str()),
@@ -109,11 +105,7 @@ fn run(
     sink: &mut dyn RowSink,
 ) -> Result<()> {
     let target = pgconn::for_source(source)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the PostgreSQL client")?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let client = connect(&target).await?;
         let session = Session {
             client: &client,
@@ -126,6 +118,14 @@ fn run(
             .with_context(|| format!("setting up the session on {}", target.describe))?;
         session.stream(typed, sink, source.statement_timeout).await
     })
+}
+
+/// The client runs on a single-threaded runtime of its own, for the length of a query.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the PostgreSQL client")
 }
 
 /// Connects within the connect timeout (TCP, TLS and authentication together).
