@@ -95,8 +95,8 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
 }
 
 /// A file writer that hands full buffers to a background thread, which hashes and
-/// writes them, so that hashing and I/O overlap with rendering. Memory is bounded: at
-/// most four buffers of `BUF` bytes exist at once.
+/// writes them, so that hashing and I/O overlap with rendering. Memory is bounded and
+/// allocated once: `POOL` buffers of `BUF` bytes go round between the two threads.
 pub struct BackgroundWriter {
     buf: Vec<u8>,
     full: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
@@ -104,19 +104,25 @@ pub struct BackgroundWriter {
     worker: Option<std::thread::JoinHandle<io::Result<(File, u64, String)>>>,
 }
 
-const BUF: usize = 256 * 1024;
+const BUF: usize = 128 * 1024;
+const POOL: usize = 3;
 
 impl BackgroundWriter {
     pub fn new(file: File) -> Self {
-        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
-        let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(POOL);
+        let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(POOL);
+        for _ in 1..POOL {
+            empty_tx
+                .send(Vec::with_capacity(BUF))
+                .expect("the pool has room");
+        }
         let worker = std::thread::spawn(move || {
             let mut out = Hashing::new(file);
             for mut chunk in full_rx {
                 out.write_all(&chunk)?;
                 chunk.clear();
                 // The renderer may have stopped listening; then the buffer is dropped.
-                let _ = empty_tx.try_send(chunk);
+                let _ = empty_tx.send(chunk);
             }
             Ok(out.finish())
         });
@@ -129,10 +135,10 @@ impl BackgroundWriter {
     }
 
     fn send(&mut self) -> io::Result<()> {
-        let next = self
-            .empty
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BUF));
+        // Waits for the writer to hand a buffer back: that is the backpressure.
+        let Ok(next) = self.empty.recv() else {
+            return Err(self.fail());
+        };
         let chunk = std::mem::replace(&mut self.buf, next);
         let sent = self.full.as_ref().map(|tx| tx.send(chunk));
         match sent {

@@ -111,7 +111,7 @@ FROM events WHERE event_time >= '2026-07-01T00:00:00Z' AND event_time < '2026-08
 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
 PG_SQL="SELECT to_char(event_time, 'YYYY-MM-DD') AS date, network, country, campaign, count(*) AS count, round(sum(revenue)::numeric, 6)::float8 AS revenue_sum
 FROM events WHERE event_time >= '2026-07-01T00:00:00-04:00' AND event_time < '2026-08-01T00:00:00-04:00'
-GROUP BY 1, 2, 3, 4 ORDER BY 1, 2 COLLATE \"C\", 3 COLLATE \"C\", 4 COLLATE \"C\""
+GROUP BY 1, 2, 3, 4 ORDER BY 1, network COLLATE \"C\", country COLLATE \"C\", campaign COLLATE \"C\""
 
 # The outputs agree (values; sqlite3 and psql print reals their own way).
 "$RCTL" -c "$W/reports.toml" run Lite --from 2026-07-01 --to 2026-07-31 -o - >"$W/lite.csv"
@@ -121,7 +121,12 @@ PGTZ=America/New_York psql -X --csv -c "$PG_SQL" >"$W/pg-hand.csv"
 python3 - "$W" <<'PY'
 import csv, sys
 d = sys.argv[1]
-def rows(p): return [[round(float(x), 4) if x.replace('.', '', 1).replace('-', '', 1).isdigit() and '.' in x else x for x in r] for r in csv.reader(open(p))]
+def value(x):
+    try:
+        return round(float(x), 4)
+    except ValueError:
+        return x
+def rows(p): return [[value(x) for x in r] for r in csv.reader(open(p))]
 for a, b in (("lite.csv", "lite-hand.csv"), ("pg.csv", "pg-hand.csv")):
     ra, rb = rows(f"{d}/{a}"), rows(f"{d}/{b}")
     assert ra == rb, f"{a} and {b} differ: {len(ra)} vs {len(rb)} rows"
