@@ -193,6 +193,10 @@ impl Reader<'_> {
                     out.destinations = named;
                     out.incomplete |= incomplete;
                 }
+                "serve" => {
+                    out.serve = self.de(value, Subject::File, "serve");
+                    out.incomplete |= out.serve.is_none();
+                }
                 "reports" => match value.into_inner() {
                     DeValue::Array(items) => {
                         for (i, item) in items.into_iter().enumerate() {

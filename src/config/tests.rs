@@ -189,3 +189,18 @@ fn nested_unknown_keys_are_located() {
     let errs = messages(load_text(&text).unwrap_err());
     assert!(errs[0].contains("destination \"local\", key `keep`: unknown key `keep`; allowed: `kind`, `path`, `keep_days`"), "{errs:?}");
 }
+
+#[test]
+fn every_allowed_top_level_key_is_read() {
+    // Each key named in the "allowed" list of the unknown-key message must be read, so that
+    // the list and the reader cannot drift apart.
+    let text = format!("{MINIMAL}\n[settings]\ntimezone = \"UTC\"\n\n[serve]\nlisten = \"127.0.0.1:8080\"\napi_key = {{ env = \"K\" }}\nlink_secret = {{ env = \"S\" }}\n");
+    let raw = toml::from_str::<toml::Table>(&text).unwrap();
+    let mut keys: Vec<_> = raw.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let mut allowed: Vec<_> = TOP_LEVEL.split(", ").collect();
+    allowed.sort_unstable();
+    assert_eq!(keys, allowed);
+    let c = load_text(&text).unwrap_or_else(|e| panic!("{}", messages(e).join("\n")));
+    assert!(c.serve.is_some());
+}
