@@ -37,37 +37,14 @@ cargo build --release --quiet --bin reportctl --example gen_events
 RCTL="$ROOT/target/release/reportctl"
 GEN="$ROOT/target/release/examples/gen_events"
 
+# shellcheck source=scripts/bench/pg-events.sh
+. scripts/bench/pg-events.sh
 W="$(mktemp -d /tmp/rctl-bench-pg.XXXXXX)"
-chmod 755 "$W"   # the postgres user reaches its data dir below it
-cleanup() {
-    scripts/test-servers/stop.sh "$W/servers" >/dev/null 2>&1 || true
-    rm -rf "$W"
-}
-trap cleanup EXIT
-scripts/test-servers/start.sh "$W/servers" postgres 2>"$W/start.log" || { cat "$W/start.log" >&2; exit 1; }
-set -a
-# shellcheck disable=SC1091
-. "$W/servers/servers.env"
-set +a
-export PGHOST=127.0.0.1 PGPORT="$RCTL_TEST_PG_PORT" PGUSER="$RCTL_TEST_PG_USER" \
-    PGPASSWORD="$RCTL_TEST_PG_PASSWORD" PGSSLMODE=disable PGDATABASE=rctl_bench
-psql -X -q -d "$RCTL_TEST_PG_DB" -c "CREATE DATABASE rctl_bench"
+trap 'pg_bench_cleanup "$W"' EXIT
+pg_bench_server "$W"
 
 log "generating and loading $ROWS rows"
-"$GEN" --rows "$ROWS" --start 2026-09-01 --days 61 --csv --out "$W/events.csv" 2>/dev/null
-psql -X -q -v ON_ERROR_STOP=1 <<EOF
-CREATE TABLE events (
-    id bigint PRIMARY KEY, event_time timestamptz NOT NULL, event_type text NOT NULL,
-    event_name text, storyboard text NOT NULL, statistics_id text NOT NULL,
-    tags text NOT NULL, network text NOT NULL, site text NOT NULL, campaign text NOT NULL,
-    tracker text NOT NULL, creative text NOT NULL, segment text NOT NULL,
-    country text NOT NULL, location text NOT NULL, os text NOT NULL,
-    device_type text NOT NULL, browser text NOT NULL, revenue double precision);
-\copy events FROM '$W/events.csv' WITH (FORMAT csv, HEADER)
-CREATE INDEX events_time ON events (event_time, id);
-VACUUM ANALYZE events;
-EOF
-rm -f "$W/events.csv"
+pg_load_events "$GEN" "$W" --rows "$ROWS" --start 2026-09-01 --days 61
 
 QUERY="SELECT * FROM events WHERE event_time >= :from AND event_time < :to ORDER BY event_time, id"
 LITERAL="SELECT * FROM events WHERE event_time >= '2026-10-01T00:00:00Z' AND event_time < '2026-11-01T00:00:00Z' ORDER BY event_time, id"

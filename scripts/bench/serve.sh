@@ -33,8 +33,12 @@ chmod 755 "$WORK"
 SERVE_PID=""
 NGINX_PID=""
 cleanup() {
-    [ -n "$SERVE_PID" ] && kill -TERM "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null || true
-    [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null || true
+    if [ -n "$SERVE_PID" ] && kill -TERM "$SERVE_PID" 2>/dev/null; then
+        wait "$SERVE_PID" 2>/dev/null || true
+    fi
+    if [ -n "$NGINX_PID" ]; then
+        kill -QUIT "$NGINX_PID" 2>/dev/null || true
+    fi
     sleep 0.2
     rm -rf "$WORK"
 }

@@ -24,38 +24,15 @@ cargo build --release --quiet --bin reportctl --example gen_events
 RCTL="$ROOT/target/release/reportctl"
 GEN="$ROOT/target/release/examples/gen_events"
 
+# shellcheck source=scripts/bench/pg-events.sh
+. scripts/bench/pg-events.sh
 W="$(mktemp -d /tmp/rctl-bench-st.XXXXXX)"
-chmod 755 "$W"
-cleanup() {
-    scripts/test-servers/stop.sh "$W/servers" >/dev/null 2>&1 || true
-    rm -rf "$W"
-}
-trap cleanup EXIT
-scripts/test-servers/start.sh "$W/servers" postgres 2>"$W/start.log" || { cat "$W/start.log" >&2; exit 1; }
-set -a
-# shellcheck disable=SC1091
-. "$W/servers/servers.env"
-set +a
-export PGHOST=127.0.0.1 PGPORT="$RCTL_TEST_PG_PORT" PGUSER="$RCTL_TEST_PG_USER" \
-    PGPASSWORD="$RCTL_TEST_PG_PASSWORD" PGSSLMODE=disable PGDATABASE=rctl_bench
-psql -X -q -d "$RCTL_TEST_PG_DB" -c "CREATE DATABASE rctl_bench"
+trap 'pg_bench_cleanup "$W"' EXIT
+pg_bench_server "$W"
 
-log "generating $ROWS rows (SQLite and CSV for PostgreSQL)"
+log "generating $ROWS rows (SQLite, and CSV loaded into PostgreSQL)"
 "$GEN" --rows "$ROWS" --out "$W/events.db" 2>/dev/null
-"$GEN" --rows "$ROWS" --csv --out "$W/events.csv" 2>/dev/null
-psql -X -q -v ON_ERROR_STOP=1 <<SQL
-CREATE TABLE events (
-    id bigint PRIMARY KEY, event_time timestamptz NOT NULL, event_type text NOT NULL,
-    event_name text, storyboard text NOT NULL, statistics_id text NOT NULL,
-    tags text NOT NULL, network text NOT NULL, site text NOT NULL, campaign text NOT NULL,
-    tracker text NOT NULL, creative text NOT NULL, segment text NOT NULL,
-    country text NOT NULL, location text NOT NULL, os text NOT NULL,
-    device_type text NOT NULL, browser text NOT NULL, revenue double precision);
-\copy events FROM '$W/events.csv' WITH (FORMAT csv, HEADER)
-CREATE INDEX events_time ON events (event_time, id);
-VACUUM ANALYZE events;
-SQL
-rm -f "$W/events.csv"
+pg_load_events "$GEN" "$W" --rows "$ROWS"
 
 SPEC='kind = "summary"
 group_by = ["network", "country", "campaign"]
