@@ -19,20 +19,6 @@ bin=$PWD/target/release/reportctl
 gen=$PWD/target/release/examples/gen_events
 command -v sqlite3 >/dev/null || { echo "sqlite3 CLI missing (scripts/install-test-deps.sh)" >&2; exit 1; }
 
-median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
-
-# measure NAME COMMAND...: runs COMMAND $reps times; prints "median_seconds median_kb".
-measure() {
-    local times=() mems=()
-    for _ in $(seq "$reps"); do
-        sync
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-        read -r t m <"$work/time"
-        times+=("$t"); mems+=("$m")
-    done
-    printf "%s %s\n" "$(printf '%s\n' "${times[@]}" | median)" "$(printf '%s\n' "${mems[@]}" | median)"
-}
-
 echo "| table rows | exported rows | sqlite3 -csv (s) | reportctl run (s) | ratio | sqlite3 max RSS (MB) | reportctl max RSS (MB) |"
 echo "|---:|---:|---:|---:|---:|---:|---:|"
 for rows in 100000 2000000; do
@@ -69,8 +55,16 @@ query = "SELECT $cols FROM events WHERE $pwhere ORDER BY event_time, id"
 frequency = "daily"
 TOML
         exported=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE $where")
-        read -r st sm < <(measure sh -c "sqlite3 -csv -header '$db' \"SELECT $cols FROM events WHERE $where ORDER BY event_time, id\" > '$work/sqlite3.csv'")
-        read -r rt rm < <(measure "$bin" --config "$work/reports.toml" run Detail --from "$from" --to "$to" --output "$work/rc")
+        # Interleaved runs, medians: see scripts/bench/interleave.py.
+        sql="SELECT $cols FROM events WHERE $where ORDER BY event_time, id"
+        # The small table's runs take ~50 ms, where scheduling noise is larger: 5x the runs.
+        n=$reps; [ "$rows" = 2000000 ] || n=$((reps * 5))
+        python3 scripts/bench/interleave.py "$n" \
+            "sqlite3=sqlite3 -csv -header -cmd $(printf '%q' ".output $work/sqlite3.csv") $(printf '%q' "$db") $(printf '%q' "$sql")" \
+            "reportctl=$(printf '%q' "$bin") --config $(printf '%q' "$work/reports.toml") run Detail --from $from --to $to --output $(printf '%q' "$work/rc")" \
+            >"$work/times"
+        read -r _ st sm < <(grep '^sqlite3 ' "$work/times")
+        read -r _ rt rm < <(grep '^reportctl ' "$work/times")
         # sqlite3 quotes fields with spaces and prints reals with 15 digits: compare values.
         python3 - "$work/sqlite3.csv" "$work/rc/EVENTS_Detail_${from//-/}_${to//-/}.csv" <<'PY' \
             || echo "warning: the two exports differ for $rows/$period" >&2
@@ -80,7 +74,7 @@ for x, y in zip(a, b):
     if x != y and [float(u) if u.replace('.', '', 1).isdigit() else u for u in x] != [float(v) if v.replace('.', '', 1).isdigit() else v for v in y]:
         sys.exit(f"differ: {x} != {y}")
 PY
-        printf "| %s | %s | %s | %s | %.2f | %.1f | %.1f |\n" "$rows" "$exported" "$st" "$rt" \
+        printf "| %s | %s | %.3f | %.3f | %.2f | %.1f | %.1f |\n" "$rows" "$exported" "$st" "$rt" \
             "$(echo "$rt / $st" | bc -l)" "$(echo "$sm / 1024" | bc -l)" "$(echo "$rm / 1024" | bc -l)"
     done
 done
