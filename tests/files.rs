@@ -54,19 +54,7 @@ fn setup(dir: &Path, csv: &str) {
 fn plain(dir: &Path) -> (String, String) {
     let d = tempdir();
     setup(d.path(), "");
-    let out = run(
-        d.path(),
-        &[
-            "run",
-            "Numbers",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-01",
-            "-o",
-            "plain",
-        ],
-    );
+    let out = run_day(d.path(), &["-o", "plain"]);
     assert_eq!(out.code, 0, "{out:?}");
     let _ = dir;
     let read = |t: &str| {
@@ -77,6 +65,20 @@ fn plain(dir: &Path) -> (String, String) {
         .unwrap()
     };
     (read("SMALL"), read("BIG"))
+}
+
+/// `reportctl run Numbers` for 2026-11-01, with more arguments.
+fn run_day(dir: &Path, extra: &[&str]) -> common::Output {
+    let mut args = vec![
+        "run",
+        "Numbers",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-01",
+    ];
+    args.extend_from_slice(extra);
+    run(dir, &args)
 }
 
 fn names(dir: &Path) -> Vec<String> {
@@ -101,21 +103,7 @@ fn gzip_and_zip_hold_the_same_csv() {
     let dir = tempdir();
     let d = dir.path();
     setup(d, "compression = \"gzip\"");
-    assert_eq!(
-        run(
-            d,
-            &[
-                "run",
-                "Numbers",
-                "--from",
-                "2026-11-01",
-                "--to",
-                "2026-11-01"
-            ]
-        )
-        .code,
-        0
-    );
+    assert_eq!(run_day(d, &[]).code, 0);
     assert_eq!(
         names(&d.join("out")),
         [
@@ -134,21 +122,7 @@ fn gzip_and_zip_hold_the_same_csv() {
     let dir = tempdir();
     let d = dir.path();
     setup(d, "compression = \"zip\"");
-    assert_eq!(
-        run(
-            d,
-            &[
-                "run",
-                "Numbers",
-                "--from",
-                "2026-11-01",
-                "--to",
-                "2026-11-01"
-            ]
-        )
-        .code,
-        0
-    );
+    assert_eq!(run_day(d, &[]).code, 0);
     assert_eq!(
         names(&d.join("out")),
         [
@@ -173,18 +147,7 @@ fn compression_above_a_size_only() {
     let dir = tempdir();
     let d = dir.path();
     setup(d, "compression = \"gzip\"\ncompress_above_mb = 0.5");
-    let out = run(
-        d,
-        &[
-            "run",
-            "Numbers",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-01",
-            "--json",
-        ],
-    );
+    let out = run_day(d, &["--json"]);
     assert_eq!(out.code, 0, "{out:?}");
     // The big file (about 2 MB) is compressed, the small one is not.
     assert_eq!(
@@ -217,19 +180,7 @@ fn excel_options_through_the_binary() {
         d,
         "delimiter = \";\"\nbom = true\nline_ending = \"crlf\"\nformula_guard = true",
     );
-    let out = run(
-        d,
-        &[
-            "run",
-            "Numbers",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-01",
-            "-o",
-            "x",
-        ],
-    );
+    let out = run_day(d, &["-o", "x"]);
     assert_eq!(out.code, 0, "{out:?}");
     let big = std::fs::read_to_string(d.join("x/BIG_Numbers_20261101_20261101.csv")).unwrap();
     assert!(
@@ -244,19 +195,7 @@ fn stdout_takes_one_output() {
     let dir = tempdir();
     let d = dir.path();
     setup(d, "");
-    let out = run(
-        d,
-        &[
-            "run",
-            "Numbers",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-01",
-            "-o",
-            "-",
-        ],
-    );
+    let out = run_day(d, &["-o", "-"]);
     assert_eq!(out.code, 1);
     assert_eq!(out.stderr, "reportctl: error: report \"Numbers\" has 2 outputs; --output - writes one: use --output DIR\n");
 }
