@@ -23,6 +23,8 @@ pub struct Due {
     pub skipped: Vec<NewRun>,
     /// Slots that are due but not recorded yet (`--dry-run` only).
     pub unrecorded: Vec<NewRun>,
+    /// Runs given up in this call: their process died during their last attempt.
+    pub given_up: Vec<String>,
 }
 
 /// The new slots of `report` due at `now`, and the recorded runs still owed. With
@@ -39,6 +41,7 @@ pub fn collect(
         pending: Vec::new(),
         skipped: Vec::new(),
         unrecorded: Vec::new(),
+        given_up: Vec::new(),
     };
     if report.status == Status::Draft {
         return Ok(due);
@@ -99,7 +102,7 @@ pub fn collect(
         .collect();
     if record {
         ledger.enqueue(&new, wall)?;
-        ledger.abandon_expired(&report.name, wall)?;
+        due.given_up = ledger.abandon_expired(&report.name, wall)?;
         due.skipped = new
             .into_iter()
             .filter(|r| r.status == RunStatus::Skipped)

@@ -30,15 +30,51 @@ pub fn commit(tmp: &Path, target: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Creates (or truncates) `path` readable and writable by its owner only (0600),
+/// whatever the umask: the files reportctl writes hold customer data.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file keeps its mode through `open`; a strict umask may have taken
+    // the owner's bits: set them either way.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+/// Creates `dir` and its missing parents, each directory it creates accessible to its
+/// owner only (0700) whatever the umask; directories that exist are left as they are.
+pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_private_dir_all(parent)?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)),
+        // Another process created it in the meantime.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// An exclusive lock on `path` (created if missing, never removed), held until the
 /// returned file is dropped. The operating system releases it when the process dies, so
 /// a killed process never leaves a stale lock behind.
 pub fn lock_file(path: &Path) -> anyhow::Result<File> {
     use anyhow::Context as _;
+    use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(path)
         .with_context(|| format!("opening {}", path.display()))?;
     file.lock()

@@ -23,6 +23,7 @@ pub mod runner;
 pub mod schedule;
 pub mod serve;
 pub mod source;
+pub mod spool;
 pub mod structured;
 pub mod template;
 pub mod token;

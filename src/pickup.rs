@@ -153,7 +153,12 @@ pub fn put(
     write: impl FnOnce(&Path) -> Result<(u64, String)>,
 ) -> Result<Stored> {
     let dir = root.join(id).join(&entry.token);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    fsutil::create_private_dir_all(&dir)
+        .and_then(|()| match crate::spool::is_ours(&dir, &entry.token) {
+            true => Ok(()),
+            false => crate::spool::mark(&dir, &entry.token),
+        })
+        .with_context(|| format!("creating {}", dir.display()))?;
     let target = dir.join(&entry.file);
     let tmp = fsutil::temp_name(&dir, &entry.file, "pickup");
     let written = write(&tmp)
@@ -193,7 +198,7 @@ fn write_index(root: &Path, id: &str, entry: &Entry) -> Result<()> {
     let target = index_path(root, id, &entry.key);
     let tmp = fsutil::temp_name(&dir, &format!("{}.json", entry.key), &entry.token);
     let r = (|| -> io::Result<()> {
-        let mut f = File::create(&tmp)?;
+        let mut f = fsutil::create_private(&tmp)?;
         f.write_all(&serde_json::to_vec_pretty(entry).map_err(io::Error::other)?)?;
         f.sync_all()?;
         fsutil::commit(&tmp, &target)
@@ -206,8 +211,12 @@ fn write_index(root: &Path, id: &str, entry: &Entry) -> Result<()> {
 
 fn remove_file_and_dir(root: &Path, id: &str, entry: &Entry) {
     let _ = std::fs::remove_file(entry.path(root, id));
-    // Only succeeds when the run's directory is empty.
-    let _ = std::fs::remove_dir(root.join(id).join(&entry.token));
+    // Only succeeds when the run's directory holds nothing but its marker.
+    let dir = root.join(id).join(&entry.token);
+    if crate::spool::is_ours(&dir, &entry.token) {
+        let _ = std::fs::remove_file(dir.join(crate::spool::MARKER));
+    }
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// Removes the files of report `id` that are past `keep_days` (index first, so that no
@@ -253,7 +262,8 @@ pub fn prune(root: &Path, id: &str, keep_days: u32, now: DateTime<Utc>) -> Resul
             .and_then(|m| m.modified())
             .is_ok_and(|t| t < stale);
         let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-        if old && is_dir && !live.contains(&name) {
+        // Only run directories this store made (they carry the marker).
+        if old && is_dir && !live.contains(&name) && crate::spool::is_ours(&e.path(), &name) {
             let _ = std::fs::remove_dir_all(e.path());
         } else if old && !is_dir && fsutil::is_temp_name(&name) {
             let _ = std::fs::remove_file(e.path());

@@ -20,13 +20,11 @@ use chrono_tz::Tz;
 use crate::config::{Config, Report};
 use crate::deliver::{self, Delivery};
 use crate::lease::LeaseKeeper;
-use crate::ledger::{
-    Claim, FileRecord, Finish, Ledger, ReceiptStatus, RunKind, RunRecord, RunStatus,
-};
+use crate::ledger::{Claim, FileRecord, Finish, Ledger, ReceiptStatus, RunKind, RunRecord};
 use crate::progress::Progress;
 use crate::render::{self, RenderJob, RenderedFile};
 use crate::schedule::Window;
-use crate::{fsutil, notify, ui};
+use crate::{notify, spool, ui};
 
 pub struct Runner<'a> {
     pub config: &'a Config,
@@ -64,10 +62,13 @@ impl Runner<'_> {
         let token = run.token.clone();
         let owner = self.claim.owner.clone();
         let window = window_of(&run, report.timezone);
-        let spool = render::spool_dir(self.config, &token);
+        let spool = match spool::create(self.config, &token, &run.files) {
+            Ok(dir) => dir,
+            Err(e) => return self.end(report, &run, &keeper, Err(format!("{e:#}"))),
+        };
 
         // 1. render
-        let files = match spooled(&run, &spool) {
+        let files = match spool::intact(self.config, &run) {
             Some(files) => files,
             None => {
                 let job = RenderJob {
@@ -84,7 +85,6 @@ impl Runner<'_> {
                         files
                     }
                     Err(e) => {
-                        self.progress.finish();
                         let detail = format!("{e:#}");
                         return self.end(report, &run, &keeper, Err(detail));
                     }
@@ -197,8 +197,11 @@ impl Runner<'_> {
             .ledger
             .get(&run.token)?
             .ok_or_else(|| anyhow::anyhow!("run {} vanished from the ledger", run.token))?;
-        if done.status == RunStatus::Completed || done.next_attempt_at.is_none() {
-            let _ = std::fs::remove_dir_all(render::spool_dir(self.config, &run.token));
+        if let Err(e) = spool::after_run(self.config, &done) {
+            ui::warn(format!(
+                "tidying the spool directory of run {}: {e}",
+                run.token
+            ));
         }
         Ok(done)
     }
@@ -236,22 +239,4 @@ impl Runner<'_> {
         let delay = (base * factor).min(86_400);
         Some(self.now + chrono::Duration::seconds(delay))
     }
-}
-
-/// The run's files, when a previous attempt spooled them and they are intact.
-fn spooled(run: &RunRecord, spool: &std::path::Path) -> Option<Vec<FileRecord>> {
-    if run.files.is_empty() {
-        return None;
-    }
-    let intact = run.files.iter().all(|f| {
-        fsutil::hash_file(&spool.join(&f.name))
-            .is_ok_and(|(bytes, sha)| bytes == f.bytes && sha == f.sha256)
-    });
-    if !intact {
-        crate::ui::info(format!(
-            "run {}: the spooled files are missing or changed; generating them again",
-            run.token
-        ));
-    }
-    intact.then(|| run.files.clone())
 }

@@ -3,7 +3,7 @@
 //! `--no-deliver`, generated locally and not recorded.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -45,8 +45,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8> {
             return Ok(exit::OK);
         }
         Some(dir) => {
-            let files = render_local(&job, &token)?;
-            let spool = render::spool_dir(&config, &format!("local-{token}"));
+            let (spool, files) = render_local(&job, &token)?;
             let dest = DirectoryDest {
                 path: dir.to_path_buf(),
                 keep_days: 7,
@@ -62,18 +61,14 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8> {
                 delivered: &[],
             };
             let result = deliver::directory::deliver(&dest, &delivery);
-            let _ = std::fs::remove_dir_all(&spool);
+            let _ = crate::spool::remove(&config, &format!("local-{token}"));
             result?;
             print_files(cli, dir, &files)?;
             return Ok(exit::OK);
         }
         None if args.no_deliver => {
-            let files = render_local(&job, &token)?;
-            print_files(
-                cli,
-                &render::spool_dir(&config, &format!("local-{token}")),
-                &files,
-            )?;
+            let (spool, files) = render_local(&job, &token)?;
+            print_files(cli, &spool, &files)?;
             return Ok(exit::OK);
         }
         None => {}
@@ -147,10 +142,15 @@ pub fn new_run(
     }
 }
 
-fn render_local(job: &RenderJob<'_>, token: &str) -> Result<Vec<FileRecord>> {
-    let spool = render::spool_dir(job.config, &format!("local-{token}"));
-    let files = render::render_all(job, &spool, &Progress::for_stderr())?;
-    Ok(files.into_iter().map(Into::into).collect())
+/// Renders a local run (not recorded) into a spool directory of its own.
+fn render_local(job: &RenderJob<'_>, token: &str) -> Result<(PathBuf, Vec<FileRecord>)> {
+    let local = format!("local-{token}");
+    let spool = crate::spool::create(job.config, &local, &[])?;
+    let files = render::render_all(job, &spool, &Progress::for_stderr());
+    if files.is_err() {
+        let _ = crate::spool::remove(job.config, &local);
+    }
+    Ok((spool, files?.into_iter().map(Into::into).collect()))
 }
 
 fn print_files(cli: &Cli, dir: &Path, files: &[FileRecord]) -> Result<()> {

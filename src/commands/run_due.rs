@@ -14,7 +14,7 @@ use crate::config::{Config, DestinationKind};
 use crate::ledger::{self, Claim, Ledger, RunStatus};
 use crate::progress::Progress;
 use crate::runner::Runner;
-use crate::{deliver, due, exit, ui};
+use crate::{deliver, due, exit, notify, spool, ui};
 
 pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
     let config = super::load(cli)?;
@@ -32,7 +32,7 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
         if let (Some(first), Some(last)) = (due.skipped.first(), due.skipped.last()) {
             failed = true;
             let t = |r: &ledger::NewRun| r.run_at.with_timezone(&report.timezone).to_rfc3339();
-            ui::warn(format!(
+            let message = format!(
                 "report \"{}\": {} missed slots from {} to {} skipped: more than catch_up = {} slots were due at once; `reportctl history \"{}\"` shows how to run each by hand",
                 report.name,
                 due.skipped.len(),
@@ -40,7 +40,27 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
                 t(last),
                 config.settings.catch_up,
                 report.name
-            ));
+            );
+            eprintln!("reportctl: error: {message}");
+            if let Some(run) = ledger.get(&last.token)? {
+                notify_given_up(&config, report, &run, &message);
+            }
+        }
+        for token in &due.given_up {
+            // The process running it died during its last attempt: given up.
+            failed = true;
+            let Some(run) = ledger.get(token)? else {
+                continue;
+            };
+            let tz = report.timezone;
+            if cli.json {
+                writeln!(out, "{}", show::json(&run, tz))?;
+            }
+            eprintln!("reportctl: error: {}", show::summary(&run, tz));
+            if let Err(e) = spool::after_run(&config, &run) {
+                ui::warn(format!("tidying the spool directory of run {token}: {e}"));
+            }
+            notify_given_up(&config, report, &run, &run.detail);
         }
         for pending in due.pending {
             let Some(run) = ledger.claim(&pending.token, &claim, now, Utc::now())? else {
@@ -127,6 +147,25 @@ fn dry_run(
     Ok(exit::OK)
 }
 
+/// The notify mail for slots given up outside a run (a dead process, catch-up); one
+/// that cannot be sent is a warning.
+fn notify_given_up(
+    config: &Config,
+    report: &crate::config::Report,
+    run: &ledger::RunRecord,
+    detail: &str,
+) {
+    if report.notify.is_empty() {
+        return;
+    }
+    if let Err(e) = notify::send(config, report, run, false, detail) {
+        ui::warn(format!(
+            "report \"{}\" [{}]: Notification failed: {e:#}",
+            report.name, run.token
+        ));
+    }
+}
+
 /// Prunes old files from directory destinations and spooled files no run needs.
 /// Problems here are warnings: they never fail a run.
 pub fn housekeeping(config: &Config, ledger: &mut Ledger) {
@@ -153,37 +192,15 @@ pub fn housekeeping(config: &Config, ledger: &mut Ledger) {
             }
         }
     }
-    if let Err(e) = prune_spool(config, ledger, wall) {
-        ui::warn(format!(
+    match spool::prune(config, ledger, wall) {
+        Ok(removed) => {
+            for dir in removed {
+                ui::debug(format!("pruned {} from the spool", dir.display()));
+            }
+        }
+        Err(e) => ui::warn(format!(
             "pruning the spool {}: {e:#}",
             config.settings.spool.display()
-        ));
+        )),
     }
-}
-
-/// Spool directories are removed once their run completed, or was given up, cancelled
-/// or never recorded, and is more than a day old.
-fn prune_spool(config: &Config, ledger: &mut Ledger, wall: chrono::DateTime<Utc>) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(&config.settings.spool) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        let token = entry.file_name().to_string_lossy().to_string();
-        let run = ledger.get(&token)?;
-        let owed = run.as_ref().is_some_and(|r| {
-            matches!(r.status, RunStatus::Queued | RunStatus::Running)
-                || (r.status == RunStatus::Failed && r.next_attempt_at.is_some())
-        });
-        let completed = run
-            .as_ref()
-            .is_some_and(|r| r.status == RunStatus::Completed);
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| chrono::DateTime::<Utc>::from(t) < wall - chrono::Duration::days(1));
-        if completed || (!owed && old) {
-            std::fs::remove_dir_all(entry.path())?;
-        }
-    }
-    Ok(())
 }

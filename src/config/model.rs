@@ -36,6 +36,9 @@ pub struct Settings {
     pub timezone: Tz,
     pub state: StateLocation,
     pub spool: PathBuf,
+    /// How long the spooled files of a run that was given up (or run locally) stay
+    /// for a retry by hand.
+    pub spool_keep_days: u32,
     pub max_range_days: u32,
     /// How many missed slots of one report `run-due` catches up at most.
     pub catch_up: u32,

@@ -18,6 +18,7 @@ pub struct RawSettings {
     pub state: Option<S<String>>,
     pub state_password: Option<S<toml::Value>>,
     pub spool: Option<S<String>>,
+    pub spool_keep_days: Option<S<i64>>,
     pub max_range_days: Option<S<i64>>,
     pub catch_up: Option<S<i64>>,
     pub lease_seconds: Option<S<i64>>,

@@ -42,7 +42,7 @@ fn copy_into(src: &Path, tmp: &Path) -> Result<()> {
         return Ok(());
     }
     let mut input = File::open(src).with_context(|| format!("reading {}", src.display()))?;
-    let mut out = BufWriter::with_capacity(256 * 1024, File::create(tmp)?);
+    let mut out = BufWriter::with_capacity(256 * 1024, fsutil::create_private(tmp)?);
     std::io::copy(&mut input, &mut out)?;
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Delivered, Delivery};
 use crate::config::{Config, PickupDest, PickupNaming};
-use crate::fsutil::Hashing;
+use crate::fsutil::{self, Hashing};
 use crate::pickup::{self, pickup_id, Entry, Stored};
 
 pub fn deliver(dest: &PickupDest, d: &Delivery<'_>) -> Result<Delivered> {
@@ -79,7 +79,10 @@ fn note(name: &str, stored: &Stored) -> String {
 
 fn copy_into(src: &Path, tmp: &Path) -> Result<(u64, String)> {
     let mut input = File::open(src).with_context(|| format!("reading {}", src.display()))?;
-    let mut out = Hashing::new(BufWriter::with_capacity(256 * 1024, File::create(tmp)?));
+    let mut out = Hashing::new(BufWriter::with_capacity(
+        256 * 1024,
+        fsutil::create_private(tmp)?,
+    ));
     std::io::copy(&mut input, &mut out)?;
     let (buf, bytes, sha) = out.finish();
     buf.into_inner().map_err(|e| e.into_error())?.sync_all()?;
@@ -104,7 +107,10 @@ fn zip_into<'a>(
         when.second() as u8,
     )
     .unwrap_or_default();
-    let out = Hashing::new(BufWriter::with_capacity(256 * 1024, File::create(tmp)?));
+    let out = Hashing::new(BufWriter::with_capacity(
+        256 * 1024,
+        fsutil::create_private(tmp)?,
+    ));
     let mut zip = zip::ZipWriter::new_stream(out);
     for name in names {
         let src = spool.join(name);

@@ -216,9 +216,10 @@ pub trait Store: Send {
     /// Records a manual or test run, already claimed by `claim`.
     fn insert_claimed(&mut self, run: &NewRun, claim: &Claim, wall: DateTime<Utc>) -> Result<()>;
 
-    /// Marks failed the runs of `report` whose process died (lease expired) after their
-    /// last attempt; returns how many.
-    fn abandon_expired(&mut self, report: &str, wall: DateTime<Utc>) -> Result<usize>;
+    /// Marks failed (given up) the runs of `report` whose process died (lease expired)
+    /// after their last attempt; returns their tokens. Of processes doing this at once,
+    /// each run is returned to one only.
+    fn abandon_expired(&mut self, report: &str, wall: DateTime<Utc>) -> Result<Vec<String>>;
 
     /// Runs of `report` that `run-due` should take: queued; running with an expired
     /// lease and attempts left; failed with attempts left whose retry time has come.

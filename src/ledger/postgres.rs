@@ -375,17 +375,19 @@ impl Store for PostgresStore {
         })
     }
 
-    fn abandon_expired(&mut self, report: &str, wall: DateTime<Utc>) -> Result<usize> {
+    fn abandon_expired(&mut self, report: &str, wall: DateTime<Utc>) -> Result<Vec<String>> {
         self.write(|tx| {
-            Ok(tx.execute(
+            let rows = tx.query(
                 "UPDATE runs SET status = 'failed', owner = NULL, lease_until = NULL,
                     next_attempt_at = NULL, updated_at = $2, finished_at = $2,
                     detail = 'abandoned: the process running it stopped (its lease expired) and all '
                              || max_attempts || ' attempts are used'
                  WHERE report = $1 AND status = 'running' AND lease_until < $2 COLLATE \"C\"
-                   AND attempts >= max_attempts",
+                   AND attempts >= max_attempts
+                 RETURNING token",
                 &[&report, &ts(wall)],
-            )? as usize)
+            )?;
+            Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
         })
     }
 

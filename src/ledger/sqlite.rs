@@ -360,17 +360,24 @@ impl Store for SqliteStore {
         })
     }
 
-    fn abandon_expired(&mut self, report: &str, wall: DateTime<Utc>) -> Result<usize> {
+    fn abandon_expired(&mut self, report: &str, wall: DateTime<Utc>) -> Result<Vec<String>> {
         self.write(|tx| {
-            Ok(tx.execute(
+            let mut stmt = tx.prepare(
                 "UPDATE runs SET status = 'failed', owner = NULL, lease_until = NULL,
                     next_attempt_at = NULL, updated_at = :wall, finished_at = :wall,
                     detail = 'abandoned: the process running it stopped (its lease expired) and all '
                              || max_attempts || ' attempts are used'
                  WHERE report = :report AND status = 'running' AND lease_until < :wall
-                   AND attempts >= max_attempts",
-                rusqlite::named_params! { ":report": report, ":wall": ts(wall) },
-            )?)
+                   AND attempts >= max_attempts
+                 RETURNING token",
+            )?;
+            let tokens = stmt
+                .query_map(
+                    rusqlite::named_params! { ":report": report, ":wall": ts(wall) },
+                    |row| row.get(0),
+                )?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(tokens)
         })
     }
 

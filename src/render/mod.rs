@@ -7,7 +7,7 @@ pub mod naming;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDateTime;
@@ -59,32 +59,57 @@ impl RenderJob<'_> {
     }
 }
 
-/// Renders every output of the job into `dir`; `progress` is told the row count as
-/// rows are written.
+/// Renders every output of the job into `dir` (a run directory made by
+/// `spool::create`); `progress` is told the row count as rows are written. On failure
+/// no temporary file is left behind, and a failure to write the spool (a full disk) is
+/// reported as such, naming the file, not as a failure of the source.
 pub fn render_all(
     job: &RenderJob<'_>,
     dir: &Path,
     progress: &crate::progress::Progress,
 ) -> Result<Vec<RenderedFile>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    remove_temp_files(dir)?;
+    let result = render_into(job, dir, progress);
+    if result.is_err() {
+        progress.finish();
+        if let Err(e) = crate::spool::remove_partial(dir) {
+            crate::ui::warn(format!(
+                "removing temporary files from {}: {e}",
+                dir.display()
+            ));
+        }
+    }
+    result
+}
+
+fn render_into(
+    job: &RenderJob<'_>,
+    dir: &Path,
+    progress: &crate::progress::Progress,
+) -> Result<Vec<RenderedFile>> {
     let mut files = Vec::new();
     for output in &job.report.outputs {
         let name = job.csv_name(&output.kind)?;
         let tmp = fsutil::temp_name(dir, &name, "render");
-        let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        let mut renderer = CsvRenderer::new(BackgroundWriter::new(file), &job.report.csv)?;
+        let writing = || format!("writing {}", tmp.display());
+        let file = fsutil::create_private(&tmp).with_context(writing)?;
+        let (out, write_error) = WatchedWriter::new(BackgroundWriter::new(file));
+        let mut renderer = CsvRenderer::new(out, &job.report.csv).with_context(writing)?;
         progress.start(&format!("{} {}", job.report.name, output.kind));
         let p = progress.clone();
         renderer.on_progress(move |rows| p.rows(rows));
-        source::query(job.config, job.report, output, job.window, &mut renderer)
+        let queried = source::query(job.config, job.report, output, job.window, &mut renderer);
+        if let Some(e) = write_error.take() {
+            // The source stopped because its rows could not be written.
+            return Err(e).with_context(writing);
+        }
+        queried
             .with_context(|| format!("report \"{}\", output {}", job.report.name, output.kind))?;
         let rows = renderer.rows();
         let (file, bytes, plain_sha) = renderer
-            .finish()?
             .finish()
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        file.sync_all()?;
+            .and_then(|w| w.into_inner().finish().map_err(Into::into))
+            .with_context(writing)?;
+        file.sync_all().with_context(writing)?;
         progress.finish();
         let compression = match job.report.csv.compress_above {
             Some(limit) if bytes <= limit => Compression::None,
@@ -97,7 +122,7 @@ pub fn render_all(
         } else {
             let ctmp = fsutil::temp_name(dir, &final_name, "compress");
             let r = compress(&tmp, &ctmp, &name, compression)
-                .with_context(|| format!("compressing {name}"))?;
+                .with_context(|| format!("compressing {name} into {}", ctmp.display()))?;
             std::fs::remove_file(&tmp)?;
             std::fs::rename(&ctmp, &tmp)?;
             r
@@ -115,12 +140,70 @@ pub fn render_all(
     Ok(files)
 }
 
+/// A writer that keeps the first error of the writer it wraps, so that a failure to
+/// write the file is told apart from a failure of the source that was feeding it.
+struct WatchedWriter<W: Write> {
+    inner: W,
+    error: std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>,
+}
+
+/// The first write error of a `WatchedWriter`, if any.
+struct WriteError(std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>);
+
+impl WriteError {
+    fn take(&self) -> Option<std::io::Error> {
+        self.0.borrow_mut().take()
+    }
+}
+
+impl<W: Write> WatchedWriter<W> {
+    fn new(inner: W) -> (Self, WriteError) {
+        let error = std::rc::Rc::new(std::cell::RefCell::new(None));
+        (
+            WatchedWriter {
+                inner,
+                error: error.clone(),
+            },
+            WriteError(error),
+        )
+    }
+
+    fn into_inner(self) -> W {
+        self.inner
+    }
+
+    fn keep<T>(&self, r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r {
+            let mut slot = self.error.borrow_mut();
+            if slot.is_none() {
+                *slot = Some(std::io::Error::new(e.kind(), e.to_string()));
+            }
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for WatchedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.keep(r)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.inner.flush();
+        self.keep(r)
+    }
+}
+
 /// Compresses `src` into `dst` (gzip stream, or a zip archive holding `inner_name`);
 /// returns the size and SHA-256 of the result.
 fn compress(src: &Path, dst: &Path, inner_name: &str, how: Compression) -> Result<(u64, String)> {
     let mut input = File::open(src)?;
     let size = input.metadata()?.len();
-    let out = Hashing::new(BufWriter::with_capacity(256 * 1024, File::create(dst)?));
+    let out = Hashing::new(BufWriter::with_capacity(
+        256 * 1024,
+        fsutil::create_private(dst)?,
+    ));
     let out = match how {
         Compression::Gzip => {
             let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
@@ -142,22 +225,6 @@ fn compress(src: &Path, dst: &Path, inner_name: &str, how: Compression) -> Resul
     let file = buf.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     Ok((bytes, sha))
-}
-
-/// Removes temporary files a killed process left behind.
-fn remove_temp_files(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if fsutil::is_temp_name(&entry.file_name().to_string_lossy()) {
-            std::fs::remove_file(entry.path())?;
-        }
-    }
-    Ok(())
-}
-
-/// The spool directory of the run with `token`.
-pub fn spool_dir(config: &Config, token: &str) -> PathBuf {
-    config.settings.spool.join(token)
 }
 
 /// Writes the job's single output as CSV to `out` (for `run --output -`).

@@ -216,11 +216,16 @@ pub fn failed_runs_are_retried_until_attempts_run_out(open: Open<'_>) {
     l.claim(&run.token, &c, now, wall).unwrap().unwrap();
     assert_eq!(
         l.abandon_expired("rt2", wall + Dur::seconds(30)).unwrap(),
-        0
+        Vec::<String>::new()
     );
     assert_eq!(
         l.abandon_expired("rt2", wall + Dur::seconds(61)).unwrap(),
-        1
+        vec![run.token.clone()]
+    );
+    assert_eq!(
+        l.abandon_expired("rt2", wall + Dur::seconds(62)).unwrap(),
+        Vec::<String>::new(),
+        "a run is given up once"
     );
     let gone = l.get(&run.token).unwrap().unwrap();
     assert_eq!(gone.status, RunStatus::Failed);

@@ -6,6 +6,7 @@ mod endpoints;
 mod report;
 mod schedule;
 mod serve;
+mod spool;
 mod structured;
 
 pub use endpoints::{DEFAULT_BODY, DEFAULT_SUBJECT};
@@ -59,6 +60,11 @@ impl<'a> Checker<'a> {
 
     pub fn config(&mut self, raw: RawConfig) -> Option<Config> {
         self.pickup_rules(&raw);
+        let spool_span = raw
+            .settings
+            .as_ref()
+            .and_then(|s| s.get_ref().spool.as_ref())
+            .map(Spanned::span);
         let defaults = self.settings(raw.settings);
         let serve = raw.serve.as_ref().map(|s| self.serve(s));
         // Reports may name a source or destination that has problems of its own: those
@@ -96,6 +102,7 @@ impl<'a> Checker<'a> {
                 destinations.insert(name.clone(), Destination { name, kind });
             }
         }
+        self.spool_placement(spool_span, &defaults.settings, &destinations);
         let mut reports: Vec<Report> = Vec::new();
         let mut seen: Vec<(String, String)> = Vec::new();
         for parts in raw.reports {
@@ -475,6 +482,14 @@ impl<'a> Checker<'a> {
             .spool
             .as_ref()
             .map_or_else(|| self.path(".reportctl/spool"), |v| self.path(v.get_ref()));
+        let spool_keep_days = self.int(
+            &raw.spool_keep_days,
+            s,
+            "spool_keep_days",
+            (1, 3660),
+            7,
+            " days",
+        ) as u32;
         let max_range_days = self.int(
             &raw.max_range_days,
             s,
@@ -516,6 +531,7 @@ impl<'a> Checker<'a> {
                 timezone,
                 state,
                 spool,
+                spool_keep_days,
                 max_range_days,
                 catch_up,
                 lease,
