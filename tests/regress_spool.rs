@@ -386,3 +386,38 @@ fn customer_data_is_owner_only_whatever_the_umask() {
     assert_eq!(delivered.len(), 1, "{delivered:?}");
     assert_eq!(mode(&delivered[0]), 0o600);
 }
+
+/// Overlapping run-due calls pruning the same old spool directories do not warn about
+/// the directories the others removed first.
+#[test]
+fn overlapping_pruning_is_quiet() {
+    let dir = workspace("", SMALL);
+    let d = dir.path();
+    let spool = d.join(".reportctl/spool");
+    for i in 0..1000 {
+        let token = format!("local-{i:016x}");
+        write(
+            &spool,
+            &format!("{token}/.reportctl-run"),
+            &format!("{token}\n"),
+        );
+        write(&spool, &format!("{token}/D.csv"), "n\n1\n");
+    }
+    age(&spool, 30);
+    let now = "2026-11-02T12:00:00Z";
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            common::command(d, &["run-due", "--now", now])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!((out.status.code(), stderr.as_str()), (Some(0), ""));
+    }
+    assert!(std::fs::read_dir(&spool).unwrap().next().is_none());
+}
