@@ -26,7 +26,7 @@ use crate::ledger::{
 use crate::progress::Progress;
 use crate::render::{self, RenderJob, RenderedFile};
 use crate::schedule::Window;
-use crate::{fsutil, notify, ui};
+use crate::{fsutil, notify, redact, ui};
 
 pub struct Runner<'a> {
     pub config: &'a Config,
@@ -85,7 +85,7 @@ impl Runner<'_> {
                     }
                     Err(e) => {
                         self.progress.finish();
-                        let detail = format!("{e:#}");
+                        let detail = redact::text(&format!("{e:#}"));
                         return self.end(report, &run, &keeper, Err(detail));
                     }
                 }
@@ -117,10 +117,11 @@ impl Runner<'_> {
                 files: &files,
                 delivered: &delivered,
             };
+            // Server messages may repeat a secret: redacted before anything records them.
             let (status, detail, new_links) = match deliver::deliver(dest, &delivery) {
-                Ok(d) => (ReceiptStatus::Delivered, d.detail, d.links),
+                Ok(d) => (ReceiptStatus::Delivered, redact::text(&d.detail), d.links),
                 Err(e) => {
-                    let detail = format!("{e:#}");
+                    let detail = redact::text(&format!("{e:#}"));
                     failures.push(format!(
                         "{} \"{}\": {detail}",
                         dest.kind.kind_name(),
@@ -211,7 +212,7 @@ impl Runner<'_> {
             Finish::Failed { detail, .. } => (false, detail),
         };
         if let Err(e) = notify::send(self.config, report, &recorded, ok, detail) {
-            let note = format!("Notification failed: {e:#}");
+            let note = redact::text(&format!("Notification failed: {e:#}"));
             ui::warn(format!(
                 "report \"{}\" [{}]: {note}",
                 report.name, run.token

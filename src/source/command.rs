@@ -16,7 +16,7 @@
 //! the query there (`psql -f -`, which then expands `:'from'` after `\getenv`).
 //! Its stdout must be CSV with a header row; it is parsed as it arrives and re-rendered
 //! with the report's CSV options (empty fields are NULL). Its stderr is kept (the last
-//! 64 KiB) for the error detail. A non-zero exit, a malformed CSV or the timeout fail
+//! 64 KiB, every known secret value redacted) for the error detail. A non-zero exit, a malformed CSV or the timeout fail
 //! the run; on timeout the command's whole process group is killed.
 
 use std::io::Read;
@@ -256,12 +256,13 @@ impl Watchdog {
 }
 
 /// Keeps the last `STDERR_TAIL` bytes of the command's stderr.
-struct StderrTail(JoinHandle<Vec<u8>>);
+struct StderrTail(JoinHandle<(Vec<u8>, bool)>);
 
 impl StderrTail {
     fn start(mut stderr: impl Read + Send + 'static) -> StderrTail {
         StderrTail(std::thread::spawn(move || {
             let mut kept: Vec<u8> = Vec::new();
+            let mut cut = false;
             let mut buf = [0u8; 8192];
             loop {
                 match stderr.read(&mut buf) {
@@ -270,22 +271,32 @@ impl StderrTail {
                         kept.extend_from_slice(&buf[..n]);
                         if kept.len() > 2 * STDERR_TAIL {
                             kept.drain(..kept.len() - STDERR_TAIL);
+                            cut = true;
                         }
                     }
                 }
             }
             if kept.len() > STDERR_TAIL {
                 kept.drain(..kept.len() - STDERR_TAIL);
+                cut = true;
             }
-            kept
+            (kept, cut)
         }))
     }
 
-    /// The kept text, trimmed. Waits for the stream to close (the command and any
+    /// The kept text, trimmed, with every known secret value redacted (a program may
+    /// print its environment). Waits for the stream to close (the command and any
     /// process it left behind have exited or been killed).
     fn finish(self) -> String {
-        let bytes = self.0.join().unwrap_or_default();
-        String::from_utf8_lossy(&bytes).trim().to_string()
+        let (bytes, cut) = self.0.join().unwrap_or_default();
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        if cut {
+            // The first line lost its beginning, perhaps part of a secret: drop it.
+            text = text
+                .split_once('\n')
+                .map_or(String::new(), |(_, rest)| rest.to_string());
+        }
+        crate::redact::text(text.trim())
     }
 }
 
