@@ -160,3 +160,71 @@ fn a_secret_the_command_echoes_is_redacted_everywhere() {
         assert!(!contains(bytes, "s3cr3t"), "{name} holds part of a secret");
     }
 }
+
+/// A report on an SQLite database whose second row's name holds a NUL byte.
+const NUL_REPORT: &str = r#"[settings]
+timezone = "UTC"
+
+[sources.db]
+kind = "sqlite"
+path = "names.db"
+
+[destinations.out]
+kind = "directory"
+path = "out"
+
+[[reports]]
+name = "Names"
+type = "NAMES"
+source = "db"
+destinations = ["out"]
+query = "SELECT id, name FROM names ORDER BY id"
+[reports.schedule]
+frequency = "daily"
+"#;
+
+#[test]
+fn a_nul_byte_in_a_text_cell_fails_the_run_naming_report_output_row_and_column() {
+    let dir = tempdir();
+    let d = dir.path();
+    write(d, "reports.toml", NUL_REPORT);
+    let conn = rusqlite::Connection::open(d.join("names.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE names (id INTEGER, name TEXT);
+         INSERT INTO names VALUES (1, 'plain'), (2, 'bad' || char(0) || 'name');",
+    )
+    .unwrap();
+    drop(conn);
+    let args = [
+        "run",
+        "Names",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-01",
+        "--output",
+        "-",
+    ];
+    let out = run_env(d, &args, &[]);
+    // Streamed to stdout, the rows before the bad one are out already; never the NUL.
+    assert!(!out.stdout.contains('\0'), "{out:?}");
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            1,
+            "reportctl: error: report \"Names\", output NAMES: source \"db\": row 2, column \"name\": \
+             the text holds a NUL character (byte 0), which CSV readers mishandle (many cut the \
+             text there); remove it in the query (in SQLite: replace(name, char(0), ''))\n"
+        ),
+        "{out:?}"
+    );
+    // Through the ledger too: the run fails and no file is delivered.
+    let out = run_env(d, &args[..6], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("row 2, column \"name\": the text holds a NUL character"),
+        "{out:?}"
+    );
+    assert!(!d.join("out").exists() || std::fs::read_dir(d.join("out")).unwrap().next().is_none());
+}
