@@ -228,3 +228,130 @@ fn a_nul_byte_in_a_text_cell_fails_the_run_naming_report_output_row_and_column()
     );
     assert!(!d.join("out").exists() || std::fs::read_dir(d.join("out")).unwrap().next().is_none());
 }
+
+/// A report whose command starts a shell that writes its PID, starts a `sleep` (a
+/// grandchild) that writes its PID too, and waits.
+const SLEEPER: &str = r#"[settings]
+timezone = "UTC"
+
+[sources.cmd]
+kind = "command"
+program = "sh"
+args = ["-c", "echo $$ > child.pid.tmp && mv child.pid.tmp child.pid; sleep 300 & echo $! > grandchild.pid.tmp && mv grandchild.pid.tmp grandchild.pid; wait"]
+timeout_seconds = 600
+
+[destinations.out]
+kind = "directory"
+path = "out"
+
+[[reports]]
+name = "Sleeper"
+type = "EVENTS"
+source = "cmd"
+destinations = ["out"]
+query = "SELECT 1"
+[reports.schedule]
+frequency = "daily"
+"#;
+
+/// Polls `cond` every 20 ms for at most 10 s.
+fn poll(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Field `n` (1-based, after the command name) of /proc/PID/stat: 3 is the state,
+/// 5 the process group.
+fn stat_field(pid: i32, n: usize) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split(' ').nth(n - 3).map(str::to_string)
+}
+
+/// Whether a process is running (a zombie waiting for its reaper counts as gone).
+fn running(pid: i32) -> bool {
+    stat_field(pid, 3).is_some_and(|s| s != "Z" && s != "X")
+}
+
+/// Processes of process group `pgid` that are still running.
+fn group_members(pgid: i32) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&p| stat_field(p, 5).as_deref() == Some(pgid.to_string().as_str()) && running(p))
+        .collect()
+}
+
+fn read_pid(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Starts a run of the sleeper report, waits for its shell and `sleep`, sends `signal`
+/// to reportctl and checks that the command's whole process group goes.
+fn killing_reportctl_ends_the_command(signal: i32) {
+    let dir = tempdir();
+    let d = dir.path();
+    write(d, "reports.toml", SLEEPER);
+    let mut child = command(
+        d,
+        &[
+            "run",
+            "Sleeper",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-01",
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    poll("the command's PIDs", || {
+        d.join("child.pid").exists() && d.join("grandchild.pid").exists()
+    });
+    let shell = read_pid(&d.join("child.pid")).unwrap();
+    let sleep = read_pid(&d.join("grandchild.pid")).unwrap();
+    let pgid: i32 = stat_field(shell, 5).unwrap().parse().unwrap();
+    assert_ne!(
+        pgid,
+        child.id() as i32,
+        "the command has a process group of its own"
+    );
+    assert!(running(shell) && running(sleep));
+    // SAFETY: kill(2) on the reportctl process this test started.
+    unsafe {
+        libc::kill(child.id() as i32, signal);
+    }
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    poll("the shell, its sleep and their process group to go", || {
+        !running(shell) && !running(sleep) && group_members(pgid).is_empty()
+    });
+}
+
+#[test]
+fn sigterm_to_reportctl_ends_the_command_and_its_group() {
+    killing_reportctl_ends_the_command(libc::SIGTERM);
+}
+
+#[test]
+fn sighup_to_reportctl_ends_the_command_and_its_group() {
+    killing_reportctl_ends_the_command(libc::SIGHUP);
+}
+
+#[test]
+fn sigint_to_reportctl_ends_the_command_and_its_group() {
+    killing_reportctl_ends_the_command(libc::SIGINT);
+}
+
+#[test]
+fn sigkill_to_reportctl_ends_the_command_and_its_group() {
+    killing_reportctl_ends_the_command(libc::SIGKILL);
+}
