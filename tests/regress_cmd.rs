@@ -355,3 +355,155 @@ fn sigint_to_reportctl_ends_the_command_and_its_group() {
 fn sigkill_to_reportctl_ends_the_command_and_its_group() {
     killing_reportctl_ends_the_command(libc::SIGKILL);
 }
+
+/// The test tooling's files: scripts/test, the install step and scripts/test-servers/.
+fn tooling_files() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let mut paths = vec![root.join("test"), root.join("install-test-deps.sh")];
+    for e in std::fs::read_dir(root.join("test-servers")).unwrap() {
+        paths.push(e.unwrap().path());
+    }
+    paths
+        .into_iter()
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_test_tooling_commits_no_password() {
+    for (name, text) in tooling_files() {
+        for (no, line) in text.lines().enumerate() {
+            let upper = line.to_ascii_uppercase();
+            for key in ["PASSWORD=", "PASSPHRASE=", "SECRET_KEY=", "SECRET="] {
+                let mut rest = upper.as_str();
+                while let Some(at) = rest.find(key) {
+                    let value = rest[at + key.len()..].trim_start_matches(['"', '\'']);
+                    assert!(
+                        value.is_empty() || value.starts_with('$') || value.starts_with('<'),
+                        "{name}:{}: a secret written as a literal: {line}",
+                        no + 1
+                    );
+                    rest = &rest[at + key.len()..];
+                }
+            }
+            // A fixed salt means a fixed, committed password behind it.
+            assert!(!line.contains("-salt "), "{name}:{}: {line}", no + 1);
+        }
+        assert!(
+            !text.contains("/bin/bash \\") || !name.ends_with("start.sh"),
+            "{name}: the test user gets a login shell"
+        );
+    }
+}
+
+/// Whether anything listens on TCP port `port` (any address, IPv4 or IPv6).
+fn listening(port: u16) -> bool {
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
+        std::fs::read_to_string(f)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .any(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                cols.len() > 3
+                    && cols[3] == "0A"
+                    && cols[1].rsplit(':').next() == Some(&format!("{port:04X}"))
+            })
+    })
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+fn passwd_entry(user: &str) -> Option<String> {
+    let out = std::process::Command::new("getent")
+        .args(["passwd", user])
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8(out.stdout).unwrap().trim().to_string())
+}
+
+/// Starts its own sshd and PostgreSQL with the committed scripts (needs root and what
+/// scripts/install-test-deps.sh installs; runs where the test servers are, i.e. under
+/// scripts/test), checks they are private, stops them and checks the user is gone.
+#[test]
+fn test_servers_are_private_and_their_user_is_removed_at_stop() {
+    if std::env::var_os("RCTL_TEST_TOOLS").is_none() {
+        eprintln!("not run: needs the test servers' environment (scripts/test sets it)");
+        return;
+    }
+    // The install step leaves no system sshd behind.
+    assert!(
+        !listening(22),
+        "something listens on port 22 (the system sshd?)"
+    );
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-servers");
+    let dir = tempfile::Builder::new()
+        .prefix("rctl-servers-check.")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let d = dir.path();
+    let status = std::process::Command::new(scripts.join("start.sh"))
+        .arg(d)
+        .args(["sshd", "postgres"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    let env = std::fs::read_to_string(d.join("servers.env")).unwrap_or_default();
+    let var = |name: &str| -> String {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let user = var("RCTL_TEST_SSHD_USER");
+    let stop = || {
+        std::process::Command::new(scripts.join("stop.sh"))
+            .arg(d)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+    };
+    let checks = std::panic::catch_unwind(|| {
+        assert!(status.success(), "start.sh failed");
+        assert_eq!(mode(&d.join("servers.env")), 0o600);
+        let sock = Path::new(&var("RCTL_TEST_PG_SOCKDIR")).to_path_buf();
+        assert_eq!(mode(&sock), 0o700, "the PostgreSQL socket directory");
+        assert_eq!(mode(&d.join("pg")), 0o700, "the PostgreSQL directory");
+        assert_eq!(
+            mode(&d.join("pg/data")),
+            0o700,
+            "the PostgreSQL data directory"
+        );
+        assert_eq!(mode(&d.join("sshd/root")), 0o700, "the SFTP root");
+        assert_eq!(mode(&d.join("sshd")) & 0o007, 0, "the sshd directory");
+        // A generated password, a user of this directory only, without a shell.
+        let password = var("RCTL_TEST_SSHD_PASSWORD");
+        assert!(password.len() >= 32, "a generated password");
+        for (name, text) in tooling_files() {
+            assert!(!text.contains(&password), "{name} holds the password");
+        }
+        let entry = passwd_entry(&user).expect("the test user exists while running");
+        assert!(entry.ends_with(":/usr/sbin/nologin"), "{entry}");
+    });
+    let stopped = stop();
+    if let Err(e) = checks {
+        std::panic::resume_unwind(e);
+    }
+    assert!(stopped.success());
+    assert!(!user.is_empty());
+    assert_eq!(
+        passwd_entry(&user),
+        None,
+        "the test user is removed at stop"
+    );
+}
