@@ -461,6 +461,21 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_stderr_tail_loses_its_partial_first_line() {
+        let mut text = String::from("password=unit-tail-partial\n");
+        while text.len() < 3 * STDERR_TAIL {
+            text.push_str("0123456789abcdef\n");
+        }
+        text.push_str("the end");
+        let tail = StderrTail::start(std::io::Cursor::new(text.into_bytes())).finish();
+        assert!(tail.len() <= STDERR_TAIL);
+        assert!(tail.starts_with("0123456789abcdef\n"), "{}", &tail[..40]);
+        assert!(tail.ends_with("\nthe end"));
+        let whole = StderrTail::start(std::io::Cursor::new(b"a\nb\n".to_vec())).finish();
+        assert_eq!(whole, "a\nb");
+    }
+
+    #[test]
     fn placeholders_are_whole_arguments() {
         assert_eq!(placeholder("{from}"), Some("from"));
         assert_eq!(placeholder("--from={from}"), None);
