@@ -9,6 +9,11 @@
 #   venv:  $REPORTCTL_TOOLS/venv with aiosmtpd and awscli
 #   cargo: s3s-fs 0.14.1 (binary) into $REPORTCTL_TOOLS/bin
 # REPORTCTL_TOOLS defaults to $HOME/.cache/reportctl-tools.
+# The tests use only private servers on 127.0.0.1 (scripts/test-servers/), so the
+# system sshd that openssh-server brings is never left running or enabled: it is
+# kept from starting at install (/etc/ssh/sshd_not_to_be_run, honoured by Debian's
+# init script and systemd unit), stopped and disabled. REPORTCTL_KEEP_SYSTEM_SSHD=1
+# leaves a system sshd you rely on alone.
 # One status line per component goes to stderr. Exits non-zero naming the
 # component that could not be installed.
 set -euo pipefail
@@ -54,6 +59,11 @@ ensure_pkg() {
     log "$comp: ok (installed $pkg)"
 }
 
+# Before openssh-server is installed, so that its postinst does not start it.
+if [ "${REPORTCTL_KEEP_SYSTEM_SSHD:-0}" != 1 ]; then
+    "${SUDO[@]}" mkdir -p /etc/ssh
+    "${SUDO[@]}" touch /etc/ssh/sshd_not_to_be_run
+fi
 ensure_pkg openssh-server openssh-server /usr/sbin/sshd
 ensure_pkg openssh-client openssh-client /usr/bin/sftp
 ensure_pkg openssl        openssl        /usr/bin/openssl
@@ -66,8 +76,31 @@ ensure_pkg wrk            wrk            /usr/bin/wrk
 # GNU time: wall time and peak memory in the benchmarks (scripts/bench/).
 ensure_pkg time           time           /usr/bin/time
 
-# openssh-server's postinst starts and enables the system sshd; our tests only
-# use private instances, but leaving the system one alone is harmless.
+# The system sshd (port 22, the machine's users and passwords) must not run:
+# stop it and disable it, with systemd or the init script.
+system_sshd_pid() {
+    local pid
+    pid="$(cat /run/sshd.pid 2>/dev/null || true)"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+if [ "${REPORTCTL_KEEP_SYSTEM_SSHD:-0}" = 1 ]; then
+    log "system sshd: left alone (REPORTCTL_KEEP_SYSTEM_SSHD=1)"
+else
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        "${SUDO[@]}" systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+    else
+        [ -x /etc/init.d/ssh ] && { "${SUDO[@]}" /etc/init.d/ssh stop >/dev/null 2>&1 || true; }
+        command -v update-rc.d >/dev/null 2>&1 \
+            && { "${SUDO[@]}" update-rc.d ssh disable >/dev/null 2>&1 || true; }
+    fi
+    # Whatever started it: the system instance is the one with /run/sshd.pid.
+    if pid="$(system_sshd_pid)"; then
+        "${SUDO[@]}" kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do system_sshd_pid >/dev/null || break; sleep 0.1; done
+    fi
+    system_sshd_pid >/dev/null && die "openssh-server: the system sshd is running and could not be stopped"
+    log "system sshd: not running, disabled, kept from starting (/etc/ssh/sshd_not_to_be_run)"
+fi
 
 # nginx: installed for benchmarks, never left running as a system service.
 nginx_was_installed=0

@@ -50,7 +50,7 @@ pub fn report(err: &anyhow::Error) -> u8 {
     }
     if let Some(errors) = err.downcast_ref::<ConfigErrors>() {
         for d in &errors.0 {
-            eprintln!("reportctl: error: {d}");
+            eprintln!("reportctl: error: {}", crate::redact::text(&d.to_string()));
         }
         return USAGE;
     }
@@ -58,7 +58,7 @@ pub fn report(err: &anyhow::Error) -> u8 {
     for cause in err.chain().skip(1) {
         msg.push_str(&format!(": {cause}"));
     }
-    eprintln!("{msg}");
+    eprintln!("{}", crate::redact::text(&msg));
     if err.downcast_ref::<UsageError>().is_some() {
         USAGE
     } else if err.downcast_ref::<RateLimited>().is_some() {

@@ -18,6 +18,7 @@ pub mod notify;
 pub mod pgconn;
 pub mod pickup;
 pub mod progress;
+pub mod redact;
 pub mod render;
 pub mod runner;
 pub mod schedule;

@@ -24,7 +24,7 @@ use crate::ledger::{Claim, FileRecord, Finish, Ledger, ReceiptStatus, RunKind, R
 use crate::progress::Progress;
 use crate::render::{self, RenderJob, RenderedFile};
 use crate::schedule::Window;
-use crate::{notify, spool, ui};
+use crate::{notify, redact, spool, ui};
 
 pub struct Runner<'a> {
     pub config: &'a Config,
@@ -85,7 +85,7 @@ impl Runner<'_> {
                         files
                     }
                     Err(e) => {
-                        let detail = format!("{e:#}");
+                        let detail = redact::text(&format!("{e:#}"));
                         return self.end(report, &run, &keeper, Err(detail));
                     }
                 }
@@ -117,10 +117,11 @@ impl Runner<'_> {
                 files: &files,
                 delivered: &delivered,
             };
+            // Server messages may repeat a secret: redacted before anything records them.
             let (status, detail, new_links) = match deliver::deliver(dest, &delivery) {
-                Ok(d) => (ReceiptStatus::Delivered, d.detail, d.links),
+                Ok(d) => (ReceiptStatus::Delivered, redact::text(&d.detail), d.links),
                 Err(e) => {
-                    let detail = format!("{e:#}");
+                    let detail = redact::text(&format!("{e:#}"));
                     failures.push(format!(
                         "{} \"{}\": {detail}",
                         dest.kind.kind_name(),
@@ -214,7 +215,7 @@ impl Runner<'_> {
             Finish::Failed { detail, .. } => (false, detail),
         };
         if let Err(e) = notify::send(self.config, report, &recorded, ok, detail) {
-            let note = format!("Notification failed: {e:#}");
+            let note = redact::text(&format!("Notification failed: {e:#}"));
             ui::warn(format!(
                 "report \"{}\" [{}]: {note}",
                 report.name, run.token

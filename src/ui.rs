@@ -1,4 +1,5 @@
-//! Messages on stderr, by verbosity: quiet on success unless `-v`.
+//! Messages on stderr, by verbosity: quiet on success unless `-v`. Known secret values
+//! are redacted (`crate::redact`).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -16,18 +17,18 @@ pub fn level() -> u8 {
 
 pub fn warn(msg: impl AsRef<str>) {
     if level() >= 1 {
-        eprintln!("reportctl: warning: {}", msg.as_ref());
+        eprintln!("reportctl: warning: {}", crate::redact::text(msg.as_ref()));
     }
 }
 
 pub fn info(msg: impl AsRef<str>) {
     if level() >= 2 {
-        eprintln!("reportctl: {}", msg.as_ref());
+        eprintln!("reportctl: {}", crate::redact::text(msg.as_ref()));
     }
 }
 
 pub fn debug(msg: impl AsRef<str>) {
     if level() >= 3 {
-        eprintln!("reportctl: {}", msg.as_ref());
+        eprintln!("reportctl: {}", crate::redact::text(msg.as_ref()));
     }
 }

@@ -88,7 +88,11 @@ def main():
     ap.add_argument("--cert", required=True, help="PEM certificate (chain) for TLS")
     ap.add_argument("--key", required=True, help="PEM private key for TLS")
     ap.add_argument("--user", required=True)
-    ap.add_argument("--password", required=True)
+    ap.add_argument(
+        "--password-env",
+        required=True,
+        help="name of the environment variable holding the password (kept off the command line)",
+    )
     ap.add_argument("--maildir", required=True)
     ap.add_argument("--ports-file", help="write NAME=PORT lines here once listening")
     ap.add_argument("--verbose", action="store_true")
@@ -105,7 +109,10 @@ def main():
     for sub in ("cur", "new", "tmp"):
         os.makedirs(os.path.join(args.maildir, sub), exist_ok=True)
     handler = LockedMailbox(args.maildir)
-    authenticator = make_authenticator(args.user, args.password)
+    password = os.environ.get(args.password_env, "")
+    if not password:
+        sys.exit(f"smtpd.py: environment variable {args.password_env} is not set")
+    authenticator = make_authenticator(args.user, password)
 
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(args.cert, args.key)

@@ -14,6 +14,11 @@
 #
 # Needs what scripts/install-test-deps.sh installs (run it first) and root
 # (a test user is created for sshd, initdb runs as the postgres user).
+#
+# No credential is written in this repository: every password, passphrase and
+# secret key is generated at each start and written only to DIR/servers.env
+# (mode 0600). The sshd test user is one per DIR (rctl_ + 8 hex digits of a hash
+# of DIR), has no shell (/usr/sbin/nologin, SFTP only), and is removed by stop.sh.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,19 +29,11 @@ S3S="$TOOLS/bin/s3s-fs"
 PG_BIN=/usr/lib/postgresql/15/bin
 WAIT_SECS="${RCTL_TEST_START_TIMEOUT:-20}"
 
-# Fixed test credentials (only ever used on 127.0.0.1).
-SSHD_USER=rctltest
-SSHD_HOME=/srv/rctltest
-SSHD_PASSWORD=rctl-ssh-pw-0451
-SSHD_KEY_PASSPHRASE=rctl-key-passphrase-7
+# Test identities; the secrets are generated per start (gen_secret), never committed.
 SMTP_USER=reportctl
-SMTP_PASSWORD=rctl-smtp-pw-3318
-S3_ACCESS_KEY=RCTLTESTACCESSKEY01
-S3_SECRET_KEY=rctl-test-secret-key-6f1c0e9a
 S3_REGION=us-east-1
 S3_BUCKET=reportctl-test
 PG_USER=reportctl
-PG_PASSWORD=rctl-pg-pw-9027
 PG_DB=reportctl_test
 
 usage() { echo "usage: $0 DIR [sshd|smtp|s3|postgres ...]" >&2; exit 2; }
@@ -58,6 +55,15 @@ for s in "${SERVERS[@]}"; do
 done
 
 [ "$(id -u)" -eq 0 ] || { msg "must run as root"; exit 2; }
+umask 077
+
+# gen_secret: 32 random hex digits, for a password, passphrase or key.
+gen_secret() { openssl rand -hex 16; }
+
+# sshd_user_for DIR: the test user of the server set under DIR (also in stop.sh).
+sshd_user_for() { echo "rctl_$(printf '%s' "$1" | sha256sum | cut -c1-8)"; }
+SSHD_USER="$(sshd_user_for "$DIR")"
+SSHD_HOME="$DIR/sshd/root"
 [ -x "$PY" ] || { msg "missing $PY: run scripts/install-test-deps.sh"; exit 2; }
 
 mkdir -p "$DIR/pids"
@@ -103,6 +109,7 @@ set_env() {
             local kv
             for kv in "$@"; do echo "export $kv"; done
         } >"$tmp"
+        chmod 600 "$tmp"
         mv -f "$tmp" "$f"
     ) 9>"$DIR/.servers.env.lock"
 }
@@ -114,18 +121,18 @@ open_dir_for_others() {
 
 # ---------------------------------------------------------------- sshd
 
+# The user of this DIR only (stop.sh removes it): home DIR/sshd/root, no shell,
+# a password generated now (its hash in /etc/shadow; sshd runs without PAM).
 ensure_sshd_user() {
     (
         flock 8
         if ! id "$SSHD_USER" >/dev/null 2>&1; then
-            mkdir -p "$(dirname "$SSHD_HOME")"
-            useradd --create-home --home-dir "$SSHD_HOME" --shell /bin/bash \
-                --comment "reportctl test user" "$SSHD_USER"
+            useradd --no-create-home --home-dir "$SSHD_HOME" --shell /usr/sbin/nologin \
+                --user-group --comment "reportctl test user for $DIR" "$SSHD_USER"
         fi
-        mkdir -p "$SSHD_HOME"
-        chown "$SSHD_USER:" "$SSHD_HOME"
-        # Sets a known password; this also unlocks the account for key auth.
-        usermod -p "$(openssl passwd -6 -salt rctltestsalt "$SSHD_PASSWORD")" "$SSHD_USER"
+        [ "$(getent passwd "$SSHD_USER" | cut -d: -f6)" = "$SSHD_HOME" ] || {
+            msg "user $SSHD_USER exists with another home; not touching it"; exit 1; }
+        usermod -p "$(printf '%s' "$SSHD_PASSWORD" | openssl passwd -6 -stdin)" "$SSHD_USER"
     ) 8>/tmp/.reportctl-test-user.lock
 }
 
@@ -133,9 +140,13 @@ start_sshd() {
     local d="$DIR/sshd" log="$DIR/sshd/sshd.log"
     [ -x /usr/sbin/sshd ] || fail sshd "" "/usr/sbin/sshd missing: run scripts/install-test-deps.sh"
     open_dir_for_others
-    ensure_sshd_user || fail sshd "" "could not create/unlock user $SSHD_USER"
+    SSHD_PASSWORD="$(gen_secret)"
+    SSHD_KEY_PASSPHRASE="$(gen_secret)"
+    ensure_sshd_user || fail sshd "" "could not create user $SSHD_USER"
     mkdir -p /run/sshd "$d"
-    chmod 755 "$d"
+    # Only root and the test user (traverse only) reach the sshd files.
+    chown "root:$SSHD_USER" "$d"
+    chmod 710 "$d"
     : >"$log"
     rm -f "$d"/host_ed25519* "$d"/wrong_host_ed25519* "$d"/id_ed25519* "$d"/authorized_keys \
         "$d"/known_hosts "$d"/wrong_known_hosts
@@ -148,7 +159,7 @@ start_sshd() {
     chmod 644 "$d/authorized_keys"
     mkdir -p "$d/root"
     chown "$SSHD_USER:" "$d/root"
-    chmod 755 "$d/root"
+    chmod 700 "$d/root"
     runuser -u "$SSHD_USER" -- test -r "$d/authorized_keys" -a -w "$d/root" \
         || fail sshd "" "user $SSHD_USER cannot reach $d (a parent of DIR lacks o+x?)"
 
@@ -167,6 +178,11 @@ AllowUsers $SSHD_USER
 PermitRootLogin no
 PasswordAuthentication yes
 PubkeyAuthentication yes
+# SFTP only: no shell, no commands, no forwarding.
+ForceCommand internal-sftp -u 022
+DisableForwarding yes
+PermitTTY no
+PermitUserRC no
 KbdInteractiveAuthentication no
 PermitEmptyPasswords no
 UsePAM no
@@ -253,13 +269,17 @@ EOF
 start_smtp() {
     local d="$DIR/smtp" log="$DIR/smtp/smtpd.log"
     "$PY" -c 'import aiosmtpd' 2>/dev/null || fail smtp "" "aiosmtpd missing in $PY: run scripts/install-test-deps.sh"
+    local SMTP_PASSWORD
+    SMTP_PASSWORD="$(gen_secret)"
     mkdir -p "$d/Maildir"
+    chmod 700 "$d"
     : >"$log"
     make_smtp_certs "$d" || fail smtp "" "openssl could not make the certificates"
     rm -f "$d/ports.env"
-    launch smtp "$log" "$PY" "$SCRIPT_DIR/smtpd.py" --host 127.0.0.1 \
+    # The password goes through the environment, not the command line (ps shows that).
+    launch smtp "$log" env RCTL_SMTPD_PASSWORD="$SMTP_PASSWORD" "$PY" "$SCRIPT_DIR/smtpd.py" --host 127.0.0.1 \
         --cert "$d/cert.pem" --key "$d/key.pem" \
-        --user "$SMTP_USER" --password "$SMTP_PASSWORD" \
+        --user "$SMTP_USER" --password-env RCTL_SMTPD_PASSWORD \
         --maildir "$d/Maildir" --ports-file "$d/ports.env"
     STARTED+=(smtp)
     local pid deadline
@@ -308,7 +328,11 @@ EOF
 start_s3() {
     local d="$DIR/s3" log="$DIR/s3/s3s-fs.log"
     [ -x "$S3S" ] || fail s3 "" "missing $S3S: run scripts/install-test-deps.sh"
+    local S3_ACCESS_KEY S3_SECRET_KEY
+    S3_ACCESS_KEY="RCTL$(openssl rand -hex 8 | tr a-f A-F)"
+    S3_SECRET_KEY="$(gen_secret)"
     mkdir -p "$d/data/$S3_BUCKET"
+    chmod 700 "$d" "$d/data"
     : >"$log"
     # --port 0: s3s-fs binds a free port itself and logs it (no race).
     launch s3 "$log" env RUST_LOG="${RCTL_TEST_S3_LOG:-s3s_fs=info,s3s=warn}" NO_COLOR=1 \
@@ -350,9 +374,11 @@ start_postgres() {
     local d="$DIR/pg" log="$DIR/pg/postgres.log" data="$DIR/pg/data" sock="$DIR/pg/sock"
     [ -x "$PG_BIN/initdb" ] || fail postgres "" "missing $PG_BIN/initdb: run scripts/install-test-deps.sh"
     open_dir_for_others
+    local PG_PASSWORD
+    PG_PASSWORD="$(gen_secret)"
     mkdir -p "$d"
     chown postgres: "$d"
-    chmod 755 "$d"
+    chmod 700 "$d"
     runuser -u postgres -- test -w "$d" \
         || fail postgres "" "user postgres cannot write $d (a parent of DIR lacks o+x?)"
     # Unix socket paths are limited to ~107 bytes: use a short dir if needed.
@@ -361,9 +387,10 @@ start_postgres() {
         sock="$(mktemp -d /tmp/rctl-pg.XXXXXX)"
         echo "$sock" >"$d/sockdir-tmp"
     fi
+    # Local connections over the socket are trusted: only postgres (and root) may reach it.
     mkdir -p "$sock"
     chown postgres: "$sock"
-    chmod 755 "$sock"
+    chmod 700 "$sock"
     : >"$log"
     chown postgres: "$log"
     # TLS is on (a per-run CA, RCTL_TEST_PG_CA, and a leaf for localhost/127.0.0.1);
@@ -371,7 +398,7 @@ start_postgres() {
     # verify-full can all be tested.
     mkdir -p "$d/tls"
     make_smtp_certs "$d/tls" || fail postgres "" "openssl could not make the certificates"
-    chown postgres: "$d/tls/key.pem"
+    chown -R postgres: "$d/tls"
     chmod 600 "$d/tls/key.pem"
     if [ ! -s "$data/PG_VERSION" ]; then
         rm -rf "$data"

@@ -5,7 +5,10 @@
 #
 # Tolerant of servers that were never started or are already dead. Only
 # processes whose PID is recorded under DIR (and whose command line still
-# matches the server) are signalled. Exits 0 unless a process survives SIGKILL.
+# matches the server) are signalled. Stopping sshd also removes the test user
+# start.sh created for DIR (only if its home is DIR/sshd/root, i.e. it is
+# provably that user). Exits 0 unless a process survives SIGKILL or the user
+# cannot be removed.
 set -uo pipefail
 
 PG_BIN=/usr/lib/postgresql/15/bin
@@ -63,6 +66,33 @@ stop_simple() { # NAME PATTERN
     rm -f "$DIR/pids/$1.pid"
 }
 
+# The per-DIR sshd test user (same name as in start.sh).
+remove_sshd_user() {
+    local user home
+    user="rctl_$(printf '%s' "$DIR" | sha256sum | cut -c1-8)"
+    home="$(getent passwd "$user" | cut -d: -f6)" || return 0
+    [ "$home" = "$DIR/sshd/root" ] || { msg "user $user is not this DIR's test user; left alone"; return 0; }
+    (
+        flock 8
+        # Its SFTP sessions were children of the stopped sshd; give them a moment to go.
+        for _ in $(seq 1 50); do
+            pgrep -u "$user" >/dev/null 2>&1 || break
+            sleep 0.1
+        done
+        pkill -KILL -u "$user" 2>/dev/null || true
+        for _ in $(seq 1 20); do
+            userdel "$user" 2>/dev/null && exit 0
+            sleep 0.1
+        done
+        exit 1
+    ) 8>/tmp/.reportctl-test-user.lock
+    if id "$user" >/dev/null 2>&1; then
+        msg "could not remove the test user $user"; RC=1
+    else
+        msg "sshd: removed test user $user"
+    fi
+}
+
 stop_postgres() {
     local data="$DIR/pg/data" pid
     if [ -f "$data/postmaster.pid" ]; then
@@ -85,7 +115,7 @@ stop_postgres() {
 
 for s in "${SERVERS[@]}"; do
     case "$s" in
-        sshd) stop_simple sshd /usr/sbin/sshd ;;
+        sshd) stop_simple sshd /usr/sbin/sshd; remove_sshd_user ;;
         smtp) stop_simple smtp smtpd.py ;;
         s3) stop_simple s3 s3s-fs ;;
         postgres) stop_postgres ;;

@@ -29,8 +29,20 @@ impl Secret {
         }
     }
 
-    /// Reads the secret now. File contents lose one trailing newline.
+    /// Reads the secret now. File contents lose one trailing newline. The value is
+    /// remembered for redaction (`crate::redact`): it never shows in captured text.
     pub fn resolve(&self) -> Result<SecretValue, String> {
+        let value = self.read()?;
+        crate::redact::remember(&value);
+        Ok(SecretValue(value))
+    }
+
+    /// The value, if it can be read now and is not empty; for redaction only.
+    pub(crate) fn read_quietly(&self) -> Option<String> {
+        self.read().ok()
+    }
+
+    fn read(&self) -> Result<String, String> {
         let value = match self {
             Secret::Env(name) => match std::env::var(name) {
                 Ok(v) => v,
@@ -58,7 +70,7 @@ impl Secret {
         if value.is_empty() {
             return Err(format!("{} is empty", self.describe()));
         }
-        Ok(SecretValue(value))
+        Ok(value)
     }
 }
 

@@ -8,7 +8,9 @@
 //! - BLOBs refused (the run fails naming the column) unless `blob = "hex"` or `"base64"`;
 //! - `formula_guard`: text cells starting with `=`, `+`, `-`, `@`, tab or CR get a
 //!   leading `'` so that spreadsheets do not run them as formulas. Numbers stay numbers:
-//!   typed numbers are never touched, nor is text that is itself a plain number (`-5`).
+//!   typed numbers are never touched, nor is text that is itself a plain number (`-5`);
+//! - text holding a NUL character (byte 0) refused: many CSV readers cut the text there
+//!   or reject the file, so the run fails naming the column (the source adds the row).
 //!
 //! Memory is flat: one row is never held; the writer buffers a few kilobytes.
 
@@ -118,6 +120,12 @@ pub fn format_real(v: f64, buf: &mut String) {
 
 impl<W: Write> RowSink for CsvRenderer<W> {
     fn columns(&mut self, names: &[&str]) -> Result<()> {
+        if let Some(i) = names.iter().position(|n| n.contains('\0')) {
+            bail!(
+                "the name of column {} holds a NUL character (byte 0), which CSV readers mishandle; rename the column in the query",
+                i + 1
+            );
+        }
         self.columns = names.iter().map(|s| s.to_string()).collect();
         if self.options.header {
             self.writer.write_record(names)?;
@@ -141,6 +149,12 @@ impl<W: Write> RowSink for CsvRenderer<W> {
             Cell::Number(s) => self.writer.write_field(s)?,
             Cell::Bool(b) => self.writer.write_field(if b { "true" } else { "false" })?,
             Cell::Text(s) => {
+                if s.contains('\0') {
+                    let name = self.columns.get(col).map_or("?", String::as_str);
+                    bail!(
+                        "the text holds a NUL character (byte 0), which CSV readers mishandle (many cut the text there); remove it in the query (in SQLite: replace({name}, char(0), ''))"
+                    );
+                }
                 if self.options.formula_guard && looks_like_formula(s) {
                     self.buf.clear();
                     self.buf.push('\'');
@@ -274,6 +288,27 @@ mod tests {
             out,
             "\u{feff}f\r\n'=SUM(A1)\r\n-5\r\n'-2+3\r\n'@x\r\n'\tx\r\n-5\r\nNULL\r\n\"plain;text\"\r\n"
         );
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        let cell = render(&CsvOptions::default(), &["n"], &[vec![Cell::Text("a\0b")]]);
+        assert_eq!(
+            cell.unwrap_err().to_string(),
+            "the text holds a NUL character (byte 0), which CSV readers mishandle (many cut the text there); remove it in the query (in SQLite: replace(n, char(0), ''))"
+        );
+        let header = render(&CsvOptions::default(), &["a", "b\0"], &[]);
+        assert!(header
+            .unwrap_err()
+            .to_string()
+            .starts_with("the name of column 2 holds a NUL character"));
+        // Other control characters are the consumer's business and pass through.
+        let ok = render(
+            &CsvOptions::default(),
+            &["n"],
+            &[vec![Cell::Text("a\x01b")]],
+        );
+        assert_eq!(ok.unwrap(), "n\na\x01b\n");
     }
 
     #[test]

@@ -16,8 +16,12 @@
 //! the query there (`psql -f -`, which then expands `:'from'` after `\getenv`).
 //! Its stdout must be CSV with a header row; it is parsed as it arrives and re-rendered
 //! with the report's CSV options (empty fields are NULL). Its stderr is kept (the last
-//! 64 KiB) for the error detail. A non-zero exit, a malformed CSV or the timeout fail
+//! 64 KiB, every known secret value redacted) for the error detail. A non-zero exit, a malformed CSV or the timeout fail
 //! the run; on timeout the command's whole process group is killed.
+//!
+//! The command never outlives reportctl: its process group is led by a small guard
+//! process (see [`guard`]) that kills the whole group, grandchildren included, when
+//! reportctl ends in any way (SIGTERM, SIGHUP, SIGINT, SIGKILL, a crash).
 
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -105,6 +109,12 @@ pub fn query(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and calls only
+    // async-signal-safe functions (see `guard::install`).
+    unsafe {
+        cmd.pre_exec(move || guard::install(parent));
+    }
     let program = &source.program;
     let mut child = cmd
         .spawn()
@@ -214,6 +224,96 @@ fn read_csv(input: impl Read, sink: &mut dyn RowSink) -> Result<()> {
     Ok(())
 }
 
+mod guard {
+    //! The guard: after `fork`, the child (leader of the command's new process group)
+    //! forks again. The grandchild goes on to exec the program; the child stays behind as
+    //! the guard. The guard asks the kernel for SIGTERM when reportctl dies
+    //! (`PR_SET_PDEATHSIG`), waits for that or for the program to exit, and then either
+    //! kills the whole process group or exits the way the program did (the same exit
+    //! status, or the same signal), so that reportctl sees the program's own status.
+    //! Only async-signal-safe calls are made here (we are in a fork of a threaded process).
+
+    use std::io;
+
+    /// Runs in the child between fork and exec; returns only in the program's process.
+    pub fn install(parent: libc::pid_t) -> io::Result<()> {
+        // SAFETY: plain system calls on local, initialised values; no allocation.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGCHLD] {
+                libc::sigaddset(&mut set, sig);
+            }
+            libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                // reportctl died before the request took effect.
+                libc::_exit(1);
+            }
+            let program = libc::fork();
+            if program < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if program == 0 {
+                // The program: dies with its guard, and starts with the usual mask.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+                libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+                return Ok(());
+            }
+            watch(program, &set)
+        }
+    }
+
+    /// The guard's loop; never returns.
+    unsafe fn watch(program: libc::pid_t, set: &libc::sigset_t) -> ! {
+        // The pipes belong to the program: reportctl must see them close when it ends.
+        // Nor may the guard keep reportctl's other descriptors (it never execs, so
+        // close-on-exec does not apply): another command's stdin, the ledger, sockets.
+        if libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32) != 0 {
+            let mut limit: libc::rlimit = std::mem::zeroed();
+            let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+                limit.rlim_cur.min(65_536) as libc::c_int
+            } else {
+                1024
+            };
+            for fd in 0..max {
+                libc::close(fd);
+            }
+        }
+        let tick = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 200_000_000,
+        };
+        loop {
+            let sig = libc::sigtimedwait(set, std::ptr::null_mut(), &tick);
+            if matches!(sig, libc::SIGTERM | libc::SIGHUP | libc::SIGINT) {
+                // reportctl is gone (or someone wants the command gone): all of it.
+                libc::kill(0, libc::SIGKILL);
+                libc::_exit(1);
+            }
+            let mut status = 0;
+            if libc::waitpid(program, &mut status, libc::WNOHANG) == program {
+                if libc::WIFEXITED(status) {
+                    libc::_exit(libc::WEXITSTATUS(status));
+                }
+                if libc::WIFSIGNALED(status) {
+                    let sig = libc::WTERMSIG(status);
+                    libc::signal(sig, libc::SIG_DFL);
+                    let mut one: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut one);
+                    libc::sigaddset(&mut one, sig);
+                    libc::sigprocmask(libc::SIG_UNBLOCK, &one, std::ptr::null_mut());
+                    libc::kill(libc::getpid(), sig);
+                    libc::_exit(128 + sig);
+                }
+            }
+        }
+    }
+}
+
 fn kill_group(pid: u32) {
     // SAFETY: kill(2) with a negative pid signals the process group the child leads
     // (it was started with process_group(0)); no memory is involved.
@@ -256,12 +356,13 @@ impl Watchdog {
 }
 
 /// Keeps the last `STDERR_TAIL` bytes of the command's stderr.
-struct StderrTail(JoinHandle<Vec<u8>>);
+struct StderrTail(JoinHandle<(Vec<u8>, bool)>);
 
 impl StderrTail {
     fn start(mut stderr: impl Read + Send + 'static) -> StderrTail {
         StderrTail(std::thread::spawn(move || {
             let mut kept: Vec<u8> = Vec::new();
+            let mut cut = false;
             let mut buf = [0u8; 8192];
             loop {
                 match stderr.read(&mut buf) {
@@ -270,22 +371,32 @@ impl StderrTail {
                         kept.extend_from_slice(&buf[..n]);
                         if kept.len() > 2 * STDERR_TAIL {
                             kept.drain(..kept.len() - STDERR_TAIL);
+                            cut = true;
                         }
                     }
                 }
             }
             if kept.len() > STDERR_TAIL {
                 kept.drain(..kept.len() - STDERR_TAIL);
+                cut = true;
             }
-            kept
+            (kept, cut)
         }))
     }
 
-    /// The kept text, trimmed. Waits for the stream to close (the command and any
+    /// The kept text, trimmed, with every known secret value redacted (a program may
+    /// print its environment). Waits for the stream to close (the command and any
     /// process it left behind have exited or been killed).
     fn finish(self) -> String {
-        let bytes = self.0.join().unwrap_or_default();
-        String::from_utf8_lossy(&bytes).trim().to_string()
+        let (bytes, cut) = self.0.join().unwrap_or_default();
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        if cut {
+            // The first line lost its beginning, perhaps part of a secret: drop it.
+            text = text
+                .split_once('\n')
+                .map_or(String::new(), |(_, rest)| rest.to_string());
+        }
+        crate::redact::text(text.trim())
     }
 }
 
@@ -347,6 +458,21 @@ mod tests {
             err(b"a\n\xff\n"),
             "its output is not valid CSV: line 2: field 1 is not valid UTF-8"
         );
+    }
+
+    #[test]
+    fn a_cut_stderr_tail_loses_its_partial_first_line() {
+        let mut text = String::from("password=unit-tail-partial\n");
+        while text.len() < 3 * STDERR_TAIL {
+            text.push_str("0123456789abcdef\n");
+        }
+        text.push_str("the end");
+        let tail = StderrTail::start(std::io::Cursor::new(text.into_bytes())).finish();
+        assert!(tail.len() <= STDERR_TAIL);
+        assert!(tail.starts_with("0123456789abcdef\n"), "{}", &tail[..40]);
+        assert!(tail.ends_with("\nthe end"));
+        let whole = StderrTail::start(std::io::Cursor::new(b"a\nb\n".to_vec())).finish();
+        assert_eq!(whole, "a\nb");
     }
 
     #[test]

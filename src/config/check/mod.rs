@@ -324,6 +324,7 @@ impl<'a> Checker<'a> {
                 return None;
             }
         };
+        crate::redact::watch(&secret);
         if self.preflight {
             if let Err(e) = secret.resolve() {
                 self.err(v.span(), subject, key, e);
