@@ -78,3 +78,69 @@ fn daily_previous_time_windows_tile_across_spring_forward() {
         assert_eq!(pair[0].1, pair[1].0, "consecutive windows tile");
     }
 }
+
+/// `plan --count` is bounded: a huge count is a usage error naming the allowed range,
+/// at once (it used to allocate gigabytes and run for minutes).
+#[test]
+fn plan_count_is_bounded() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "reports.toml",
+        &config("", "frequency = \"hourly\""),
+    );
+    for count in ["10001", "1000000", "4294967295", "0"] {
+        let started = std::time::Instant::now();
+        let out = run(dir.path(), &["plan", "--count", count, "--json"]);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert_eq!(out.stdout, "");
+        assert_eq!(
+            out.stderr,
+            format!("reportctl: error: --count {count} is out of range; allowed: 1 to 10000 runs per report (for runs further ahead, plan from a later --now)\n")
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+}
+
+/// The largest count: every report's runs, merged in time order with ties in
+/// configuration order, one line each.
+#[test]
+fn plan_count_at_the_limit_is_merged_in_order() {
+    let dir = tempdir();
+    let two = format!(
+        "{}\n[[reports]]\nname = \"Hourly\"\ntype = \"H\"\nsource = \"events\"\ndestinations = [\"local\"]\nquery = \"select 1\"\n[reports.schedule]\nfrequency = \"hourly\"\n",
+        config("", "frequency = \"daily\"\nat = \"06:00\"")
+    );
+    write(dir.path(), "reports.toml", &two);
+    let out = run(
+        dir.path(),
+        &[
+            "plan",
+            "--count",
+            "10000",
+            "--now",
+            "2026-01-01T00:00:00Z",
+            "--json",
+        ],
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 20_000);
+    let key = |v: &serde_json::Value| {
+        let at = chrono::DateTime::parse_from_rfc3339(v["run_at"].as_str().unwrap()).unwrap();
+        (at, v["report"] != "Daily Views")
+    };
+    for pair in lines.windows(2) {
+        assert!(key(&pair[0]) < key(&pair[1]), "{pair:?}");
+    }
+    // 06:00 UTC: the daily run comes before the hourly run at the same instant.
+    assert_eq!(lines[6]["report"], "Daily Views");
+    assert_eq!(lines[6]["run_at"], "2026-01-01T06:00:00+00:00");
+    assert_eq!(lines[7]["report"], "Hourly");
+    assert_eq!(lines[7]["run_at"], "2026-01-01T06:00:00+00:00");
+    assert_eq!(lines.last().unwrap()["run_at"], "2053-05-18T06:00:00+00:00");
+}

@@ -776,7 +776,11 @@ fn all_recurring() -> impl Strategy<Value = Schedule> {
                 run_on,
                 at: NaiveTime::from_hms_opt(hour, minute, 0).unwrap(),
                 window,
-                start: Some(NaiveDate::from_ymd_opt(1990, 1, 1).unwrap().and_time(NaiveTime::MIN)),
+                start: Some(
+                    NaiveDate::from_ymd_opt(1990, 1, 1)
+                        .unwrap()
+                        .and_time(NaiveTime::MIN),
+                ),
                 stop: None,
             })
         })
@@ -816,7 +820,12 @@ fn check_window(r: &Recurring, tz: Tz, slot: &Slot) -> Result<(), TestCaseError>
     let day = nominal_date(tz, r.at, slot.run_at);
     if delay < 0 {
         // Today minus two: ends at local midnight at the start of yesterday.
-        prop_assert_eq!(w.to, local_midnight(tz, day - Duration::days(1)), "{:?}", slot);
+        prop_assert_eq!(
+            w.to,
+            local_midnight(tz, day - Duration::days(1)),
+            "{:?}",
+            slot
+        );
         return Ok(());
     }
     match r.frequency {
@@ -838,7 +847,11 @@ fn check_window(r: &Recurring, tz: Tz, slot: &Slot) -> Result<(), TestCaseError>
             prop_assert_eq!(w.to, local_midnight(tz, end), "{:?}", slot);
             // Calendar-aligned: from the 1st of the month (quarter) `previous - 1`
             // periods before the one holding the last included day.
-            let months = if r.frequency == Frequency::Monthly { 1 } else { 3 };
+            let months = if r.frequency == Frequency::Monthly {
+                1
+            } else {
+                3
+            };
             let first = w.first_day();
             prop_assert_eq!(first.day(), 1, "{:?}", slot);
             prop_assert_eq!(i64::from(first.month0()) % months, 0, "{:?}", slot);
