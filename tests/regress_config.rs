@@ -144,3 +144,113 @@ fn plan_count_at_the_limit_is_merged_in_order() {
     assert_eq!(lines[7]["run_at"], "2026-01-01T06:00:00+00:00");
     assert_eq!(lines.last().unwrap()["run_at"], "2053-05-18T06:00:00+00:00");
 }
+
+/// `validate` on `text`: (exit code, stderr).
+fn validate(text: &str) -> (i32, String) {
+    let dir = tempdir();
+    write(dir.path(), "reports.toml", text);
+    write(dir.path(), "events.sql", "create table t(x);\n");
+    let out = run(dir.path(), &["validate"]);
+    assert_eq!(out.stdout, "");
+    (out.code, out.stderr)
+}
+
+/// A duplicate key is named; a table given twice is named as a table.
+#[test]
+fn duplicate_keys_are_named() {
+    let text = config("name = \"Again\"", "frequency = \"daily\"");
+    assert_eq!(
+        validate(&text),
+        (2, "reportctl: error: reports.toml:15:1: duplicate key `name`: it is already set in this table; keep one of them\n".to_string())
+    );
+    let text = config("", "frequency = \"daily\"\nfrequency = \"weekly\"");
+    assert_eq!(
+        validate(&text),
+        (2, "reportctl: error: reports.toml:18:1: duplicate key `frequency`: it is already set in this table; keep one of them\n".to_string())
+    );
+    let text = format!(
+        "[settings]\ntimezone = \"UTC\"\n[settings]\ncatch_up = 3\n{}",
+        config("", "frequency = \"daily\"")
+    );
+    assert_eq!(
+        validate(&text),
+        (2, "reportctl: error: reports.toml:3:2: the table `[settings]` appears twice; put its keys under one `[settings]`\n".to_string())
+    );
+}
+
+/// An integer too large for 64 bits gets the key's allowed range, like any other
+/// value out of range.
+#[test]
+fn huge_integers_get_the_allowed_range() {
+    for huge in [
+        "99999999999999999999",
+        "18446744073709551615",
+        "-9223372036854775809",
+    ] {
+        let text = config(
+            "",
+            &format!("frequency = \"daily\"\nevery = {huge}\nstart = 2026-01-01"),
+        );
+        assert_eq!(
+            validate(&text),
+            (2, format!("reportctl: error: reports.toml:18:9: report \"Daily Views\", key `schedule.every`: {huge} is out of range; allowed: 1 to 6 (daily periods between runs)\n"))
+        );
+    }
+    let text = format!(
+        "[settings]\ncatch_up = 99999999999999999999\n{}",
+        config("", "frequency = \"daily\"")
+    );
+    assert_eq!(
+        validate(&text),
+        (2, "reportctl: error: reports.toml:2:12: [settings], key `catch_up`: 99999999999999999999 is out of range; allowed: 1 to 1000 slots\n".to_string())
+    );
+}
+
+/// A `TZ` that names no zone is not ignored silently: one warning names it and the zone
+/// used instead.
+#[test]
+fn unknown_tz_value_is_warned_about_once() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "reports.toml",
+        &config("", "frequency = \"daily\""),
+    );
+    let out = common::command(
+        dir.path(),
+        &[
+            "plan",
+            "--now",
+            "2026-01-01T00:00:00Z",
+            "--count",
+            "1",
+            "--json",
+        ],
+    )
+    .env("TZ", "Mars/Base")
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let prefix = "reportctl: warning: TZ=\"Mars/Base\" is not an IANA time zone name; using ";
+    let suffix = " (the system zone) instead; set TZ to a name such as America/New_York, or `timezone` in [settings]\n";
+    assert!(
+        stderr.starts_with(prefix) && stderr.ends_with(suffix),
+        "{stderr}"
+    );
+    // A zone name, or none: no warning.
+    for tz in ["America/New_York", ":Europe/London"] {
+        let out = common::command(
+            dir.path(),
+            &["plan", "--now", "2026-01-01T00:00:00Z", "--count", "1"],
+        )
+        .env("TZ", tz)
+        .output()
+        .unwrap();
+        assert_eq!(
+            (out.status.code(), out.stderr.as_slice()),
+            (Some(0), &b""[..])
+        );
+    }
+}
