@@ -254,3 +254,173 @@ fn unknown_tz_value_is_warned_about_once() {
         );
     }
 }
+
+/// A configuration with a SQLite file source `db` at `path`, settings `settings` and
+/// one report whose query lines are `query`; `validate` run on it in a directory
+/// holding `data.db` (a database with a table `t`), `dir/` (a directory), `random.db`
+/// (random bytes) and `empty.db` (0 bytes).
+fn validate_db(settings: &str, source: &str, query: &str) -> (i32, String) {
+    let dir = tempdir();
+    let conn = rusqlite::Connection::open(dir.path().join("data.db")).unwrap();
+    conn.execute_batch("create table t(x); insert into t values (1);")
+        .unwrap();
+    drop(conn);
+    std::fs::create_dir(dir.path().join("dir")).unwrap();
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(dir.path().join("random.db"), noise).unwrap();
+    write(dir.path(), "empty.db", "");
+    write(
+        dir.path(),
+        "comments.sql",
+        "-- the query goes here\n/* later */\n",
+    );
+    let text = format!(
+        "[settings]\n{settings}\n\n[sources.db]\n{source}\n\n[destinations.local]\nkind = \"directory\"\npath = \"out\"\n\n[[reports]]\nname = \"Daily Views\"\ntype = \"VIEWS\"\nsource = \"db\"\ndestinations = [\"local\"]\n{query}\n[reports.schedule]\nfrequency = \"daily\"\n"
+    );
+    write(dir.path(), "reports.toml", &text);
+    let out = run(dir.path(), &["validate"]);
+    assert_eq!(out.stdout, "");
+    (out.code, out.stderr)
+}
+
+const SQLITE_DB: &str = "kind = \"sqlite\"\npath = \"data.db\"";
+
+/// `validate` refuses SQLite source paths that are no database, naming the key.
+#[test]
+fn validate_refuses_sqlite_paths_that_are_no_database() {
+    let ok = validate_db("", SQLITE_DB, "query = \"select x from t\"");
+    assert_eq!(ok, (0, String::new()));
+    for (path, why) in [
+        ("dir", "dir is a directory; give the path of a SQLite database file"),
+        ("random.db", "random.db is not a SQLite database (file is not a database); give the path of a database file"),
+        ("empty.db", "empty.db is empty (0 bytes), not a SQLite database; give the path of a database file"),
+    ] {
+        let source = format!("kind = \"sqlite\"\npath = \"{path}\"");
+        assert_eq!(
+            validate_db("", &source, "query = \"select 1\""),
+            (2, format!("reportctl: error: reports.toml:6:8: source \"db\", key `path`: {why}\n")),
+            "{path}"
+        );
+    }
+}
+
+/// `validate` refuses a ledger path (`state`) that is a directory or no database; a
+/// ledger not created yet, or empty, is fine.
+#[test]
+fn validate_refuses_a_state_that_is_no_database() {
+    let query = "query = \"select x from t\"";
+    assert_eq!(
+        validate_db("state = \"dir\"", SQLITE_DB, query),
+        (2, "reportctl: error: reports.toml:2:9: [settings], key `state`: dir is a directory; give the path of a SQLite database file\n".to_string())
+    );
+    assert_eq!(
+        validate_db("state = \"random.db\"", SQLITE_DB, query),
+        (2, "reportctl: error: reports.toml:2:9: [settings], key `state`: random.db is not a SQLite database (file is not a database); give the path of a database file\n".to_string())
+    );
+    for fine in ["state = \"empty.db\"", "state = \"new/ledger.sqlite\""] {
+        assert_eq!(
+            validate_db(fine, SQLITE_DB, query),
+            (0, String::new()),
+            "{fine}"
+        );
+    }
+}
+
+/// `validate` refuses queries that are not read-only: SQLite decides on the prepared
+/// statement, PostgreSQL queries are judged from their text, command sources' queries
+/// are left alone.
+#[test]
+fn validate_refuses_queries_that_write() {
+    const ONLY_READ: &str =
+        "a report's query must only read: SELECT, WITH … SELECT, VALUES or TABLE";
+    for (query, why) in [
+        ("delete from t", "`DELETE` is not a read-only statement"),
+        (
+            "INSERT INTO t VALUES (2)",
+            "`INSERT` is not a read-only statement",
+        ),
+        (
+            "update t set x = 2 returning x",
+            "`UPDATE` is not a read-only statement",
+        ),
+        ("VACUUM", "`VACUUM` is not a read-only statement"),
+        (
+            "ATTACH 'other.db' AS other",
+            "`ATTACH` is not a read-only statement",
+        ),
+    ] {
+        assert_eq!(
+            validate_db("", SQLITE_DB, &format!("query = \"{query}\"")),
+            (2, format!("reportctl: error: reports.toml:17:9: report \"Daily Views\", key `query`: source \"db\": {why}; {ONLY_READ}\n")),
+            "{query}"
+        );
+    }
+    assert_eq!(
+        validate_db("", SQLITE_DB, "query = \"PRAGMA optimize\""),
+        (2, format!("reportctl: error: reports.toml:17:9: report \"Daily Views\", key `query`: source \"db\": `PRAGMA` statements may change the database; {ONLY_READ} (read a pragma as a table: SELECT * FROM pragma_table_info('t'))\n"))
+    );
+    assert_eq!(
+        validate_db("", SQLITE_DB, "query_file = \"comments.sql\""),
+        (2, "reportctl: error: reports.toml:17:14: report \"Daily Views\", key `query_file`: source \"db\": the query holds no SQL statement, only blanks or comments; write the SELECT\n".to_string())
+    );
+    // An in-memory database built by `init` scripts is asked too.
+    let init = "kind = \"sqlite\"\ninit = [\"init.sql\"]";
+    let dir_init = |query: &str| {
+        let dir = tempdir();
+        write(dir.path(), "init.sql", "create table t(x);\n");
+        let text = format!("[sources.db]\n{init}\n\n[destinations.local]\nkind = \"directory\"\npath = \"out\"\n\n[[reports]]\nname = \"R\"\ntype = \"X\"\nsource = \"db\"\ndestinations = [\"local\"]\nquery = \"{query}\"\n[reports.schedule]\nfrequency = \"daily\"\n");
+        write(dir.path(), "reports.toml", &text);
+        let out = run(dir.path(), &["validate"]);
+        (out.code, out.stderr)
+    };
+    assert_eq!(
+        dir_init("select x from t where x >= :from_epoch"),
+        (0, String::new())
+    );
+    assert_eq!(
+        dir_init("delete from t"),
+        (2, format!("reportctl: error: reports.toml:14:9: report \"R\", key `query`: source \"db\": `DELETE` is not a read-only statement; {ONLY_READ}\n"))
+    );
+
+    // PostgreSQL, classified from the text (no server is asked).
+    let pg = "kind = \"postgres\"\nurl = \"postgres://reporter@127.0.0.1:9/db\"";
+    let fine = "query = \"with w as (select 1 as x) select x from w where now() >= :from\"";
+    assert_eq!(validate_db("", pg, fine), (0, String::new()));
+    for (query, why) in [
+        (
+            "DELETE FROM t",
+            "`DELETE` is not a read-only statement".to_string(),
+        ),
+        (
+            "explain delete from t",
+            "EXPLAIN of a statement that does not only read: `DELETE` is not a read-only statement"
+                .to_string(),
+        ),
+        (
+            "prepare p as select 1",
+            "`PREPARE` is not a read-only statement".to_string(),
+        ),
+        (
+            "with d as (delete from t returning *) select * from d",
+            "the query holds a DELETE".to_string(),
+        ),
+        (
+            "select * into t2 from t",
+            "`SELECT … INTO` creates a table".to_string(),
+        ),
+    ] {
+        assert_eq!(
+            validate_db("", pg, &format!("query = \"{query}\"")),
+            (2, format!("reportctl: error: reports.toml:17:9: report \"Daily Views\", key `query`: source \"db\": {why}; {ONLY_READ}\n")),
+            "{query}"
+        );
+    }
+    // A command source's query goes to an engine reportctl does not know.
+    let cmd = "kind = \"command\"\nprogram = \"cat\"";
+    assert_eq!(
+        validate_db("", cmd, "query = \"delete from t\""),
+        (0, String::new())
+    );
+}

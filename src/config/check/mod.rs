@@ -2,6 +2,7 @@
 //! problem becomes a `Diagnostic` pointing at the offending value; checking goes on
 //! after a problem so that one pass finds them all.
 
+mod database;
 mod endpoints;
 mod report;
 mod schedule;
@@ -469,7 +470,9 @@ impl<'a> Checker<'a> {
                         "only a PostgreSQL ledger (state = \"postgres://…\") takes a password",
                     );
                 }
-                StateLocation::Sqlite(self.path(v.get_ref()))
+                let path = self.path(v.get_ref());
+                self.sqlite_file(&path, v.span(), s, "state", true);
+                StateLocation::Sqlite(path)
             }
             None => StateLocation::Sqlite(self.path(".reportctl/ledger.sqlite")),
         };
