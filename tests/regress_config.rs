@@ -204,6 +204,14 @@ fn huge_integers_get_the_allowed_range() {
         validate(&text),
         (2, "reportctl: error: reports.toml:2:12: [settings], key `catch_up`: 99999999999999999999 is out of range; allowed: 1 to 1000 slots\n".to_string())
     );
+    let text = format!(
+        "[settings.csv]\ncompress_above_mb = 99999999999999999999\ncompression = \"gzip\"\n{}",
+        config("", "frequency = \"daily\"")
+    );
+    assert_eq!(
+        validate(&text),
+        (2, "reportctl: error: reports.toml:2:21: [settings], key `csv.compress_above_mb`: 99999999999999999999 is out of range; allowed: more than 0 up to 1048576 (MB)\n".to_string())
+    );
 }
 
 /// A `TZ` that names no zone is not ignored silently: one warning names it and the zone

@@ -640,7 +640,13 @@ impl<'a> Checker<'a> {
                         mb.span(),
                         s,
                         "csv.compress_above_mb",
-                        format!("{v} is out of range; allowed: more than 0 up to 1048576 (MB)"),
+                        format!(
+                            "{} is out of range; allowed: more than 0 up to 1048576 (MB)",
+                            match mb.get_ref() {
+                                crate::config::raw::Number::Int(i) => i.to_string(),
+                                crate::config::raw::Number::Float(f) => f.to_string(),
+                            }
+                        ),
                     );
                 }
             }
