@@ -17,7 +17,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
 
 const ENVIRONMENT: &[(&str, &str)] = &[
     ("REPORTCTL_CONFIG", "The configuration file, when \\-\\-config is not given (default: reports.toml)."),
-    ("TZ", "The zone of reports and settings that name none, when it is an IANA zone name; else the system zone."),
+    ("TZ", "The zone of reports and settings that name none, when it is an IANA zone name; else the system zone (a value naming no zone gets a warning)."),
     ("NO_COLOR", "When set, no colour is used."),
 ];
 

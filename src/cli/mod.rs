@@ -163,7 +163,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     pub now: Option<DateTime<Utc>>,
 
-    /// How many runs to show per report.
+    /// How many runs to show per report, 1 to 10000.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub count: usize,
 }

@@ -2,6 +2,8 @@
 //! lines are a stable interface (see the brief):
 //! `{"report":…,"run_at":…,"from":…,"to":…,"files":[…]}`.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::Write;
 
 use anyhow::{anyhow, Result};
@@ -49,15 +51,54 @@ pub fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Report
         .collect()
 }
 
+/// The most runs `plan --count` shows per report: enough for any look ahead a person
+/// reads (ten thousand hourly runs are more than a year), small enough to answer at once.
+pub const MAX_COUNT: usize = 10_000;
+
 /// The next `count` slots of `report` at or after `now` (none for a draft).
 pub fn upcoming(report: &Report, now: DateTime<Utc>, count: usize) -> Vec<Slot> {
-    if report.status == Status::Draft {
-        return Vec::new();
-    }
+    upcoming_iter(report, now, count).collect()
+}
+
+/// [`upcoming`], computed as the slots are taken.
+pub fn upcoming_iter(
+    report: &Report,
+    now: DateTime<Utc>,
+    count: usize,
+) -> impl Iterator<Item = Slot> + '_ {
+    let draft = report.status == Status::Draft;
     Plan::new(&report.schedule, report.timezone, now)
         .slots_from(now)
-        .take(count)
-        .collect()
+        .take(if draft { 0 } else { count })
+}
+
+/// The next `count` slots of each report, merged in time order with ties in
+/// configuration order: a k-way merge that holds one pending slot per report, so memory
+/// does not grow with `count`.
+pub fn merged<'c>(
+    reports: &[&'c Report],
+    now: DateTime<Utc>,
+    count: usize,
+) -> impl Iterator<Item = (&'c Report, Slot)> {
+    let mut sources: Vec<_> = reports
+        .iter()
+        .map(|r| (*r, upcoming_iter(r, now, count)))
+        .collect();
+    let mut heads: Vec<Option<Slot>> = sources.iter_mut().map(|(_, it)| it.next()).collect();
+    let mut heap: BinaryHeap<Reverse<(DateTime<Utc>, usize)>> = heads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| h.map(|s| Reverse((s.run_at.with_timezone(&Utc), i))))
+        .collect();
+    std::iter::from_fn(move || {
+        let Reverse((_, i)) = heap.pop()?;
+        let slot = heads[i].take()?;
+        heads[i] = sources[i].1.next();
+        if let Some(next) = heads[i] {
+            heap.push(Reverse((next.run_at.with_timezone(&Utc), i)));
+        }
+        Some((sources[i].0, slot))
+    })
 }
 
 pub fn files_of(report: &Report, slot: &Slot) -> Result<Vec<String>> {
@@ -67,50 +108,67 @@ pub fn files_of(report: &Report, slot: &Slot) -> Result<Vec<String>> {
 }
 
 pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
+    if !(1..=MAX_COUNT).contains(&args.count) {
+        return Err(anyhow!(UsageError(format!(
+            "--count {} is out of range; allowed: 1 to {MAX_COUNT} runs per report (for runs further ahead, plan from a later --now)",
+            args.count
+        ))));
+    }
     let config = super::load(cli)?;
     let reports = select(&config, &args.reports)?;
     let now = args.now.unwrap_or_else(Utc::now);
-    let mut lines = Vec::new();
-    for (order, report) in reports.iter().enumerate() {
+    for report in &reports {
         if report.status == Status::Draft {
             crate::ui::info(format!("report \"{}\" is a draft: never due", report.name));
         }
-        for slot in upcoming(report, now, args.count) {
-            let files = files_of(report, &slot)?;
-            lines.push((slot.run_at.with_timezone(&Utc), order, report, slot, files));
-        }
     }
-    lines.sort_by_key(|(t, order, ..)| (*t, *order));
     let mut out = std::io::stdout().lock();
     if cli.json {
-        for (_, _, report, slot, files) in lines {
+        for (report, slot) in merged(&reports, now, args.count) {
             let line = PlanLine {
                 report: &report.name,
                 run_at: rfc3339(&slot.run_at),
                 from: rfc3339(&slot.window.from),
                 to: rfc3339(&slot.window.to),
-                files,
+                files: files_of(report, &slot)?,
             };
             writeln!(out, "{}", serde_json::to_string(&line)?)?;
         }
     } else {
-        let mut rows = vec![vec![
-            "REPORT".to_string(),
-            "RUN AT".into(),
-            "FROM".into(),
-            "TO".into(),
-            "FILES".into(),
-        ]];
-        for (_, _, report, slot, files) in lines {
-            rows.push(vec![
-                report.name.clone(),
+        // Two passes: the column widths first, then each row as it is computed.
+        let header = ["REPORT", "RUN AT", "FROM", "TO"];
+        let mut widths = header.map(|h| h.chars().count());
+        for (report, slot) in merged(&reports, now, args.count) {
+            let cells = [
+                report.name.chars().count(),
+                rfc3339(&slot.run_at).len(),
+                rfc3339(&slot.window.from).len(),
+                rfc3339(&slot.window.to).len(),
+            ];
+            for (w, c) in widths.iter_mut().zip(cells) {
+                *w = (*w).max(c);
+            }
+        }
+        let row = |cells: [&str; 4], files: &str| {
+            let mut line = String::new();
+            for (cell, w) in cells.iter().zip(widths) {
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', w - cell.chars().count() + 2));
+            }
+            line.push_str(files);
+            line.trim_end().to_string()
+        };
+        writeln!(out, "{}", row(header, "FILES"))?;
+        for (report, slot) in merged(&reports, now, args.count) {
+            let files = files_of(report, &slot)?.join(", ");
+            let times = [
                 rfc3339(&slot.run_at),
                 rfc3339(&slot.window.from),
                 rfc3339(&slot.window.to),
-                files.join(", "),
-            ]);
+            ];
+            let cells = [report.name.as_str(), &times[0], &times[1], &times[2]];
+            writeln!(out, "{}", row(cells, &files))?;
         }
-        write!(out, "{}", super::table(&rows))?;
     }
     out.flush()?;
     Ok(exit::OK)

@@ -56,7 +56,10 @@ fn load_str_with(path: &Path, text: &str, preflight: bool) -> Result<Config, Con
     if !syntax_errors.is_empty() {
         let diags = syntax_errors
             .iter()
-            .map(|e| src.diagnostic(e.span(), Subject::File, None, clean_message(e.message())))
+            .map(|e| {
+                let message = syntax_message(text, e.span(), e.message());
+                src.diagnostic(e.span(), Subject::File, None, message)
+            })
             .collect();
         return Err(ConfigErrors(diags));
     }
@@ -499,6 +502,38 @@ fn type_name(v: &DeValue<'_>) -> &'static str {
     }
 }
 
+/// A TOML syntax error in plain words; a duplicate key is named (the parser says only
+/// "duplicate key"), with what to do.
+fn syntax_message(text: &str, span: Option<Range<usize>>, message: &str) -> String {
+    let m = clean_message(message);
+    let key = span
+        .clone()
+        .and_then(|s| text.get(s))
+        .map(|k| k.trim().trim_matches(|c| c == '[' || c == ']').trim())
+        .filter(|k| !k.is_empty() && !k.contains('\n'));
+    if m != "duplicate key" {
+        return m;
+    }
+    let line_start = span
+        .as_ref()
+        .and_then(|s| text.get(..s.start))
+        .map_or(0, |before| before.rfind('\n').map_or(0, |i| i + 1));
+    let line = text[line_start..].lines().next().unwrap_or("").trim();
+    if line.starts_with('[') && !line.starts_with("[[") {
+        if let Some(header) = line.split(']').next() {
+            return format!(
+                "the table `{header}]` appears twice; put its keys under one `{header}]`"
+            );
+        }
+    }
+    match key {
+        Some(k) => {
+            format!("duplicate key `{k}`: it is already set in this table; keep one of them")
+        }
+        None => m,
+    }
+}
+
 /// serde's type words in TOML's terms.
 fn clean_message(m: &str) -> String {
     let m = m.trim_end().trim_end_matches('.');
@@ -512,6 +547,7 @@ fn clean_message(m: &str) -> String {
     };
     let mut m = m
         .replace("expected i64", "expected an integer")
+        .replace("expected i128", "expected an integer")
         .replace("expected f64", "expected a number")
         .replace("expected a sequence", "expected an array")
         .replace("expected a map", "expected a table")
@@ -521,6 +557,10 @@ fn clean_message(m: &str) -> String {
         m = m
             .replace(", expected one of", "; allowed:")
             .replace(", expected", "; allowed:");
+    }
+    if m == "integer number overflowed" {
+        // Beyond 128 bits: no setting's range is anywhere near.
+        m = "the integer is far too large (more than 38 digits); see the key's allowed range in the README".to_string();
     }
     if let Some(rest) = m.strip_prefix("missing field") {
         m = format!("missing key{rest}");

@@ -11,6 +11,11 @@ use toml::Spanned;
 
 pub type S<T> = Spanned<T>;
 
+/// An integer setting as written. Wider than any setting needs, so that a value too
+/// large for 64 bits still reaches its range check (and gets the allowed range in the
+/// message) instead of a bare serde error.
+pub type Int = i128;
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSettings {
@@ -18,14 +23,14 @@ pub struct RawSettings {
     pub state: Option<S<String>>,
     pub state_password: Option<S<toml::Value>>,
     pub spool: Option<S<String>>,
-    pub spool_keep_days: Option<S<i64>>,
-    pub max_range_days: Option<S<i64>>,
-    pub catch_up: Option<S<i64>>,
-    pub lease_seconds: Option<S<i64>>,
-    pub max_attempts: Option<S<i64>>,
-    pub retry_delay_seconds: Option<S<i64>>,
-    pub delivery_retries: Option<S<i64>>,
-    pub delivery_backoff_seconds: Option<S<i64>>,
+    pub spool_keep_days: Option<S<Int>>,
+    pub max_range_days: Option<S<Int>>,
+    pub catch_up: Option<S<Int>>,
+    pub lease_seconds: Option<S<Int>>,
+    pub max_attempts: Option<S<Int>>,
+    pub retry_delay_seconds: Option<S<Int>>,
+    pub delivery_retries: Option<S<Int>>,
+    pub delivery_backoff_seconds: Option<S<Int>>,
     pub allow_plain_secrets: Option<S<bool>>,
     pub file_name: Option<S<String>>,
     pub date_format: Option<S<String>>,
@@ -48,11 +53,39 @@ pub struct RawCsv {
 }
 
 /// A number written either as an integer or a float (`10` or `0.5`).
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, Copy)]
 pub enum Number {
-    Int(i64),
+    Int(Int),
     Float(f64),
+}
+
+/// By hand rather than `#[serde(untagged)]`, which cannot hold integers beyond 64 bits.
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Number, E> {
+                Ok(Number::Int(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Number, E> {
+                Ok(Number::Int(v.into()))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<Number, E> {
+                Ok(Number::Int(v))
+            }
+            fn visit_u128<E>(self, v: u128) -> Result<Number, E> {
+                Ok(Number::Int(Int::try_from(v).unwrap_or(Int::MAX)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Number, E> {
+                Ok(Number::Float(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Number {
@@ -68,13 +101,13 @@ impl Number {
 #[serde(deny_unknown_fields)]
 pub struct RawSmtp {
     pub host: Option<S<String>>,
-    pub port: Option<S<i64>>,
+    pub port: Option<S<Int>>,
     pub tls: Option<S<String>>,
     pub user: Option<S<String>>,
     pub password: Option<S<toml::Value>>,
     pub from: Option<S<String>>,
     pub ca_file: Option<S<String>>,
-    pub timeout_seconds: Option<S<i64>>,
+    pub timeout_seconds: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,7 +117,7 @@ pub struct RawSqliteSource {
     pub kind: Option<IgnoredAny>,
     pub path: Option<S<String>>,
     pub init: Option<S<Vec<S<String>>>>,
-    pub busy_timeout_ms: Option<S<i64>>,
+    pub busy_timeout_ms: Option<S<Int>>,
     pub events: Option<S<RawEvents>>,
 }
 
@@ -95,14 +128,14 @@ pub struct RawPostgresSource {
     pub kind: Option<IgnoredAny>,
     pub url: Option<S<String>>,
     pub host: Option<S<String>>,
-    pub port: Option<S<i64>>,
+    pub port: Option<S<Int>>,
     pub user: Option<S<String>>,
     pub dbname: Option<S<String>>,
     pub password: Option<S<toml::Value>>,
     pub sslmode: Option<S<String>>,
     pub ca_file: Option<S<String>>,
-    pub connect_timeout_seconds: Option<S<i64>>,
-    pub statement_timeout_seconds: Option<S<i64>>,
+    pub connect_timeout_seconds: Option<S<Int>>,
+    pub statement_timeout_seconds: Option<S<Int>>,
     pub events: Option<S<RawEvents>>,
 }
 
@@ -114,7 +147,7 @@ pub struct RawCommandSource {
     pub program: Option<S<String>>,
     pub args: Option<S<Vec<S<String>>>>,
     pub env: Option<S<toml::Table>>,
-    pub timeout_seconds: Option<S<i64>>,
+    pub timeout_seconds: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,7 +156,7 @@ pub struct RawDirectoryDest {
     /// Read before this struct; listed so that unknown-key errors name it.
     pub kind: Option<IgnoredAny>,
     pub path: Option<S<String>>,
-    pub keep_days: Option<S<i64>>,
+    pub keep_days: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,7 +180,7 @@ pub struct RawSftpDest {
     /// Read before this struct; listed so that unknown-key errors name it.
     pub kind: Option<IgnoredAny>,
     pub host: Option<S<String>>,
-    pub port: Option<S<i64>>,
+    pub port: Option<S<Int>>,
     pub user: Option<S<String>>,
     pub path: Option<S<String>>,
     pub known_hosts: Option<S<String>>,
@@ -157,8 +190,8 @@ pub struct RawSftpDest {
     pub password: Option<S<toml::Value>>,
     pub agent: Option<S<bool>>,
     pub create_dirs: Option<S<bool>>,
-    pub connect_timeout_seconds: Option<S<i64>>,
-    pub io_timeout_seconds: Option<S<i64>>,
+    pub connect_timeout_seconds: Option<S<Int>>,
+    pub io_timeout_seconds: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,9 +210,9 @@ pub struct RawS3Dest {
     pub sse: Option<S<String>>,
     pub sse_kms_key_id: Option<S<String>>,
     pub content_type: Option<S<String>>,
-    pub link_minutes: Option<S<i64>>,
-    pub part_size_mb: Option<S<i64>>,
-    pub multipart_threshold_mb: Option<S<i64>>,
+    pub link_minutes: Option<S<Int>>,
+    pub part_size_mb: Option<S<Int>>,
+    pub multipart_threshold_mb: Option<S<Int>>,
 }
 
 /// A report without its sub-tables (`schedule`, `csv`, `outputs`), which are read on
@@ -200,7 +233,7 @@ pub struct RawReport {
     pub backfill: Option<S<bool>>,
     pub file_name: Option<S<String>>,
     pub date_format: Option<S<String>>,
-    pub max_attempts: Option<S<i64>>,
+    pub max_attempts: Option<S<Int>>,
     /// Read on their own before this struct; listed so that unknown-key errors name them.
     pub outputs: Option<IgnoredAny>,
     pub csv: Option<IgnoredAny>,
@@ -225,8 +258,8 @@ pub struct RawOutput {
     pub filter: Option<S<RawFilter>>,
     pub traffic_filter: Option<S<std::collections::BTreeMap<String, S<RawFilter>>>>,
     pub exclude_data: Option<S<Vec<S<String>>>>,
-    pub row_limit: Option<S<i64>>,
-    pub cardinality_limit: Option<S<i64>>,
+    pub row_limit: Option<S<Int>>,
+    pub cardinality_limit: Option<S<Int>>,
 }
 
 /// A filter table: dimension names (include), `exclude_<dimension>`, and
@@ -253,15 +286,15 @@ pub struct RawEvents {
 #[serde(deny_unknown_fields)]
 pub struct RawSchedule {
     pub frequency: Option<S<String>>,
-    pub every: Option<S<i64>>,
-    pub run_on: Option<S<i64>>,
+    pub every: Option<S<Int>>,
+    pub run_on: Option<S<Int>>,
     pub at: Option<S<String>>,
-    pub delay: Option<S<i64>>,
-    pub previous_time: Option<S<i64>>,
+    pub delay: Option<S<Int>>,
+    pub previous_time: Option<S<Int>>,
     pub start: Option<S<toml::Value>>,
     pub stop: Option<S<toml::Value>>,
     pub send_at: Option<S<String>>,
-    pub included_range_days: Option<S<i64>>,
+    pub included_range_days: Option<S<Int>>,
     pub once: Option<S<toml::Value>>,
     pub from: Option<S<toml::Value>>,
     pub to: Option<S<toml::Value>>,
@@ -273,7 +306,7 @@ pub struct RawPickupDest {
     /// Read before this struct; listed so that unknown-key errors name it.
     pub kind: Option<IgnoredAny>,
     pub path: Option<S<String>>,
-    pub keep_days: Option<S<i64>>,
+    pub keep_days: Option<S<Int>>,
     pub naming: Option<S<String>>,
     pub app_id: Option<S<String>>,
 }
@@ -286,11 +319,11 @@ pub struct RawServe {
     pub public_url: Option<S<String>>,
     pub api_key: Option<S<toml::Value>>,
     pub link_secret: Option<S<toml::Value>>,
-    pub link_minutes: Option<S<i64>>,
-    pub request_timeout_seconds: Option<S<i64>>,
-    pub max_request_bytes: Option<S<i64>>,
-    pub max_connections: Option<S<i64>>,
-    pub shutdown_grace_seconds: Option<S<i64>>,
+    pub link_minutes: Option<S<Int>>,
+    pub request_timeout_seconds: Option<S<Int>>,
+    pub max_request_bytes: Option<S<Int>>,
+    pub max_connections: Option<S<Int>>,
+    pub shutdown_grace_seconds: Option<S<Int>>,
     /// `[serve.apps.APP_ID]`: seed 002's download endpoint, one table per app.
     pub apps: Option<S<std::collections::BTreeMap<S<String>, S<RawApp>>>>,
 }

@@ -66,26 +66,27 @@ pub fn window_of(schedule: &Schedule, tz: Tz, run: DateTime<Utc>) -> Window {
     }
 }
 
+/// The local date whose run (at `r.at`) is the instant `run`: the run's local date,
+/// unless a spring-forward gap pushed the run past midnight (Pacific/Apia skipped a whole
+/// day), in which case it is an earlier date.
+fn nominal_run_date(r: &Recurring, tz: Tz, run: DateTime<Utc>) -> NaiveDate {
+    let local = run.with_timezone(&tz).date_naive();
+    (0..3)
+        .map(|back| local - Duration::days(back))
+        .find(|d| resolve(tz, d.and_time(r.at)) == run)
+        .unwrap_or(local)
+}
+
 fn recurring_window(r: &Recurring, tz: Tz, run: DateTime<Utc>) -> Window {
-    let local = run.with_timezone(&tz);
-    let run_date = local.date_naive();
+    if r.frequency == Frequency::Hourly {
+        return hourly_window(r, tz, run);
+    }
+    // Wall clock: the nominal local slot (the schedule's date and time of day), not the
+    // instant it resolved to, so that a run moved by a DST gap covers the same local
+    // period as any other and consecutive windows tile.
+    let run_date = nominal_run_date(r, tz, run);
     match (r.frequency, r.window) {
-        (Frequency::Hourly, rule) => {
-            let (to, length) = match rule {
-                WindowRule::TodayMinusTwo => (
-                    run - Duration::minutes(i64::from(r.run_on)),
-                    Duration::hours(i64::from(r.every)),
-                ),
-                WindowRule::Offset { delay, previous } => (
-                    run - Duration::minutes(i64::from(delay)),
-                    Duration::minutes(i64::from(previous)),
-                ),
-            };
-            Window {
-                from: (to - length).with_timezone(&tz),
-                to: to.with_timezone(&tz),
-            }
-        }
+        (Frequency::Hourly, _) => unreachable!("handled above"),
         (_, WindowRule::TodayMinusTwo) => {
             // Ends at local midnight at the start of yesterday; starts where the
             // previous run's window ended, so consecutive windows tile.
@@ -94,7 +95,8 @@ fn recurring_window(r: &Recurring, tz: Tz, run: DateTime<Utc>) -> Window {
             local_window(tz, midnight(start), midnight(end))
         }
         (Frequency::Daily, WindowRule::Offset { delay, previous }) => {
-            let end = local.naive_local() - Duration::hours(i64::from(delay));
+            // Local wall-clock hours back from the nominal slot time.
+            let end = run_date.and_time(r.at) - Duration::hours(i64::from(delay));
             let start = end - Duration::hours(i64::from(previous));
             local_window(tz, start, end)
         }
@@ -112,6 +114,24 @@ fn recurring_window(r: &Recurring, tz: Tz, run: DateTime<Utc>) -> Window {
             };
             local_window(tz, midnight(start), midnight(end))
         }
+    }
+}
+
+/// Hourly windows are elapsed time, back from the run instant.
+fn hourly_window(r: &Recurring, tz: Tz, run: DateTime<Utc>) -> Window {
+    let (to, length) = match r.window {
+        WindowRule::TodayMinusTwo => (
+            run - Duration::minutes(i64::from(r.run_on)),
+            Duration::hours(i64::from(r.every)),
+        ),
+        WindowRule::Offset { delay, previous } => (
+            run - Duration::minutes(i64::from(delay)),
+            Duration::minutes(i64::from(previous)),
+        ),
+    };
+    Window {
+        from: (to - length).with_timezone(&tz),
+        to: to.with_timezone(&tz),
     }
 }
 

@@ -18,8 +18,11 @@ use crate::config::SqliteSource;
 type Memory = Mutex<HashMap<Vec<PathBuf>, Arc<Mutex<Connection>>>>;
 static MEMORY: OnceLock<Memory> = OnceLock::new();
 
-/// Runs `f` with the source's database open.
-fn with_db<T>(source: &SqliteSource, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+/// Runs `f` with the source's database open (also for `validate`'s checks).
+pub(crate) fn with_db<T>(
+    source: &SqliteSource,
+    f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
     if source.path.is_some() {
         return f(&open(source)?);
     }

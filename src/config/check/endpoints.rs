@@ -130,6 +130,9 @@ impl Checker<'_> {
                         .collect()
                 });
                 let path = r.path.as_ref().map(|p| self.existing_path(p, s, "path"));
+                if let (Some(p), Some(raw)) = (&path, &r.path) {
+                    self.sqlite_file(p, raw.span(), s, "path", false);
+                }
                 match (&r.path, &r.init) {
                     (Some(p), Some(_)) => self.err(p.span(), s, "path", "give either `path` (a database file, opened read-only) or `init` (SQL scripts that build an in-memory database), not both"),
                     (None, None) => self.err(span.clone(), s, "path", "missing key `path` (a database file) or `init` (SQL scripts that build an in-memory database)"),

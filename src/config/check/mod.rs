@@ -2,6 +2,7 @@
 //! problem becomes a `Diagnostic` pointing at the offending value; checking goes on
 //! after a problem so that one pass finds them all.
 
+mod database;
 mod endpoints;
 mod report;
 mod schedule;
@@ -143,7 +144,7 @@ impl<'a> Checker<'a> {
     /// An integer in `lo..=hi`, or `default` when absent (or wrong, after recording it).
     fn int(
         &mut self,
-        v: &Option<Spanned<i64>>,
+        v: &Option<Spanned<crate::config::raw::Int>>,
         subject: &Subject,
         key: &str,
         (lo, hi): (i64, i64),
@@ -152,7 +153,9 @@ impl<'a> Checker<'a> {
     ) -> i64 {
         match v {
             None => default,
-            Some(s) if (lo..=hi).contains(s.get_ref()) => *s.get_ref(),
+            Some(s) if (i128::from(lo)..=i128::from(hi)).contains(s.get_ref()) => {
+                *s.get_ref() as i64
+            }
             Some(s) => {
                 self.err(
                     s.span(),
@@ -170,7 +173,7 @@ impl<'a> Checker<'a> {
 
     fn seconds(
         &mut self,
-        v: &Option<Spanned<i64>>,
+        v: &Option<Spanned<crate::config::raw::Int>>,
         subject: &Subject,
         key: &str,
         range: (i64, i64),
@@ -475,7 +478,9 @@ impl<'a> Checker<'a> {
                         "only a PostgreSQL ledger (state = \"postgres://…\") takes a password",
                     );
                 }
-                StateLocation::Sqlite(self.path(v.get_ref()))
+                let path = self.path(v.get_ref());
+                self.sqlite_file(&path, v.span(), s, "state", true);
+                StateLocation::Sqlite(path)
             }
             None => StateLocation::Sqlite(self.path(".reportctl/ledger.sqlite")),
         };
@@ -652,7 +657,13 @@ impl<'a> Checker<'a> {
                         mb.span(),
                         s,
                         "csv.compress_above_mb",
-                        format!("{v} is out of range; allowed: more than 0 up to 1048576 (MB)"),
+                        format!(
+                            "{} is out of range; allowed: more than 0 up to 1048576 (MB)",
+                            match mb.get_ref() {
+                                crate::config::raw::Number::Int(i) => i.to_string(),
+                                crate::config::raw::Number::Float(f) => f.to_string(),
+                            }
+                        ),
                     );
                 }
             }
@@ -700,17 +711,45 @@ pub(crate) fn url_has_password(s: &str) -> bool {
         .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
-/// The machine's zone: `TZ` when it names an IANA zone, else the system setting, else UTC.
+/// The machine's zone: `TZ` when it names an IANA zone, else the system setting, else
+/// UTC. A `TZ` that names no zone reportctl knows gets one warning saying what is used.
 pub fn machine_zone() -> Tz {
-    if let Ok(tz) = std::env::var("TZ") {
-        if let Ok(z) = tz.trim_start_matches(':').parse::<Tz>() {
-            return z;
+    static ZONE: std::sync::OnceLock<Tz> = std::sync::OnceLock::new();
+    *ZONE.get_or_init(|| {
+        let tz = std::env::var_os("TZ").map(|v| v.to_string_lossy().into_owned());
+        let (zone, unknown) = zone_from_tz(tz.as_deref(), system_zone);
+        if let Some(value) = unknown {
+            crate::ui::warn(format!(
+                "TZ={value:?} is not an IANA time zone name; using {} (the system zone) instead; set TZ to a name such as America/New_York, or `timezone` in [settings]",
+                zone.name()
+            ));
         }
-    }
+        zone
+    })
+}
+
+fn system_zone() -> Tz {
     iana_time_zone::get_timezone()
         .ok()
         .and_then(|n| n.parse::<Tz>().ok())
         .unwrap_or(Tz::UTC)
+}
+
+/// The zone a `TZ` value names (`Europe/Berlin`, `:Europe/Berlin`,
+/// `:/usr/share/zoneinfo/Europe/Berlin`), else `system()`; with the value when it was
+/// set but names no zone. An empty `TZ` counts as unset.
+fn zone_from_tz(tz: Option<&str>, system: impl Fn() -> Tz) -> (Tz, Option<String>) {
+    match tz {
+        None | Some("") => (system(), None),
+        Some(value) => {
+            let name = value.trim_start_matches(':');
+            let name = name.rsplit_once("zoneinfo/").map_or(name, |(_, n)| n);
+            match name.parse::<Tz>() {
+                Ok(z) => (z, None),
+                Err(_) => (system(), Some(value.to_string())),
+            }
+        }
+    }
 }
 
 fn suggest_zone(name: &str) -> Option<&'static str> {
@@ -732,6 +771,22 @@ mod tests {
         assert!(!url_has_password("postgres://u@h/db"));
         assert!(!url_has_password("postgres://h/db?user=u"));
         assert!(url_has_password("postgresql://u:p%40x@h:5432/db"));
+    }
+
+    #[test]
+    fn tz_values() {
+        let sys = || chrono_tz::Europe::Berlin;
+        let ny = chrono_tz::America::New_York;
+        assert_eq!(zone_from_tz(Some("America/New_York"), sys), (ny, None));
+        assert_eq!(zone_from_tz(Some(":America/New_York"), sys), (ny, None));
+        let path = ":/usr/share/zoneinfo/America/New_York";
+        assert_eq!(zone_from_tz(Some(path), sys), (ny, None));
+        assert_eq!(zone_from_tz(None, sys), (sys(), None));
+        assert_eq!(zone_from_tz(Some(""), sys), (sys(), None));
+        assert_eq!(
+            zone_from_tz(Some("Mars/Base"), sys),
+            (sys(), Some("Mars/Base".to_string()))
+        );
     }
 
     #[test]

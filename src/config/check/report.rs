@@ -391,6 +391,13 @@ impl Checker<'_> {
                 None
             }
         };
+        let written = o.query.as_ref().map(|v| (v, "query"));
+        if let (Some(q), Some((v, key))) = (
+            &query,
+            written.or(o.query_file.as_ref().map(|v| (v, "query_file"))),
+        ) {
+            self.query_reads_only(ctx.source, q, v.span(), s, &format!("{prefix}{key}"));
+        }
         Some(Output {
             kind: kind?,
             query: query?,

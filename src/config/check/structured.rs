@@ -337,7 +337,7 @@ impl Checker<'_> {
                 traffic_filters.insert(t.clone(), fl);
             }
         }
-        let limit = |this: &mut Self, v: &Option<Spanned<i64>>, key: &str| {
+        let limit = |this: &mut Self, v: &Option<Spanned<crate::config::raw::Int>>, key: &str| {
             v.as_ref()
                 .map(|_| this.int(v, s, &k(key), (1, 1_000_000_000), 1, "") as u64)
         };
