@@ -388,6 +388,11 @@ impl StderrTail {
     /// print its environment). Waits for the stream to close (the command and any
     /// process it left behind have exited or been killed).
     fn finish(self) -> String {
+        crate::redact::text(&self.finish_unredacted())
+    }
+
+    /// The kept text, trimmed; a first line that lost its beginning is dropped.
+    fn finish_unredacted(self) -> String {
         let (bytes, cut) = self.0.join().unwrap_or_default();
         let mut text = String::from_utf8_lossy(&bytes).into_owned();
         if cut {
@@ -396,7 +401,7 @@ impl StderrTail {
                 .split_once('\n')
                 .map_or(String::new(), |(_, rest)| rest.to_string());
         }
-        crate::redact::text(text.trim())
+        text.trim().to_string()
     }
 }
 
@@ -467,11 +472,12 @@ mod tests {
             text.push_str("0123456789abcdef\n");
         }
         text.push_str("the end");
-        let tail = StderrTail::start(std::io::Cursor::new(text.into_bytes())).finish();
+        // Unredacted: other tests of this process register secrets of their own.
+        let tail = StderrTail::start(std::io::Cursor::new(text.into_bytes())).finish_unredacted();
         assert!(tail.len() <= STDERR_TAIL);
         assert!(tail.starts_with("0123456789abcdef\n"), "{}", &tail[..40]);
         assert!(tail.ends_with("\nthe end"));
-        let whole = StderrTail::start(std::io::Cursor::new(b"a\nb\n".to_vec())).finish();
+        let whole = StderrTail::start(std::io::Cursor::new(b"a\nb\n".to_vec())).finish_unredacted();
         assert_eq!(whole, "a\nb");
     }
 
