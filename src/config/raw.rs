@@ -21,6 +21,7 @@ pub struct RawSettings {
     pub max_range_days: Option<S<i64>>,
     pub catch_up: Option<S<i64>>,
     pub lease_seconds: Option<S<i64>>,
+    pub lock_timeout_seconds: Option<S<i64>>,
     pub max_attempts: Option<S<i64>>,
     pub retry_delay_seconds: Option<S<i64>>,
     pub delivery_retries: Option<S<i64>>,
