@@ -236,8 +236,10 @@ fn random_bytes_are_refused() {
 #[test]
 fn a_damaged_page_names_the_file_with_advice() {
     let dir = workspace();
-    let yesterday = Utc::now() - chrono::Duration::days(3);
-    assert_eq!(run(dir.path(), &["run-due", "--now", &rfc(yesterday)]).code, 1);
+    let before = Utc::now() - chrono::Duration::days(3);
+    assert_eq!(run(dir.path(), &["run-due", "--now", &rfc(before)]).code, 0);
+    // Three daily slots since; catch_up = 1 runs the last and skips the others.
+    assert_eq!(run(dir.path(), &["run-due"]).code, 1);
     let path = ledger_path(dir.path());
     let mut bytes = std::fs::read(&path).unwrap();
     // Scribble over every page but the first (the header and schema stay readable).
@@ -314,6 +316,8 @@ fn readers_work_on_a_read_only_ledger() {
     let dir = workspace();
     let yesterday = Utc::now() - chrono::Duration::days(1);
     assert_eq!(run(dir.path(), &["run-due", "--now", &rfc(yesterday)]).code, 0);
+    // One daily slot since yesterday: one run.
+    assert_eq!(run(dir.path(), &["run-due"]).code, 0);
     read_only_for_others(dir.path());
     let listing = |d: &Path| {
         let mut v: Vec<_> = std::fs::read_dir(d.join(".reportctl"))
@@ -340,6 +344,8 @@ fn run_due_on_a_read_only_ledger_names_the_file_to_fix() {
     let dir = workspace();
     let yesterday = Utc::now() - chrono::Duration::days(1);
     assert_eq!(run(dir.path(), &["run-due", "--now", &rfc(yesterday)]).code, 0);
+    // One daily slot since yesterday: one run.
+    assert_eq!(run(dir.path(), &["run-due"]).code, 0);
     read_only_for_others(dir.path());
     let out = run_unprivileged(dir.path(), &["run-due"]);
     assert_eq!(out.code, 1, "{out:?}");

@@ -88,7 +88,7 @@ impl SqliteStore {
         };
         let opened = match std::fs::symlink_metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path, timeout),
-            _ => Self::existing(path, timeout, OpenFlags::default()).and_then(|mut store| {
+            _ => Self::existing(path, timeout, OpenFlags::default(), false).and_then(|mut store| {
                 store.prepare()?;
                 Ok(store)
             }),
@@ -109,7 +109,16 @@ impl SqliteStore {
             Ok(_) => {}
         }
         let read = || -> Result<Option<Self>> {
-            let store = Self::existing(path, timeout, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+            let store = match Self::existing(path, timeout, flags, false) {
+                // SQLite cannot make the shared-memory file of a WAL ledger in a directory
+                // it may not write. With no -wal file left, the ledger file holds every
+                // committed run and can be read as it is.
+                Err(e) if cannot_write(&e) && !wal_of(path).exists() => {
+                    Self::existing(path, timeout, flags, true)?
+                }
+                other => other?,
+            };
             let version = store.version()?;
             if version > VERSION {
                 bail!(newer(version));
@@ -122,8 +131,14 @@ impl SqliteStore {
         }
     }
 
-    /// An existing file, checked to be a reportctl ledger before SQLite may write to it.
-    fn existing(path: &Path, timeout: Duration, flags: OpenFlags) -> Result<Self> {
+    /// An existing file, checked to be a reportctl ledger before SQLite may write to it;
+    /// `unchanging`: opened as a file nobody changes (see `open_read`).
+    fn existing(
+        path: &Path,
+        timeout: Duration,
+        flags: OpenFlags,
+        unchanging: bool,
+    ) -> Result<Self> {
         use std::io::Read as _;
         let mut header = [0u8; 16];
         let mut file = std::fs::File::open(path)
@@ -141,8 +156,12 @@ impl SqliteStore {
                 path.display()
             );
         }
-        let conn = Connection::open_with_flags(path, flags)
-            .with_context(|| format!("opening the ledger {}", path.display()))?;
+        let conn = if unchanging {
+            Connection::open_with_flags(immutable(path), flags)
+        } else {
+            Connection::open_with_flags(path, flags)
+        }
+        .with_context(|| format!("opening the ledger {}", path.display()))?;
         conn.busy_timeout(timeout)?;
         let store = SqliteStore {
             conn,
@@ -196,7 +215,7 @@ impl SqliteStore {
         })();
         let _ = std::fs::remove_file(&tmp);
         built?;
-        let mut store = Self::existing(path, timeout, OpenFlags::default())?;
+        let mut store = Self::existing(path, timeout, OpenFlags::default(), false)?;
         store.prepare()?;
         Ok(store)
     }
@@ -369,6 +388,38 @@ impl SqliteStore {
             None => bail!("no run with token {token} in the ledger"),
         }
     }
+}
+
+/// Whether SQLite failed because it may not write the ledger or its directory.
+fn cannot_write(e: &anyhow::Error) -> bool {
+    let code = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<rusqlite::Error>())
+        .and_then(rusqlite::Error::sqlite_error_code);
+    matches!(
+        code,
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied)
+    )
+}
+
+fn wal_of(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
+/// The URI that opens `path` as a file nobody changes (no locks, no -shm).
+fn immutable(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for c in abs.to_string_lossy().chars() {
+        match c {
+            '?' | '#' | '%' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    PathBuf::from(uri)
 }
 
 fn newer(version: i64) -> String {
