@@ -64,7 +64,9 @@ fn first_seen(dir: &Path) -> DateTime<Utc> {
             |r| r.get(0),
         )
         .unwrap();
-    DateTime::parse_from_rfc3339(&s).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(&s)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn list_next_run(dir: &Path) -> Option<DateTime<Utc>> {
@@ -87,11 +89,17 @@ fn future_now_records_first_sight_no_later_than_the_clock() {
     // catch_up = 1: a year of slots is due at once; all but the latest are skipped.
     assert_eq!(out.code, 1, "{out:?}");
     let seen = first_seen(dir.path());
-    assert!(seen <= Utc::now(), "first sight recorded in the future: {seen}");
+    assert!(
+        seen <= Utc::now(),
+        "first sight recorded in the future: {seen}"
+    );
     // list says what run-due will run next: the slot after the last one recorded (a
     // year from now), not tomorrow's, which run-due will never run.
     let next = list_next_run(dir.path()).expect("a next run");
-    assert!(next > future, "list shows {next}, run-due runs nothing before {future}");
+    assert!(
+        next > future,
+        "list shows {next}, run-due runs nothing before {future}"
+    );
 }
 
 #[test]
@@ -115,7 +123,8 @@ fn first_sight_in_the_future_is_corrected_with_a_warning() {
     let later = Utc::now() + chrono::Duration::days(2);
     let out = run(dir.path(), &["--json", "run-due", "--now", &rfc(later)]);
     assert!(
-        out.stderr.contains("reportctl: warning: report \"Daily Counts\": first seen")
+        out.stderr
+            .contains("reportctl: warning: report \"Daily Counts\": first seen")
             && out.stderr.contains("in the future"),
         "{out:?}"
     );
@@ -156,31 +165,47 @@ fn run_due_gives_up_on_a_held_lock_with_exit_75_naming_the_holder() {
 }
 
 #[test]
-fn a_fresh_ledger_lock_names_this_process() {
+fn a_lock_held_by_a_silent_process_says_so() {
     let dir = workspace();
     assert_eq!(run(dir.path(), &["run-due"]).code, 0);
-    let text = std::fs::read_to_string(dir.path().join(".reportctl/ledger.sqlite.lock")).unwrap();
-    assert!(text.starts_with("pid "), "{text:?}");
-    assert!(text.contains(" on host "), "{text:?}");
+    // The last reportctl erased its note when it let go: no stale holder is named.
+    let lock = dir.path().join(".reportctl/ledger.sqlite.lock");
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), "");
+    let f = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+    f.try_lock().unwrap();
+    let out = run(dir.path(), &["run-due"]);
+    assert_eq!(out.code, 75, "{out:?}");
+    assert!(
+        out.stderr.contains("(it did not write who it is)"),
+        "{out:?}"
+    );
 }
 
 #[test]
 fn readers_answer_while_the_lock_is_held() {
     let dir = workspace();
     let yesterday = Utc::now() - chrono::Duration::days(1);
-    assert_eq!(run(dir.path(), &["run-due", "--now", &rfc(yesterday)]).code, 0);
+    assert_eq!(
+        run(dir.path(), &["run-due", "--now", &rfc(yesterday)]).code,
+        0
+    );
     assert_eq!(run(dir.path(), &["run-due"]).code, 0);
     let _held = hold_lock(dir.path(), "pid 4242 on host cronbox\n");
     // A writer also holding SQLite's write lock.
     let conn = rusqlite::Connection::open(ledger_path(dir.path())).unwrap();
-    conn.execute_batch("BEGIN IMMEDIATE; UPDATE meta SET value = value;").unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE; UPDATE meta SET value = value;")
+        .unwrap();
     let started = Instant::now();
     let out = run(dir.path(), &["history"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("Daily Counts"), "{out:?}");
     let out = run(dir.path(), &["list"]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(started.elapsed() < Duration::from_millis(900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
     conn.execute_batch("ROLLBACK").unwrap();
 }
 
@@ -196,7 +221,10 @@ fn an_empty_ledger_file_is_refused_and_left_alone() {
         let out = run(dir.path(), args);
         assert_eq!(out.code, 1, "{out:?}");
         assert!(out.stderr.starts_with("reportctl: error: "), "{out:?}");
-        assert!(out.stderr.contains(".reportctl/ledger.sqlite is empty"), "{out:?}");
+        assert!(
+            out.stderr.contains(".reportctl/ledger.sqlite is empty"),
+            "{out:?}"
+        );
         assert!(out.stderr.contains("not a reportctl ledger"), "{out:?}");
         assert!(out.stderr.contains("[settings] state"), "{out:?}");
     }
@@ -216,7 +244,8 @@ fn another_sqlite_database_is_refused_and_left_alone() {
     let out = run(dir.path(), &["run-due"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
-        out.stderr.contains("is a SQLite database but not a reportctl ledger"),
+        out.stderr
+            .contains("is a SQLite database but not a reportctl ledger"),
         "{out:?}"
     );
     assert!(out.stderr.contains("will not touch it"), "{out:?}");
@@ -226,7 +255,11 @@ fn another_sqlite_database_is_refused_and_left_alone() {
 #[test]
 fn random_bytes_are_refused() {
     let dir = workspace();
-    write(dir.path(), ".reportctl/ledger.sqlite", &"not a database ".repeat(300));
+    write(
+        dir.path(),
+        ".reportctl/ledger.sqlite",
+        &"not a database ".repeat(300),
+    );
     let out = run(dir.path(), &["run-due"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("is not a SQLite database"), "{out:?}");
@@ -251,7 +284,10 @@ fn a_damaged_page_names_the_file_with_advice() {
     std::fs::write(&path, bytes).unwrap();
     let out = run(dir.path(), &["history"]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains(".reportctl/ledger.sqlite is damaged"), "{out:?}");
+    assert!(
+        out.stderr.contains(".reportctl/ledger.sqlite is damaged"),
+        "{out:?}"
+    );
     assert!(out.stderr.contains("move it aside"), "{out:?}");
 }
 
@@ -307,15 +343,21 @@ fn read_only_for_others(dir: &Path) {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         }
     }
-    std::fs::set_permissions(dir.join("reports.toml"), std::fs::Permissions::from_mode(0o644))
-        .unwrap();
+    std::fs::set_permissions(
+        dir.join("reports.toml"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
 }
 
 #[test]
 fn readers_work_on_a_read_only_ledger() {
     let dir = workspace();
     let yesterday = Utc::now() - chrono::Duration::days(1);
-    assert_eq!(run(dir.path(), &["run-due", "--now", &rfc(yesterday)]).code, 0);
+    assert_eq!(
+        run(dir.path(), &["run-due", "--now", &rfc(yesterday)]).code,
+        0
+    );
     // One daily slot since yesterday: one run.
     assert_eq!(run(dir.path(), &["run-due"]).code, 0);
     read_only_for_others(dir.path());
@@ -331,7 +373,14 @@ fn readers_work_on_a_read_only_ledger() {
     let out = run_unprivileged(dir.path(), &["history"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("Daily Counts"), "{out:?}");
-    let token = out.stdout.lines().nth(1).unwrap().split_whitespace().next().unwrap();
+    let token = out
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
     let out = run_unprivileged(dir.path(), &["status", token]);
     assert_eq!(out.code, 0, "{out:?}");
     let out = run_unprivileged(dir.path(), &["list"]);
@@ -343,7 +392,10 @@ fn readers_work_on_a_read_only_ledger() {
 fn run_due_on_a_read_only_ledger_names_the_file_to_fix() {
     let dir = workspace();
     let yesterday = Utc::now() - chrono::Duration::days(1);
-    assert_eq!(run(dir.path(), &["run-due", "--now", &rfc(yesterday)]).code, 0);
+    assert_eq!(
+        run(dir.path(), &["run-due", "--now", &rfc(yesterday)]).code,
+        0
+    );
     // One daily slot since yesterday: one run.
     assert_eq!(run(dir.path(), &["run-due"]).code, 0);
     read_only_for_others(dir.path());
@@ -375,7 +427,10 @@ fn ledger_files_are_owner_only_whatever_the_umask() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&dir.path().join(".reportctl")), 0o700);
     assert_eq!(mode(&ledger_path(dir.path())), 0o600);
-    assert_eq!(mode(&dir.path().join(".reportctl/ledger.sqlite.lock")), 0o600);
+    assert_eq!(
+        mode(&dir.path().join(".reportctl/ledger.sqlite.lock")),
+        0o600
+    );
     // -wal and -shm while a connection has them open.
     let conn = rusqlite::Connection::open(ledger_path(dir.path())).unwrap();
     conn.query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0))

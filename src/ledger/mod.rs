@@ -305,9 +305,9 @@ pub type Ledger = Box<dyn Store>;
 pub fn open(config: &Config) -> Result<Ledger> {
     let timeout = config.settings.lock_timeout;
     match &config.settings.state {
-        StateLocation::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open_within(
-            path, timeout,
-        )?)),
+        StateLocation::Sqlite(path) => {
+            Ok(Box::new(sqlite::SqliteStore::open_within(path, timeout)?))
+        }
         StateLocation::Postgres { url, password } => Ok(Box::new(
             self::postgres::PostgresStore::open_within(url, password.as_ref(), timeout)?,
         )),
@@ -319,8 +319,9 @@ pub fn open(config: &Config) -> Result<Ledger> {
 pub fn open_read(config: &Config) -> Result<Option<Ledger>> {
     let timeout = config.settings.lock_timeout;
     match &config.settings.state {
-        StateLocation::Sqlite(path) => Ok(sqlite::SqliteStore::open_read(path, timeout)?
-            .map(|s| Box::new(s) as Ledger)),
+        StateLocation::Sqlite(path) => {
+            Ok(sqlite::SqliteStore::open_read(path, timeout)?.map(|s| Box::new(s) as Ledger))
+        }
         StateLocation::Postgres { .. } => open(config).map(Some),
     }
 }

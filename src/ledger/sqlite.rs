@@ -77,9 +77,9 @@ impl SqliteStore {
             Err(busy) => {
                 return Err(anyhow!(RateLimited {
                     message: format!(
-                        "the ledger {} is locked by another reportctl ({}) and stayed locked for lock_timeout_seconds = {}; try again later (the lock is {})",
+                        "the ledger {} is locked by another process ({}) and stayed locked for lock_timeout_seconds = {}; try again later (the lock is {})",
                         path.display(),
-                        busy.holder.as_deref().unwrap_or("holder unknown"),
+                        busy.holder.as_deref().unwrap_or("it did not write who it is"),
                         timeout.as_secs(),
                         lock_path.display()
                     ),
@@ -88,10 +88,12 @@ impl SqliteStore {
         };
         let opened = match std::fs::symlink_metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path, timeout),
-            _ => Self::existing(path, timeout, OpenFlags::default(), false).and_then(|mut store| {
-                store.prepare()?;
-                Ok(store)
-            }),
+            _ => {
+                Self::existing(path, timeout, OpenFlags::default(), false).and_then(|mut store| {
+                    store.prepare()?;
+                    Ok(store)
+                })
+            }
         };
         drop(lock);
         opened.map_err(|e| explain(path, timeout, e))
@@ -187,7 +189,9 @@ impl SqliteStore {
     fn create(path: &Path, timeout: Duration) -> Result<Self> {
         use std::os::unix::fs::OpenOptionsExt as _;
         let dir = path.parent().unwrap_or(Path::new("."));
-        let name = path.file_name().map_or("ledger".into(), |n| n.to_string_lossy());
+        let name = path
+            .file_name()
+            .map_or("ledger".into(), |n| n.to_string_lossy());
         let tmp = crate::fsutil::temp_name(dir, &name, &format!("new-{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         std::fs::OpenOptions::new()
@@ -579,7 +583,11 @@ impl Store for SqliteStore {
         }
     }
 
-    fn correct_first_seen(&mut self, report: &str, wall: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    fn correct_first_seen(
+        &mut self,
+        report: &str,
+        wall: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
         self.write(|tx| {
             let s: Option<String> = tx
                 .query_row(
