@@ -165,6 +165,30 @@ fn run_due_gives_up_on_a_held_lock_with_exit_75_naming_the_holder() {
 }
 
 #[test]
+fn run_due_gives_up_on_a_held_sqlite_write_lock_with_exit_75() {
+    let dir = workspace();
+    assert_eq!(run(dir.path(), &["run-due"]).code, 0);
+    let conn = rusqlite::Connection::open(ledger_path(dir.path())).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE; UPDATE meta SET value = value;")
+        .unwrap();
+    let started = Instant::now();
+    let out = run(dir.path(), &["run-due"]);
+    assert_eq!(out.code, 75, "{out:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        out.stderr.starts_with(
+            "reportctl: error: the ledger .reportctl/ledger.sqlite is busy: another process kept it locked for more than lock_timeout_seconds = 1; try again later"
+        ),
+        "{out:?}"
+    );
+    conn.execute_batch("ROLLBACK").unwrap();
+}
+
+#[test]
 fn a_lock_held_by_a_silent_process_says_so() {
     let dir = workspace();
     assert_eq!(run(dir.path(), &["run-due"]).code, 0);

@@ -394,6 +394,15 @@ impl SqliteStore {
     }
 }
 
+fn not_writable(path: &Path, dir: &Path, e: anyhow::Error) -> anyhow::Error {
+    anyhow!(
+        "reportctl cannot write the ledger {} ({e:#}): it writes that file, its -wal, -shm and .lock files and their directory {}; fix their owner or permissions (ls -l {}) or run reportctl as the user who owns them",
+        path.display(),
+        dir.display(),
+        dir.display()
+    )
+}
+
 /// Whether SQLite failed because it may not write the ledger or its directory.
 fn cannot_write(e: &anyhow::Error) -> bool {
     let code = e
@@ -458,18 +467,9 @@ fn explain(path: &Path, timeout: Duration, e: anyhow::Error) -> anyhow::Error {
             ),
         }),
         Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
-            anyhow!(
-                "reportctl cannot write the ledger {} ({e:#}): it needs to write that file, its -wal and -shm files and their directory {}; fix their owner or permissions (ls -l {}) or run reportctl as the user who owns them",
-                path.display(),
-                dir.display(),
-                dir.display()
-            )
+            not_writable(path, dir, e)
         }
-        _ if io_denied => anyhow!(
-            "reportctl cannot write the ledger {} ({e:#}): fix the owner or permissions of it and of its directory {}, or run reportctl as the user who owns them",
-            path.display(),
-            dir.display()
-        ),
+        _ if io_denied => not_writable(path, dir, e),
         _ => e,
     }
 }
