@@ -464,3 +464,43 @@ fn ledger_files_are_owner_only_whatever_the_umask() {
         assert_eq!(mode(&p), 0o600, "{}", p.display());
     }
 }
+
+// ---------------------------------------------------------------------------------
+// The PostgreSQL ledger (needs the test PostgreSQL server)
+
+#[test]
+fn postgres_ledger_lock_wait_is_bounded() {
+    let pg = common::pg::server();
+    let db = pg.fresh_db("rctl_ledger_lock");
+    let dir = workspace();
+    let config = CONFIG.replace(
+        "[settings]\n",
+        &format!(
+            "[settings]\nstate = \"{}\"\nstate_password = {{ env = \"RCTL_TEST_PG_PASSWORD\" }}\n",
+            pg.url(&db)
+        ),
+    );
+    write(dir.path(), "reports.toml", &config);
+    let out = run(dir.path(), &["run-due"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // Another host holds a lock on the table run-due writes first.
+    let mut other = pg.client(&db);
+    let mut tx = other.transaction().unwrap();
+    tx.batch_execute("LOCK TABLE reports IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let started = Instant::now();
+    let out = run(dir.path(), &["run-due"]);
+    assert_eq!(out.code, 75, "{out:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        out.stderr
+            .contains("the PostgreSQL ledger is busy: another process held a lock it needs for more than lock_timeout_seconds"),
+        "{out:?}"
+    );
+    tx.rollback().unwrap();
+    assert!(!dir.path().join(".reportctl/ledger.sqlite").exists());
+}

@@ -250,7 +250,7 @@ fn explain(e: anyhow::Error) -> anyhow::Error {
         Some(pg) if pg.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
             anyhow!(crate::exit::RateLimited {
                 message: format!(
-                    "the ledger is busy: another reportctl kept a lock for more than lock_timeout_seconds; try again later ({})",
+                    "the PostgreSQL ledger is busy: another process held a lock it needs for more than lock_timeout_seconds; try again later ({})",
                     pgconn::describe_error(pg, &|_| None)
                 ),
             })
