@@ -4,6 +4,14 @@
 //! permissions.
 //!
 //! Dates are computed from the real clock (a year after now, ...), never written in.
+//!
+//! Read-only ledgers: root ignores permission bits, and CI runs as root, so the tests
+//! that need a ledger this user may not write make the files root-owned and `0644`
+//! (directories `0755`) and run reportctl as `nobody` through `setpriv` (util-linux)
+//! when they run as root, or directly otherwise.
+//!
+//! `postgres_ledger_lock_wait_is_bounded` needs the test PostgreSQL server
+//! (`scripts/test-servers/start.sh DIR postgres`).
 
 mod common;
 

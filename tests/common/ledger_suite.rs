@@ -72,7 +72,10 @@ pub fn first_seen_is_recorded_once(open: Open<'_>) {
     assert_eq!(l.correct_first_seen("fs2", a).unwrap(), Some(later));
     assert_eq!(l.first_seen("fs2", None).unwrap(), Some(a));
     assert_eq!(l.correct_first_seen("fs2", a).unwrap(), None);
-    assert_eq!(l.correct_first_seen("fs", a - Dur::days(1)).unwrap(), Some(a));
+    assert_eq!(
+        l.correct_first_seen("fs", a - Dur::days(1)).unwrap(),
+        Some(a)
+    );
     assert_eq!(l.correct_first_seen("fs", a + Dur::days(1)).unwrap(), None);
     assert_eq!(l.correct_first_seen("never seen", a).unwrap(), None);
 }
