@@ -37,7 +37,8 @@ pub fn first_sight(
     wall: DateTime<Utc>,
     record: bool,
 ) -> Result<DateTime<Utc>> {
-    if record {
+    let seen = ledger.first_seen(&report.name, record.then_some(now.min(wall)))?;
+    if record && seen.is_some_and(|t| t > wall) {
         if let Some(was) = ledger.correct_first_seen(&report.name, wall)? {
             crate::ui::warn(format!(
                 "report \"{}\": first seen recorded at {}, in the future of this machine's clock (a run-due with a later --now); corrected to {} so that its slots are run again",
@@ -47,7 +48,6 @@ pub fn first_sight(
             ));
         }
     }
-    let seen = ledger.first_seen(&report.name, record.then_some(now.min(wall)))?;
     Ok(seen.map_or(now.min(wall), |t| t.min(wall)))
 }
 
