@@ -96,7 +96,7 @@ impl SqliteStore {
             }
         };
         drop(lock);
-        opened.map_err(|e| explain(path, timeout, e))
+        opened.map_err(|e| named(path, explain(path, timeout, e)))
     }
 
     /// Opens the ledger at `path` read-only, without taking its lock: `None` when there is
@@ -127,7 +127,7 @@ impl SqliteStore {
             }
             Ok((version == VERSION).then_some(store))
         };
-        match read().map_err(|e| explain(path, timeout, e))? {
+        match read().map_err(|e| named(path, explain(path, timeout, e)))? {
             Some(store) => Ok(Some(store)),
             None => Self::open_within(path, timeout).map(Some),
         }
@@ -391,6 +391,15 @@ impl SqliteStore {
             Some(_) => bail!("lost the claim on run {token}: another process took it over after the lease expired"),
             None => bail!("no run with token {token} in the ledger"),
         }
+    }
+}
+
+/// `e`, said to be about opening the ledger at `path` unless it names it already.
+fn named(path: &Path, e: anyhow::Error) -> anyhow::Error {
+    if e.to_string().contains(&path.display().to_string()) {
+        e
+    } else {
+        e.context(format!("opening the ledger {}", path.display()))
     }
 }
 
