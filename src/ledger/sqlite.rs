@@ -464,10 +464,17 @@ fn explain(path: &Path, timeout: Duration, e: anyhow::Error) -> anyhow::Error {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     match code {
-        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => anyhow!(
-            "the ledger {} is damaged ({e:#}); {LEAVE_IT}; a backup of it may be restored instead",
-            path.display()
-        ),
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+            let says = match e.chain().find_map(|c| c.downcast_ref::<rusqlite::Error>()) {
+                Some(rusqlite::Error::SqliteFailure(_, Some(m))) => m.clone(),
+                Some(other) => other.to_string(),
+                None => e.to_string(),
+            };
+            anyhow!(
+                "the ledger {} is damaged (SQLite: {says}); {LEAVE_IT}, or restore it from a backup",
+                path.display()
+            )
+        }
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => anyhow!(RateLimited {
             message: format!(
                 "the ledger {} is busy: another process kept it locked for more than lock_timeout_seconds = {}; try again later ({e:#})",
