@@ -27,6 +27,78 @@ pub struct Due {
     pub given_up: Vec<String>,
 }
 
+/// When `report` was first seen by `run-due`: never later than the machine's clock, so
+/// a `--now` in the future cannot leave it unscheduled until then. With `record`, a
+/// report never seen is recorded as seen now (or at `--now` when that is earlier), and a
+/// first sight recorded in the future (by an older reportctl) is corrected, with a
+/// warning naming the report.
+pub fn first_sight(
+    ledger: &mut Ledger,
+    report: &Report,
+    now: DateTime<Utc>,
+    wall: DateTime<Utc>,
+    record: bool,
+) -> Result<DateTime<Utc>> {
+    let seen = ledger.first_seen(&report.name, record.then_some(now.min(wall)))?;
+    if record && seen.is_some_and(|t| t > wall) {
+        if let Some(was) = ledger.correct_first_seen(&report.name, wall)? {
+            crate::ui::warn(format!(
+                "report \"{}\": first seen recorded at {}, in the future of this machine's clock (a run-due with a later --now); corrected to {} so that its slots are run again",
+                report.name,
+                was.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                wall.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ));
+        }
+    }
+    Ok(seen.map_or(now.min(wall), |t| t.min(wall)))
+}
+
+/// Where `run-due` looks for new slots from: after the last recorded slot, and not
+/// before first sight (or `start` with `backfill = true`; a one-time report: ever).
+fn search_from(
+    report: &Report,
+    first_seen: DateTime<Utc>,
+    last_slot: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    let since = match &report.schedule {
+        // A one-time report runs once, whenever run-due first finds it due.
+        Schedule::Once { .. } => DateTime::<Utc>::MIN_UTC,
+        Schedule::Recurring(r) if report.backfill => r
+            .start
+            .map(|s| resolve(report.timezone, s).with_timezone(&Utc))
+            .unwrap_or(first_seen),
+        _ => first_seen,
+    };
+    match last_slot {
+        Some(last) => (last + Duration::seconds(1)).max(since),
+        None => since,
+    }
+}
+
+/// The slot `run-due` will run next for `report`, given what the ledger recorded: the
+/// planner's next slot from `now` on, but none before the slot after the last recorded
+/// one (a `run-due --now` in the future may have recorded slots ahead). Reads only.
+pub fn next_slot(
+    report: &Report,
+    ledger: Option<&mut Ledger>,
+    now: DateTime<Utc>,
+    wall: DateTime<Utc>,
+) -> Result<Option<Slot>> {
+    if report.status == Status::Draft {
+        return Ok(None);
+    }
+    let (first_seen, last_slot) = match ledger {
+        Some(l) => (
+            first_sight(l, report, now, wall, false)?,
+            l.last_slot(&report.name)?,
+        ),
+        None => (now.min(wall), None),
+    };
+    let plan = Plan::new(&report.schedule, report.timezone, first_seen);
+    let from = search_from(report, first_seen, last_slot).max(now);
+    Ok(plan.slots_from(from).next())
+}
+
 /// The new slots of `report` due at `now`, and the recorded runs still owed. With
 /// `record`, new slots are recorded (queued or skipped); without, nothing is written.
 pub fn collect(
@@ -46,23 +118,9 @@ pub fn collect(
     if report.status == Status::Draft {
         return Ok(due);
     }
-    let first_seen = ledger
-        .first_seen(&report.name, record.then_some(now))?
-        .unwrap_or(now);
+    let first_seen = first_sight(ledger, report, now, wall, record)?;
     let plan = Plan::new(&report.schedule, report.timezone, first_seen);
-    let since = match &report.schedule {
-        // A one-time report runs once, whenever run-due first finds it due.
-        Schedule::Once { .. } => DateTime::<Utc>::MIN_UTC,
-        Schedule::Recurring(r) if report.backfill => r
-            .start
-            .map(|s| resolve(report.timezone, s).with_timezone(&Utc))
-            .unwrap_or(first_seen),
-        _ => first_seen,
-    };
-    let after = match ledger.last_slot(&report.name)? {
-        Some(last) => (last + Duration::seconds(1)).max(since),
-        None => since,
-    };
+    let after = search_from(report, first_seen, ledger.last_slot(&report.name)?);
     let slots: Vec<Slot> = if after <= now {
         plan.slots_between(after, now).collect()
     } else {

@@ -82,6 +82,77 @@ pub fn lock_file(path: &Path) -> anyhow::Result<File> {
     Ok(file)
 }
 
+/// How `lock_file_within` ended when it did not get the lock.
+#[derive(Debug)]
+pub struct LockBusy {
+    /// What the holder wrote into the lock file ("pid 123 on host db1"), if anything.
+    pub holder: Option<String>,
+}
+
+/// A lock taken by `lock_file_within`; released (its note erased first) when dropped.
+pub struct NamedLock(File);
+
+impl Drop for NamedLock {
+    fn drop(&mut self) {
+        // Still locked: nobody reads a half-erased note as the next holder's.
+        let _ = self.0.set_len(0);
+    }
+}
+
+/// An exclusive lock on `path` like `lock_file`, but waiting at most `timeout`: `Ok(Err)`
+/// when another process still holds it then. The file is created owner-only (0600) if
+/// missing; while locked, it names this process (`pid N on host H`), so a process that
+/// gives up can say who holds it.
+pub fn lock_file_within(
+    path: &Path,
+    timeout: std::time::Duration,
+) -> anyhow::Result<Result<NamedLock, LockBusy>> {
+    use anyhow::Context as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let now = std::time::Instant::now();
+                if now >= deadline {
+                    let holder = std::fs::read_to_string(path)
+                        .ok()
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty());
+                    return Ok(Err(LockBusy { holder }));
+                }
+                std::thread::sleep((deadline - now).min(std::time::Duration::from_millis(50)));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()))
+            }
+        }
+    }
+    // Best effort: the lock works without the note.
+    let note = format!("pid {} on host {}\n", std::process::id(), hostname());
+    let _ = file
+        .set_len(0)
+        .and_then(|()| file.write_all(note.as_bytes()));
+    Ok(Ok(NamedLock(file)))
+}
+
+/// This machine's name, for messages and claim owners.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 /// A writer that counts bytes and hashes them on the way through.
 pub struct Hashing<W: Write> {
     inner: W,
@@ -231,6 +302,29 @@ impl Drop for BackgroundWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_named_lock_says_who_holds_it_and_forgets_when_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let held = lock_file_within(&path, std::time::Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        let note = format!("pid {} on host {}", std::process::id(), hostname());
+        let busy = lock_file_within(&path, std::time::Duration::from_millis(120))
+            .unwrap()
+            .err()
+            .expect("busy");
+        assert_eq!(busy.holder.as_deref(), Some(note.as_str()));
+        drop(held);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(lock_file_within(&path, std::time::Duration::ZERO)
+            .unwrap()
+            .is_ok());
+    }
 
     #[test]
     fn background_writer_writes_and_hashes_everything() {

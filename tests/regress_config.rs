@@ -315,7 +315,7 @@ fn validate_refuses_sqlite_paths_that_are_no_database() {
 }
 
 /// `validate` refuses a ledger path (`state`) that is a directory or no database; a
-/// ledger not created yet, or empty, is fine.
+/// ledger not created yet is fine; an empty file is not (reportctl refuses to run on one).
 #[test]
 fn validate_refuses_a_state_that_is_no_database() {
     let query = "query = \"select x from t\"";
@@ -327,13 +327,15 @@ fn validate_refuses_a_state_that_is_no_database() {
         validate_db("state = \"random.db\"", SQLITE_DB, query),
         (2, "reportctl: error: reports.toml:2:9: [settings], key `state`: random.db is not a SQLite database (file is not a database); give the path of a database file\n".to_string())
     );
-    for fine in ["state = \"empty.db\"", "state = \"new/ledger.sqlite\""] {
-        assert_eq!(
-            validate_db(fine, SQLITE_DB, query),
-            (0, String::new()),
-            "{fine}"
-        );
-    }
+    assert_eq!(
+        validate_db("state = \"empty.db\"", SQLITE_DB, query),
+        (2, "reportctl: error: reports.toml:2:9: [settings], key `state`: empty.db is empty (0 bytes), so it is not a reportctl ledger; move it aside (reportctl creates a new ledger where no file is) or point state at another file\n".to_string())
+    );
+    assert_eq!(
+        validate_db("state = \"new/ledger.sqlite\"", SQLITE_DB, query),
+        (0, String::new()),
+        "a ledger that does not exist yet is fine"
+    );
 }
 
 /// `validate` refuses queries that are not read-only: SQLite decides on the prepared

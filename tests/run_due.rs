@@ -463,7 +463,7 @@ fn a_damaged_ledger_stops_run_due_with_a_clear_message() {
     assert_eq!(out.code, 1);
     assert_eq!(
         out.stderr,
-        "reportctl: error: the ledger .reportctl/ledger.sqlite is damaged or not a reportctl ledger (file is not a database); move it aside to start a new one (its history is lost)\n"
+        "reportctl: error: the ledger .reportctl/ledger.sqlite is damaged or not a reportctl ledger: it is not a SQLite database; reportctl will not touch it: move it aside (reportctl then starts a new, empty ledger there; the runs recorded in it are not seen any more) or point [settings] state at another file\n"
     );
     assert!(!d.join("out").exists());
 }

@@ -12,7 +12,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("0", "Success, or nothing was due."),
     ("1", "A run or a delivery failed; details on stderr and in the ledger (history, status)."),
     ("2", "Usage or configuration error; the message names the file, line, report and key."),
-    ("75", "send\\-test refused by its rate limit (one test per report per minute); retry after the time it prints."),
+    ("75", "Try again later: send\\-test refused by its rate limit (one test per report per minute; retry after the time it prints), or the ledger stayed locked by another process for lock_timeout_seconds (the message names the holder when known)."),
 ];
 
 const ENVIRONMENT: &[(&str, &str)] = &[

@@ -1,4 +1,6 @@
 //! `reportctl history`, `status TOKEN` and `cancel TOKEN`: what the ledger knows.
+//! `history` and `status` open it read-only: they never wait behind a writer and never
+//! create a ledger.
 
 use std::io::Write;
 
@@ -19,7 +21,18 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
             ));
         }
     }
-    let mut ledger = ledger::open(&config)?;
+    let Some(mut ledger) = ledger::open_read(&config)? else {
+        if !cli.json {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "no runs yet (there is no ledger at {})",
+                ledger::describe(&config)
+            )?;
+            out.flush()?;
+        }
+        return Ok(exit::OK);
+    };
     let runs = ledger.history(args.report.as_deref(), args.limit)?;
     let mut out = std::io::stdout().lock();
     if cli.json {
@@ -57,8 +70,11 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
 
 pub fn status(cli: &Cli, token: &str) -> Result<u8> {
     let config = super::load(cli)?;
-    let mut ledger = ledger::open(&config)?;
-    let run = ledger.get(token)?.ok_or_else(|| {
+    let run = match ledger::open_read(&config)? {
+        Some(mut ledger) => ledger.get(token)?,
+        None => None,
+    };
+    let run = run.ok_or_else(|| {
         anyhow!(UsageError(format!(
             "no run with token {token} in the ledger"
         )))

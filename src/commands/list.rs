@@ -1,5 +1,6 @@
 //! `reportctl list`: the reports with their status, schedule in words and next run,
-//! paginated with `--limit`/`--offset` (seed 003).
+//! paginated with `--limit`/`--offset` (seed 003). The next run is the one `run-due`
+//! will take given the ledger (read-only; nothing is created when there is none).
 
 use std::io::Write;
 
@@ -7,26 +8,32 @@ use anyhow::Result;
 use chrono::Utc;
 use serde_json::json;
 
-use super::plan::{rfc3339, upcoming};
+use super::plan::rfc3339;
 use crate::cli::{Cli, ListArgs};
 use crate::exit;
 use crate::schedule::describe;
 
 pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
     let config = super::load(cli)?;
-    let now = args.now.unwrap_or_else(Utc::now);
+    let wall = Utc::now();
+    let now = args.now.unwrap_or(wall);
     let page: Vec<_> = config
         .reports
         .iter()
         .skip(args.offset)
         .take(args.limit)
         .collect();
+    let mut ledger = crate::ledger::open_read(&config)?;
+    let nexts = page
+        .iter()
+        .map(|r| crate::due::next_slot(r, ledger.as_mut(), now, wall))
+        .collect::<Result<Vec<_>>>()?;
     let mut out = std::io::stdout().lock();
     if cli.json {
         let reports: Vec<_> = page
             .iter()
-            .map(|r| {
-                let next = upcoming(r, now, 1).into_iter().next();
+            .zip(&nexts)
+            .map(|(r, next)| {
                 json!({
                     "name": r.name,
                     "status": r.status.name(),
@@ -35,9 +42,9 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
                     "source": r.source,
                     "types": r.outputs.iter().map(|o| o.kind.as_str()).collect::<Vec<_>>(),
                     "destinations": r.destinations,
-                    "next_run": next.map(|s| rfc3339(&s.run_at)),
-                    "next_from": next.map(|s| rfc3339(&s.window.from)),
-                    "next_to": next.map(|s| rfc3339(&s.window.to)),
+                    "next_run": next.as_ref().map(|s| rfc3339(&s.run_at)),
+                    "next_from": next.as_ref().map(|s| rfc3339(&s.window.from)),
+                    "next_to": next.as_ref().map(|s| rfc3339(&s.window.to)),
                 })
             })
             .collect();
@@ -55,9 +62,9 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
             "NEXT RUN".into(),
             "SCHEDULE".into(),
         ]];
-        for r in &page {
-            let next = upcoming(r, now, 1)
-                .first()
+        for (r, next) in page.iter().zip(&nexts) {
+            let next = next
+                .as_ref()
                 .map_or_else(|| "-".to_string(), |s| rfc3339(&s.run_at));
             rows.push(vec![
                 r.name.clone(),

@@ -55,12 +55,8 @@ pub fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Report
 /// reads (ten thousand hourly runs are more than a year), small enough to answer at once.
 pub const MAX_COUNT: usize = 10_000;
 
-/// The next `count` slots of `report` at or after `now` (none for a draft).
-pub fn upcoming(report: &Report, now: DateTime<Utc>, count: usize) -> Vec<Slot> {
-    upcoming_iter(report, now, count).collect()
-}
-
-/// [`upcoming`], computed as the slots are taken.
+/// The next `count` slots of `report` at or after `now` (none for a draft), computed as
+/// they are taken.
 pub fn upcoming_iter(
     report: &Report,
     now: DateTime<Utc>,

@@ -43,6 +43,9 @@ pub struct Settings {
     /// How many missed slots of one report `run-due` catches up at most.
     pub catch_up: u32,
     pub lease: Duration,
+    /// How long a command waits for the ledger's lock (or a SQLite write lock, or a
+    /// PostgreSQL lock) before giving up with exit code 75.
+    pub lock_timeout: Duration,
     pub max_attempts: u32,
     pub retry_delay: Duration,
     /// How many times a delivery that failed for a transient reason (connection refused

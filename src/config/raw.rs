@@ -27,6 +27,7 @@ pub struct RawSettings {
     pub max_range_days: Option<S<Int>>,
     pub catch_up: Option<S<Int>>,
     pub lease_seconds: Option<S<Int>>,
+    pub lock_timeout_seconds: Option<S<Int>>,
     pub max_attempts: Option<S<Int>>,
     pub retry_delay_seconds: Option<S<Int>>,
     pub delivery_retries: Option<S<Int>>,

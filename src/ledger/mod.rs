@@ -112,9 +112,7 @@ pub struct Claim {
 impl Claim {
     /// A claim owner unique to this process: host, pid and a random part.
     pub fn new(lease: std::time::Duration) -> Self {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "localhost".into());
+        let host = crate::fsutil::hostname();
         let owner = format!(
             "{host}:{}:{:08x}",
             std::process::id(),
@@ -207,6 +205,14 @@ pub trait Store: Send {
         record: Option<DateTime<Utc>>,
     ) -> Result<Option<DateTime<Utc>>>;
 
+    /// Moves a first sight recorded later than `wall` (by an older reportctl, from a
+    /// `run-due --now` in the future) back to `wall`; returns the time it had.
+    fn correct_first_seen(
+        &mut self,
+        report: &str,
+        wall: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>>;
+
     /// The latest scheduled slot recorded for `report`, whatever its status.
     fn last_slot(&mut self, report: &str) -> Result<Option<DateTime<Utc>>>;
 
@@ -295,13 +301,37 @@ pub trait Store: Send {
 
 pub type Ledger = Box<dyn Store>;
 
-/// Opens the ledger the configuration names, creating or migrating it.
+/// Opens the ledger the configuration names for writing, creating or migrating it;
+/// waits at most `lock_timeout_seconds` for another process (then exit code 75).
 pub fn open(config: &Config) -> Result<Ledger> {
+    let timeout = config.settings.lock_timeout;
     match &config.settings.state {
-        StateLocation::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path)?)),
+        StateLocation::Sqlite(path) => {
+            Ok(Box::new(sqlite::SqliteStore::open_within(path, timeout)?))
+        }
         StateLocation::Postgres { url, password } => Ok(Box::new(
-            self::postgres::PostgresStore::open(url, password.as_ref())?,
+            self::postgres::PostgresStore::open_within(url, password.as_ref(), timeout)?,
         )),
+    }
+}
+
+/// Opens the ledger for reading (`history`, `list`, `status`): never waits behind a
+/// writer and creates nothing; `None` when there is no SQLite ledger yet.
+pub fn open_read(config: &Config) -> Result<Option<Ledger>> {
+    let timeout = config.settings.lock_timeout;
+    match &config.settings.state {
+        StateLocation::Sqlite(path) => {
+            Ok(sqlite::SqliteStore::open_read(path, timeout)?.map(|s| Box::new(s) as Ledger))
+        }
+        StateLocation::Postgres { .. } => open(config).map(Some),
+    }
+}
+
+/// Where the ledger is, for messages.
+pub fn describe(config: &Config) -> String {
+    match &config.settings.state {
+        StateLocation::Sqlite(path) => path.display().to_string(),
+        StateLocation::Postgres { .. } => "the PostgreSQL ledger".into(),
     }
 }
 

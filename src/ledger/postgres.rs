@@ -50,6 +50,16 @@ const MIGRATION_LOCK: i64 = 0x7265_706f_7274_6374;
 impl PostgresStore {
     /// Connects to the ledger at `url`, creating or migrating its tables.
     pub fn open(url: &str, password: Option<&Secret>) -> Result<Self> {
+        Self::open_within(url, password, super::sqlite::DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// `open`, with lock waits (the migrations' advisory lock, the row locks of claims)
+    /// ending after `lock_timeout` with exit code 75.
+    pub fn open_within(
+        url: &str,
+        password: Option<&Secret>,
+        lock_timeout: std::time::Duration,
+    ) -> Result<Self> {
         let target = pgconn::for_ledger(url, password)?;
         let describe = target.describe.clone();
         let mut config = ::postgres::Config::from(target.config.clone());
@@ -72,6 +82,14 @@ impl PostgresStore {
             ),
         };
         let mut store = PostgresStore { client };
+        // PostgreSQL reads 0 as "wait forever": the shortest wait is a millisecond.
+        let ms = lock_timeout.as_millis().clamp(1, i32::MAX as u128);
+        store
+            .client
+            .batch_execute(&format!("SET lock_timeout = {ms}"))
+            .map_err(anyhow::Error::from)
+            .map_err(explain)
+            .with_context(|| format!("opening the ledger at {describe}"))?;
         store
             .migrate()
             .map_err(explain)
@@ -229,6 +247,14 @@ fn retryable(e: &anyhow::Error) -> bool {
 /// PostgreSQL's own words for a database error.
 fn explain(e: anyhow::Error) -> anyhow::Error {
     match e.downcast_ref::<::postgres::Error>() {
+        Some(pg) if pg.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+            anyhow!(crate::exit::RateLimited {
+                message: format!(
+                    "the PostgreSQL ledger is busy: another process held a lock it needs for more than lock_timeout_seconds; try again later ({})",
+                    pgconn::describe_error(pg, &|_| None)
+                ),
+            })
+        }
         Some(pg) if pg.as_db_error().is_some() => {
             anyhow!("{}", pgconn::describe_error(pg, &|_| None))
         }
@@ -323,6 +349,29 @@ impl Store for PostgresStore {
                 opt_ts(tx.query_opt(READ, &[&report])?.map(|r| r.get(0)))
             }),
         }
+    }
+
+    fn correct_first_seen(
+        &mut self,
+        report: &str,
+        wall: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        self.write(|tx| {
+            let old = tx
+                .query_opt(
+                    "SELECT first_seen FROM reports WHERE name = $1
+                     AND first_seen COLLATE \"C\" > $2 FOR UPDATE",
+                    &[&report, &ts(wall)],
+                )?
+                .map(|r| r.get::<_, String>(0));
+            if old.is_some() {
+                tx.execute(
+                    "UPDATE reports SET first_seen = $2 WHERE name = $1",
+                    &[&report, &ts(wall)],
+                )?;
+            }
+            opt_ts(old)
+        })
     }
 
     fn last_slot(&mut self, report: &str) -> Result<Option<DateTime<Utc>>> {

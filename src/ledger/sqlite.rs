@@ -1,19 +1,33 @@
 //! The ledger in a SQLite file: WAL mode so readers never wait, a busy timeout so that
-//! writers from overlapping cron jobs queue up, and `BEGIN IMMEDIATE` for every write so
-//! that a claim's check and update happen under one write lock.
+//! writers from overlapping cron jobs queue up (for at most `lock_timeout_seconds`), and
+//! `BEGIN IMMEDIATE` for every write so that a claim's check and update happen under one
+//! write lock.
+//!
+//! The file is only ever created where none exists (built under a temporary name and
+//! linked into place), owner-only; an existing file that is empty, not SQLite, or
+//! another program's database is refused and left alone. Readers (`history`, `list`,
+//! `status`) open it read-only, take no lock and create nothing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{
+    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior,
+};
 
 use super::schema::{MIGRATIONS, VERSION};
 use super::*;
+use crate::exit::RateLimited;
+
+/// How long a command waits for the ledger by default (`[settings] lock_timeout_seconds`).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct SqliteStore {
     conn: Connection,
+    path: PathBuf,
+    timeout: Duration,
 }
 
 /// The conditions under which a run may be claimed; `?w` is the wall clock, `?n` the
@@ -27,10 +41,26 @@ const RUN_COLUMNS: &str =
     "token, report, kind, slot_at, run_at, window_from, window_to, status, detail,
      attempts, max_attempts, next_attempt_at, owner, created_at, updated_at, finished_at";
 
+/// What every refusal of a file that is not (or no longer) a usable ledger advises.
+const LEAVE_IT: &str = "reportctl will not touch it: move it aside (reportctl then starts a new, empty ledger there; the runs recorded in it are not seen any more) or point [settings] state at another file";
+
 impl SqliteStore {
+    /// Opens the ledger at `path`, creating or migrating it, waiting at most a minute for
+    /// another process setting it up.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_within(path, DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// Opens the ledger at `path` for writing, creating or migrating it. Waits at most
+    /// `timeout` for the setup lock and, later, for each write lock; then gives up with a
+    /// `RateLimited` error (exit code 75) naming the holder when known.
+    pub fn open_within(path: &Path, timeout: Duration) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            use std::os::unix::fs::DirBuilderExt as _;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
                 .with_context(|| format!("creating the ledger's directory {}", dir.display()))?;
         }
         // Setting up a ledger (WAL mode, migrations) takes the file to itself, which SQLite
@@ -40,26 +70,157 @@ impl SqliteStore {
             path.file_name()
                 .map_or("ledger".into(), |n| n.to_string_lossy())
         ));
-        let lock = crate::fsutil::lock_file(&lock_path)?;
-        let conn = Connection::open(path)
-            .with_context(|| format!("opening the ledger {}", path.display()))?;
-        let mut store = SqliteStore { conn };
-        let prepared = store.prepare();
+        let lock = match crate::fsutil::lock_file_within(&lock_path, timeout)
+            .map_err(|e| explain(path, timeout, e))?
+        {
+            Ok(lock) => lock,
+            Err(busy) => {
+                return Err(anyhow!(RateLimited {
+                    message: format!(
+                        "the ledger {} is locked by another process ({}) and stayed locked for lock_timeout_seconds = {}; try again later (the lock is {})",
+                        path.display(),
+                        busy.holder.as_deref().unwrap_or("it did not write who it is"),
+                        timeout.as_secs(),
+                        lock_path.display()
+                    ),
+                }))
+            }
+        };
+        let opened = match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path, timeout),
+            _ => {
+                Self::existing(path, timeout, OpenFlags::default(), false).and_then(|mut store| {
+                    store.prepare()?;
+                    Ok(store)
+                })
+            }
+        };
         drop(lock);
-        prepared.map_err(|e| {
-            let damaged = e.chain().any(|c| {
-                c.to_string().contains("file is not a database")
-                    || c.to_string().contains("malformed")
-            });
-            if damaged {
-                anyhow!(
-                    "the ledger {} is damaged or not a reportctl ledger ({e}); move it aside to start a new one (its history is lost)",
+        opened.map_err(|e| named(path, explain(path, timeout, e)))
+    }
+
+    /// Opens the ledger at `path` read-only, without taking its lock: `None` when there is
+    /// no ledger yet (nothing is created). A ledger of an older schema is migrated first
+    /// (which does take the lock).
+    pub fn open_read(path: &Path, timeout: Duration) -> Result<Option<Self>> {
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(e).with_context(|| format!("opening the ledger {}", path.display()))
+            }
+            Ok(_) => {}
+        }
+        let read = || -> Result<Option<Self>> {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+            let store = match Self::existing(path, timeout, flags, false) {
+                // SQLite cannot make the shared-memory file of a WAL ledger in a directory
+                // it may not write. With no -wal file left, the ledger file holds every
+                // committed run and can be read as it is.
+                Err(e) if cannot_write(&e) && !wal_of(path).exists() => {
+                    Self::existing(path, timeout, flags, true)?
+                }
+                other => other?,
+            };
+            let version = store.version()?;
+            if version > VERSION {
+                bail!(newer(version));
+            }
+            Ok((version == VERSION).then_some(store))
+        };
+        match read().map_err(|e| named(path, explain(path, timeout, e)))? {
+            Some(store) => Ok(Some(store)),
+            None => Self::open_within(path, timeout).map(Some),
+        }
+    }
+
+    /// An existing file, checked to be a reportctl ledger before SQLite may write to it;
+    /// `unchanging`: opened as a file nobody changes (see `open_read`).
+    fn existing(
+        path: &Path,
+        timeout: Duration,
+        flags: OpenFlags,
+        unchanging: bool,
+    ) -> Result<Self> {
+        use std::io::Read as _;
+        let mut header = [0u8; 16];
+        let mut file = std::fs::File::open(path)
+            .with_context(|| format!("opening the ledger {}", path.display()))?;
+        let len = file.metadata()?.len();
+        if len == 0 {
+            bail!(
+                "the ledger {} is empty (0 bytes), so it is not a reportctl ledger; {LEAVE_IT}",
+                path.display()
+            );
+        }
+        if file.read_exact(&mut header).is_err() || &header != b"SQLite format 3\0" {
+            bail!(
+                "the ledger {} is damaged or not a reportctl ledger: it is not a SQLite database; {LEAVE_IT}",
+                path.display()
+            );
+        }
+        let conn = if unchanging {
+            Connection::open_with_flags(immutable(path), flags)
+        } else {
+            Connection::open_with_flags(path, flags)
+        }
+        .with_context(|| format!("opening the ledger {}", path.display()))?;
+        conn.busy_timeout(timeout)?;
+        let store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            timeout,
+        };
+        let ours: bool = store.conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !ours || store.version()? == 0 {
+            bail!(
+                "the ledger {} is a SQLite database but not a reportctl ledger (it has no reportctl tables); {LEAVE_IT}",
+                path.display()
+            );
+        }
+        Ok(store)
+    }
+
+    /// A new ledger where there is no file: built under a temporary name, owner-only,
+    /// and linked into place only if still nothing is there.
+    fn create(path: &Path, timeout: Duration) -> Result<Self> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map_or("ledger".into(), |n| n.to_string_lossy());
+        let tmp = crate::fsutil::temp_name(dir, &name, &format!("new-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("creating the ledger {}", tmp.display()))?;
+        let built = (|| -> Result<()> {
+            let mut store = SqliteStore {
+                conn: Connection::open(&tmp)?,
+                path: tmp.clone(),
+                timeout,
+            };
+            store.prepare()?;
+            store.conn.close().map_err(|(_, e)| e)?;
+            std::fs::hard_link(&tmp, path).with_context(|| {
+                format!(
+                    "creating the ledger {} (something else created a file there meanwhile?)",
                     path.display()
                 )
-            } else {
-                e.context(format!("opening the ledger {}", path.display()))
-            }
-        })?;
+            })?;
+            crate::fsutil::fsync_dir(dir)?;
+            Ok(())
+        })();
+        let _ = std::fs::remove_file(&tmp);
+        built?;
+        let mut store = Self::existing(path, timeout, OpenFlags::default(), false)?;
+        store.prepare()?;
         Ok(store)
     }
 
@@ -67,13 +228,29 @@ impl SqliteStore {
     pub fn memory() -> Result<Self> {
         let mut store = SqliteStore {
             conn: Connection::open_in_memory()?,
+            path: PathBuf::from(":memory:"),
+            timeout: DEFAULT_LOCK_TIMEOUT,
         };
         store.prepare()?;
         Ok(store)
     }
 
+    /// The schema version in `meta` (0: none).
+    fn version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .map(|v| v.parse().unwrap_or(i64::MAX))
+            .unwrap_or(0))
+    }
+
     fn prepare(&mut self) -> Result<()> {
-        self.conn.busy_timeout(Duration::from_secs(60))?;
+        self.conn.busy_timeout(self.timeout)?;
         // journal_mode answers with a row, so it is read rather than executed.
         let mode: String = self
             .conn
@@ -103,7 +280,7 @@ impl SqliteStore {
             .map(|v| v.parse().unwrap_or(i64::MAX))
             .unwrap_or(0);
         if version > VERSION {
-            bail!("it was written by a newer reportctl (schema version {version}; this one knows up to {VERSION}); upgrade reportctl");
+            bail!(newer(version));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.execute_batch(sql)
@@ -118,13 +295,21 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// `explain` for this ledger.
+    fn explained<T>(&self, r: Result<T>) -> Result<T> {
+        r.map_err(|e| explain(&self.path, self.timeout, e))
+    }
+
     fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        let out = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        self.explained(out)
     }
 
     fn load(conn: &Connection, token: &str) -> Result<Option<RunRecord>> {
@@ -206,6 +391,102 @@ impl SqliteStore {
             Some(_) => bail!("lost the claim on run {token}: another process took it over after the lease expired"),
             None => bail!("no run with token {token} in the ledger"),
         }
+    }
+}
+
+/// `e`, said to be about opening the ledger at `path` unless it names it already.
+fn named(path: &Path, e: anyhow::Error) -> anyhow::Error {
+    if e.to_string().contains(&path.display().to_string()) {
+        e
+    } else {
+        e.context(format!("opening the ledger {}", path.display()))
+    }
+}
+
+fn not_writable(path: &Path, dir: &Path, e: anyhow::Error) -> anyhow::Error {
+    anyhow!(
+        "reportctl cannot write the ledger {} ({e:#}): it writes that file, its -wal, -shm and .lock files and their directory {}; fix their owner or permissions (ls -l {}) or run reportctl as the user who owns them",
+        path.display(),
+        dir.display(),
+        dir.display()
+    )
+}
+
+/// Whether SQLite failed because it may not write the ledger or its directory.
+fn cannot_write(e: &anyhow::Error) -> bool {
+    let code = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<rusqlite::Error>())
+        .and_then(rusqlite::Error::sqlite_error_code);
+    matches!(
+        code,
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied)
+    )
+}
+
+fn wal_of(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
+/// The URI that opens `path` as a file nobody changes (no locks, no -shm).
+fn immutable(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for c in abs.to_string_lossy().chars() {
+        match c {
+            '?' | '#' | '%' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    PathBuf::from(uri)
+}
+
+fn newer(version: i64) -> String {
+    format!("it was written by a newer reportctl (schema version {version}; this one knows up to {VERSION}); upgrade reportctl")
+}
+
+/// Turns SQLite's terse errors about the ledger file into messages that name the file
+/// and say what to do: damaged, not writable, or locked past the timeout (exit code 75).
+fn explain(path: &Path, timeout: Duration, e: anyhow::Error) -> anyhow::Error {
+    let code = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<rusqlite::Error>())
+        .and_then(rusqlite::Error::sqlite_error_code);
+    let io_denied = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+    });
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match code {
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+            let says = match e.chain().find_map(|c| c.downcast_ref::<rusqlite::Error>()) {
+                Some(rusqlite::Error::SqliteFailure(_, Some(m))) => m.clone(),
+                Some(other) => other.to_string(),
+                None => e.to_string(),
+            };
+            anyhow!(
+                "the ledger {} is damaged (SQLite: {says}); {LEAVE_IT}, or restore it from a backup",
+                path.display()
+            )
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => anyhow!(RateLimited {
+            message: format!(
+                "the ledger {} is busy: another process kept it locked for more than lock_timeout_seconds = {}; try again later ({e:#})",
+                path.display(),
+                timeout.as_secs()
+            ),
+        }),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
+            not_writable(path, dir, e)
+        }
+        _ if io_denied => not_writable(path, dir, e),
+        _ => e,
     }
 }
 
@@ -304,7 +585,10 @@ impl Store for SqliteStore {
             opt_ts(s)
         };
         match record {
-            None => read(&self.conn),
+            None => {
+                let r = read(&self.conn);
+                self.explained(r)
+            }
             Some(now) => self.write(|tx| {
                 tx.execute(
                     "INSERT INTO reports (name, first_seen) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -315,13 +599,37 @@ impl Store for SqliteStore {
         }
     }
 
+    fn correct_first_seen(
+        &mut self,
+        report: &str,
+        wall: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        self.write(|tx| {
+            let s: Option<String> = tx
+                .query_row(
+                    "SELECT first_seen FROM reports WHERE name = ?1 AND first_seen > ?2",
+                    params![report, ts(wall)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if s.is_some() {
+                tx.execute(
+                    "UPDATE reports SET first_seen = ?2 WHERE name = ?1",
+                    params![report, ts(wall)],
+                )?;
+            }
+            opt_ts(s)
+        })
+    }
+
     fn last_slot(&mut self, report: &str) -> Result<Option<DateTime<Utc>>> {
-        let s: Option<String> = self.conn.query_row(
+        let s = self.conn.query_row(
             "SELECT max(slot_at) FROM runs WHERE report = ?1",
             [report],
-            |r| r.get(0),
-        )?;
-        opt_ts(s)
+            |r| r.get::<_, Option<String>>(0),
+        );
+        let r = s.map_err(anyhow::Error::from).and_then(opt_ts);
+        self.explained(r)
     }
 
     fn enqueue(&mut self, runs: &[NewRun], wall: DateTime<Utc>) -> Result<()> {
@@ -391,16 +699,19 @@ impl Store for SqliteStore {
             "SELECT {RUN_COLUMNS} FROM runs WHERE report = :report AND {CLAIMABLE}
              ORDER BY run_at, token"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let runs = stmt
-            .query_map(
-                rusqlite::named_params! { ":report": report, ":wall": ts(wall), ":now": ts(now) },
-                run_row,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        runs.into_iter()
-            .map(|r| Self::details(&self.conn, r?))
-            .collect()
+        let r = (|| {
+            let mut stmt = self.conn.prepare(&sql)?;
+            let runs = stmt
+                .query_map(
+                    rusqlite::named_params! { ":report": report, ":wall": ts(wall), ":now": ts(now) },
+                    run_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            runs.into_iter()
+                .map(|r| Self::details(&self.conn, r?))
+                .collect()
+        })();
+        self.explained(r)
     }
 
     fn claim(
@@ -555,7 +866,8 @@ impl Store for SqliteStore {
     }
 
     fn get(&mut self, token: &str) -> Result<Option<RunRecord>> {
-        Self::load(&self.conn, token)
+        let r = Self::load(&self.conn, token);
+        self.explained(r)
     }
 
     fn history(&mut self, report: Option<&str>, limit: usize) -> Result<Vec<RunRecord>> {
@@ -563,13 +875,16 @@ impl Store for SqliteStore {
             "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR report = ?1)
              ORDER BY run_at DESC, created_at DESC, token DESC LIMIT ?2"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let runs = stmt
-            .query_map(params![report, limit as i64], run_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        runs.into_iter()
-            .map(|r| Self::details(&self.conn, r?))
-            .collect()
+        let r = (|| {
+            let mut stmt = self.conn.prepare(&sql)?;
+            let runs = stmt
+                .query_map(params![report, limit as i64], run_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            runs.into_iter()
+                .map(|r| Self::details(&self.conn, r?))
+                .collect()
+        })();
+        self.explained(r)
     }
 
     fn delivered_files(

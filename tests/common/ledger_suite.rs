@@ -66,6 +66,18 @@ pub fn first_seen_is_recorded_once(open: Open<'_>) {
     assert_eq!(l.first_seen("fs", Some(a)).unwrap(), Some(a));
     assert_eq!(l.first_seen("fs", Some(a + Dur::days(1))).unwrap(), Some(a));
     assert_eq!(open().first_seen("fs", None).unwrap(), Some(a));
+    // A first sight later than the clock is moved back to it, once; others stay.
+    let later = a + Dur::days(400);
+    assert_eq!(l.first_seen("fs2", Some(later)).unwrap(), Some(later));
+    assert_eq!(l.correct_first_seen("fs2", a).unwrap(), Some(later));
+    assert_eq!(l.first_seen("fs2", None).unwrap(), Some(a));
+    assert_eq!(l.correct_first_seen("fs2", a).unwrap(), None);
+    assert_eq!(
+        l.correct_first_seen("fs", a - Dur::days(1)).unwrap(),
+        Some(a)
+    );
+    assert_eq!(l.correct_first_seen("fs", a + Dur::days(1)).unwrap(), None);
+    assert_eq!(l.correct_first_seen("never seen", a).unwrap(), None);
 }
 
 pub fn enqueue_is_idempotent(open: Open<'_>) {

@@ -21,7 +21,8 @@ const READ_ONLY: &str = "a report's query must only read: SELECT, WITH … SELEC
 
 impl Checker<'_> {
     /// Under `preflight`: `path` (the value of `key`) is a SQLite database file. A
-    /// `ledger` may be missing or empty: reportctl creates its tables there.
+    /// `ledger` may be missing (reportctl creates it) but not empty: reportctl makes a
+    /// new ledger only where no file is, and refuses to run on an empty one.
     pub(crate) fn sqlite_file(
         &mut self,
         path: &Path,
@@ -40,7 +41,10 @@ impl Checker<'_> {
                 "{} is a directory; give the path of a SQLite database file",
                 path.display()
             ),
-            Ok(m) if m.len() == 0 && ledger => return,
+            Ok(m) if m.len() == 0 && ledger => format!(
+                "{} is empty (0 bytes), so it is not a reportctl ledger; move it aside (reportctl creates a new ledger where no file is) or point state at another file",
+                path.display()
+            ),
             Ok(m) if m.len() == 0 => format!(
                 "{} is empty (0 bytes), not a SQLite database; give the path of a database file",
                 path.display()

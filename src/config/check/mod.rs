@@ -506,6 +506,13 @@ impl<'a> Checker<'a> {
         ) as u32;
         let catch_up = self.int(&raw.catch_up, s, "catch_up", (1, 1000), 24, " slots") as u32;
         let lease = self.seconds(&raw.lease_seconds, s, "lease_seconds", (2, 86400), 600);
+        let lock_timeout = self.seconds(
+            &raw.lock_timeout_seconds,
+            s,
+            "lock_timeout_seconds",
+            (0, 3600),
+            60,
+        );
         let max_attempts = self.int(&raw.max_attempts, s, "max_attempts", (1, 100), 5, "") as u32;
         let retry_delay = self.seconds(
             &raw.retry_delay_seconds,
@@ -541,6 +548,7 @@ impl<'a> Checker<'a> {
                 max_range_days,
                 catch_up,
                 lease,
+                lock_timeout,
                 max_attempts,
                 retry_delay,
                 delivery_retries,
