@@ -66,6 +66,20 @@ impl PrivateSshd {
         }
     }
 
+    /// Takes sshd down (its listener and sessions), keeping its test user and files for
+    /// `restart` (stop.sh would remove the user).
+    fn down(&mut self) {
+        let pid = std::fs::read_to_string(self.dir.path().join("pids/sshd.pid")).unwrap();
+        let pid = pid.trim();
+        let port: u16 = self.var("SSHD_PORT").parse().unwrap();
+        assert!(Command::new("kill").arg(pid).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            assert!(Instant::now() < deadline, "sshd did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Starts sshd again with the same configuration: same port, same host key.
     fn restart(&mut self) {
         let d = self.dir.path().join("sshd");
@@ -114,8 +128,9 @@ fn one_destination_down_the_others_get_it_once_and_it_catches_up_later() {
         "partner",
         &remote,
         &format!(
-            "port = {}\nknown_hosts = \"{}\"\nkey_file = \"{}\"\ncreate_dirs = true",
+            "port = {}\nuser = \"{}\"\nknown_hosts = \"{}\"\nkey_file = \"{}\"\ncreate_dirs = true",
             sshd.var("SSHD_PORT"),
+            sshd.var("SSHD_USER"),
             sshd.var("SSHD_KNOWN_HOSTS"),
             sshd.var("SSHD_KEY")
         ),
@@ -135,7 +150,7 @@ fn one_destination_down_the_others_get_it_once_and_it_catches_up_later() {
         .join(&prefix)
         .join(name);
 
-    sshd.stop();
+    sshd.down();
     assert_eq!(
         ws.run(&["run-due", "--now", "2026-11-24T05:00:00Z"]).code,
         0
