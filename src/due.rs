@@ -12,7 +12,7 @@ use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::{Config, Report, Status};
-use crate::ledger::{Ledger, NewRun, RunKind, RunRecord, RunStatus};
+use crate::ledger::{Ledger, NewRun, ReportState, RunKind, RunRecord, RunStatus};
 use crate::schedule::{local::resolve, Plan, Schedule, Slot};
 use crate::token::slot_token;
 
@@ -25,11 +25,37 @@ pub struct Due {
     pub unrecorded: Vec<NewRun>,
 }
 
+/// What the ledger holds about each report of `config`, in configuration order: one
+/// read per report, done up front (see `collect`).
+pub fn states(config: &Config, ledger: &mut Ledger) -> Result<Vec<ReportState>> {
+    let names: Vec<&str> = config.reports.iter().map(|r| r.name.as_str()).collect();
+    ledger.report_states(&names)
+}
+
 /// The new slots of `report` due at `now`, and the recorded runs still owed. With
 /// `record`, new slots are recorded (queued or skipped); without, nothing is written.
 pub fn collect(
     config: &Config,
     report: &Report,
+    ledger: &mut Ledger,
+    now: DateTime<Utc>,
+    wall: DateTime<Utc>,
+    record: bool,
+) -> Result<Due> {
+    let state = ledger
+        .report_states(&[report.name.as_str()])?
+        .pop()
+        .expect("one state per report");
+    collect_with(config, report, state, ledger, now, wall, record)
+}
+
+/// `collect`, given what `states` read about the report. The ledger is written only
+/// when something changes (a report seen for the first time, new slots, open runs),
+/// so that run-due with nothing due costs one read per report whatever the history.
+pub fn collect_with(
+    config: &Config,
+    report: &Report,
+    state: ReportState,
     ledger: &mut Ledger,
     now: DateTime<Utc>,
     wall: DateTime<Utc>,
@@ -43,9 +69,12 @@ pub fn collect(
     if report.status == Status::Draft {
         return Ok(due);
     }
-    let first_seen = ledger
-        .first_seen(&report.name, record.then_some(now))?
-        .unwrap_or(now);
+    let first_seen = match state.first_seen {
+        Some(t) => t,
+        None => ledger
+            .first_seen(&report.name, record.then_some(now))?
+            .unwrap_or(now),
+    };
     let plan = Plan::new(&report.schedule, report.timezone, first_seen);
     let since = match &report.schedule {
         // A one-time report runs once, whenever run-due first finds it due.
@@ -56,7 +85,7 @@ pub fn collect(
             .unwrap_or(first_seen),
         _ => first_seen,
     };
-    let after = match ledger.last_slot(&report.name)? {
+    let after = match state.last_slot {
         Some(last) => (last + Duration::seconds(1)).max(since),
         None => since,
     };
@@ -97,9 +126,14 @@ pub fn collect(
             }
         })
         .collect();
+    let open = state.open || (record && !new.is_empty());
     if record {
-        ledger.enqueue(&new, wall)?;
-        ledger.abandon_expired(&report.name, wall)?;
+        if !new.is_empty() {
+            ledger.enqueue(&new, wall)?;
+        }
+        if open {
+            ledger.abandon_expired(&report.name, wall)?;
+        }
         due.skipped = new
             .into_iter()
             .filter(|r| r.status == RunStatus::Skipped)
@@ -107,6 +141,8 @@ pub fn collect(
     } else {
         due.unrecorded = new;
     }
-    due.pending = ledger.pending(&report.name, now, wall)?;
+    if open {
+        due.pending = ledger.pending(&report.name, now, wall)?;
+    }
     Ok(due)
 }

@@ -27,8 +27,9 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
     let claim = Claim::new(config.settings.lease);
     let progress = Progress::for_stderr();
     let mut failed = false;
-    for report in &config.reports {
-        let due = due::collect(&config, report, &mut ledger, now, Utc::now(), true)?;
+    let states = due::states(&config, &mut ledger)?;
+    for (report, state) in config.reports.iter().zip(states) {
+        let due = due::collect_with(&config, report, state, &mut ledger, now, Utc::now(), true)?;
         if let (Some(first), Some(last)) = (due.skipped.first(), due.skipped.last()) {
             failed = true;
             let t = |r: &ledger::NewRun| r.run_at.with_timezone(&report.timezone).to_rfc3339();
@@ -79,8 +80,9 @@ fn dry_run(
     now: chrono::DateTime<Utc>,
     out: &mut impl Write,
 ) -> Result<u8> {
-    for report in &config.reports {
-        let due = due::collect(config, report, ledger, now, Utc::now(), false)?;
+    let states = due::states(config, ledger)?;
+    for (report, state) in config.reports.iter().zip(states) {
+        let due = due::collect_with(config, report, state, ledger, now, Utc::now(), false)?;
         let tz = report.timezone;
         let lines = due
             .unrecorded
