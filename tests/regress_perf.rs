@@ -208,3 +208,36 @@ fn run_due_on_many_reports_runs_each_due_slot_once_and_retries_failed_ones() {
         ["retry Report 0300", "run Report 0301"]
     );
 }
+
+/// validate asks the database about a mapped table once per source and table; every
+/// report that maps a missing table or column still gets its own error.
+#[test]
+fn validate_checks_each_reports_events_mapping_against_the_database() {
+    let dir = tempdir();
+    let conn = rusqlite::Connection::open(dir.path().join("ev.db")).unwrap();
+    conn.execute_batch("CREATE TABLE ev (t TEXT, kind TEXT, id INTEGER)")
+        .unwrap();
+    let mut text = "[sources.db]\nkind = \"sqlite\"\npath = \"ev.db\"\n\n[destinations.out]\nkind = \"directory\"\npath = \"out\"\n".to_string();
+    for (name, table, time) in [
+        ("A", "ev", "t"),
+        ("B", "nope", "t"),
+        ("C", "nope", "t"),
+        ("D", "ev", "stamp"),
+        ("E", "ev", "t"),
+    ] {
+        write!(
+            text,
+            "\n[[reports]]\nname = \"{name}\"\nsource = \"db\"\ndestinations = [\"out\"]\n[reports.events]\ntable = \"{table}\"\ntime = \"{time}\"\ntraffic = \"kind\"\nid = \"id\"\n[[reports.outputs]]\ntype = \"X\"\nkind = \"detail\"\n[reports.schedule]\nfrequency = \"daily\"\n"
+        )
+        .unwrap();
+    }
+    write(dir.path(), "reports.toml", &text);
+    let out = run(dir.path(), &["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "reportctl: error: reports.toml:28:1: report \"B\", key `events.table`: the table nope does not exist in the database\n\
+         reportctl: error: reports.toml:43:1: report \"C\", key `events.table`: the table nope does not exist in the database\n\
+         reportctl: error: reports.toml:58:1: report \"D\", key `events`: the table ev has no column \"stamp\"; its columns: t, kind, id\n"
+    );
+}

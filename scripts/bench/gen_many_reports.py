@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Writes a reportctl configuration with N reports (for scripts/bench/many_reports.sh).
 
-    gen_many_reports.py N DIR [--dup]
+    gen_many_reports.py N DIR
 
 DIR/reports.toml: one sqlite source (a database file that is never opened unless a
 report runs), one directory destination, and N reports with plain SQL queries on varied
-schedules (hourly, daily, weekly, monthly, quarterly, send_at, once) and zones. The
-schedules are chosen so that runs at 2026-11-25T00:10:00Z find nothing due once the
-ledger has seen the reports (see many_reports.sh).
+schedules (hourly, daily, weekly, monthly, quarterly, send_at) and zones. Every slot falls
+on a whole minute, so run-due at an instant with seconds (many_reports.sh uses
+2026-11-25T00:10:17Z) finds nothing due once the ledger has seen the reports then.
 """
 import sys
 
