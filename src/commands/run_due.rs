@@ -27,9 +27,16 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
     let claim = Claim::new(config.settings.lease);
     let progress = Progress::for_stderr();
     let mut failed = false;
+    // The ledger is read for every report up front; once runs have taken time, another
+    // process may have moved on, so each later report is read afresh.
     let states = due::states(&config, &mut ledger)?;
+    let mut ran = false;
     for (report, state) in config.reports.iter().zip(states) {
-        let due = due::collect_with(&config, report, state, &mut ledger, now, Utc::now(), true)?;
+        let due = if ran {
+            due::collect(&config, report, &mut ledger, now, Utc::now(), true)?
+        } else {
+            due::collect_with(&config, report, state, &mut ledger, now, Utc::now(), true)?
+        };
         if let (Some(first), Some(last)) = (due.skipped.first(), due.skipped.last()) {
             failed = true;
             let t = |r: &ledger::NewRun| r.run_at.with_timezone(&report.timezone).to_rfc3339();
@@ -56,6 +63,7 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
                 progress: &progress,
             };
             let done = runner.execute(report, run)?;
+            ran = true;
             let tz = report.timezone;
             if cli.json {
                 writeln!(out, "{}", show::json(&done, tz))?;
