@@ -12,7 +12,7 @@ use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::{Config, Report, Status};
-use crate::ledger::{Ledger, NewRun, RunKind, RunRecord, RunStatus};
+use crate::ledger::{Ledger, NewRun, ReportState, RunKind, RunRecord, RunStatus};
 use crate::schedule::{local::resolve, Plan, Schedule, Slot};
 use crate::token::slot_token;
 
@@ -99,11 +99,37 @@ pub fn next_slot(
     Ok(plan.slots_from(from).next())
 }
 
+/// What the ledger holds about each report of `config`, in configuration order: one
+/// read per report, done up front (see `collect`).
+pub fn states(config: &Config, ledger: &mut Ledger) -> Result<Vec<ReportState>> {
+    let names: Vec<&str> = config.reports.iter().map(|r| r.name.as_str()).collect();
+    ledger.report_states(&names)
+}
+
 /// The new slots of `report` due at `now`, and the recorded runs still owed. With
 /// `record`, new slots are recorded (queued or skipped); without, nothing is written.
 pub fn collect(
     config: &Config,
     report: &Report,
+    ledger: &mut Ledger,
+    now: DateTime<Utc>,
+    wall: DateTime<Utc>,
+    record: bool,
+) -> Result<Due> {
+    let state = ledger
+        .report_states(&[report.name.as_str()])?
+        .pop()
+        .expect("one state per report");
+    collect_with(config, report, state, ledger, now, wall, record)
+}
+
+/// `collect`, given what `states` read about the report. The ledger is written only
+/// when something changes (a report seen for the first time, new slots, open runs),
+/// so that run-due with nothing due costs one read per report whatever the history.
+pub fn collect_with(
+    config: &Config,
+    report: &Report,
+    state: ReportState,
     ledger: &mut Ledger,
     now: DateTime<Utc>,
     wall: DateTime<Utc>,
@@ -118,9 +144,14 @@ pub fn collect(
     if report.status == Status::Draft {
         return Ok(due);
     }
-    let first_seen = first_sight(ledger, report, now, wall, record)?;
+    // First sight as read up front, unless there is none yet or it lies in the future
+    // of the machine's clock (then it is recorded or corrected).
+    let first_seen = match state.first_seen {
+        Some(t) if t <= wall => t,
+        _ => first_sight(ledger, report, now, wall, record)?,
+    };
     let plan = Plan::new(&report.schedule, report.timezone, first_seen);
-    let after = search_from(report, first_seen, ledger.last_slot(&report.name)?);
+    let after = search_from(report, first_seen, state.last_slot);
     let slots: Vec<Slot> = if after <= now {
         plan.slots_between(after, now).collect()
     } else {
@@ -158,9 +189,14 @@ pub fn collect(
             }
         })
         .collect();
+    let open = state.open || (record && !new.is_empty());
     if record {
-        ledger.enqueue(&new, wall)?;
-        due.given_up = ledger.abandon_expired(&report.name, wall)?;
+        if !new.is_empty() {
+            ledger.enqueue(&new, wall)?;
+        }
+        if open {
+            due.given_up = ledger.abandon_expired(&report.name, wall)?;
+        }
         due.skipped = new
             .into_iter()
             .filter(|r| r.status == RunStatus::Skipped)
@@ -168,6 +204,8 @@ pub fn collect(
     } else {
         due.unrecorded = new;
     }
-    due.pending = ledger.pending(&report.name, now, wall)?;
+    if open {
+        due.pending = ledger.pending(&report.name, now, wall)?;
+    }
     Ok(due)
 }

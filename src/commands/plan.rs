@@ -3,7 +3,7 @@
 //! `{"report":…,"run_at":…,"from":…,"to":…,"files":[…]}`.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::Write;
 
 use anyhow::{anyhow, Result};
@@ -36,10 +36,17 @@ pub fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Report
     if names.is_empty() {
         return Ok(config.reports.iter().collect());
     }
+    // One lookup table, not a search of every report for each name.
+    let by_name: HashMap<&str, &Report> = config
+        .reports
+        .iter()
+        .rev()
+        .map(|r| (r.name.as_str(), r))
+        .collect();
     names
         .iter()
         .map(|n| {
-            config.report(n).ok_or_else(|| {
+            by_name.get(n.as_str()).copied().ok_or_else(|| {
                 let known: Vec<_> = config.reports.iter().map(|r| r.name.as_str()).collect();
                 anyhow!(UsageError(format!(
                     "no report named \"{n}\" in {}; reports: {}",

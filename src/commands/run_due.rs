@@ -27,8 +27,16 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
     let claim = Claim::new(config.settings.lease);
     let progress = Progress::for_stderr();
     let mut failed = false;
-    for report in &config.reports {
-        let due = due::collect(&config, report, &mut ledger, now, Utc::now(), true)?;
+    // The ledger is read for every report up front; once runs have taken time, another
+    // process may have moved on, so each later report is read afresh.
+    let states = due::states(&config, &mut ledger)?;
+    let mut ran = false;
+    for (report, state) in config.reports.iter().zip(states) {
+        let due = if ran {
+            due::collect(&config, report, &mut ledger, now, Utc::now(), true)?
+        } else {
+            due::collect_with(&config, report, state, &mut ledger, now, Utc::now(), true)?
+        };
         if let (Some(first), Some(last)) = (due.skipped.first(), due.skipped.last()) {
             failed = true;
             let t = |r: &ledger::NewRun| r.run_at.with_timezone(&report.timezone).to_rfc3339();
@@ -75,6 +83,7 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
                 progress: &progress,
             };
             let done = runner.execute(report, run)?;
+            ran = true;
             let tz = report.timezone;
             if cli.json {
                 writeln!(out, "{}", show::json(&done, tz))?;
@@ -99,8 +108,9 @@ fn dry_run(
     now: chrono::DateTime<Utc>,
     out: &mut impl Write,
 ) -> Result<u8> {
-    for report in &config.reports {
-        let due = due::collect(config, report, ledger, now, Utc::now(), false)?;
+    let states = due::states(config, ledger)?;
+    for (report, state) in config.reports.iter().zip(states) {
+        let due = due::collect_with(config, report, state, ledger, now, Utc::now(), false)?;
         let tz = report.timezone;
         let lines = due
             .unrecorded

@@ -175,6 +175,16 @@ pub struct RunRecord {
     pub receipts: Vec<ReceiptRecord>,
 }
 
+/// A report's standing in the ledger, as `run-due` reads it (see `Store::report_states`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportState {
+    pub first_seen: Option<DateTime<Utc>>,
+    pub last_slot: Option<DateTime<Utc>>,
+    /// False only when the report has no run that is queued, running, or failed with a
+    /// retry time: then `abandon_expired` and `pending` have nothing to find.
+    pub open: bool,
+}
+
 /// How a claimed run ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finish {
@@ -215,6 +225,23 @@ pub trait Store: Send {
 
     /// The latest scheduled slot recorded for `report`, whatever its status.
     fn last_slot(&mut self, report: &str) -> Result<Option<DateTime<Utc>>>;
+
+    /// What `run-due` reads about each of `reports` before planning them, without
+    /// writing: when it was first seen, its latest slot, and whether it has open runs.
+    /// A back-end may answer with one prepared statement; this default asks
+    /// `first_seen` and `last_slot` and says every report may have open runs.
+    fn report_states(&mut self, reports: &[&str]) -> Result<Vec<ReportState>> {
+        reports
+            .iter()
+            .map(|report| {
+                Ok(ReportState {
+                    first_seen: self.first_seen(report, None)?,
+                    last_slot: self.last_slot(report)?,
+                    open: true,
+                })
+            })
+            .collect()
+    }
 
     /// Records scheduled runs; a token already recorded is left as it is.
     fn enqueue(&mut self, runs: &[NewRun], wall: DateTime<Utc>) -> Result<()>;

@@ -37,6 +37,9 @@ const CLAIMABLE: &str = "(status = 'queued'
      OR (status = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= :now
          AND attempts < max_attempts))";
 
+/// The latest scheduled slot of report `?1`.
+const LAST_SLOT: &str = "SELECT max(slot_at) FROM runs WHERE report = ?1 AND slot_at IS NOT NULL";
+
 const RUN_COLUMNS: &str =
     "token, report, kind, slot_at, run_at, window_from, window_to, status, detail,
      attempts, max_attempts, next_attempt_at, owner, created_at, updated_at, finished_at";
@@ -490,6 +493,16 @@ fn explain(path: &Path, timeout: Duration, e: anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// First seen, latest slot, and whether any run is open (see `ReportState`), of report `?1`.
+fn report_state_sql() -> String {
+    format!(
+        "SELECT (SELECT first_seen FROM reports WHERE name = ?1), ({LAST_SLOT}),
+                EXISTS (SELECT 1 FROM runs WHERE report = ?1
+                        AND status IN ('queued', 'running', 'failed')
+                        AND (status <> 'failed' OR next_attempt_at IS NOT NULL))"
+    )
+}
+
 fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
     s.as_deref().map(parse_ts).transpose()
 }
@@ -623,12 +636,34 @@ impl Store for SqliteStore {
     }
 
     fn last_slot(&mut self, report: &str) -> Result<Option<DateTime<Utc>>> {
-        let s = self.conn.query_row(
-            "SELECT max(slot_at) FROM runs WHERE report = ?1",
-            [report],
-            |r| r.get::<_, Option<String>>(0),
-        );
+        // `slot_at IS NOT NULL` lets SQLite take the maximum from the index `runs_slot`
+        // instead of reading every run of the report.
+        let s = self
+            .conn
+            .query_row(LAST_SLOT, [report], |r| r.get::<_, Option<String>>(0));
         let r = s.map_err(anyhow::Error::from).and_then(opt_ts);
+        self.explained(r)
+    }
+
+    fn report_states(&mut self, reports: &[&str]) -> Result<Vec<ReportState>> {
+        // One statement, prepared once, and one indexed read per report: run-due over
+        // many reports with nothing due stays flat in the size of the history (probes
+        // of `runs_slot` and `runs_report_status`, never a scan of past runs).
+        let r = (|| {
+            let mut stmt = self.conn.prepare(&report_state_sql())?;
+            reports
+                .iter()
+                .map(|report| {
+                    let (first_seen, last_slot, open): (Option<String>, Option<String>, bool) =
+                        stmt.query_row([report], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                    Ok(ReportState {
+                        first_seen: opt_ts(first_seen)?,
+                        last_slot: opt_ts(last_slot)?,
+                        open,
+                    })
+                })
+                .collect()
+        })();
         self.explained(r)
     }
 
@@ -905,5 +940,129 @@ impl Store for SqliteStore {
         rows.into_iter()
             .map(|(name, at)| Ok((name, parse_ts(&at)?)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        parse_ts(s).unwrap()
+    }
+
+    fn slot(report: &str, t: &str) -> NewRun {
+        NewRun {
+            token: format!("{report}-{t}"),
+            report: report.into(),
+            kind: RunKind::Scheduled,
+            slot_at: Some(at(t)),
+            run_at: at(t),
+            window_from: at(t) - chrono::Duration::days(1),
+            window_to: at(t),
+            max_attempts: 2,
+            status: RunStatus::Queued,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn report_state_follows_first_sight_slots_and_open_runs() {
+        let mut l = SqliteStore::memory().unwrap();
+        let wall = at("2026-11-25T00:00:00Z");
+        let state = |l: &mut SqliteStore| l.report_states(&["A"]).unwrap().remove(0);
+        let closed = ReportState {
+            first_seen: None,
+            last_slot: None,
+            open: false,
+        };
+        assert_eq!(state(&mut l), closed);
+        l.first_seen("A", Some(wall)).unwrap();
+        l.enqueue(
+            &[
+                slot("A", "2026-11-23T06:00:00Z"),
+                slot("A", "2026-11-24T06:00:00Z"),
+            ],
+            wall,
+        )
+        .unwrap();
+        // Another report's runs do not count.
+        l.enqueue(&[slot("B", "2026-11-26T06:00:00Z")], wall)
+            .unwrap();
+        let open = ReportState {
+            first_seen: Some(wall),
+            last_slot: Some(at("2026-11-24T06:00:00Z")),
+            open: true,
+        };
+        assert_eq!(state(&mut l), open);
+        let claim = Claim {
+            owner: "me".into(),
+            lease: std::time::Duration::from_secs(60),
+        };
+        for (token, finish) in [
+            (
+                "A-2026-11-23T06:00:00Z",
+                Finish::Completed {
+                    detail: String::new(),
+                },
+            ),
+            (
+                "A-2026-11-24T06:00:00Z",
+                Finish::Failed {
+                    detail: "x".into(),
+                    retry_at: Some(wall),
+                },
+            ),
+        ] {
+            l.claim(token, &claim, wall, wall).unwrap().unwrap();
+            l.finish(token, "me", &finish, wall).unwrap();
+        }
+        // A failed run with a retry time is open; given up, it is not.
+        assert_eq!(state(&mut l), open);
+        let token = "A-2026-11-24T06:00:00Z";
+        l.claim(token, &claim, wall, wall).unwrap().unwrap();
+        let given_up = Finish::Failed {
+            detail: "x".into(),
+            retry_at: None,
+        };
+        l.finish(token, "me", &given_up, wall).unwrap();
+        assert_eq!(
+            state(&mut l),
+            ReportState {
+                open: false,
+                ..open
+            }
+        );
+    }
+
+    /// run-due reads this for every report: it must probe indexes, never scan the runs
+    /// (the history can hold millions).
+    #[test]
+    fn report_state_reads_indexes_only() {
+        let l = SqliteStore::memory().unwrap();
+        let mut stmt = l
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", report_state_sql()))
+            .unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(["A"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .all(|p| !p.starts_with("SCAN runs") && !p.starts_with("SCAN reports")),
+            "{plan:?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("USING INDEX runs_report_status (report=? AND status=?)")),
+            "{plan:?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("USING COVERING INDEX runs_slot")),
+            "{plan:?}"
+        );
     }
 }

@@ -305,7 +305,11 @@ impl Checker<'_> {
                 Some(raw_span),
             ) = (&kind, events_span)
             {
-                self.events_in_database(&kind, m, raw_span, s, "events");
+                let name = match s {
+                    Subject::Source(n) => n.as_str(),
+                    _ => "",
+                };
+                self.events_in_database((name, &kind), m, raw_span, s, "events");
             }
         }
         (self.errors.len() == before).then_some(kind)

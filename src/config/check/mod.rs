@@ -12,7 +12,7 @@ mod structured;
 
 pub use endpoints::{DEFAULT_BODY, DEFAULT_SUBJECT};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,7 +38,12 @@ pub struct Checker<'a> {
     /// Also check what a run will need from the outside world: secrets resolvable,
     /// files present. `validate` asks for this; `plan` and `list` do not.
     pub preflight: bool,
+    /// The columns of tables looked up under `preflight`, by source and table: each
+    /// database is asked once, not once per report.
+    table_columns: HashMap<(String, Vec<String>), TableColumns>,
 }
+
+type TableColumns = Result<Option<Vec<String>>, String>;
 
 /// Settings as the reports see them: checked values plus the defaults reports inherit.
 pub(crate) struct Defaults {
@@ -56,6 +61,7 @@ impl<'a> Checker<'a> {
             errors: Vec::new(),
             allow_plain_secrets: false,
             preflight: false,
+            table_columns: HashMap::new(),
         }
     }
 
@@ -105,7 +111,7 @@ impl<'a> Checker<'a> {
         }
         self.spool_placement(spool_span, &defaults.settings, &destinations);
         let mut reports: Vec<Report> = Vec::new();
-        let mut seen: Vec<(String, String)> = Vec::new();
+        let mut seen = HashMap::new();
         for parts in raw.reports {
             let Some(report) = self.report(
                 parts,

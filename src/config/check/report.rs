@@ -1,7 +1,8 @@
 //! Checking one `[[reports]]` entry: its name, outputs, references to sources and
 //! destinations, zone, status, file naming, CSV options and schedule.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono_tz::Tz;
 use toml::Spanned;
@@ -22,7 +23,7 @@ impl Checker<'_> {
         defaults: &Defaults,
         (sources, checked): (&BTreeSet<String>, &BTreeMap<String, Source>),
         destinations: &BTreeSet<String>,
-        seen: &mut Vec<(String, String)>,
+        seen: &mut HashMap<String, String>,
     ) -> Option<Report> {
         if !parts.complete {
             return None;
@@ -43,10 +44,13 @@ impl Checker<'_> {
         if let (Some(n), Some(v)) = (&name, &raw.name) {
             if let Err(e) = check_report_name(n) {
                 self.err(v.span(), s, "name", e);
-            } else if let Some((_, other)) = seen.iter().find(|(k, _)| *k == n.to_lowercase()) {
-                self.err(v.span(), s, "name", format!("the name is already used by report \"{other}\"; report names must be unique (ignoring case)"));
             } else {
-                seen.push((n.to_lowercase(), n.clone()));
+                match seen.entry(n.to_lowercase()) {
+                    Entry::Occupied(other) => self.err(v.span(), s, "name", format!("the name is already used by report \"{}\"; report names must be unique (ignoring case)", other.get())),
+                    Entry::Vacant(slot) => {
+                        slot.insert(n.clone());
+                    }
+                }
             }
         }
 
@@ -75,7 +79,7 @@ impl Checker<'_> {
             .as_ref()
             .and_then(|e| self.events(e, s, "events", sqlite));
         if let (Some(m), Some(src), Some(e)) = (&own_mapping, source_checked, &parts.events) {
-            self.events_in_database(&src.kind, m, e.span(), s, "events");
+            self.events_in_database((&src.name, &src.kind), m, e.span(), s, "events");
         }
         let ctx = OutputContext {
             mapping: own_mapping

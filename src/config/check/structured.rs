@@ -200,7 +200,7 @@ impl Checker<'_> {
     /// With `validate`: the mapping's table and columns exist in the source's database.
     pub(crate) fn events_in_database(
         &mut self,
-        source: &SourceKind,
+        (name, source): (&str, &SourceKind),
         mapping: &EventsMapping,
         span: Range<usize>,
         s: &Subject,
@@ -209,7 +209,15 @@ impl Checker<'_> {
         if !self.preflight {
             return;
         }
-        match crate::source::table_columns(source, &mapping.table) {
+        // Each source's database is asked once per table, however many reports map it.
+        let columns = self
+            .table_columns
+            .entry((name.to_string(), mapping.table.clone()))
+            .or_insert_with(|| {
+                crate::source::table_columns(source, &mapping.table).map_err(|e| format!("{e:#}"))
+            })
+            .clone();
+        match columns {
             Ok(None) => self.err(
                 span,
                 s,
@@ -239,7 +247,7 @@ impl Checker<'_> {
                 span,
                 s,
                 key,
-                format!("cannot look the table up in the database: {e:#}"),
+                format!("cannot look the table up in the database: {e}"),
             ),
         }
     }
