@@ -1036,7 +1036,7 @@ fn configuration_errors() {
         (
             "unknown serve key",
             base.replace("request_timeout_seconds = 2", "timeout = 2"),
-            "reports.toml:23:1: key `serve.timeout`: unknown key `timeout`; allowed: `listen`, `public_url`, `api_key`, `link_secret`, `link_minutes`, `request_timeout_seconds`, `max_request_bytes`, `max_connections`, `shutdown_grace_seconds`, `apps`",
+            "reports.toml:23:1: key `serve.timeout`: unknown key `timeout`; allowed: `listen`, `public_url`, `api_key`, `link_secret`, `link_minutes`, `request_timeout_seconds`, `max_request_bytes`, `max_connections`, `max_connections_per_client`, `send_timeout_seconds`, `idle_timeout_seconds`, `shutdown_grace_seconds`, `apps`",
         ),
         (
             "public_url",

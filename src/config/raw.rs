@@ -289,6 +289,9 @@ pub struct RawServe {
     pub request_timeout_seconds: Option<S<i64>>,
     pub max_request_bytes: Option<S<i64>>,
     pub max_connections: Option<S<i64>>,
+    pub max_connections_per_client: Option<S<i64>>,
+    pub send_timeout_seconds: Option<S<i64>>,
+    pub idle_timeout_seconds: Option<S<i64>>,
     pub shutdown_grace_seconds: Option<S<i64>>,
     /// `[serve.apps.APP_ID]`: seed 002's download endpoint, one table per app.
     pub apps: Option<S<std::collections::BTreeMap<S<String>, S<RawApp>>>>,

@@ -318,12 +318,18 @@ fn disposition(name: &str) -> String {
     )
 }
 
-async fn file_response(entry: &Entry, file: tokio::fs::File) -> Response {
+/// The size of the pieces a file is sent in. A client that stops reading holds one
+/// piece in the server (and one in the file's read buffer) until the send timeout:
+/// small enough for a thousand stalled downloads, large enough for few reads.
+const CHUNK: usize = 64 * 1024;
+
+async fn file_response(entry: &Entry, mut file: tokio::fs::File) -> Response {
     let len = match file.metadata().await {
         Ok(m) => m.len(),
         Err(_) => entry.bytes,
     };
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+    file.set_max_buf_size(CHUNK);
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, CHUNK);
     let mut resp = Response::new(Body::from_stream(stream));
     let h = resp.headers_mut();
     h.insert(
