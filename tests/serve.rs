@@ -1024,6 +1024,21 @@ fn configuration_errors() {
             "reports.toml:23:16: key `serve.link_minutes`: 0 is out of range; allowed: 1 to 1440 minutes",
         ),
         (
+            "send_timeout_seconds",
+            base.replace("request_timeout_seconds = 2", "send_timeout_seconds = 0"),
+            "reports.toml:23:24: key `serve.send_timeout_seconds`: 0 is out of range; allowed: 1 to 3600 seconds",
+        ),
+        (
+            "idle_timeout_seconds",
+            base.replace("request_timeout_seconds = 2", "idle_timeout_seconds = 7200"),
+            "reports.toml:23:24: key `serve.idle_timeout_seconds`: 7200 is out of range; allowed: 1 to 3600 seconds",
+        ),
+        (
+            "max_connections_per_client",
+            base.replace("request_timeout_seconds = 2", "max_connections_per_client = 0"),
+            "reports.toml:23:30: key `serve.max_connections_per_client`: 0 is out of range; allowed: 1 to 100000",
+        ),
+        (
             "missing api_key",
             base.replace("api_key = { env = \"T_API_KEY\" }\n", ""),
             "reports.toml:20:1: key `serve.api_key`: missing key `serve.api_key`: the key clients send to GET /reports, a secret such as { env = \"NAME\" } or { file = \"/path\" }",

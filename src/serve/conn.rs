@@ -93,8 +93,10 @@ impl Guarded {
 
     fn end(&mut self, why: Ended) {
         *self.ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
-        // Unsent data would keep the socket in the kernel after close: reset instead.
-        let _ = self.inner.set_zero_linger();
+        if why == Ended::SendTimeout {
+            // Unsent data would keep the socket in the kernel after close: reset instead.
+            let _ = self.inner.set_zero_linger();
+        }
     }
 
     fn wrote(&mut self, n: usize) {

@@ -3,8 +3,11 @@
 //! links (seed 000), and seed 002's download endpoint serves their zips to apps.
 //!
 //! Bounded by configuration: request headers (`max_request_bytes`), the time to send
-//! them and to answer (`request_timeout_seconds`, which also closes idle keep-alive
-//! connections), and open connections (`max_connections`). On SIGTERM or SIGINT the
+//! them and to answer (`request_timeout_seconds`), the time a response may wait for a
+//! client that reads nothing (`send_timeout_seconds`) and a connection may sit without
+//! a request (`idle_timeout_seconds`), open connections (`max_connections`, and
+//! `max_connections_per_client` from one address: more get a 429); a download holds a
+//! 64 KiB piece of its file at a time (see `conn`). On SIGTERM or SIGINT the
 //! server stops accepting, lets requests in flight finish (up to
 //! `shutdown_grace_seconds`) and exits 0.
 
