@@ -31,8 +31,13 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 command -v ss >/dev/null || { echo "bench: ss is missing (iproute2)" >&2; exit 1; }
 ulimit -n "$(( CLIENTS * 4 + 1024 ))"
 
-cargo build --release --quiet
-BIN="$PWD/target/release/reportctl"
+# BENCH_BIN=target/debug/reportctl skips the release build (a quick trial of the script).
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN=$(realpath "$BENCH_BIN")
+else
+    cargo build --release --quiet
+    BIN="$PWD/target/release/reportctl"
+fi
 
 WORK=$(mktemp -d /tmp/reportctl-bench.XXXXXX)
 # nginx started as root serves as an unprivileged user, which must read the files.
@@ -162,6 +167,13 @@ def memory():
         fds += len(__import__("os").listdir(f"/proc/{pid}/fd"))
     return round(rss / 1024, 1), fds
 
+def tcp_mem_mb():
+    # Every TCP socket of the machine, in pages: what the kernel buffers for the clients.
+    for line in open("/proc/net/sockstat"):
+        if line.startswith("TCP:"):
+            f = line.split()
+            return round(int(f[f.index("mem") + 1]) * 4096 / 1048576, 1)
+
 def established():
     out = subprocess.run(["ss", "-Htn", "state", "established", f"( sport = :{port} )"],
                          capture_output=True, text=True, check=True).stdout
@@ -186,8 +198,10 @@ opened_at = time.perf_counter()
 result["open_seconds"] = round(opened_at - start, 1)
 time.sleep(1)
 result["held"] = established()
-result["p50"], result["p99"], result["max"] = healthz()
 result["rss"], result["fds"] = memory()
+result["tcp_mem"] = tcp_mem_mb()
+result["p50"], result["p99"], result["max"] = healthz()
+result["held_after_healthz"] = established()
 # Until the server has closed every stalled download, or 3 send timeouts.
 closed_after = None
 while time.perf_counter() - opened_at < 3 * send_timeout + 5:
@@ -199,6 +213,7 @@ result["left_open"] = established()
 result["closed_after"] = closed_after
 result["after_rss"], result["after_fds"] = memory()
 print(json.dumps(result))
+print(json.dumps(result), file=sys.stderr)
 PY
 
 nginx_pids=$(pgrep -d, -P "$NGINX_PID"),$NGINX_PID
@@ -210,11 +225,12 @@ python3 - "$rc" "$ng" <<'PY'
 import json, sys
 rows = [("reportctl serve", json.loads(sys.argv[1])), ("nginx", json.loads(sys.argv[2]))]
 print()
-print("| server | /healthz p50 / p99, idle | held | /healthz p50 / p99 / max, held | RSS idle → held → after | fds idle → held → after | all closed after |")
-print("|---|---|---|---|---|---|---|")
+print("| server | /healthz p50 / p99, idle | held (after the /healthz runs) | /healthz p50 / p99 / max, held | RSS idle → held → after | fds idle → held → after | kernel TCP memory, held | all closed after |")
+print("|---|---|---|---|---|---|---|---|")
 for name, r in rows:
     closed = f"{r['closed_after']} s" if r["closed_after"] is not None else f"not closed ({r['left_open']} open)"
-    print(f"| {name} | {r['idle_p50']} / {r['idle_p99']} ms | {r['held']} | {r['p50']} / {r['p99']} / {r['max']} ms "
-          f"| {r['idle_rss']} → {r['rss']} → {r['after_rss']} MB | {r['idle_fds']} → {r['fds']} → {r['after_fds']} | {closed} |")
+    print(f"| {name} | {r['idle_p50']} / {r['idle_p99']} ms | {r['held']} ({r['held_after_healthz']}) | {r['p50']} / {r['p99']} / {r['max']} ms "
+          f"| {r['idle_rss']} → {r['rss']} → {r['after_rss']} MB | {r['idle_fds']} → {r['fds']} → {r['after_fds']} "
+          f"| {r['tcp_mem']} MB | {closed} |")
 PY
 echo "send-timeout log lines: $(grep -c 'send_timeout_seconds' "$WORK/serve.log")" >&2
