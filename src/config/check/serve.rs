@@ -152,7 +152,7 @@ impl Checker<'_> {
             s,
             "serve.max_connections_per_client",
             (1, 100_000),
-            32,
+            64,
             "",
         ) as usize;
         let send_timeout = self.seconds(
