@@ -260,6 +260,36 @@ fn a_stalled_download_is_closed_after_the_send_timeout() {
 }
 
 #[test]
+fn a_download_read_slowly_is_not_cut_off() {
+    let dir = setup(10, "send_timeout_seconds = 1");
+    let server = Server::start(dir.path());
+    let (path, _) = server.download_path();
+    let mut s = connect_from(Ipv4Addr::LOCALHOST, server.addr, Some(4096));
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // A few KiB every 100 ms for 4 s: far less than the server's socket buffer, so its
+    // writes wait all along, but the client keeps reading.
+    let start = Instant::now();
+    let mut buf = [0u8; 8192];
+    let mut got = 0;
+    while start.elapsed() < Duration::from_secs(4) {
+        let n = s.read(&mut buf).expect("the download goes on");
+        assert!(n > 0, "closed after {got} bytes, {:?}", start.elapsed());
+        got += n;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !server
+            .log()
+            .iter()
+            .any(|l| l.contains("closed the connection")),
+        "{:#?}",
+        server.log()
+    );
+}
+
+#[test]
 fn an_idle_connection_is_closed_after_the_idle_timeout() {
     let dir = setup(1, "request_timeout_seconds = 20\nidle_timeout_seconds = 1");
     let server = Server::start(dir.path());

@@ -59,8 +59,9 @@ pub struct Guarded {
     send_timeout: Duration,
     idle_timeout: Duration,
     busy: Arc<Busy>,
-    /// Set while a write waits for the client to take data.
-    send_deadline: Option<Pin<Box<Sleep>>>,
+    /// Set while a write waits for the client to take data, with what the socket still
+    /// had to send when the wait (re)started.
+    send_deadline: Option<(Pin<Box<Sleep>>, Option<u32>)>,
     idle: Pin<Box<Sleep>>,
     last_activity: Instant,
     ended: Arc<Mutex<Option<Ended>>>,
@@ -106,23 +107,52 @@ impl Guarded {
         }
     }
 
-    /// A write that cannot go on: pending until the send timeout, then an error.
+    /// A write that cannot go on: pending until the client has read nothing for the
+    /// send timeout, then an error. The socket's send buffer can hold megabytes: a
+    /// client that reads slowly may leave no room for the next write for longer than
+    /// the timeout, but the bytes the socket still has to send go down as it reads.
     fn stalled<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         let timeout = self.send_timeout;
-        let deadline = self
-            .send_deadline
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-        match deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => {
-                self.end(Ended::SendTimeout);
-                Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the client read nothing for send_timeout_seconds",
-                )))
-            }
-            Poll::Pending => Poll::Pending,
+        if self.send_deadline.is_none() {
+            let unsent = unsent(&self.inner);
+            self.send_deadline = Some((Box::pin(tokio::time::sleep(timeout)), unsent));
         }
+        loop {
+            let (deadline, then) = self.send_deadline.as_mut().expect("set above");
+            if deadline.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let now = unsent(&self.inner);
+            match (*then, now) {
+                (Some(a), Some(b)) if b < a => {
+                    // The client read some: wait again.
+                    *then = now;
+                    deadline.as_mut().reset(Instant::now() + timeout);
+                }
+                _ => break,
+            }
+        }
+        self.end(Ended::SendTimeout);
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client read nothing for send_timeout_seconds",
+        )))
     }
+}
+
+/// The bytes a TCP socket has not yet had acknowledged by the client (`SIOCOUTQ`).
+#[cfg(target_os = "linux")]
+fn unsent(s: &TcpStream) -> Option<u32> {
+    use std::os::fd::AsRawFd as _;
+    let mut n: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int through the pointer.
+    let r = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    (r == 0).then_some(n as u32)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unsent(_: &TcpStream) -> Option<u32> {
+    None
 }
 
 impl AsyncRead for Guarded {
