@@ -101,9 +101,17 @@ impl Guarded {
     }
 
     fn wrote(&mut self, n: usize) {
-        self.send_deadline = None;
         if n > 0 {
             self.last_activity = Instant::now();
+        }
+        let Some((_, then)) = &mut self.send_deadline else {
+            return;
+        };
+        match (*then, unsent(&self.inner)) {
+            // The socket took the bytes but the client acknowledged none (memory other
+            // connections freed, say): the client still reads nothing.
+            (Some(a), Some(b)) if u64::from(b) >= u64::from(a) + n as u64 => *then = Some(b),
+            _ => self.send_deadline = None,
         }
     }
 
