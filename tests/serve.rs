@@ -1024,6 +1024,21 @@ fn configuration_errors() {
             "reports.toml:23:16: key `serve.link_minutes`: 0 is out of range; allowed: 1 to 1440 minutes",
         ),
         (
+            "send_timeout_seconds",
+            base.replace("request_timeout_seconds = 2", "send_timeout_seconds = 0"),
+            "reports.toml:23:24: key `serve.send_timeout_seconds`: 0 is out of range; allowed: 1 to 3600 seconds",
+        ),
+        (
+            "idle_timeout_seconds",
+            base.replace("request_timeout_seconds = 2", "idle_timeout_seconds = 7200"),
+            "reports.toml:23:24: key `serve.idle_timeout_seconds`: 7200 is out of range; allowed: 1 to 3600 seconds",
+        ),
+        (
+            "max_connections_per_client",
+            base.replace("request_timeout_seconds = 2", "max_connections_per_client = 0"),
+            "reports.toml:23:30: key `serve.max_connections_per_client`: 0 is out of range; allowed: 1 to 100000",
+        ),
+        (
             "missing api_key",
             base.replace("api_key = { env = \"T_API_KEY\" }\n", ""),
             "reports.toml:20:1: key `serve.api_key`: missing key `serve.api_key`: the key clients send to GET /reports, a secret such as { env = \"NAME\" } or { file = \"/path\" }",
@@ -1036,7 +1051,7 @@ fn configuration_errors() {
         (
             "unknown serve key",
             base.replace("request_timeout_seconds = 2", "timeout = 2"),
-            "reports.toml:23:1: key `serve.timeout`: unknown key `timeout`; allowed: `listen`, `public_url`, `api_key`, `link_secret`, `link_minutes`, `request_timeout_seconds`, `max_request_bytes`, `max_connections`, `shutdown_grace_seconds`, `apps`",
+            "reports.toml:23:1: key `serve.timeout`: unknown key `timeout`; allowed: `listen`, `public_url`, `api_key`, `link_secret`, `link_minutes`, `request_timeout_seconds`, `max_request_bytes`, `max_connections`, `max_connections_per_client`, `send_timeout_seconds`, `idle_timeout_seconds`, `shutdown_grace_seconds`, `apps`",
         ),
         (
             "public_url",

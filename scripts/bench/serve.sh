@@ -66,6 +66,8 @@ path = "store"
 api_key = { env = "BENCH_API_KEY" }
 link_secret = { env = "BENCH_LINK_SECRET" }
 max_connections = 4096
+# wrk's connections all come from 127.0.0.1.
+max_connections_per_client = 4096
 [[reports]]
 name = "Bench Export"
 type = "ROWS"

@@ -393,6 +393,14 @@ pub struct Serve {
     pub request_timeout: Duration,
     pub max_request_bytes: usize,
     pub max_connections: usize,
+    /// Open connections allowed from one client address; more are refused with a 429.
+    pub max_connections_per_client: usize,
+    /// How long a response may wait for the client to read anything before the
+    /// connection is closed.
+    pub send_timeout: Duration,
+    /// How long a connection may stay open without a request in progress and without a
+    /// byte received before it is closed.
+    pub idle_timeout: Duration,
     pub shutdown_grace: Duration,
     /// Seed-002 apps by app id.
     pub apps: BTreeMap<String, App>,

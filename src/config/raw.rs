@@ -324,6 +324,9 @@ pub struct RawServe {
     pub request_timeout_seconds: Option<S<Int>>,
     pub max_request_bytes: Option<S<Int>>,
     pub max_connections: Option<S<Int>>,
+    pub max_connections_per_client: Option<S<Int>>,
+    pub send_timeout_seconds: Option<S<Int>>,
+    pub idle_timeout_seconds: Option<S<Int>>,
     pub shutdown_grace_seconds: Option<S<Int>>,
     /// `[serve.apps.APP_ID]`: seed 002's download endpoint, one table per app.
     pub apps: Option<S<std::collections::BTreeMap<S<String>, S<RawApp>>>>,

@@ -202,5 +202,10 @@ fn every_allowed_top_level_key_is_read() {
     allowed.sort_unstable();
     assert_eq!(keys, allowed);
     let c = load_text(&text).unwrap_or_else(|e| panic!("{}", messages(e).join("\n")));
-    assert!(c.serve.is_some());
+    let serve = c.serve.expect("[serve]");
+    // Connection limits default to: cut off a client that reads nothing for 30 s, close
+    // a connection with no request for 10 s, 64 connections from one address.
+    assert_eq!(serve.send_timeout, std::time::Duration::from_secs(30));
+    assert_eq!(serve.idle_timeout, std::time::Duration::from_secs(10));
+    assert_eq!(serve.max_connections_per_client, 64);
 }

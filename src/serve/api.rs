@@ -318,12 +318,47 @@ fn disposition(name: &str) -> String {
     )
 }
 
+/// The size of the pieces a file is sent in. A client that stops reading holds one
+/// piece in the server until the send timeout: small enough for a thousand stalled
+/// downloads, large enough for few reads.
+const CHUNK: usize = 64 * 1024;
+
+/// The file, read in `CHUNK`s on the blocking pool. Each piece is a new buffer handed
+/// to the connection, and nothing is read ahead: a stalled download holds one piece.
+fn pieces(
+    file: std::fs::File,
+) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> + Send {
+    futures_util::stream::try_unfold(Some(file), |file| async move {
+        let Some(mut file) = file else {
+            return Ok(None);
+        };
+        let (file, piece) = tokio::task::spawn_blocking(move || {
+            use std::io::Read as _;
+            let mut buf = vec![0u8; CHUNK];
+            let n = loop {
+                match file.read(&mut buf) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    r => break r?,
+                }
+            };
+            buf.truncate(n);
+            Ok::<_, std::io::Error>((file, buf))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        if piece.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((axum::body::Bytes::from(piece), Some(file))))
+    })
+}
+
 async fn file_response(entry: &Entry, file: tokio::fs::File) -> Response {
     let len = match file.metadata().await {
         Ok(m) => m.len(),
         Err(_) => entry.bytes,
     };
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+    let stream = pieces(file.into_std().await);
     let mut resp = Response::new(Body::from_stream(stream));
     let h = resp.headers_mut();
     h.insert(

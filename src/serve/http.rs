@@ -185,6 +185,29 @@ pub async fn not_found(axum::Extension(rid): axum::Extension<RequestId>) -> Resp
     )
 }
 
+/// `429` for every request on a connection beyond `max_connections_per_client`; the
+/// connection is closed after it.
+pub async fn too_many_connections(
+    State(state): State<Arc<Shared>>,
+    axum::Extension(rid): axum::Extension<RequestId>,
+    peer: Option<axum::Extension<Peer>>,
+) -> Response {
+    let from = peer.map_or_else(|| "your address".to_string(), |p| p.0 .0.ip().to_string());
+    let mut resp = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "connection",
+        format!(
+            "Too many connections from {from}: at most {} may be open at once; close one or try again later",
+            state.max_connections_per_client
+        ),
+        &rid,
+        "too many connections from this address",
+    );
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    resp
+}
+
 /// `405` for other methods than GET and HEAD.
 pub async fn method_not_allowed(axum::Extension(rid): axum::Extension<RequestId>) -> Response {
     let mut resp = error(

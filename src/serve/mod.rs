@@ -3,13 +3,17 @@
 //! links (seed 000), and seed 002's download endpoint serves their zips to apps.
 //!
 //! Bounded by configuration: request headers (`max_request_bytes`), the time to send
-//! them and to answer (`request_timeout_seconds`, which also closes idle keep-alive
-//! connections), and open connections (`max_connections`). On SIGTERM or SIGINT the
+//! them and to answer (`request_timeout_seconds`), the time a response may wait for a
+//! client that reads nothing (`send_timeout_seconds`) and a connection may sit without
+//! a request (`idle_timeout_seconds`), open connections (`max_connections`, and
+//! `max_connections_per_client` from one address: more get a 429); a download holds a
+//! 64 KiB piece of its file at a time (see `conn`). On SIGTERM or SIGINT the
 //! server stops accepting, lets requests in flight finish (up to
 //! `shutdown_grace_seconds`) and exits 0.
 
 mod api;
 pub mod auth;
+mod conn;
 mod http;
 
 use std::collections::BTreeMap;
@@ -58,6 +62,7 @@ pub struct Shared {
     pub apps: BTreeMap<String, App>,
     pub request_timeout: Duration,
     pub max_request_bytes: usize,
+    pub max_connections_per_client: usize,
 }
 
 impl Shared {
@@ -128,6 +133,7 @@ fn shared(config: &Config, serve: &Serve, local: SocketAddr) -> Result<Shared> {
         apps,
         request_timeout: serve.request_timeout,
         max_request_bytes: serve.max_request_bytes,
+        max_connections_per_client: serve.max_connections_per_client,
     })
 }
 
@@ -143,6 +149,17 @@ fn router(state: Arc<Shared>) -> Router {
         .route("/healthz", get(api::healthz))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::around,
+        ))
+        .with_state(state)
+}
+
+/// What a connection beyond `max_connections_per_client` gets: a 429 to any request.
+fn refusal_router(state: Arc<Shared>) -> Router {
+    Router::new()
+        .fallback(http::too_many_connections)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             http::around,
@@ -193,15 +210,24 @@ pub fn run(config: &Config, listen: Option<SocketAddr>) -> Result<u8> {
                 _ = tokio::signal::ctrl_c() => "SIGINT",
             }
         };
-        accept_loop(listener, router(state), serve, signal).await;
+        let refusal = refusal_router(state.clone());
+        accept_loop(listener, router(state), refusal, serve, signal).await;
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(exit::OK)
 }
 
+/// Connections beyond `max_connections_per_client` being answered with a 429 at once;
+/// more are closed without an answer.
+const REFUSALS: usize = 64;
+
+/// How long a refused connection may take to send its request and read the 429.
+const REFUSAL_TIME: Duration = Duration::from_secs(2);
+
 async fn accept_loop(
     listener: TcpListener,
     app: Router,
+    refusal: Router,
     serve: &Serve,
     signal: impl std::future::Future<Output = &'static str>,
 ) {
@@ -210,8 +236,14 @@ async fn accept_loop(
         .header_read_timeout(serve.request_timeout)
         .max_buf_size(serve.max_request_bytes)
         .keep_alive(true);
+    let mut refuse_http = http.clone();
+    refuse_http
+        .header_read_timeout(REFUSAL_TIME)
+        .keep_alive(false);
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(serve.max_connections));
+    let refusals = Arc::new(tokio::sync::Semaphore::new(REFUSALS));
+    let per_client = conn::PerClient::new(serve.max_connections_per_client);
     tokio::pin!(signal);
     let why = loop {
         let permit = tokio::select! {
@@ -231,15 +263,42 @@ async fn accept_loop(
             why = &mut signal => break why,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
-            req.extensions_mut().insert(http::Peer(peer));
-            app.clone().oneshot(req)
-        });
-        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let Some(slot) = per_client.admit(peer.ip()) else {
+            drop(permit);
+            let Ok(turn) = refusals.clone().try_acquire_owned() else {
+                drop(stream);
+                continue;
+            };
+            let io = conn::Guarded::new(
+                stream,
+                REFUSAL_TIME,
+                REFUSAL_TIME,
+                Arc::new(conn::Busy::default()),
+            );
+            let service = service(&refusal, peer, None);
+            let conn = refuse_http.serve_connection(TokioIo::new(io), service);
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(REFUSAL_TIME * 2, conn).await;
+                drop(turn);
+            });
+            continue;
+        };
+        let busy = Arc::new(conn::Busy::default());
+        let io = conn::Guarded::new(stream, serve.send_timeout, serve.idle_timeout, busy.clone());
+        let ended = io.ended();
+        let service = service(&app, peer, Some(busy));
+        let conn = http.serve_connection(TokioIo::new(io), service);
         let conn = graceful.watch(conn);
+        let send_timeout = serve.send_timeout.as_secs();
         tokio::spawn(async move {
             let _ = conn.await;
+            let why = *ended.lock().unwrap_or_else(|e| e.into_inner());
+            if why == Some(conn::Ended::SendTimeout) {
+                log(format!(
+                    "{peer}: closed the connection: the client read nothing for {send_timeout}s (send_timeout_seconds)"
+                ));
+            }
+            drop(slot);
             drop(permit);
         });
     };
@@ -253,4 +312,31 @@ async fn accept_loop(
         Ok(()) => log("stopped"),
         Err(_) => log("stopped; connections still open after shutdown_grace_seconds were closed"),
     }
+}
+
+/// The router as a hyper service for one connection: each request learns the client's
+/// address, and counts as work in progress on `busy` until its response starts.
+fn service(
+    app: &Router,
+    peer: SocketAddr,
+    busy: Option<Arc<conn::Busy>>,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl std::future::Future<
+        Output = Result<axum::response::Response, std::convert::Infallible>,
+    > + Send,
+> + Clone {
+    let app = app.clone();
+    hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(http::Peer(peer));
+        let guard = busy.as_ref().map(|b| b.enter());
+        let answer = app.clone().oneshot(req);
+        async move {
+            let resp = answer.await;
+            drop(guard);
+            resp
+        }
+    })
 }

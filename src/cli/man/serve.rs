@@ -29,7 +29,7 @@ pub const SECTIONS: &[(&str, &[Block])] = &[
     (
         "BEHIND A REVERSE PROXY",
         &[
-            Text("Keep serve.listen on 127.0.0.1, terminate TLS in the proxy and set serve.public_url to the address clients use, so that links point there. A path prefix stripped by the proxy works too: links are signed over the path serve sees. Links carry their signature in the query string: log the path only. serve logs the proxy's address as the client."),
+            Text("Keep serve.listen on 127.0.0.1, terminate TLS in the proxy and set serve.public_url to the address clients use, so that links point there. A path prefix stripped by the proxy works too: links are signed over the path serve sees. Links carry their signature in the query string: log the path only. serve logs the proxy's address as the client, and counts every connection as the proxy's: set serve.max_connections_per_client to serve.max_connections and limit clients in the proxy."),
             Example("log_format pickup '$remote_addr [$time_local] \"$request_method $uri\" $status';\n\nserver {\n    listen 443 ssl;\n    server_name reports.example.com;\n    access_log /var/log/nginx/reports.log pickup;\n    client_max_body_size 16k;\n    location / {\n        proxy_pass http://127.0.0.1:8080;\n        proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n        proxy_buffering off;\n        proxy_read_timeout 300s;\n    }\n}"),
         ],
     ),

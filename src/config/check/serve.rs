@@ -147,6 +147,28 @@ impl Checker<'_> {
             1024,
             "",
         ) as usize;
+        let max_connections_per_client = self.int(
+            &r.max_connections_per_client,
+            s,
+            "serve.max_connections_per_client",
+            (1, 100_000),
+            64,
+            "",
+        ) as usize;
+        let send_timeout = self.seconds(
+            &r.send_timeout_seconds,
+            s,
+            "serve.send_timeout_seconds",
+            (1, 3600),
+            30,
+        );
+        let idle_timeout = self.seconds(
+            &r.idle_timeout_seconds,
+            s,
+            "serve.idle_timeout_seconds",
+            (1, 3600),
+            10,
+        );
         let shutdown_grace = self.seconds(
             &r.shutdown_grace_seconds,
             s,
@@ -198,6 +220,9 @@ impl Checker<'_> {
             request_timeout,
             max_request_bytes,
             max_connections,
+            max_connections_per_client,
+            send_timeout,
+            idle_timeout,
             shutdown_grace,
             apps,
         })
