@@ -3,8 +3,8 @@
 
     gen_many_reports.py N DIR
 
-DIR/reports.toml: one sqlite source (a database file that is never opened unless a
-report runs), one directory destination, and N reports with plain SQL queries on varied
+DIR/reports.toml: one sqlite source (DIR/events.db, made by many_reports.sh; validate
+prepares each query on it), one directory destination, and N reports with plain SQL queries on varied
 schedules (hourly, daily, weekly, monthly, quarterly, send_at) and zones. Every slot falls
 on a whole minute, so run-due at an instant with seconds (many_reports.sh uses
 2026-11-25T00:10:17Z) finds nothing due once the ledger has seen the reports then.

@@ -1,5 +1,5 @@
 //! `reportctl list`: the reports with their status, schedule in words and next run,
-//! paginated with `--limit`/`--offset` (seed 003). The next run is the one `run-due`
+//! paginated with `--limit`/`--offset`. The next run is the one `run-due`
 //! will take given the ledger (read-only; nothing is created when there is none).
 
 use std::io::Write;

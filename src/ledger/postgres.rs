@@ -340,7 +340,12 @@ impl Store for PostgresStore {
     ) -> Result<Option<DateTime<Utc>>> {
         const READ: &str = "SELECT first_seen FROM reports WHERE name = $1";
         match record {
-            None => opt_ts(self.client.query_opt(READ, &[&report])?.map(|r| r.get(0))),
+            None => opt_ts(
+                self.client
+                    .query_opt(READ, &[&report])
+                    .map_err(|e| explain(e.into()))?
+                    .map(|r| r.get(0)),
+            ),
             Some(now) => self.write(|tx| {
                 tx.execute(
                     "INSERT INTO reports (name, first_seen) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -375,10 +380,13 @@ impl Store for PostgresStore {
     }
 
     fn last_slot(&mut self, report: &str) -> Result<Option<DateTime<Utc>>> {
-        let row = self.client.query_one(
-            "SELECT max(slot_at COLLATE \"C\") FROM runs WHERE report = $1",
-            &[&report],
-        )?;
+        let row = self
+            .client
+            .query_one(
+                "SELECT max(slot_at COLLATE \"C\") FROM runs WHERE report = $1",
+                &[&report],
+            )
+            .map_err(|e| explain(e.into()))?;
         opt_ts(row.get(0))
     }
 
@@ -621,13 +629,16 @@ impl Store for PostgresStore {
         destination: &str,
         before: DateTime<Utc>,
     ) -> Result<Vec<(String, DateTime<Utc>)>> {
-        let rows = self.client.query(
-            "SELECT f.name, max(r.delivered_at COLLATE \"C\") FROM receipts r
+        let rows = self
+            .client
+            .query(
+                "SELECT f.name, max(r.delivered_at COLLATE \"C\") FROM receipts r
              JOIN files f ON f.token = r.token
              WHERE r.destination = $1 AND r.delivered_at IS NOT NULL
              GROUP BY f.name HAVING max(r.delivered_at COLLATE \"C\") < $2 COLLATE \"C\"",
-            &[&destination, &ts(before)],
-        )?;
+                &[&destination, &ts(before)],
+            )
+            .map_err(|e| explain(e.into()))?;
         rows.iter()
             .map(|r| Ok((r.get(0), parse_ts(r.get(1))?)))
             .collect()
