@@ -73,22 +73,59 @@ impl Checker<'_> {
         let Some(source) = source.filter(|_| self.preflight) else {
             return;
         };
-        let problem = match &source.kind {
-            SourceKind::Sqlite(db) => {
-                if db.path.as_ref().is_some_and(|p| !is_database_file(p)) {
-                    return; // reported on the source's `path`
-                }
-                let first = first_keyword(query, &SQLiteDialect {});
-                crate::source::sqlite::with_db(db, |conn| Ok(sqlite_read_only(conn, query, &first)))
-                    .unwrap_or_else(|e| {
-                        Some(format!("the source's database cannot be opened: {e:#}"))
-                    })
+        let memo = (source.name.clone(), query.to_string());
+        let problem = match self.read_checks.get(&memo) {
+            Some(p) => p.clone(),
+            None => {
+                let p = match &source.kind {
+                    SourceKind::Sqlite(db) => {
+                        match self.sqlite_read_only(&source.name, db, query) {
+                            Some(p) => p,
+                            None => return, // reported on the source's `path`
+                        }
+                    }
+                    SourceKind::Postgres(_) => postgres_read_only(query),
+                    SourceKind::Command(_) => None,
+                };
+                self.read_checks.insert(memo, p.clone());
+                p
             }
-            SourceKind::Postgres(_) => postgres_read_only(query),
-            SourceKind::Command(_) => None,
         };
         if let Some(p) = problem {
             self.err(span, s, key, format!("source \"{}\": {p}", source.name));
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// The problem of `query` on SQLite source `name`, or `None` when its file is no
+    /// database (reported on its `path`). A file is opened once for all its queries.
+    fn sqlite_read_only(
+        &mut self,
+        name: &str,
+        db: &crate::config::SqliteSource,
+        query: &str,
+    ) -> Option<Option<String>> {
+        let first = first_keyword(query, &SQLiteDialect {});
+        let cannot = |e: String| Some(format!("the source's database cannot be opened: {e}"));
+        let Some(path) = &db.path else {
+            return Some(
+                crate::source::sqlite::with_db(db, |conn| {
+                    Ok(sqlite_read_only(conn, query, &first))
+                })
+                .unwrap_or_else(|e| cannot(format!("{e:#}"))),
+            );
+        };
+        let conn = self
+            .sqlite_files
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                is_database_file(path)
+                    .then(|| crate::source::sqlite::open(db).map_err(|e| format!("{e:#}")))
+            });
+        match conn.as_ref()? {
+            Ok(conn) => Some(sqlite_read_only(conn, query, &first)),
+            Err(e) => Some(cannot(e.clone())),
         }
     }
 }

@@ -41,6 +41,11 @@ pub struct Checker<'a> {
     /// The columns of tables looked up under `preflight`, by source and table: each
     /// database is asked once, not once per report.
     table_columns: HashMap<(String, Vec<String>), TableColumns>,
+    /// `validate`'s read-only verdicts, by (source, query): many reports share a query.
+    read_checks: HashMap<(String, String), Option<String>>,
+    /// `validate`'s connections to SQLite files, by source, opened once (`None`: the
+    /// file is not a database, which is reported on the source's `path`).
+    sqlite_files: HashMap<String, Option<Result<rusqlite::Connection, String>>>,
 }
 
 type TableColumns = Result<Option<Vec<String>>, String>;
@@ -62,6 +67,8 @@ impl<'a> Checker<'a> {
             allow_plain_secrets: false,
             preflight: false,
             table_columns: HashMap::new(),
+            read_checks: HashMap::new(),
+            sqlite_files: HashMap::new(),
         }
     }
 
