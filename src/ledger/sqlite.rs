@@ -497,9 +497,10 @@ fn explain(path: &Path, timeout: Duration, e: anyhow::Error) -> anyhow::Error {
 fn report_state_sql() -> String {
     format!(
         "SELECT (SELECT first_seen FROM reports WHERE name = ?1), ({LAST_SLOT}),
-                EXISTS (SELECT 1 FROM runs WHERE report = ?1
-                        AND status IN ('queued', 'running', 'failed')
-                        AND (status <> 'failed' OR next_attempt_at IS NOT NULL))"
+                EXISTS (SELECT 1 FROM runs WHERE report = ?1 AND status = 'queued')
+                OR EXISTS (SELECT 1 FROM runs WHERE report = ?1 AND status = 'running')
+                OR EXISTS (SELECT 1 FROM runs WHERE report = ?1 AND status = 'failed'
+                           AND next_attempt_at IS NOT NULL)"
     )
 }
 
@@ -650,8 +651,10 @@ impl Store for SqliteStore {
         // many reports with nothing due stays flat in the size of the history (probes
         // of `runs_slot` and `runs_report_status`, never a scan of past runs).
         let r = (|| {
-            let mut stmt = self.conn.prepare(&report_state_sql())?;
-            reports
+            // One read transaction for all: one snapshot, not one per report.
+            let tx = self.conn.unchecked_transaction()?;
+            let mut stmt = tx.prepare(&report_state_sql())?;
+            let states = reports
                 .iter()
                 .map(|report| {
                     let (first_seen, last_slot, open): (Option<String>, Option<String>, bool) =
@@ -662,7 +665,10 @@ impl Store for SqliteStore {
                         open,
                     })
                 })
-                .collect()
+                .collect::<Result<Vec<_>>>()?;
+            drop(stmt);
+            tx.commit()?;
+            Ok(states)
         })();
         self.explained(r)
     }
