@@ -96,6 +96,16 @@ fn future_now_records_first_sight_no_later_than_the_clock() {
     let out = run(dir.path(), &["run-due", "--now", &rfc(future)]);
     // catch_up = 1: a year of slots is due at once; all but the latest are skipped.
     assert_eq!(out.code, 1, "{out:?}");
+    // And it is said that those slots will not run again at their time.
+    assert!(
+        out.stderr.starts_with(&format!(
+            "reportctl: warning: --now {} is ahead of this machine's clock (",
+            rfc(future)
+        )) && out
+            .stderr
+            .contains("run-due will not run them again when that time comes"),
+        "{out:?}"
+    );
     let seen = first_seen(dir.path());
     assert!(
         seen <= Utc::now(),
@@ -325,14 +335,15 @@ fn a_damaged_page_names_the_file_with_advice() {
     }
     std::fs::write(&path, bytes).unwrap();
     // history reads the runs; run-due with nothing due reads only indexes (flat in the
-    // history's size), so it meets the damage when the next slot is recorded.
+    // history's size), so it meets the damage when the next slot is recorded (a --now
+    // ahead of the clock also gets a warning first).
     let tomorrow = rfc(Utc::now() + chrono::Duration::days(1));
     for args in [&["history"][..], &["run-due", "--now", &tomorrow][..]] {
         let out = run(dir.path(), args);
         assert_eq!(out.code, 1, "{out:?}");
+        let error = out.stderr.lines().last().unwrap_or_default();
         assert!(
-            out.stderr
-                .starts_with("reportctl: error: the ledger .reportctl/ledger.sqlite is damaged ("),
+            error.starts_with("reportctl: error: the ledger .reportctl/ledger.sqlite is damaged ("),
             "{out:?}"
         );
         assert!(out.stderr.contains("malformed"), "{out:?}");

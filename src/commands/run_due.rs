@@ -24,6 +24,14 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
     if args.dry_run {
         return dry_run(cli, &config, &mut ledger, now, &mut out);
     }
+    let wall = Utc::now();
+    if now > wall + chrono::Duration::minutes(1) {
+        ui::warn(format!(
+            "--now {} is ahead of this machine's clock ({}): the slots due up to it are recorded now, and run-due will not run them again when that time comes (use --dry-run to look ahead)",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            wall.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+    }
     let claim = Claim::new(config.settings.lease);
     let progress = Progress::for_stderr();
     let mut failed = false;
