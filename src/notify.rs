@@ -13,6 +13,24 @@ use crate::deliver::{self, smtp};
 use crate::ledger::{ReceiptStatus, RunRecord};
 use crate::runner::window_of;
 
+/// Sends the notify mail of `run` like `send`; when it cannot be sent, warns on stderr
+/// and returns the note for the run's detail (`Notification failed: …`, redacted).
+pub fn send_or_warn(
+    config: &Config,
+    report: &Report,
+    run: &RunRecord,
+    ok: bool,
+    detail: &str,
+) -> Option<String> {
+    let e = send(config, report, run, ok, detail).err()?;
+    let note = crate::redact::text(&format!("Notification failed: {e:#}"));
+    crate::ui::warn(format!(
+        "report \"{}\" [{}]: {note}",
+        report.name, run.token
+    ));
+    Some(note)
+}
+
 /// Sends the notify mail of `run` (as recorded so far); `ok` and `detail` say how it
 /// ended.
 pub fn send(

@@ -214,12 +214,7 @@ impl Runner<'_> {
             Finish::Completed { detail } => (true, detail),
             Finish::Failed { detail, .. } => (false, detail),
         };
-        if let Err(e) = notify::send(self.config, report, &recorded, ok, detail) {
-            let note = redact::text(&format!("Notification failed: {e:#}"));
-            ui::warn(format!(
-                "report \"{}\" [{}]: {note}",
-                report.name, run.token
-            ));
+        if let Some(note) = notify::send_or_warn(self.config, report, &recorded, ok, detail) {
             if detail.is_empty() {
                 *detail = note;
             } else {

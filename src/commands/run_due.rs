@@ -176,12 +176,8 @@ fn notify_given_up(
     if report.notify.is_empty() {
         return;
     }
-    if let Err(e) = notify::send(config, report, run, false, detail) {
-        ui::warn(format!(
-            "report \"{}\" [{}]: Notification failed: {e:#}",
-            report.name, run.token
-        ));
-    }
+    // Given up outside a run: the note goes to stderr only.
+    let _ = notify::send_or_warn(config, report, run, false, detail);
 }
 
 /// Prunes old files from directory destinations and spooled files no run needs.
