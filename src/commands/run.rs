@@ -107,18 +107,10 @@ pub fn execute(
 }
 
 pub fn show_done(cli: &Cli, done: &RunRecord, tz: Tz) -> Result<u8> {
-    if cli.json {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", show::json(done, tz))?;
-        out.flush()?;
-    }
-    if done.status == RunStatus::Completed {
-        crate::ui::info(show::summary(done, tz));
-        Ok(exit::OK)
-    } else {
-        eprintln!("reportctl: error: {}", show::summary(done, tz));
-        Ok(exit::FAILED)
-    }
+    let mut out = std::io::stdout().lock();
+    let completed = show::finished(cli.json, &mut out, done, tz)?;
+    out.flush()?;
+    Ok(if completed { exit::OK } else { exit::FAILED })
 }
 
 pub fn new_run(

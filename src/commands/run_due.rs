@@ -68,11 +68,7 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
             let Some(run) = ledger.get(token)? else {
                 continue;
             };
-            let tz = report.timezone;
-            if cli.json {
-                writeln!(out, "{}", show::json(&run, tz))?;
-            }
-            eprintln!("reportctl: error: {}", show::summary(&run, tz));
+            show::finished(cli.json, &mut out, &run, report.timezone)?;
             if let Err(e) = spool::after_run(&config, &run) {
                 ui::warn(format!("tidying the spool directory of run {token}: {e}"));
             }
@@ -92,15 +88,8 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
             };
             let done = runner.execute(report, run)?;
             ran = true;
-            let tz = report.timezone;
-            if cli.json {
-                writeln!(out, "{}", show::json(&done, tz))?;
-            }
-            if done.status == RunStatus::Completed {
-                ui::info(show::summary(&done, tz));
-            } else {
+            if !show::finished(cli.json, &mut out, &done, report.timezone)? {
                 failed = true;
-                eprintln!("reportctl: error: {}", show::summary(&done, tz));
             }
         }
     }

@@ -99,3 +99,23 @@ pub fn summary(run: &RunRecord, tz: Tz) -> String {
     }
     s
 }
+
+/// Shows a run that has ended: its JSON line on `out` with `--json`, and its summary on
+/// stderr (`-v`) or, unless it completed, as an error. Returns whether it completed.
+pub fn finished(
+    json: bool,
+    out: &mut impl std::io::Write,
+    run: &RunRecord,
+    tz: Tz,
+) -> std::io::Result<bool> {
+    if json {
+        writeln!(out, "{}", self::json(run, tz))?;
+    }
+    let completed = run.status == RunStatus::Completed;
+    if completed {
+        crate::ui::info(summary(run, tz));
+    } else {
+        eprintln!("reportctl: error: {}", summary(run, tz));
+    }
+    Ok(completed)
+}
