@@ -69,17 +69,24 @@ pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
 /// a killed process never leaves a stale lock behind.
 pub fn lock_file(path: &Path) -> anyhow::Result<File> {
     use anyhow::Context as _;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
+    let file = open_lock_file(path)?;
+    file.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
+    Ok(file)
+}
+
+/// Opens a lock file for writing, creating it owner-only (0600) if missing; its
+/// contents are kept.
+fn open_lock_file(path: &Path) -> anyhow::Result<File> {
+    use anyhow::Context as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    file.lock()
-        .with_context(|| format!("locking {}", path.display()))?;
-    Ok(file)
+        .with_context(|| format!("opening {}", path.display()))
 }
 
 /// How `lock_file_within` ended when it did not get the lock.
@@ -108,14 +115,7 @@ pub fn lock_file_within(
     timeout: std::time::Duration,
 ) -> anyhow::Result<Result<NamedLock, LockBusy>> {
     use anyhow::Context as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let mut file = open_lock_file(path)?;
     let deadline = std::time::Instant::now() + timeout;
     loop {
         match file.try_lock() {
