@@ -13,6 +13,8 @@ use crate::{exit, ui};
 pub fn run(cli: &Cli) -> Result<u8> {
     match config::load_with(&cli.config, true) {
         Ok(c) => {
+            // Kept until the process ends, as `super::load` does.
+            let c = std::mem::ManuallyDrop::new(c);
             if cli.json {
                 println!("{}", json!({"valid": true, "errors": []}));
             }

@@ -79,32 +79,50 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+/// The offsets just after each newline of `bytes`.
+fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i + 1)
+}
+
 /// The text of a configuration file, for turning byte spans into lines and columns.
 pub struct SourceText<'a> {
     pub path: &'a Path,
     pub text: &'a str,
-    line_starts: Vec<usize>,
+    /// Where each line starts, found the first time a position is asked for: a file
+    /// without problems is never scanned for them.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl<'a> SourceText<'a> {
     pub fn new(path: &'a Path, text: &'a str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceText {
             path,
             text,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(memchr_newlines(self.text.as_bytes()));
+            starts
+        })
     }
 
     /// 1-based (line, column) of a byte offset; the column counts characters.
     pub fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
+        let line_starts = self.line_starts();
+        let line = match line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = self.line_starts[line];
+        let start = line_starts[line];
         let col = self
             .text
             .get(start..offset)

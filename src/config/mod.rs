@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod diag;
+mod halves;
 pub mod model;
 pub mod raw;
 pub mod secret;
@@ -52,6 +53,31 @@ pub fn load_str(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
 
 fn load_str_with(path: &Path, text: &str, preflight: bool) -> Result<Config, ConfigErrors> {
     let src = SourceText::new(path, text);
+    let (raw, errors) = read_raw(&src)?;
+    let base_dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut checker = check::Checker::new(&src, base_dir);
+    checker.errors = errors;
+    checker.preflight = preflight;
+    let config = checker.config(raw);
+    let mut errors = checker.errors;
+    errors.sort_by_key(|d| d.position.unwrap_or((usize::MAX, 0)));
+    match config {
+        Some(c) if errors.is_empty() => Ok(c),
+        _ => Err(ConfigErrors(errors)),
+    }
+}
+
+/// The first stage: the document parsed and read into raw structs, with the problems
+/// found on the way; `Err` for a syntax error, which stops everything. A large file is
+/// read on two threads when that provably reads the same (see `halves`).
+fn read_raw(src: &SourceText<'_>) -> Result<(RawConfig, Vec<Diagnostic>), ConfigErrors> {
+    if let Some(raw) = halves::cut(src.text).and_then(|at| halves::read(src, at)) {
+        return Ok((raw, Vec::new()));
+    }
+    let text = src.text;
     let (root, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
         let diags = syntax_errors
@@ -63,25 +89,9 @@ fn load_str_with(path: &Path, text: &str, preflight: bool) -> Result<Config, Con
             .collect();
         return Err(ConfigErrors(diags));
     }
-    let base_dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut reader = Reader {
-        src: &src,
-        errors: Vec::new(),
-    };
+    let mut reader = Reader::new(src);
     let raw = reader.read(root.into_inner());
-    let mut checker = check::Checker::new(&src, base_dir);
-    checker.errors = reader.errors;
-    checker.preflight = preflight;
-    let config = checker.config(raw);
-    let mut errors = checker.errors;
-    errors.sort_by_key(|d| d.position.unwrap_or((usize::MAX, 0)));
-    match config {
-        Some(c) if errors.is_empty() => Ok(c),
-        _ => Err(ConfigErrors(errors)),
-    }
+    Ok((raw, reader.errors))
 }
 
 /// Everything the file holds, read into raw structs where it could be.
@@ -120,10 +130,12 @@ pub struct RawReportParts {
     pub index: usize,
     pub span: Range<usize>,
     pub subject: Subject,
-    pub report: Option<raw::RawReport>,
-    pub schedule: Option<Spanned<raw::RawSchedule>>,
-    pub csv: Option<Spanned<raw::RawCsv>>,
-    pub events: Option<Spanned<raw::RawEvents>>,
+    // Boxed: ten thousand reports are read, most without `csv` or `events`, and each
+    // raw part is hundreds of bytes.
+    pub report: Option<Box<raw::RawReport>>,
+    pub schedule: Option<Box<Spanned<raw::RawSchedule>>>,
+    pub csv: Option<Box<Spanned<raw::RawCsv>>>,
+    pub events: Option<Box<Spanned<raw::RawEvents>>>,
     pub outputs: Option<Vec<Spanned<raw::RawOutput>>>,
     /// False when a part was present but unreadable: the report is not checked further.
     pub complete: bool,
@@ -136,9 +148,19 @@ const DESTINATION_KINDS: &str = "directory, email, sftp, s3, pickup";
 struct Reader<'a> {
     src: &'a SourceText<'a>,
     errors: Vec<Diagnostic>,
+    /// The whole document parsed again, to name the key of a value serde refused.
+    reparsed: Option<DeValue<'a>>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(src: &'a SourceText<'a>) -> Self {
+        Reader {
+            src,
+            errors: Vec::new(),
+            reparsed: None,
+        }
+    }
+
     fn read(&mut self, root: DeTable<'_>) -> RawConfig {
         let mut out = RawConfig::default();
         for (key, value) in root {
@@ -202,6 +224,7 @@ impl Reader<'_> {
                 }
                 "reports" => match value.into_inner() {
                     DeValue::Array(items) => {
+                        out.reports.reserve(items.len());
                         for (i, item) in items.into_iter().enumerate() {
                             out.reports.push(self.report(i + 1, item));
                         }
@@ -361,15 +384,15 @@ impl Reader<'_> {
         let subject = parts.subject.clone();
         let mut ok = true;
         if let Some(v) = table.remove("schedule") {
-            parts.schedule = self.de(v, subject.clone(), "schedule");
+            parts.schedule = self.de(v, subject.clone(), "schedule").map(Box::new);
             ok &= parts.schedule.is_some();
         }
         if let Some(v) = table.remove("csv") {
-            parts.csv = self.de(v, subject.clone(), "csv");
+            parts.csv = self.de(v, subject.clone(), "csv").map(Box::new);
             ok &= parts.csv.is_some();
         }
         if let Some(v) = table.remove("events") {
-            parts.events = self.de(v, subject.clone(), "events");
+            parts.events = self.de(v, subject.clone(), "events").map(Box::new);
             ok &= parts.events.is_some();
         }
         if let Some(v) = table.remove("outputs") {
@@ -398,7 +421,9 @@ impl Reader<'_> {
                 }
             }
         }
-        parts.report = self.de_plain(Spanned::new(span, DeValue::Table(table)), &subject);
+        parts.report = self
+            .de_plain(Spanned::new(span, DeValue::Table(table)), &subject)
+            .map(Box::new);
         parts.complete = ok && parts.report.is_some();
         parts
     }
@@ -412,11 +437,10 @@ impl Reader<'_> {
         prefix: &str,
     ) -> Option<Spanned<T>> {
         let span = v.span();
-        let value = v.get_ref().clone();
         match T::deserialize(ValueDeserializer::from(v)) {
             Ok(t) => Some(Spanned::new(span, t)),
             Err(e) => {
-                self.serde_error(&e, &value, subject, prefix);
+                self.serde_error(&e, span, subject, prefix);
                 None
             }
         }
@@ -433,7 +457,7 @@ impl Reader<'_> {
     fn serde_error(
         &mut self,
         e: &toml::de::Error,
-        value: &DeValue<'_>,
+        value_span: Range<usize>,
         subject: Subject,
         prefix: &str,
     ) {
@@ -443,7 +467,16 @@ impl Reader<'_> {
             path.push(prefix.to_string());
         }
         if let Some(s) = &span {
-            key_path_at(value, s.start, &mut path);
+            // The value was consumed by serde; the key path is found in the document
+            // parsed again (once, and only when something is wrong), where the value is
+            // the one with the same span.
+            let text = self.src.text;
+            let root = self.reparsed.get_or_insert_with(|| {
+                DeValue::Table(DeTable::parse_recoverable(text).0.into_inner())
+            });
+            if let Some(value) = find_by_span(root, &value_span) {
+                key_path_at(value, s.start, &mut path);
+            }
         }
         let key = (!path.is_empty()).then(|| path.join("."));
         let d = self
@@ -455,6 +488,27 @@ impl Reader<'_> {
 
 fn name_of(key: &Spanned<std::borrow::Cow<'_, str>>) -> Spanned<String> {
     Spanned::new(key.span(), key.get_ref().to_string())
+}
+
+/// The value inside `value` whose span is `span`.
+fn find_by_span<'v, 'i>(value: &'v DeValue<'i>, span: &Range<usize>) -> Option<&'v DeValue<'i>> {
+    let children: Box<dyn Iterator<Item = &'v Spanned<DeValue<'i>>>> = match value {
+        DeValue::Table(t) => Box::new(t.values()),
+        DeValue::Array(a) => Box::new(a.iter()),
+        _ => return None,
+    };
+    // The deepest value with that span: an array of tables has the span of its first
+    // table. A table's span need not cover its sub-tables, so every value is looked at
+    // (this runs only for an error).
+    for child in children {
+        if let Some(found) = find_by_span(child.get_ref(), span) {
+            return Some(found);
+        }
+        if child.span() == *span {
+            return Some(child.get_ref());
+        }
+    }
+    None
 }
 
 /// The dotted path of the deepest key in `value` whose key or value holds `offset`.

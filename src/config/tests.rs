@@ -209,3 +209,73 @@ fn every_allowed_top_level_key_is_read() {
     assert_eq!(serve.idle_timeout, std::time::Duration::from_secs(10));
     assert_eq!(serve.max_connections_per_client, 64);
 }
+
+/// Thousands of reports are read and checked on two threads: the result and every
+/// message are those of reading them one by one, wherever the problems are.
+#[test]
+fn many_reports_read_on_two_threads_as_on_one() {
+    let head = "[settings]\ntimezone = \"Europe/Berlin\"\n\n[sources.events]\nkind = \"sqlite\"\npath = \"events.db\"\n\n[destinations.local]\nkind = \"directory\"\npath = \"out\"\n";
+    let report = |i: usize, name: &str, extra: &str| {
+        format!("\n[[reports]]\nname = \"{name}\"\ntype = \"T\"\nsource = \"events\"\ndestinations = [\"local\"]\nquery = \"select 1\"\n{extra}[reports.schedule]\nfrequency = \"daily\"\nat = \"{:02}:00\"\n", i % 24)
+    };
+    let n = 4000;
+    let build = |bad: &dyn Fn(usize) -> Option<(String, String)>| {
+        let mut text = head.to_string();
+        for i in 0..n {
+            let (name, extra) = bad(i).unwrap_or_else(|| (format!("R{i:04}"), String::new()));
+            text.push_str(&report(i, &name, &extra));
+        }
+        text
+    };
+    assert!(
+        build(&|_| None).len() > halves::MIN_LEN,
+        "large enough to be cut"
+    );
+
+    let clean = load_text(&build(&|_| None)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(clean.reports.len(), n);
+    assert!(clean
+        .reports
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r.name == format!("R{i:04}")));
+    assert!(clean
+        .reports
+        .iter()
+        .all(|r| r.timezone == chrono_tz::Europe::Berlin));
+
+    // Problems in both halves, and a name in the second half that the first already uses.
+    let text = build(&|i| match i {
+        5 => Some(("R0005".into(), "timezone = \"Mars/Olympus\"\n".into())),
+        3990 => Some(("r0010".into(), String::new())),
+        3995 => Some(("R3995".into(), "max_attempts = 0\n".into())),
+        _ => None,
+    });
+    let line_of = |needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
+    let got = messages(load_text(&text).unwrap_err());
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(
+        got[0].starts_with(&format!(
+            "reports.toml:{}:12: report \"R0005\", key `timezone`",
+            line_of("Mars")
+        )),
+        "{}",
+        got[0]
+    );
+    assert_eq!(
+        got[1],
+        format!("reports.toml:{}:8: report \"r0010\", key `name`: the name is already used by report \"R0010\"; report names must be unique (ignoring case)", line_of("\"r0010\""))
+    );
+    assert!(
+        got[2].starts_with(&format!("reports.toml:{}:", line_of("max_attempts = 0"))),
+        "{}",
+        got[2]
+    );
+
+    // An unreadable report in the second half: read again as a whole, with the message
+    // and the position (report #3001 has no name to go by) of the one-thread reading.
+    let text = build(&|i| (i == 3000).then(|| (String::new(), "frequency = 1\n".into())));
+    let got = messages(load_text(&text).unwrap_err());
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].contains("report #3001"), "{}", got[0]);
+}

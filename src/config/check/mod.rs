@@ -12,7 +12,7 @@ mod structured;
 
 pub use endpoints::{DEFAULT_BODY, DEFAULT_SUBJECT};
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,7 +25,7 @@ use super::diag::{Diagnostic, SourceText, Subject};
 use super::model::*;
 use super::raw::{RawCsv, RawSettings};
 use super::secret::Secret;
-use super::RawConfig;
+use super::{RawConfig, RawReportParts};
 use crate::render::naming::{
     check_date_format, check_identifier, FileNameTemplate, DEFAULT_DATE_FORMAT, DEFAULT_TEMPLATE,
 };
@@ -49,6 +49,16 @@ pub struct Checker<'a> {
 }
 
 type TableColumns = Result<Option<Vec<String>>, String>;
+
+/// From this many reports on, they are checked on two threads.
+const PARALLEL_REPORTS: usize = 2000;
+
+/// What reports may refer to: the sources declared (and those that checked out), and
+/// the destinations declared.
+struct References<'r> {
+    sources: (&'r BTreeSet<String>, &'r BTreeMap<String, Source>),
+    destinations: &'r BTreeSet<String>,
+}
 
 /// Settings as the reports see them: checked values plus the defaults reports inherit.
 pub(crate) struct Defaults {
@@ -93,7 +103,7 @@ impl<'a> Checker<'a> {
             .iter()
             .map(|d| d.name.get_ref().clone())
             .collect();
-        let mut sources = std::collections::BTreeMap::new();
+        let mut sources = BTreeMap::new();
         for s in raw.sources {
             let subject = Subject::Source(s.name.get_ref().clone());
             if let Err(e) = check_identifier("source name", s.name.get_ref()) {
@@ -104,7 +114,7 @@ impl<'a> Checker<'a> {
                 sources.insert(name.clone(), Source { name, kind });
             }
         }
-        let mut destinations = std::collections::BTreeMap::new();
+        let mut destinations = BTreeMap::new();
         for d in raw.destinations {
             let subject = Subject::Destination(d.name.get_ref().clone());
             if let Err(e) = check_identifier("destination name", d.name.get_ref()) {
@@ -117,20 +127,12 @@ impl<'a> Checker<'a> {
             }
         }
         self.spool_placement(spool_span, &defaults.settings, &destinations);
-        let mut reports: Vec<Report> = Vec::new();
-        let mut seen = HashMap::new();
-        for parts in raw.reports {
-            let Some(report) = self.report(
-                parts,
-                &defaults,
-                (&declared_sources, &sources),
-                &declared_destinations,
-                &mut seen,
-            ) else {
-                continue;
-            };
-            reports.push(report);
-        }
+        self.unique_report_names(&raw.reports);
+        let refs = References {
+            sources: (&declared_sources, &sources),
+            destinations: &declared_destinations,
+        };
+        let reports = self.reports(raw.reports, &defaults, &refs);
         if raw.incomplete || matches!(serve, Some(None)) {
             return None;
         }
@@ -142,6 +144,49 @@ impl<'a> Checker<'a> {
             reports,
             serve: serve.flatten(),
         })
+    }
+
+    /// Checks each report. Thousands of them are checked on two threads, each with
+    /// its own checker (errors and the caches of `validate`), in configuration order.
+    fn reports(
+        &mut self,
+        mut parts: Vec<RawReportParts>,
+        defaults: &Defaults,
+        refs: &References<'_>,
+    ) -> Vec<Report> {
+        let mut reports: Vec<Report> = Vec::with_capacity(parts.len());
+        let tail = (parts.len() >= PARALLEL_REPORTS).then(|| parts.split_off(parts.len() / 2));
+        std::thread::scope(|scope| {
+            let tail = tail.map(|tail| {
+                let mut worker = self.worker();
+                scope.spawn(move || {
+                    let checked: Vec<Report> = tail
+                        .into_iter()
+                        .filter_map(|p| worker.report(p, defaults, refs.sources, refs.destinations))
+                        .collect();
+                    (checked, worker.errors)
+                })
+            });
+            for p in parts {
+                if let Some(r) = self.report(p, defaults, refs.sources, refs.destinations) {
+                    reports.push(r);
+                }
+            }
+            if let Some(tail) = tail {
+                let (checked, errors) = tail.join().expect("the report checker does not panic");
+                reports.extend(checked);
+                self.errors.extend(errors);
+            }
+        });
+        reports
+    }
+
+    /// A checker for the same file and settings, with no errors and empty caches.
+    fn worker(&self) -> Checker<'a> {
+        let mut c = Checker::new(self.src, self.base_dir.clone());
+        c.allow_plain_secrets = self.allow_plain_secrets;
+        c.preflight = self.preflight;
+        c
     }
 
     // ----- reporting -----

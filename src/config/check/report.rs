@@ -17,13 +17,37 @@ use crate::render::naming::{check_identifier, check_report_name, Var};
 use crate::schedule::Schedule;
 
 impl Checker<'_> {
+    /// Report names are unique, ignoring case: each later use of a name is an error
+    /// that names the first. (Checked apart from the rest of each report, which may be
+    /// checked on several threads.)
+    pub(crate) fn unique_report_names(&mut self, reports: &[RawReportParts]) {
+        let mut seen: HashMap<String, &str> = HashMap::with_capacity(reports.len());
+        for parts in reports {
+            let Some(v) = parts.report.as_ref().and_then(|r| r.name.as_ref()) else {
+                continue;
+            };
+            let n = v.get_ref();
+            if !parts.complete || n.trim().is_empty() || check_report_name(n).is_err() {
+                continue;
+            }
+            match seen.entry(n.to_lowercase()) {
+                Entry::Occupied(other) => {
+                    let msg = format!("the name is already used by report \"{}\"; report names must be unique (ignoring case)", other.get());
+                    self.err(v.span(), &parts.subject, "name", msg);
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(n);
+                }
+            }
+        }
+    }
+
     pub(crate) fn report(
         &mut self,
         parts: RawReportParts,
         defaults: &Defaults,
         (sources, checked): (&BTreeSet<String>, &BTreeMap<String, Source>),
         destinations: &BTreeSet<String>,
-        seen: &mut HashMap<String, String>,
     ) -> Option<Report> {
         if !parts.complete {
             return None;
@@ -44,13 +68,6 @@ impl Checker<'_> {
         if let (Some(n), Some(v)) = (&name, &raw.name) {
             if let Err(e) = check_report_name(n) {
                 self.err(v.span(), s, "name", e);
-            } else {
-                match seen.entry(n.to_lowercase()) {
-                    Entry::Occupied(other) => self.err(v.span(), s, "name", format!("the name is already used by report \"{}\"; report names must be unique (ignoring case)", other.get())),
-                    Entry::Vacant(slot) => {
-                        slot.insert(n.clone());
-                    }
-                }
             }
         }
 
@@ -198,7 +215,7 @@ impl Checker<'_> {
         let date_format = self
             .date_format(&raw.date_format, s, "date_format")
             .unwrap_or_else(|| defaults.date_format.clone());
-        let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_ref(), s);
+        let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
         let max_attempts = self.int(
             &raw.max_attempts,
             s,
