@@ -14,8 +14,11 @@
 //! retry times; `wall` is the machine's clock, used for leases and bookkeeping.
 
 pub mod postgres;
+mod records;
 mod schema;
+mod sql;
 pub mod sqlite;
+mod statements;
 
 use std::fmt;
 
@@ -228,20 +231,7 @@ pub trait Store: Send {
 
     /// What `run-due` reads about each of `reports` before planning them, without
     /// writing: when it was first seen, its latest slot, and whether it has open runs.
-    /// A back-end may answer with one prepared statement; this default asks
-    /// `first_seen` and `last_slot` and says every report may have open runs.
-    fn report_states(&mut self, reports: &[&str]) -> Result<Vec<ReportState>> {
-        reports
-            .iter()
-            .map(|report| {
-                Ok(ReportState {
-                    first_seen: self.first_seen(report, None)?,
-                    last_slot: self.last_slot(report)?,
-                    open: true,
-                })
-            })
-            .collect()
-    }
+    fn report_states(&mut self, reports: &[&str]) -> Result<Vec<ReportState>>;
 
     /// Records scheduled runs; a token already recorded is left as it is.
     fn enqueue(&mut self, runs: &[NewRun], wall: DateTime<Utc>) -> Result<()>;
