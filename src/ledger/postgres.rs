@@ -1,6 +1,7 @@
 //! The ledger in a PostgreSQL database, shared by several hosts running `run-due`.
-//! Same schema and semantics as the SQLite file (`schema.rs` holds the migrations of
-//! both); what differs is how exclusion is had:
+//! Same schema, statements and semantics as the SQLite file (`schema.rs` holds the
+//! migrations of both, `statements.rs` the statements); what differs is how exclusion
+//! is had:
 //!
 //! - migrations run under a transaction-scoped advisory lock, so hosts starting
 //!   together apply them once, one after the other;

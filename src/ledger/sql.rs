@@ -64,14 +64,18 @@ impl Row {
             .ok_or_else(|| anyhow!("the ledger answered without column {i}"))
     }
 
-    pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
+    fn opt_str(&self, i: usize) -> Result<Option<&str>> {
         match self.cell(i)? {
             Value::Null => Ok(None),
-            Value::Text(s) => Ok(Some(s.clone())),
+            Value::Text(s) => Ok(Some(s)),
             Value::Int(n) => Err(anyhow!(
                 "the ledger holds a number ({n}) where text belongs"
             )),
         }
+    }
+
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.opt_str(i)?.map(str::to_owned))
     }
 
     pub fn text(&self, i: usize) -> Result<String> {
@@ -87,11 +91,12 @@ impl Row {
     }
 
     pub fn opt_ts(&self, i: usize) -> Result<Option<DateTime<Utc>>> {
-        self.opt_text(i)?.as_deref().map(parse_ts).transpose()
+        self.opt_str(i)?.map(parse_ts).transpose()
     }
 
     pub fn ts(&self, i: usize) -> Result<DateTime<Utc>> {
-        parse_ts(&self.text(i)?)
+        self.opt_ts(i)?
+            .ok_or_else(|| anyhow!("the ledger holds NULL where a time belongs"))
     }
 }
 
@@ -115,9 +120,12 @@ pub trait Sql {
             .ok_or_else(|| anyhow!("the ledger answered no row"))
     }
 
-    /// `query_one` for each of `args` in turn; a back-end prepares the statement once.
-    fn query_each(&mut self, sql: &str, args: &[Vec<Value>]) -> Result<Vec<Row>> {
-        args.iter().map(|a| self.query_one(sql, a)).collect()
+    /// `query_one` with each of `keys` as `$1` in turn; a back-end may prepare the
+    /// statement once.
+    fn query_each(&mut self, sql: &str, keys: &[&str]) -> Result<Vec<Row>> {
+        keys.iter()
+            .map(|key| self.query_one(sql, &[(*key).into()]))
+            .collect()
     }
 }
 

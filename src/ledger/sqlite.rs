@@ -386,14 +386,15 @@ impl Sql for Lite<'_> {
         Ok(self.0.execute_batch(sql)?)
     }
 
-    fn query_each(&mut self, sql: &str, args: &[Vec<Value>]) -> Result<Vec<Row>> {
+    fn query_each(&mut self, sql: &str, keys: &[&str]) -> Result<Vec<Row>> {
         let mut stmt = self.0.prepare(&spelled(sql))?;
-        args.iter()
-            .map(|a| {
-                rows(&mut stmt, a)?
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| anyhow!("the ledger answered no row"))
+        keys.iter()
+            .map(|key| {
+                let mut rows = stmt.query([key])?;
+                let row = rows
+                    .next()?
+                    .ok_or_else(|| anyhow!("the ledger answered no row"))?;
+                cells(row)
             })
             .collect()
     }
@@ -401,17 +402,27 @@ impl Sql for Lite<'_> {
 
 /// The rows `stmt` answers with `args`.
 fn rows(stmt: &mut rusqlite::Statement<'_>, args: &[Value]) -> Result<Vec<Row>> {
-    let columns = stmt.column_count();
-    let rows = stmt
-        .query_map(params_from_iter(args), |r| {
-            (0..columns)
-                .map(|i| r.get(i))
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|cells| cells.into_iter().map(cell).collect::<Result<_>>().map(Row))
-        .collect()
+    let mut rows = stmt.query(params_from_iter(args))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(cells(row)?);
+    }
+    Ok(out)
+}
+
+/// A row's cells as plain values.
+fn cells(row: &rusqlite::Row<'_>) -> Result<Row> {
+    (0..row.as_ref().column_count())
+        .map(|i| {
+            Ok(match row.get_ref(i)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(n) => Value::Int(n),
+                ValueRef::Text(s) => Value::Text(std::str::from_utf8(s)?.to_owned()),
+                other => bail!("the ledger holds a value of an unexpected type ({other:?})"),
+            })
+        })
+        .collect::<Result<_>>()
+        .map(Row)
 }
 
 /// A statement as SQLite reads it (see `sql.rs`): `?1` for `$1`; no `COLLATE "C"`
@@ -432,19 +443,21 @@ impl ToSql for Value {
     }
 }
 
-fn cell(v: rusqlite::types::Value) -> Result<Value> {
-    use rusqlite::types::Value as V;
-    match v {
-        V::Null => Ok(Value::Null),
-        V::Integer(i) => Ok(Value::Int(i)),
-        V::Text(s) => Ok(Value::Text(s)),
-        V::Real(_) | V::Blob(_) => bail!("the ledger holds a value of an unexpected type ({v:?})"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_are_spelled_for_sqlite() {
+        assert_eq!(
+            spelled(
+                "SELECT max(a COLLATE \"C\") FROM t
+                 WHERE b = $1 AND c COLLATE \"C\" > $12 FOR UPDATE"
+            ),
+            "SELECT max(a) FROM t
+                 WHERE b = ?1 AND c > ?12"
+        );
+    }
 
     /// run-due reads this for every report: it must probe indexes, never scan the runs
     /// (the history can hold millions).

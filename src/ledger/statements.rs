@@ -9,7 +9,7 @@ use anyhow::bail;
 use chrono::Duration;
 
 use super::records::{load, runs, RUN_COLUMNS};
-use super::sql::{Backend, Row, Sql, Value};
+use super::sql::{Backend, Row, Sql};
 use super::RunStatus::{Cancelled, Completed, Failed, Queued, Running};
 use super::*;
 
@@ -92,9 +92,8 @@ impl<B: Backend> Store for B {
     fn report_states(&mut self, reports: &[&str]) -> Result<Vec<ReportState>> {
         // One read transaction for all (one snapshot), and one indexed read per report:
         // run-due over many reports with nothing due stays flat in the size of the history.
-        let args: Vec<Vec<Value>> = reports.iter().map(|r| vec![(*r).into()]).collect();
         self.read(|db| {
-            db.query_each(&report_state_sql(), &args)?
+            db.query_each(&report_state_sql(), reports)?
                 .iter()
                 .map(|row| {
                     Ok(ReportState {
