@@ -12,6 +12,11 @@
 //!
 //! Two clocks: `now` is the logical time of the schedule (`--now`), used for slots and
 //! retry times; `wall` is the machine's clock, used for leases and bookkeeping.
+//!
+//! Two back-ends, SQLite (`sqlite.rs`) and PostgreSQL (`postgres.rs`), keep only how they
+//! open, migrate, lock and retry; every statement is written once, for both
+//! (`statements.rs`, `records.rs`), over the seam in `sql.rs`; `schema.rs` holds the
+//! tables.
 
 pub mod postgres;
 mod records;
