@@ -18,7 +18,7 @@
 
 use ::postgres::error::SqlState;
 use ::postgres::types::{ToSql, Type};
-use ::postgres::{Client, GenericClient, Transaction};
+use ::postgres::{Client, GenericClient};
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::schema::{self, VERSION};
@@ -86,12 +86,12 @@ impl PostgresStore {
     fn migrate(&mut self) -> Result<()> {
         // Already at this version (the usual case, e.g. each lease keeper's connection):
         // no lock needed. (On a new database the table is missing and this fails.)
-        if let Ok(VERSION) = schema::version(&mut self.client) {
+        if let Ok(VERSION) = schema::version(&mut Pg(&mut self.client)) {
             return Ok(());
         }
         let mut tx = self.client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-        schema::upgrade(&mut tx)?;
+        schema::upgrade(&mut Pg(&mut tx))?;
         tx.commit()?;
         Ok(())
     }
@@ -101,7 +101,7 @@ impl PostgresStore {
 /// a write that PostgreSQL aborts as a deadlock or a serialization failure is run again.
 impl Backend for PostgresStore {
     fn read<T>(&mut self, f: impl FnOnce(&mut dyn Sql) -> Result<T>) -> Result<T> {
-        f(&mut self.client).map_err(explain)
+        f(&mut Pg(&mut self.client)).map_err(explain)
     }
 
     fn write<T>(&mut self, mut f: impl FnMut(&mut dyn Sql) -> Result<T>) -> Result<T> {
@@ -110,7 +110,7 @@ impl Backend for PostgresStore {
             tries += 1;
             let result = (|| {
                 let mut tx = self.client.transaction()?;
-                let out = f(&mut tx)?;
+                let out = f(&mut Pg(&mut tx))?;
                 tx.commit()?;
                 Ok(out)
             })();
@@ -131,31 +131,28 @@ impl Backend for PostgresStore {
     }
 }
 
-impl Sql for Client {
+/// A connection or a transaction running the ledger's statements.
+struct Pg<'c, C>(&'c mut C);
+
+impl<C: GenericClient> Sql for Pg<'_, C> {
     fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
-        query(self, sql, args)
+        let rows = self.0.query(sql, &params(args))?;
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| cell(r, i))
+                    .collect::<Result<_>>()
+                    .map(Row)
+            })
+            .collect()
     }
 
     fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
-        Ok(GenericClient::execute(self, sql, &params(args))?)
+        Ok(self.0.execute(sql, &params(args))?)
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
-        Ok(self.batch_execute(sql)?)
-    }
-}
-
-impl Sql for Transaction<'_> {
-    fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
-        query(self, sql, args)
-    }
-
-    fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
-        Ok(GenericClient::execute(self, sql, &params(args))?)
-    }
-
-    fn batch(&mut self, sql: &str) -> Result<()> {
-        Ok(self.batch_execute(sql)?)
+        Ok(self.0.batch_execute(sql)?)
     }
 }
 
@@ -170,18 +167,6 @@ fn params(args: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
                 Value::Int(i) => i,
                 Value::Text(s) => s,
             }
-        })
-        .collect()
-}
-
-fn query(c: &mut impl GenericClient, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
-    let rows = c.query(sql, &params(args))?;
-    rows.iter()
-        .map(|r| {
-            (0..r.len())
-                .map(|i| cell(r, i))
-                .collect::<Result<_>>()
-                .map(Row)
         })
         .collect()
 }
