@@ -12,10 +12,18 @@
 //!
 //! Two clocks: `now` is the logical time of the schedule (`--now`), used for slots and
 //! retry times; `wall` is the machine's clock, used for leases and bookkeeping.
+//!
+//! Two back-ends, SQLite (`sqlite.rs`) and PostgreSQL (`postgres.rs`), keep only how they
+//! open, migrate, lock and retry; every statement is written once, for both
+//! (`statements.rs`, `records.rs`), over the seam in `sql.rs`; `schema.rs` holds the
+//! tables.
 
 pub mod postgres;
+mod records;
 mod schema;
+mod sql;
 pub mod sqlite;
+mod statements;
 
 use std::fmt;
 
@@ -228,20 +236,7 @@ pub trait Store: Send {
 
     /// What `run-due` reads about each of `reports` before planning them, without
     /// writing: when it was first seen, its latest slot, and whether it has open runs.
-    /// A back-end may answer with one prepared statement; this default asks
-    /// `first_seen` and `last_slot` and says every report may have open runs.
-    fn report_states(&mut self, reports: &[&str]) -> Result<Vec<ReportState>> {
-        reports
-            .iter()
-            .map(|report| {
-                Ok(ReportState {
-                    first_seen: self.first_seen(report, None)?,
-                    last_slot: self.last_slot(report)?,
-                    open: true,
-                })
-            })
-            .collect()
-    }
+    fn report_states(&mut self, reports: &[&str]) -> Result<Vec<ReportState>>;
 
     /// Records scheduled runs; a token already recorded is left as it is.
     fn enqueue(&mut self, runs: &[NewRun], wall: DateTime<Utc>) -> Result<()>;

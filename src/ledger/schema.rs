@@ -3,7 +3,12 @@
 //! is refused rather than misread.
 //!
 //! The SQL is portable between SQLite and PostgreSQL (TEXT timestamps in fixed-width
-//! UTC RFC 3339, BIGINT counters), so both back-ends share it.
+//! UTC RFC 3339, BIGINT counters), so both back-ends share it; each runs `upgrade` under
+//! its own lock.
+
+use anyhow::{bail, Context, Result};
+
+use super::sql::Sql;
 
 pub const MIGRATIONS: &[&str] = &[
     // 1: runs, files, receipts, links, first-seen.
@@ -68,3 +73,38 @@ pub const MIGRATIONS: &[&str] = &[
 ];
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The schema version in `meta` (0: none; a version this reportctl cannot read is
+/// `i64::MAX`). Fails where there is no `meta` table.
+pub fn version(db: &mut dyn Sql) -> Result<i64> {
+    let row = db.query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[])?;
+    Ok(match row {
+        Some(row) => row.text(0)?.parse().unwrap_or(i64::MAX),
+        None => 0,
+    })
+}
+
+/// Brings the tables to `VERSION` within the caller's write transaction; refuses a
+/// ledger of a newer reportctl.
+pub fn upgrade(db: &mut dyn Sql) -> Result<()> {
+    db.batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")?;
+    let version = version(db)?;
+    if version > VERSION {
+        bail!(newer(version));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        db.batch(sql)
+            .with_context(|| format!("migrating the ledger to schema version {}", i + 1))?;
+    }
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[VERSION.to_string().into()],
+    )?;
+    Ok(())
+}
+
+/// Why a ledger of schema `version` is refused.
+pub fn newer(version: i64) -> String {
+    format!("it was written by a newer reportctl (schema version {version}; this one knows up to {VERSION}); upgrade reportctl")
+}

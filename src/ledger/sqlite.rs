@@ -12,13 +12,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use chrono::{DateTime, Utc};
-use rusqlite::{
-    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior,
-};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params_from_iter, Connection, ErrorCode, OpenFlags, ToSql, TransactionBehavior};
 
-use super::schema::{MIGRATIONS, VERSION};
-use super::*;
+use super::schema::{self, newer, VERSION};
+use super::sql::{Backend, Row, Sql, Value};
 use crate::exit::RateLimited;
 
 /// How long a command waits for the ledger by default (`[settings] lock_timeout_seconds`).
@@ -29,20 +27,6 @@ pub struct SqliteStore {
     path: PathBuf,
     timeout: Duration,
 }
-
-/// The conditions under which a run may be claimed; `?w` is the wall clock, `?n` the
-/// logical now.
-const CLAIMABLE: &str = "(status = 'queued'
-     OR (status = 'running' AND lease_until < :wall AND attempts < max_attempts)
-     OR (status = 'failed' AND next_attempt_at IS NOT NULL AND next_attempt_at <= :now
-         AND attempts < max_attempts))";
-
-/// The latest scheduled slot of report `?1`.
-const LAST_SLOT: &str = "SELECT max(slot_at) FROM runs WHERE report = ?1 AND slot_at IS NOT NULL";
-
-const RUN_COLUMNS: &str =
-    "token, report, kind, slot_at, run_at, window_from, window_to, status, detail,
-     attempts, max_attempts, next_attempt_at, owner, created_at, updated_at, finished_at";
 
 /// What every refusal of a file that is not (or no longer) a usable ledger advises.
 const LEAVE_IT: &str = "reportctl will not touch it: move it aside (reportctl then starts a new, empty ledger there; the runs recorded in it are not seen any more) or point [settings] state at another file";
@@ -240,16 +224,7 @@ impl SqliteStore {
 
     /// The schema version in `meta` (0: none).
     fn version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .map(|v| v.parse().unwrap_or(i64::MAX))
-            .unwrap_or(0))
+        schema::version(&mut Lite(&self.conn))
     }
 
     fn prepare(&mut self) -> Result<()> {
@@ -263,37 +238,10 @@ impl SqliteStore {
         }
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
-        self.migrate()
-    }
-
-    fn migrate(&mut self) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        )?;
-        let version: i64 = tx
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .map(|v| v.parse().unwrap_or(i64::MAX))
-            .unwrap_or(0);
-        if version > VERSION {
-            bail!(newer(version));
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql)
-                .with_context(|| format!("migrating the ledger to schema version {}", i + 1))?;
-        }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [VERSION.to_string()],
-        )?;
+        schema::upgrade(&mut Lite(&tx))?;
         tx.commit()?;
         Ok(())
     }
@@ -301,99 +249,6 @@ impl SqliteStore {
     /// `explain` for this ledger.
     fn explained<T>(&self, r: Result<T>) -> Result<T> {
         r.map_err(|e| explain(&self.path, self.timeout, e))
-    }
-
-    fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
-        let out = (|| {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })();
-        self.explained(out)
-    }
-
-    fn load(conn: &Connection, token: &str) -> Result<Option<RunRecord>> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE token = ?1");
-        let run = conn.query_row(&sql, [token], run_row).optional()?;
-        match run {
-            None => Ok(None),
-            Some(r) => Ok(Some(Self::details(conn, r?)?)),
-        }
-    }
-
-    fn details(conn: &Connection, mut run: RunRecord) -> Result<RunRecord> {
-        let mut stmt = conn.prepare(
-            "SELECT kind, name, rows, bytes, sha256 FROM files WHERE token = ?1 ORDER BY seq",
-        )?;
-        run.files = stmt
-            .query_map([&run.token], |r| {
-                Ok(FileRecord {
-                    kind: r.get(0)?,
-                    name: r.get(1)?,
-                    rows: r.get::<_, i64>(2)? as u64,
-                    bytes: r.get::<_, i64>(3)? as u64,
-                    sha256: r.get(4)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut stmt = conn.prepare(
-            "SELECT destination, status, attempts, detail, updated_at FROM receipts
-             WHERE token = ?1 ORDER BY destination",
-        )?;
-        let rows: Vec<(String, String, i64, String, String)> = stmt
-            .query_map([&run.token], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut links_stmt = conn.prepare(
-            "SELECT file, url, expires_at FROM links WHERE token = ?1 AND destination = ?2 ORDER BY file",
-        )?;
-        for (destination, status, attempts, detail, updated_at) in rows {
-            let links = links_stmt
-                .query_map(params![&run.token, &destination], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?
-                .into_iter()
-                .map(|(file, url, expires)| {
-                    Ok(Link {
-                        file,
-                        url,
-                        expires: parse_ts(&expires)?,
-                    })
-                })
-                .collect::<Result<_>>()?;
-            run.receipts.push(ReceiptRecord {
-                destination,
-                status: ReceiptStatus::parse(&status)
-                    .ok_or_else(|| anyhow!("unknown receipt status {status:?} in the ledger"))?,
-                attempts: attempts as u32,
-                detail,
-                updated_at: parse_ts(&updated_at)?,
-                links,
-            });
-        }
-        Ok(run)
-    }
-
-    fn owned(tx: &Connection, token: &str, owner: &str) -> Result<()> {
-        let current: Option<Option<String>> = tx
-            .query_row("SELECT owner FROM runs WHERE token = ?1", [token], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        match current {
-            Some(Some(o)) if o == owner => Ok(()),
-            Some(_) => bail!("lost the claim on run {token}: another process took it over after the lease expired"),
-            None => bail!("no run with token {token} in the ledger"),
-        }
     }
 }
 
@@ -447,10 +302,6 @@ fn immutable(path: &Path) -> PathBuf {
     PathBuf::from(uri)
 }
 
-fn newer(version: i64) -> String {
-    format!("it was written by a newer reportctl (schema version {version}; this one knows up to {VERSION}); upgrade reportctl")
-}
-
 /// Turns SQLite's terse errors about the ledger file into messages that name the file
 /// and say what to do: damaged, not writable, or locked past the timeout (exit code 75).
 fn explain(path: &Path, timeout: Duration, e: anyhow::Error) -> anyhow::Error {
@@ -493,459 +344,102 @@ fn explain(path: &Path, timeout: Duration, e: anyhow::Error) -> anyhow::Error {
     }
 }
 
-/// First seen, latest slot, and whether any run is open (see `ReportState`), of report `?1`.
-fn report_state_sql() -> String {
-    format!(
-        "SELECT (SELECT first_seen FROM reports WHERE name = ?1), ({LAST_SLOT}),
-                EXISTS (SELECT 1 FROM runs WHERE report = ?1 AND status = 'queued')
-                OR EXISTS (SELECT 1 FROM runs WHERE report = ?1 AND status = 'running')
-                OR EXISTS (SELECT 1 FROM runs WHERE report = ?1 AND status = 'failed'
-                           AND next_attempt_at IS NOT NULL)"
-    )
-}
-
-fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
-    s.as_deref().map(parse_ts).transpose()
-}
-
-/// A `runs` row (files and receipts are filled in by `details`).
-fn run_row(r: &Row<'_>) -> rusqlite::Result<Result<RunRecord>> {
-    let get = |i| r.get::<_, String>(i);
-    let kind = get(2)?;
-    let status = get(7)?;
-    let (slot_at, next, finished): (Option<String>, Option<String>, Option<String>) =
-        (r.get(3)?, r.get(11)?, r.get(15)?);
-    let (run_at, from, to, created, updated) = (get(4)?, get(5)?, get(6)?, get(13)?, get(14)?);
-    let token = get(0)?;
-    let report = get(1)?;
-    let detail = get(8)?;
-    let attempts: i64 = r.get(9)?;
-    let max_attempts: i64 = r.get(10)?;
-    let owner: Option<String> = r.get(12)?;
-    Ok((|| {
-        Ok(RunRecord {
-            token,
-            report,
-            kind: RunKind::parse(&kind).ok_or_else(|| anyhow!("unknown run kind {kind:?}"))?,
-            slot_at: opt_ts(slot_at)?,
-            run_at: parse_ts(&run_at)?,
-            window_from: parse_ts(&from)?,
-            window_to: parse_ts(&to)?,
-            status: RunStatus::parse(&status)
-                .ok_or_else(|| anyhow!("unknown status {status:?}"))?,
-            detail,
-            attempts: attempts as u32,
-            max_attempts: max_attempts as u32,
-            next_attempt_at: opt_ts(next)?,
-            owner,
-            created_at: parse_ts(&created)?,
-            updated_at: parse_ts(&updated)?,
-            finished_at: opt_ts(finished)?,
-            files: Vec::new(),
-            receipts: Vec::new(),
-        })
-    })())
-}
-
-fn insert_claimed(tx: &Connection, run: &NewRun, claim: &Claim, wall: DateTime<Utc>) -> Result<()> {
-    if insert_run(tx, run, wall)? == 0 {
-        bail!("a run with token {} already exists", run.token);
-    }
-    tx.execute(
-        "UPDATE runs SET status = 'running', owner = ?2, lease_until = ?3, attempts = 1,
-                         started_at = ?4
-         WHERE token = ?1",
-        params![run.token, claim.owner, ts(claim.until(wall)), ts(wall)],
-    )?;
-    Ok(())
-}
-
-fn insert_run(tx: &Connection, run: &NewRun, wall: DateTime<Utc>) -> Result<usize> {
-    Ok(tx.execute(
-        "INSERT INTO runs (token, report, kind, slot_at, run_at, window_from, window_to, status,
-                           detail, max_attempts, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
-         ON CONFLICT DO NOTHING",
-        params![
-            run.token,
-            run.report,
-            run.kind.name(),
-            run.slot_at.map(ts),
-            ts(run.run_at),
-            ts(run.window_from),
-            ts(run.window_to),
-            run.status.name(),
-            run.detail,
-            run.max_attempts,
-            ts(wall),
-        ],
-    )?)
-}
-
-impl Store for SqliteStore {
-    fn first_seen(
-        &mut self,
-        report: &str,
-        record: Option<DateTime<Utc>>,
-    ) -> Result<Option<DateTime<Utc>>> {
-        let read = |c: &Connection| -> Result<Option<DateTime<Utc>>> {
-            let s: Option<String> = c
-                .query_row(
-                    "SELECT first_seen FROM reports WHERE name = ?1",
-                    [report],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            opt_ts(s)
-        };
-        match record {
-            None => {
-                let r = read(&self.conn);
-                self.explained(r)
-            }
-            Some(now) => self.write(|tx| {
-                tx.execute(
-                    "INSERT INTO reports (name, first_seen) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    params![report, ts(now)],
-                )?;
-                read(tx)
-            }),
-        }
-    }
-
-    fn correct_first_seen(
-        &mut self,
-        report: &str,
-        wall: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>> {
-        self.write(|tx| {
-            let s: Option<String> = tx
-                .query_row(
-                    "SELECT first_seen FROM reports WHERE name = ?1 AND first_seen > ?2",
-                    params![report, ts(wall)],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if s.is_some() {
-                tx.execute(
-                    "UPDATE reports SET first_seen = ?2 WHERE name = ?1",
-                    params![report, ts(wall)],
-                )?;
-            }
-            opt_ts(s)
-        })
-    }
-
-    fn last_slot(&mut self, report: &str) -> Result<Option<DateTime<Utc>>> {
-        // `slot_at IS NOT NULL` lets SQLite take the maximum from the index `runs_slot`
-        // instead of reading every run of the report.
-        let s = self
-            .conn
-            .query_row(LAST_SLOT, [report], |r| r.get::<_, Option<String>>(0));
-        let r = s.map_err(anyhow::Error::from).and_then(opt_ts);
-        self.explained(r)
-    }
-
-    fn report_states(&mut self, reports: &[&str]) -> Result<Vec<ReportState>> {
-        // One statement, prepared once, and one indexed read per report: run-due over
-        // many reports with nothing due stays flat in the size of the history (probes
-        // of `runs_slot` and `runs_report_status`, never a scan of past runs).
-        let r = (|| {
-            // One read transaction for all: one snapshot, not one per report.
-            let tx = self.conn.unchecked_transaction()?;
-            let mut stmt = tx.prepare(&report_state_sql())?;
-            let states = reports
-                .iter()
-                .map(|report| {
-                    let (first_seen, last_slot, open): (Option<String>, Option<String>, bool) =
-                        stmt.query_row([report], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-                    Ok(ReportState {
-                        first_seen: opt_ts(first_seen)?,
-                        last_slot: opt_ts(last_slot)?,
-                        open,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            drop(stmt);
+/// Reads take a snapshot (a deferred transaction); writes take the write lock up front
+/// (`BEGIN IMMEDIATE`), so a claim's check and update happen under one lock.
+impl Backend for SqliteStore {
+    fn read<T>(&mut self, f: impl FnOnce(&mut dyn Sql) -> Result<T>) -> Result<T> {
+        let out = (|| {
+            let tx = self.conn.transaction()?;
+            let out = f(&mut Lite(&tx))?;
             tx.commit()?;
-            Ok(states)
+            Ok(out)
         })();
-        self.explained(r)
+        self.explained(out)
     }
 
-    fn enqueue(&mut self, runs: &[NewRun], wall: DateTime<Utc>) -> Result<()> {
-        self.write(|tx| {
-            for run in runs {
-                insert_run(tx, run, wall)?;
-            }
-            Ok(())
-        })
-    }
-
-    fn insert_claimed(&mut self, run: &NewRun, claim: &Claim, wall: DateTime<Utc>) -> Result<()> {
-        self.write(|tx| insert_claimed(tx, run, claim, wall))
-    }
-
-    fn insert_test(
-        &mut self,
-        run: &NewRun,
-        claim: &Claim,
-        wall: DateTime<Utc>,
-        interval: chrono::Duration,
-    ) -> Result<std::result::Result<(), DateTime<Utc>>> {
-        self.write(|tx| {
-            let last: Option<String> = tx.query_row(
-                "SELECT max(created_at) FROM runs WHERE report = ?1 AND kind = 'test'",
-                [&run.report],
-                |r| r.get(0),
-            )?;
-            if let Some(last) = opt_ts(last)? {
-                if wall - last < interval {
-                    return Ok(Err(last));
-                }
-            }
-            insert_claimed(tx, run, claim, wall)?;
-            Ok(Ok(()))
-        })
-    }
-
-    fn abandon_expired(&mut self, report: &str, wall: DateTime<Utc>) -> Result<Vec<String>> {
-        self.write(|tx| {
-            let mut stmt = tx.prepare(
-                "UPDATE runs SET status = 'failed', owner = NULL, lease_until = NULL,
-                    next_attempt_at = NULL, updated_at = :wall, finished_at = :wall,
-                    detail = 'abandoned: the process running it stopped (its lease expired) and all '
-                             || max_attempts || ' attempts are used'
-                 WHERE report = :report AND status = 'running' AND lease_until < :wall
-                   AND attempts >= max_attempts
-                 RETURNING token",
-            )?;
-            let tokens = stmt
-                .query_map(
-                    rusqlite::named_params! { ":report": report, ":wall": ts(wall) },
-                    |row| row.get(0),
-                )?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
-            Ok(tokens)
-        })
-    }
-
-    fn pending(
-        &mut self,
-        report: &str,
-        now: DateTime<Utc>,
-        wall: DateTime<Utc>,
-    ) -> Result<Vec<RunRecord>> {
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE report = :report AND {CLAIMABLE}
-             ORDER BY run_at, token"
-        );
-        let r = (|| {
-            let mut stmt = self.conn.prepare(&sql)?;
-            let runs = stmt
-                .query_map(
-                    rusqlite::named_params! { ":report": report, ":wall": ts(wall), ":now": ts(now) },
-                    run_row,
-                )?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            runs.into_iter()
-                .map(|r| Self::details(&self.conn, r?))
-                .collect()
+    fn write<T>(&mut self, mut f: impl FnMut(&mut dyn Sql) -> Result<T>) -> Result<T> {
+        let out = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&mut Lite(&tx))?;
+            tx.commit()?;
+            Ok(out)
         })();
-        self.explained(r)
+        self.explained(out)
+    }
+}
+
+/// A connection (or a transaction on it) running the ledger's statements.
+struct Lite<'c>(&'c Connection);
+
+impl Sql for Lite<'_> {
+    fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+        rows(&mut self.0.prepare(&spelled(sql))?, args)
     }
 
-    fn claim(
-        &mut self,
-        token: &str,
-        claim: &Claim,
-        now: DateTime<Utc>,
-        wall: DateTime<Utc>,
-    ) -> Result<Option<RunRecord>> {
-        self.write(|tx| {
-            let sql = format!(
-                "UPDATE runs SET status = 'running', owner = :owner, lease_until = :until,
-                    attempts = attempts + 1, started_at = :wall, updated_at = :wall,
-                    next_attempt_at = NULL
-                 WHERE token = :token AND {CLAIMABLE}"
-            );
-            let n = tx.execute(
-                &sql,
-                rusqlite::named_params! {
-                    ":owner": claim.owner,
-                    ":until": ts(claim.until(wall)),
-                    ":wall": ts(wall),
-                    ":now": ts(now),
-                    ":token": token,
-                },
-            )?;
-            if n == 0 {
-                return Ok(None);
-            }
-            Self::load(tx, token)
-        })
+    fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
+        Ok(self.0.execute(&spelled(sql), params_from_iter(args))? as u64)
     }
 
-    fn renew(&mut self, token: &str, claim: &Claim, wall: DateTime<Utc>) -> Result<bool> {
-        self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE runs SET lease_until = ?3 WHERE token = ?1 AND owner = ?2 AND status = 'running'",
-                params![token, claim.owner, ts(claim.until(wall))],
-            )?;
-            Ok(n == 1)
-        })
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.0.execute_batch(sql)?)
     }
 
-    fn set_files(&mut self, token: &str, owner: &str, files: &[FileRecord]) -> Result<()> {
-        self.write(|tx| {
-            Self::owned(tx, token, owner)?;
-            tx.execute("DELETE FROM files WHERE token = ?1", [token])?;
-            for (seq, f) in files.iter().enumerate() {
-                tx.execute(
-                    "INSERT INTO files (token, seq, kind, name, rows, bytes, sha256)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        token,
-                        seq as i64,
-                        f.kind,
-                        f.name,
-                        f.rows as i64,
-                        f.bytes as i64,
-                        f.sha256
-                    ],
-                )?;
-            }
-            Ok(())
-        })
+    fn query_each(&mut self, sql: &str, keys: &[&str]) -> Result<Vec<Row>> {
+        let mut stmt = self.0.prepare(&spelled(sql))?;
+        keys.iter()
+            .map(|key| {
+                let mut rows = stmt.query([key])?;
+                let row = rows
+                    .next()?
+                    .ok_or_else(|| anyhow!("the ledger answered no row"))?;
+                cells(row)
+            })
+            .collect()
     }
+}
 
-    fn set_receipt(
-        &mut self,
-        token: &str,
-        owner: &str,
-        destination: &str,
-        status: ReceiptStatus,
-        detail: &str,
-        links: &[Link],
-        wall: DateTime<Utc>,
-    ) -> Result<()> {
-        self.write(|tx| {
-            Self::owned(tx, token, owner)?;
-            let delivered = (status == ReceiptStatus::Delivered).then(|| ts(wall));
-            let attempted = i64::from(status != ReceiptStatus::Pending);
-            tx.execute(
-                "INSERT INTO receipts (token, destination, status, attempts, detail, updated_at, delivered_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (token, destination) DO UPDATE SET
-                    status = excluded.status, attempts = receipts.attempts + excluded.attempts,
-                    detail = excluded.detail, updated_at = excluded.updated_at,
-                    delivered_at = coalesce(excluded.delivered_at, receipts.delivered_at)",
-                params![token, destination, status.name(), attempted, detail, ts(wall), delivered],
-            )?;
-            if !links.is_empty() {
-                tx.execute(
-                    "DELETE FROM links WHERE token = ?1 AND destination = ?2",
-                    params![token, destination],
-                )?;
-                for l in links {
-                    tx.execute(
-                        "INSERT INTO links (token, destination, file, url, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![token, destination, l.file, l.url, ts(l.expires)],
-                    )?;
-                }
-            }
-            Ok(())
-        })
+/// The rows `stmt` answers with `args`.
+fn rows(stmt: &mut rusqlite::Statement<'_>, args: &[Value]) -> Result<Vec<Row>> {
+    let mut rows = stmt.query(params_from_iter(args))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(cells(row)?);
     }
+    Ok(out)
+}
 
-    fn finish(
-        &mut self,
-        token: &str,
-        owner: &str,
-        finish: &Finish,
-        wall: DateTime<Utc>,
-    ) -> Result<()> {
-        self.write(|tx| {
-            Self::owned(tx, token, owner)?;
-            let (status, detail, retry) = match finish {
-                Finish::Completed { detail } => ("completed", detail.as_str(), None),
-                Finish::Failed { detail, retry_at } => {
-                    ("failed", detail.as_str(), retry_at.map(ts))
-                }
-            };
-            tx.execute(
-                "UPDATE runs SET status = ?2, detail = ?3, next_attempt_at = ?4, owner = NULL,
-                    lease_until = NULL, updated_at = ?5, finished_at = ?5
-                 WHERE token = ?1",
-                params![token, status, detail, retry, ts(wall)],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn cancel(&mut self, token: &str, wall: DateTime<Utc>) -> Result<CancelOutcome> {
-        self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE runs SET status = 'cancelled', detail = 'cancelled by request',
-                    updated_at = ?2, finished_at = ?2
-                 WHERE token = ?1 AND status = 'queued'",
-                params![token, ts(wall)],
-            )?;
-            if n == 1 {
-                return Ok(CancelOutcome::Cancelled);
-            }
-            let status: Option<String> = tx
-                .query_row("SELECT status FROM runs WHERE token = ?1", [token], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            Ok(match status.as_deref().and_then(RunStatus::parse) {
-                None => CancelOutcome::NotFound,
-                Some(s) => CancelOutcome::NotQueued(s),
+/// A row's cells as plain values.
+fn cells(row: &rusqlite::Row<'_>) -> Result<Row> {
+    (0..row.as_ref().column_count())
+        .map(|i| {
+            Ok(match row.get_ref(i)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(n) => Value::Int(n),
+                ValueRef::Text(s) => Value::Text(std::str::from_utf8(s)?.to_owned()),
+                other => bail!("the ledger holds a value of an unexpected type ({other:?})"),
             })
         })
-    }
+        .collect::<Result<_>>()
+        .map(Row)
+}
 
-    fn get(&mut self, token: &str) -> Result<Option<RunRecord>> {
-        let r = Self::load(&self.conn, token);
-        self.explained(r)
-    }
+/// A statement as SQLite reads it (see `sql.rs`): `?1` for `$1`; no `COLLATE "C"`
+/// (SQLite compares text bytewise) and no `FOR UPDATE` (a write holds the whole file).
+fn spelled(sql: &str) -> String {
+    sql.replace(" COLLATE \"C\"", "")
+        .replace(" FOR UPDATE", "")
+        .replace('$', "?")
+}
 
-    fn history(&mut self, report: Option<&str>, limit: usize) -> Result<Vec<RunRecord>> {
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR report = ?1)
-             ORDER BY run_at DESC, created_at DESC, token DESC LIMIT ?2"
-        );
-        let r = (|| {
-            let mut stmt = self.conn.prepare(&sql)?;
-            let runs = stmt
-                .query_map(params![report, limit as i64], run_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            runs.into_iter()
-                .map(|r| Self::details(&self.conn, r?))
-                .collect()
-        })();
-        self.explained(r)
-    }
-
-    fn delivered_files(
-        &mut self,
-        destination: &str,
-        before: DateTime<Utc>,
-    ) -> Result<Vec<(String, DateTime<Utc>)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT f.name, max(r.delivered_at) FROM receipts r JOIN files f ON f.token = r.token
-             WHERE r.destination = ?1 AND r.delivered_at IS NOT NULL
-             GROUP BY f.name HAVING max(r.delivered_at) < ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![destination, ts(before)], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
-            .map(|(name, at)| Ok((name, parse_ts(&at)?)))
-            .collect()
+impl ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
     }
 }
 
@@ -953,91 +447,15 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
-    fn at(s: &str) -> DateTime<Utc> {
-        parse_ts(s).unwrap()
-    }
-
-    fn slot(report: &str, t: &str) -> NewRun {
-        NewRun {
-            token: format!("{report}-{t}"),
-            report: report.into(),
-            kind: RunKind::Scheduled,
-            slot_at: Some(at(t)),
-            run_at: at(t),
-            window_from: at(t) - chrono::Duration::days(1),
-            window_to: at(t),
-            max_attempts: 2,
-            status: RunStatus::Queued,
-            detail: String::new(),
-        }
-    }
-
     #[test]
-    fn report_state_follows_first_sight_slots_and_open_runs() {
-        let mut l = SqliteStore::memory().unwrap();
-        let wall = at("2026-11-25T00:00:00Z");
-        let state = |l: &mut SqliteStore| l.report_states(&["A"]).unwrap().remove(0);
-        let closed = ReportState {
-            first_seen: None,
-            last_slot: None,
-            open: false,
-        };
-        assert_eq!(state(&mut l), closed);
-        l.first_seen("A", Some(wall)).unwrap();
-        l.enqueue(
-            &[
-                slot("A", "2026-11-23T06:00:00Z"),
-                slot("A", "2026-11-24T06:00:00Z"),
-            ],
-            wall,
-        )
-        .unwrap();
-        // Another report's runs do not count.
-        l.enqueue(&[slot("B", "2026-11-26T06:00:00Z")], wall)
-            .unwrap();
-        let open = ReportState {
-            first_seen: Some(wall),
-            last_slot: Some(at("2026-11-24T06:00:00Z")),
-            open: true,
-        };
-        assert_eq!(state(&mut l), open);
-        let claim = Claim {
-            owner: "me".into(),
-            lease: std::time::Duration::from_secs(60),
-        };
-        for (token, finish) in [
-            (
-                "A-2026-11-23T06:00:00Z",
-                Finish::Completed {
-                    detail: String::new(),
-                },
-            ),
-            (
-                "A-2026-11-24T06:00:00Z",
-                Finish::Failed {
-                    detail: "x".into(),
-                    retry_at: Some(wall),
-                },
-            ),
-        ] {
-            l.claim(token, &claim, wall, wall).unwrap().unwrap();
-            l.finish(token, "me", &finish, wall).unwrap();
-        }
-        // A failed run with a retry time is open; given up, it is not.
-        assert_eq!(state(&mut l), open);
-        let token = "A-2026-11-24T06:00:00Z";
-        l.claim(token, &claim, wall, wall).unwrap().unwrap();
-        let given_up = Finish::Failed {
-            detail: "x".into(),
-            retry_at: None,
-        };
-        l.finish(token, "me", &given_up, wall).unwrap();
+    fn statements_are_spelled_for_sqlite() {
         assert_eq!(
-            state(&mut l),
-            ReportState {
-                open: false,
-                ..open
-            }
+            spelled(
+                "SELECT max(a COLLATE \"C\") FROM t
+                 WHERE b = $1 AND c COLLATE \"C\" > $12 FOR UPDATE"
+            ),
+            "SELECT max(a) FROM t
+                 WHERE b = ?1 AND c > ?12"
         );
     }
 
@@ -1048,7 +466,10 @@ mod tests {
         let l = SqliteStore::memory().unwrap();
         let mut stmt = l
             .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", report_state_sql()))
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                spelled(&super::super::statements::report_state_sql())
+            ))
             .unwrap();
         let plan: Vec<String> = stmt
             .query_map(["A"], |r| r.get::<_, String>(3))

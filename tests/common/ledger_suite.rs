@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Duration as Dur, Utc};
 use reportctl::ledger::{
-    CancelOutcome, Claim, FileRecord, Finish, Ledger, Link, NewRun, ReceiptStatus, RunKind,
-    RunStatus,
+    CancelOutcome, Claim, FileRecord, Finish, Ledger, Link, NewRun, ReceiptStatus, ReportState,
+    RunKind, RunStatus,
 };
 
 pub type Open<'a> = &'a (dyn Fn() -> Ledger + Sync);
@@ -57,6 +57,8 @@ pub fn run_all(open: Open<'_>) {
     send_test_rate_limit(open);
     delivered_files_for_pruning(open);
     concurrent_claims_are_won_once(open);
+    report_states_follow_first_sight_slots_and_open_runs(open);
+    runs_whose_process_died_are_abandoned_once(open);
 }
 
 pub fn first_seen_is_recorded_once(open: Open<'_>) {
@@ -486,4 +488,104 @@ pub fn concurrent_claims_are_won_once(open: Open<'_>) {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), 20);
+}
+
+pub fn report_states_follow_first_sight_slots_and_open_runs(open: Open<'_>) {
+    let mut l = open();
+    let wall = t(WALL);
+    let state = |l: &mut Ledger| l.report_states(&["rs"]).unwrap().remove(0);
+    let closed = ReportState {
+        first_seen: None,
+        last_slot: None,
+        open: false,
+    };
+    assert_eq!(state(&mut l), closed);
+    l.first_seen("rs", Some(wall)).unwrap();
+    let runs = [
+        slot("rs", "2026-11-20T06:00:00Z"),
+        slot("rs", "2026-11-21T06:00:00Z"),
+    ];
+    l.enqueue(&runs, wall).unwrap();
+    // Another report's runs do not count.
+    l.enqueue(&[slot("rs-other", "2026-11-22T06:00:00Z")], wall)
+        .unwrap();
+    let open_state = ReportState {
+        first_seen: Some(wall),
+        last_slot: Some(t("2026-11-21T06:00:00Z")),
+        open: true,
+    };
+    assert_eq!(state(&mut l), open_state);
+    // Several reports at once, in the order asked; a report never seen is closed.
+    assert_eq!(
+        l.report_states(&["never seen", "rs"]).unwrap(),
+        [closed.clone(), open_state.clone()]
+    );
+    let c = claim("me");
+    let done = Finish::Completed {
+        detail: String::new(),
+    };
+    let retry = Finish::Failed {
+        detail: "x".into(),
+        retry_at: Some(wall),
+    };
+    for (run, finish) in [(&runs[0], done), (&runs[1], retry)] {
+        l.claim(&run.token, &c, wall, wall).unwrap().unwrap();
+        assert_eq!(state(&mut l), open_state, "a running run is open");
+        l.finish(&run.token, "me", &finish, wall).unwrap();
+    }
+    // A failed run with a retry time is open; given up, it is not.
+    assert_eq!(state(&mut l), open_state);
+    l.claim(&runs[1].token, &c, wall, wall).unwrap().unwrap();
+    let given_up = Finish::Failed {
+        detail: "x".into(),
+        retry_at: None,
+    };
+    l.finish(&runs[1].token, "me", &given_up, wall).unwrap();
+    assert_eq!(
+        state(&mut l),
+        ReportState {
+            open: false,
+            ..open_state
+        }
+    );
+}
+
+pub fn runs_whose_process_died_are_abandoned_once(open: Open<'_>) {
+    let (mut a, mut b) = (open(), open());
+    let wall = t(WALL);
+    let now = t("2026-11-22T00:00:00Z");
+    let mut last_try = slot("ab", "2026-11-20T06:00:00Z");
+    last_try.max_attempts = 1;
+    let tries_left = slot("ab", "2026-11-21T06:00:00Z");
+    a.enqueue(&[last_try.clone(), tries_left.clone()], wall)
+        .unwrap();
+    let c = claim("host-a:1");
+    for run in [&last_try, &tries_left] {
+        a.claim(&run.token, &c, now, wall).unwrap().unwrap();
+    }
+    // Leases alive: nothing to abandon.
+    assert!(a
+        .abandon_expired("ab", wall + Dur::seconds(30))
+        .unwrap()
+        .is_empty());
+    // Expired: the run without attempts left is given up, once; the other is pending.
+    let later = wall + Dur::seconds(120);
+    assert_eq!(
+        b.abandon_expired("ab", later).unwrap(),
+        [last_try.token.clone()]
+    );
+    assert!(a.abandon_expired("ab", later).unwrap().is_empty());
+    let gone = a.get(&last_try.token).unwrap().unwrap();
+    assert_eq!((gone.status, gone.owner), (RunStatus::Failed, None));
+    assert_eq!(
+        gone.detail,
+        "abandoned: the process running it stopped (its lease expired) and all 1 attempts are used"
+    );
+    assert_eq!(
+        (gone.next_attempt_at, gone.finished_at),
+        (None, Some(later))
+    );
+    let pending = b.pending("ab", now, later).unwrap();
+    let tokens: Vec<_> = pending.iter().map(|r| r.token.as_str()).collect();
+    assert_eq!(tokens, [tries_left.token.as_str()]);
 }

@@ -1,0 +1,443 @@
+//! The ledger's statements and the logic around them, written once for SQLite and
+//! PostgreSQL: every `Backend` is a `Store` through the one implementation here. The
+//! back-ends differ only in how they open, migrate, lock and retry (`sql.rs` says how
+//! the statements are spelled so that both read them).
+//!
+//! Status and kind words are formatted into the statements from their enums.
+
+use anyhow::bail;
+use chrono::Duration;
+
+use super::records::{load, runs, RUN_COLUMNS};
+use super::sql::{Backend, Row, Sql};
+use super::RunStatus::{Cancelled, Completed, Failed, Queued, Running};
+use super::*;
+
+/// The latest scheduled slot of report `$1`. `slot_at IS NOT NULL` lets SQLite take the
+/// maximum from the index `runs_slot` instead of reading every run of the report.
+const LAST_SLOT: &str =
+    "SELECT max(slot_at COLLATE \"C\") FROM runs WHERE report = $1 AND slot_at IS NOT NULL";
+
+const FIRST_SEEN: &str = "SELECT first_seen FROM reports WHERE name = $1";
+
+/// The conditions under which a run may be claimed; `$2` is the wall clock, `$3` the
+/// logical now.
+fn claimable() -> String {
+    format!(
+        "(status = '{Queued}'
+          OR (status = '{Running}' AND lease_until < $2 COLLATE \"C\" AND attempts < max_attempts)
+          OR (status = '{Failed}' AND next_attempt_at IS NOT NULL
+              AND next_attempt_at <= $3 COLLATE \"C\" AND attempts < max_attempts))"
+    )
+}
+
+/// First seen, latest slot, and whether any run is open (see `ReportState`), of report
+/// `$1`: probes of the indexes `runs_slot` and `runs_report_status`, never a scan of
+/// past runs.
+pub(super) fn report_state_sql() -> String {
+    format!(
+        "SELECT ({FIRST_SEEN}), ({LAST_SLOT}),
+                EXISTS (SELECT 1 FROM runs WHERE report = $1 AND status = '{Queued}')
+                OR EXISTS (SELECT 1 FROM runs WHERE report = $1 AND status = '{Running}')
+                OR EXISTS (SELECT 1 FROM runs WHERE report = $1 AND status = '{Failed}'
+                           AND next_attempt_at IS NOT NULL)"
+    )
+}
+
+fn first_ts(row: Option<Row>) -> Result<Option<DateTime<Utc>>> {
+    Ok(row.map(|r| r.opt_ts(0)).transpose()?.flatten())
+}
+
+impl<B: Backend> Store for B {
+    fn first_seen(
+        &mut self,
+        report: &str,
+        record: Option<DateTime<Utc>>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        match record {
+            None => self.read(|db| first_ts(db.query_opt(FIRST_SEEN, &[report.into()])?)),
+            Some(at) => self.write(|db| {
+                db.execute(
+                    "INSERT INTO reports (name, first_seen) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[report.into(), ts(at).into()],
+                )?;
+                first_ts(db.query_opt(FIRST_SEEN, &[report.into()])?)
+            }),
+        }
+    }
+
+    fn correct_first_seen(
+        &mut self,
+        report: &str,
+        wall: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        self.write(|db| {
+            let args = [report.into(), ts(wall).into()];
+            let old = db.query_opt(
+                "SELECT first_seen FROM reports
+                 WHERE name = $1 AND first_seen COLLATE \"C\" > $2 FOR UPDATE",
+                &args,
+            )?;
+            if old.is_some() {
+                db.execute("UPDATE reports SET first_seen = $2 WHERE name = $1", &args)?;
+            }
+            first_ts(old)
+        })
+    }
+
+    fn last_slot(&mut self, report: &str) -> Result<Option<DateTime<Utc>>> {
+        self.read(|db| db.query_one(LAST_SLOT, &[report.into()])?.opt_ts(0))
+    }
+
+    fn report_states(&mut self, reports: &[&str]) -> Result<Vec<ReportState>> {
+        // One read transaction for all (one snapshot), and one indexed read per report:
+        // run-due over many reports with nothing due stays flat in the size of the history.
+        self.read(|db| {
+            db.query_each(&report_state_sql(), reports)?
+                .iter()
+                .map(|row| {
+                    Ok(ReportState {
+                        first_seen: row.opt_ts(0)?,
+                        last_slot: row.opt_ts(1)?,
+                        open: row.int(2)? != 0,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn enqueue(&mut self, runs: &[NewRun], wall: DateTime<Utc>) -> Result<()> {
+        self.write(|db| {
+            for run in runs {
+                insert_run(db, run, wall)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_claimed(&mut self, run: &NewRun, claim: &Claim, wall: DateTime<Utc>) -> Result<()> {
+        self.write(|db| insert_claimed(db, run, claim, wall))
+    }
+
+    fn abandon_expired(&mut self, report: &str, wall: DateTime<Utc>) -> Result<Vec<String>> {
+        let sql = format!(
+            "UPDATE runs SET status = '{Failed}', owner = NULL, lease_until = NULL,
+                next_attempt_at = NULL, updated_at = $2, finished_at = $2,
+                detail = 'abandoned: the process running it stopped (its lease expired) and all '
+                         || max_attempts || ' attempts are used'
+             WHERE report = $1 AND status = '{Running}' AND lease_until < $2 COLLATE \"C\"
+               AND attempts >= max_attempts
+             RETURNING token"
+        );
+        self.write(|db| {
+            let rows = db.query(&sql, &[report.into(), ts(wall).into()])?;
+            rows.iter().map(|r| r.text(0)).collect()
+        })
+    }
+
+    fn pending(
+        &mut self,
+        report: &str,
+        now: DateTime<Utc>,
+        wall: DateTime<Utc>,
+    ) -> Result<Vec<RunRecord>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE report = $1 AND {}
+             ORDER BY run_at COLLATE \"C\", token COLLATE \"C\"",
+            claimable()
+        );
+        self.read(|db| {
+            let rows = db.query(&sql, &[report.into(), ts(wall).into(), ts(now).into()])?;
+            runs(db, &rows)
+        })
+    }
+
+    fn insert_test(
+        &mut self,
+        run: &NewRun,
+        claim: &Claim,
+        wall: DateTime<Utc>,
+        interval: Duration,
+    ) -> Result<std::result::Result<(), DateTime<Utc>>> {
+        let last_test = format!(
+            "SELECT max(created_at COLLATE \"C\") FROM runs WHERE report = $1 AND kind = '{}'",
+            RunKind::Test
+        );
+        self.write(|db| {
+            B::lock_send_tests(db, &run.report)?;
+            let last = db.query_one(&last_test, &[(&run.report).into()])?;
+            if let Some(last) = last.opt_ts(0)? {
+                if wall - last < interval {
+                    return Ok(Err(last));
+                }
+            }
+            insert_claimed(db, run, claim, wall)?;
+            Ok(Ok(()))
+        })
+    }
+
+    fn claim(
+        &mut self,
+        token: &str,
+        claim: &Claim,
+        now: DateTime<Utc>,
+        wall: DateTime<Utc>,
+    ) -> Result<Option<RunRecord>> {
+        let sql = format!(
+            "UPDATE runs SET status = '{Running}', owner = $4, lease_until = $5,
+                attempts = attempts + 1, started_at = $2, updated_at = $2,
+                next_attempt_at = NULL
+             WHERE token = $1 AND {}",
+            claimable()
+        );
+        self.write(|db| {
+            let args = [
+                token.into(),
+                ts(wall).into(),
+                ts(now).into(),
+                (&claim.owner).into(),
+                ts(claim.until(wall)).into(),
+            ];
+            if db.execute(&sql, &args)? == 0 {
+                return Ok(None);
+            }
+            load(db, token)
+        })
+    }
+
+    fn renew(&mut self, token: &str, claim: &Claim, wall: DateTime<Utc>) -> Result<bool> {
+        let sql = format!(
+            "UPDATE runs SET lease_until = $3 WHERE token = $1 AND owner = $2 AND status = '{Running}'"
+        );
+        self.write(|db| {
+            let args = [
+                token.into(),
+                (&claim.owner).into(),
+                ts(claim.until(wall)).into(),
+            ];
+            Ok(db.execute(&sql, &args)? == 1)
+        })
+    }
+
+    fn set_files(&mut self, token: &str, owner: &str, files: &[FileRecord]) -> Result<()> {
+        self.write(|db| {
+            owned(db, token, owner)?;
+            db.execute("DELETE FROM files WHERE token = $1", &[token.into()])?;
+            for (seq, f) in files.iter().enumerate() {
+                db.execute(
+                    "INSERT INTO files (token, seq, kind, name, rows, bytes, sha256)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[
+                        token.into(),
+                        (seq as i64).into(),
+                        (&f.kind).into(),
+                        (&f.name).into(),
+                        (f.rows as i64).into(),
+                        (f.bytes as i64).into(),
+                        (&f.sha256).into(),
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn set_receipt(
+        &mut self,
+        token: &str,
+        owner: &str,
+        destination: &str,
+        status: ReceiptStatus,
+        detail: &str,
+        links: &[Link],
+        wall: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(|db| {
+            owned(db, token, owner)?;
+            let delivered = (status == ReceiptStatus::Delivered).then(|| ts(wall));
+            let attempted = i64::from(status != ReceiptStatus::Pending);
+            db.execute(
+                "INSERT INTO receipts (token, destination, status, attempts, detail, updated_at, delivered_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (token, destination) DO UPDATE SET
+                    status = excluded.status, attempts = receipts.attempts + excluded.attempts,
+                    detail = excluded.detail, updated_at = excluded.updated_at,
+                    delivered_at = coalesce(excluded.delivered_at, receipts.delivered_at)",
+                &[
+                    token.into(),
+                    destination.into(),
+                    status.name().into(),
+                    attempted.into(),
+                    detail.into(),
+                    ts(wall).into(),
+                    delivered.into(),
+                ],
+            )?;
+            if !links.is_empty() {
+                let args = [token.into(), destination.into()];
+                db.execute(
+                    "DELETE FROM links WHERE token = $1 AND destination = $2",
+                    &args,
+                )?;
+                for l in links {
+                    db.execute(
+                        "INSERT INTO links (token, destination, file, url, expires_at)
+                         VALUES ($1, $2, $3, $4, $5)",
+                        &[
+                            token.into(),
+                            destination.into(),
+                            (&l.file).into(),
+                            (&l.url).into(),
+                            ts(l.expires).into(),
+                        ],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn finish(
+        &mut self,
+        token: &str,
+        owner: &str,
+        finish: &Finish,
+        wall: DateTime<Utc>,
+    ) -> Result<()> {
+        let (status, detail, retry) = match finish {
+            Finish::Completed { detail } => (Completed, detail, None),
+            Finish::Failed { detail, retry_at } => (Failed, detail, retry_at.map(ts)),
+        };
+        self.write(|db| {
+            owned(db, token, owner)?;
+            db.execute(
+                "UPDATE runs SET status = $2, detail = $3, next_attempt_at = $4, owner = NULL,
+                    lease_until = NULL, updated_at = $5, finished_at = $5
+                 WHERE token = $1",
+                &[
+                    token.into(),
+                    status.name().into(),
+                    detail.into(),
+                    retry.clone().into(),
+                    ts(wall).into(),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn cancel(&mut self, token: &str, wall: DateTime<Utc>) -> Result<CancelOutcome> {
+        let sql = format!(
+            "UPDATE runs SET status = '{Cancelled}', detail = 'cancelled by request',
+                updated_at = $2, finished_at = $2
+             WHERE token = $1 AND status = '{Queued}'"
+        );
+        self.write(|db| {
+            if db.execute(&sql, &[token.into(), ts(wall).into()])? == 1 {
+                return Ok(CancelOutcome::Cancelled);
+            }
+            let row = db.query_opt("SELECT status FROM runs WHERE token = $1", &[token.into()])?;
+            let status = row.map(|r| r.text(0)).transpose()?;
+            Ok(match status.as_deref().and_then(RunStatus::parse) {
+                None => CancelOutcome::NotFound,
+                Some(s) => CancelOutcome::NotQueued(s),
+            })
+        })
+    }
+
+    fn get(&mut self, token: &str) -> Result<Option<RunRecord>> {
+        self.read(|db| load(db, token))
+    }
+
+    fn history(&mut self, report: Option<&str>, limit: usize) -> Result<Vec<RunRecord>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE (CAST($1 AS TEXT) IS NULL OR report = $1)
+             ORDER BY run_at COLLATE \"C\" DESC, created_at COLLATE \"C\" DESC,
+                      token COLLATE \"C\" DESC
+             LIMIT $2"
+        );
+        self.read(|db| {
+            let rows = db.query(&sql, &[report.into(), (limit as i64).into()])?;
+            runs(db, &rows)
+        })
+    }
+
+    fn delivered_files(
+        &mut self,
+        destination: &str,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>)>> {
+        self.read(|db| {
+            let rows = db.query(
+                "SELECT f.name, max(r.delivered_at COLLATE \"C\") FROM receipts r
+                 JOIN files f ON f.token = r.token
+                 WHERE r.destination = $1 AND r.delivered_at IS NOT NULL
+                 GROUP BY f.name HAVING max(r.delivered_at COLLATE \"C\") < $2 COLLATE \"C\"",
+                &[destination.into(), ts(before).into()],
+            )?;
+            rows.iter().map(|r| Ok((r.text(0)?, r.ts(1)?))).collect()
+        })
+    }
+}
+
+fn insert_run(db: &mut dyn Sql, run: &NewRun, wall: DateTime<Utc>) -> Result<u64> {
+    db.execute(
+        "INSERT INTO runs (token, report, kind, slot_at, run_at, window_from, window_to, status,
+                           detail, max_attempts, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+         ON CONFLICT DO NOTHING",
+        &[
+            (&run.token).into(),
+            (&run.report).into(),
+            run.kind.name().into(),
+            run.slot_at.map(ts).into(),
+            ts(run.run_at).into(),
+            ts(run.window_from).into(),
+            ts(run.window_to).into(),
+            run.status.name().into(),
+            (&run.detail).into(),
+            i64::from(run.max_attempts).into(),
+            ts(wall).into(),
+        ],
+    )
+}
+
+fn insert_claimed(
+    db: &mut dyn Sql,
+    run: &NewRun,
+    claim: &Claim,
+    wall: DateTime<Utc>,
+) -> Result<()> {
+    if insert_run(db, run, wall)? == 0 {
+        bail!("a run with token {} already exists", run.token);
+    }
+    db.execute(
+        &format!(
+            "UPDATE runs SET status = '{Running}', owner = $2, lease_until = $3, attempts = 1,
+                             started_at = $4
+             WHERE token = $1"
+        ),
+        &[
+            (&run.token).into(),
+            (&claim.owner).into(),
+            ts(claim.until(wall)).into(),
+            ts(wall).into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Fails unless `owner` holds the run; the run's row stays locked until the write ends.
+fn owned(db: &mut dyn Sql, token: &str, owner: &str) -> Result<()> {
+    let row = db.query_opt(
+        "SELECT owner FROM runs WHERE token = $1 FOR UPDATE",
+        &[token.into()],
+    )?;
+    match row.map(|r| r.opt_text(0)).transpose()? {
+        Some(Some(o)) if o == owner => Ok(()),
+        Some(_) => bail!(
+            "lost the claim on run {token}: another process took it over after the lease expired"
+        ),
+        None => bail!("no run with token {token} in the ledger"),
+    }
+}
