@@ -3,14 +3,14 @@
 //! them once, from the spooled file, from a later run-due after it comes back. The SFTP
 //! server is a private sshd that this test stops and starts again.
 
-mod common;
+use crate::common;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::fixtures::*;
+use crate::common::fixtures::*;
 
 /// A private sshd started with the project's script, stopped on drop.
 struct PrivateSshd {

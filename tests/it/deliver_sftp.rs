@@ -3,13 +3,11 @@
 //! replaced, remote directories created, and every host-key or login problem refused
 //! with nothing written.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::fixtures::*;
-use common::servers::env;
+use crate::common::fixtures::*;
+use crate::common::servers::env;
 
 fn config(remote: &Path, sftp_extra: &str, settings_extra: &str) -> String {
     format!(

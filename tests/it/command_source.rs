@@ -1,13 +1,13 @@
 //! The command source with real command-line clients (psql --csv, sqlite3 -csv) and
 //! with commands that fail: a non-zero exit, malformed CSV, a hang past the timeout.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::pg;
-use common::{run, tempdir, write};
+use crate::common::pg;
+use crate::common::{run, tempdir, write};
 
 fn events_sql() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

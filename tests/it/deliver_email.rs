@@ -2,10 +2,8 @@
 //! and AUTH, started by scripts/test): attachments byte for byte, the whole envelope,
 //! a refused password fixed between two run-due calls, oversized reports as links.
 
-mod common;
-
-use common::fixtures::*;
-use common::servers::env;
+use crate::common::fixtures::*;
+use crate::common::servers::env;
 
 /// A mail destination to addresses that carry `marker`, so that each test finds its
 /// own mails in the shared Maildir.

@@ -3,12 +3,10 @@
 //! in `src/source/postgres/cells.rs` says; bad passwords, unreachable servers, SQL
 //! errors and statement timeouts fail the run with a clear message; TLS by sslmode.
 
-mod common;
-
 use std::path::Path;
 
-use common::pg::{self, Pg};
-use common::{run, tempdir, write};
+use crate::common::pg::{self, Pg};
+use crate::common::{run, tempdir, write};
 
 fn pg_source(pg: &Pg, db: &str, extra: &str) -> String {
     format!(

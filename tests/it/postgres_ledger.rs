@@ -2,7 +2,7 @@
 //! SQLite ledger passes), plus what only a shared server can show: hosts opening a
 //! new ledger together, schema versions.
 
-mod common;
+use crate::common;
 
 use reportctl::config::secret::Secret;
 use reportctl::ledger::{postgres::PostgresStore, Ledger};

@@ -1,11 +1,9 @@
 //! Structured outputs (summary and detail) on SQLite: each spec against a hand-written
 //! SQL query computing the same thing, the guards, and bad input refused at validate.
 
-mod common;
-
 use std::path::Path;
 
-use common::{run, tempdir, write};
+use crate::common::{run, tempdir, write};
 
 /// The example data and its events mapping, with `body` (reports) appended.
 fn config(dir: &Path, zone: &str, body: &str) {

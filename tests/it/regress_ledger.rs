@@ -13,14 +13,14 @@
 //! `postgres_ledger_lock_wait_is_bounded` needs the test PostgreSQL server
 //! (`scripts/test-servers/start.sh DIR postgres`).
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::common::{run, tempdir, write};
 use chrono::{DateTime, Utc};
-use common::{run, tempdir, write};
 
 const CONFIG: &str = r#"[settings]
 timezone = "UTC"

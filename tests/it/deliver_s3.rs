@@ -3,13 +3,13 @@
 //! uploads of large files in bounded memory, refused credentials named clearly, and
 //! presigned links that work for their lifetime and not after.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::fixtures::*;
-use common::servers::env;
+use crate::common::fixtures::*;
+use crate::common::servers::env;
 
 fn object(prefix: &str, name: &str) -> PathBuf {
     PathBuf::from(env("S3", "S3_DATA"))

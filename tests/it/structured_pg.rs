@@ -2,10 +2,8 @@
 //! (a real server started by scripts/test), gives byte-identical CSVs — in New York
 //! across the fall-back weekend, and in UTC.
 
-mod common;
-
-use common::pg;
-use common::{run, tempdir, write};
+use crate::common::pg;
+use crate::common::{run, tempdir, write};
 
 const MAPPING: &str = r#"traffic = "event_type"
 id = "id"

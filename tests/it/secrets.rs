@@ -4,12 +4,10 @@
 //! files. The S3 access key ID is an identifier every presigned link carries
 //! (`X-Amz-Credential`); it may appear there and nowhere else.
 
-mod common;
-
 use std::path::Path;
 
-use common::fixtures::*;
-use common::servers::env;
+use crate::common::fixtures::*;
+use crate::common::servers::env;
 
 fn config(marker: &str) -> String {
     let remote = remote_dir("secrets");

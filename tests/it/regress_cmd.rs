@@ -1,11 +1,9 @@
 //! Regressions of the command source and its neighbours, through the binary: secrets
 //! a program echoes never reach any output or the ledger; NUL bytes in text cells.
 
-mod common;
-
 use std::path::Path;
 
-use common::{command, tempdir, write, Output};
+use crate::common::{command, tempdir, write, Output};
 
 /// Runs reportctl in `dir` with extra environment variables.
 fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {

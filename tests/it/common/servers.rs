@@ -2,7 +2,6 @@
 //! `scripts/test-servers/start.sh`), which exports their addresses and credentials as
 //! `RCTL_TEST_*` variables. A test that needs a server and does not find it fails and
 //! says which server and how to start it: it never skips quietly.
-#![allow(dead_code)]
 
 /// The value of `RCTL_TEST_<name>` for the `server` a test needs.
 pub fn env(server: &str, name: &str) -> String {

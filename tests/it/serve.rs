@@ -4,8 +4,6 @@
 //! lifetime, tampered links, replaced and expired files, traversal attempts, seed 002's
 //! signature computed by its own Python sample, limits, logs and graceful shutdown.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -13,8 +11,8 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{command, run, tempdir, write};
 use chrono::{DateTime, Utc};
-use common::{command, run, tempdir, write};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
