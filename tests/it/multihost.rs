@@ -85,6 +85,7 @@ fn delivered(hosts: &[tempfile::TempDir]) -> BTreeMap<String, usize> {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn three_hosts_run_every_slot_of_a_day_exactly_once() {
     let pg = pg::server();
     let ledger = pg.fresh_db("rctl_multi_ledger");
@@ -146,6 +147,7 @@ fn three_hosts_run_every_slot_of_a_day_exactly_once() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn a_host_killed_mid_run_is_taken_over_after_its_lease_once() {
     let pg = pg::server();
     let ledger = pg.fresh_db("rctl_kill_ledger");

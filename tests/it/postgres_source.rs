@@ -25,6 +25,7 @@ fn config(source: &str, query: &str, csv: &str) -> String {
 const OCTOBER: [&str; 6] = ["run", "Month", "--from", "2026-10-01", "--to", "2026-10-31"];
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn a_month_in_postgresql_gives_the_same_csv_as_in_sqlite() {
     let pg = pg::server();
     let db = pg.fresh_db("rctl_src_month");
@@ -155,6 +156,7 @@ const TYPES: &[(&str, &str)] = &[
 ];
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn types_render_faithfully() {
     let pg = pg::server();
     let db = pg.fresh_db("rctl_src_types");
@@ -229,6 +231,7 @@ fn failing_run(source: &str, query: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn connection_failures_are_clear_failed_runs() {
     let pg = pg::server();
     let db = pg.fresh_db("rctl_src_conn");
@@ -270,6 +273,7 @@ fn connection_failures_are_clear_failed_runs() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn query_failures_are_clear_failed_runs() {
     let pg = pg::server();
     let db = pg.fresh_db("rctl_src_query");
@@ -334,6 +338,7 @@ fn query_failures_are_clear_failed_runs() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn tls_follows_sslmode() {
     let pg = pg::server();
     let db = pg.fresh_db("rctl_src_tls");

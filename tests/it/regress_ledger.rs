@@ -505,6 +505,7 @@ fn ledger_files_are_owner_only_whatever_the_umask() {
 // The PostgreSQL ledger (needs the test PostgreSQL server)
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn postgres_ledger_lock_wait_is_bounded() {
     let pg = common::pg::server();
     let db = pg.fresh_db("rctl_ledger_lock");

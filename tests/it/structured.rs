@@ -199,7 +199,7 @@ fn buckets_in_the_report_zone_across_fall_back() {
 }
 
 #[test]
-fn guards_fail_the_run_with_seed_001_messages() {
+fn row_and_cardinality_limits_fail_the_run_with_clear_messages() {
     let dir = tempdir();
     let d = dir.path();
     let body = format!(
