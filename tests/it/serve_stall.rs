@@ -379,6 +379,15 @@ fn a_client_address_over_its_limit_gets_a_429_while_others_are_served() {
         assert!(start.elapsed() < Duration::from_secs(5), "still {status}");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The log line is read from serve's stderr by another thread: wait for it.
+    assert!(
+        server.wait_for_log(
+            "(too many connections from this address)",
+            Duration::from_secs(5)
+        ),
+        "{:#?}",
+        server.log()
+    );
     assert!(
         server
             .log()
