@@ -57,8 +57,7 @@ impl Workspace {
     pub fn secrets(&mut self, servers: &[&str]) -> &mut Self {
         for (var, server, name) in SECRET_ENV {
             if servers.contains(server) {
-                self.env
-                    .push((var.to_string(), env(&format!("{server} server"), name)));
+                self.env.push((var.to_string(), env(server, name)));
             }
         }
         self
