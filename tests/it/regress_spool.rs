@@ -3,14 +3,14 @@
 //! things, gives up on a slot loudly, leaves no partial file after a failed render and
 //! names the spool when it cannot be written, and keeps customer data owner-only.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{run, tempdir, write, Output};
+use crate::common::{run, tempdir, write, Output};
 
 /// A config with one daily report "Daily" (06:00 UTC) on table `t`, delivered to `out`.
 fn config(settings: &str, query: &str) -> String {

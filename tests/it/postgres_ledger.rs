@@ -2,7 +2,7 @@
 //! SQLite ledger passes), plus what only a shared server can show: hosts opening a
 //! new ledger together, schema versions.
 
-mod common;
+use crate::common;
 
 use reportctl::config::secret::Secret;
 use reportctl::ledger::{postgres::PostgresStore, Ledger};
@@ -13,6 +13,7 @@ fn password() -> Secret {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn postgres_ledger_behaviour() {
     let pg = common::pg::server();
     let url = pg.url(&pg.fresh_db("rctl_ledger"));
@@ -22,6 +23,7 @@ fn postgres_ledger_behaviour() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn hosts_creating_a_ledger_together_migrate_it_once() {
     let pg = common::pg::server();
     let url = pg.url(&pg.fresh_db("rctl_ledger_new"));
@@ -40,6 +42,7 @@ fn hosts_creating_a_ledger_together_migrate_it_once() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn newer_schema_is_refused() {
     let pg = common::pg::server();
     let db = pg.fresh_db("rctl_ledger_newer");
@@ -63,6 +66,7 @@ fn newer_schema_is_refused() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn a_wrong_password_is_a_clear_error() {
     let pg = common::pg::server();
     let url = pg.url(&pg.fresh_db("rctl_ledger_pw"));
@@ -81,6 +85,7 @@ fn a_wrong_password_is_a_clear_error() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn tls_settings_in_the_url() {
     let pg = common::pg::server();
     let db = pg.fresh_db("rctl_ledger_tls");

@@ -3,13 +3,11 @@
 //! replaced, remote directories created, and every host-key or login problem refused
 //! with nothing written.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::fixtures::*;
-use common::servers::env;
+use crate::common::fixtures::*;
+use crate::common::servers::env;
 
 fn config(remote: &Path, sftp_extra: &str, settings_extra: &str) -> String {
     format!(
@@ -38,6 +36,7 @@ fn server_fingerprint() -> String {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn key_upload_creates_the_directory_and_arrives_byte_for_byte() {
     let remote = remote_dir("key").join("deep/er");
     let ws = Workspace::new(50);
@@ -59,6 +58,7 @@ fn key_upload_creates_the_directory_and_arrives_byte_for_byte() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn password_login() {
     let remote = remote_dir("password");
     let mut ws = Workspace::new(3);
@@ -77,6 +77,7 @@ fn password_login() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn encrypted_key_with_its_passphrase() {
     let remote = remote_dir("passphrase");
     let mut ws = Workspace::new(3);
@@ -106,6 +107,7 @@ fn encrypted_key_with_its_passphrase() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn an_older_file_of_the_same_name_is_replaced() {
     let remote = remote_dir("replace");
     let name = file_name("Partner Views");
@@ -123,6 +125,7 @@ fn an_older_file_of_the_same_name_is_replaced() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn a_missing_directory_is_not_created_unless_asked() {
     let remote = remote_dir("nodir");
     let ws = Workspace::new(1);
@@ -141,6 +144,7 @@ fn a_missing_directory_is_not_created_unless_asked() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn an_unknown_host_key_is_refused_with_its_fingerprint_and_how_to_trust_it() {
     let remote = remote_dir("unknown-host");
     let ws = Workspace::new(1);
@@ -192,6 +196,7 @@ fn an_unknown_host_key_is_refused_with_its_fingerprint_and_how_to_trust_it() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn a_changed_host_key_is_refused_even_when_new_keys_are_accepted() {
     let remote = remote_dir("wrong-host");
     let ws = Workspace::new(1);
@@ -223,6 +228,7 @@ fn a_changed_host_key_is_refused_even_when_new_keys_are_accepted() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn a_key_the_server_does_not_know_is_refused() {
     let remote = remote_dir("wrong-key");
     let ws = Workspace::new(1);
@@ -244,6 +250,7 @@ fn a_key_the_server_does_not_know_is_refused() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn a_server_that_is_down_is_retried_within_the_run_then_reported() {
     // A port nothing listens on: connection refused, transient, retried once.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -277,6 +284,7 @@ fn a_server_that_is_down_is_retried_within_the_run_then_reported() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn ssh_agent_login() {
     let remote = remote_dir("agent");
     let mut ws = Workspace::new(2);
@@ -317,6 +325,7 @@ fn ssh_agent_login() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn trusting_new_keys_creates_the_known_hosts_file() {
     let remote = remote_dir("new-known-hosts");
     let ws = Workspace::new(1);

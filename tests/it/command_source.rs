@@ -1,13 +1,13 @@
 //! The command source with real command-line clients (psql --csv, sqlite3 -csv) and
 //! with commands that fail: a non-zero exit, malformed CSV, a hang past the timeout.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::pg;
-use common::{run, tempdir, write};
+use crate::common::pg;
+use crate::common::{run, tempdir, write};
 
 fn events_sql() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -49,6 +49,7 @@ fn output(source: &str, query: &str, csv: &str) -> common::Output {
 }
 
 #[test]
+#[ignore = "needs the test PostgreSQL and psql: scripts/test"]
 fn psql_csv_gives_the_same_rows_as_the_sqlite_source() {
     let pg = pg::server();
     let db = pg.fresh_db("rctl_cmd_psql");
@@ -99,6 +100,7 @@ fn psql_csv_gives_the_same_rows_as_the_sqlite_source() {
 }
 
 #[test]
+#[ignore = "needs the sqlite3 program: scripts/test"]
 fn sqlite3_csv_is_rerendered_with_the_reports_options() {
     let sqlite3 = command(
         "sqlite3",

@@ -1,7 +1,6 @@
 //! The test PostgreSQL server (started by scripts/test-servers/start.sh): connection
 //! settings from `RCTL_TEST_PG_*`, and a fresh database per test so that tests never
 //! see each other's tables.
-#![allow(dead_code)]
 
 use std::path::Path;
 

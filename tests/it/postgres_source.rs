@@ -3,12 +3,10 @@
 //! in `src/source/postgres/cells.rs` says; bad passwords, unreachable servers, SQL
 //! errors and statement timeouts fail the run with a clear message; TLS by sslmode.
 
-mod common;
-
 use std::path::Path;
 
-use common::pg::{self, Pg};
-use common::{run, tempdir, write};
+use crate::common::pg::{self, Pg};
+use crate::common::{run, tempdir, write};
 
 fn pg_source(pg: &Pg, db: &str, extra: &str) -> String {
     format!(
@@ -27,6 +25,7 @@ fn config(source: &str, query: &str, csv: &str) -> String {
 const OCTOBER: [&str; 6] = ["run", "Month", "--from", "2026-10-01", "--to", "2026-10-31"];
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn a_month_in_postgresql_gives_the_same_csv_as_in_sqlite() {
     let pg = pg::server();
     let db = pg.fresh_db("rctl_src_month");
@@ -157,6 +156,7 @@ const TYPES: &[(&str, &str)] = &[
 ];
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn types_render_faithfully() {
     let pg = pg::server();
     let db = pg.fresh_db("rctl_src_types");
@@ -231,6 +231,7 @@ fn failing_run(source: &str, query: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn connection_failures_are_clear_failed_runs() {
     let pg = pg::server();
     let db = pg.fresh_db("rctl_src_conn");
@@ -272,6 +273,7 @@ fn connection_failures_are_clear_failed_runs() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn query_failures_are_clear_failed_runs() {
     let pg = pg::server();
     let db = pg.fresh_db("rctl_src_query");
@@ -336,6 +338,7 @@ fn query_failures_are_clear_failed_runs() {
 }
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn tls_follows_sslmode() {
     let pg = pg::server();
     let db = pg.fresh_db("rctl_src_tls");

@@ -1,11 +1,9 @@
 //! Structured outputs (summary and detail) on SQLite: each spec against a hand-written
 //! SQL query computing the same thing, the guards, and bad input refused at validate.
 
-mod common;
-
 use std::path::Path;
 
-use common::{run, tempdir, write};
+use crate::common::{run, tempdir, write};
 
 /// The example data and its events mapping, with `body` (reports) appended.
 fn config(dir: &Path, zone: &str, body: &str) {
@@ -201,7 +199,7 @@ fn buckets_in_the_report_zone_across_fall_back() {
 }
 
 #[test]
-fn guards_fail_the_run_with_seed_001_messages() {
+fn row_and_cardinality_limits_fail_the_run_with_clear_messages() {
     let dir = tempdir();
     let d = dir.path();
     let body = format!(

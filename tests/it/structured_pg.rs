@@ -2,10 +2,8 @@
 //! (a real server started by scripts/test), gives byte-identical CSVs — in New York
 //! across the fall-back weekend, and in UTC.
 
-mod common;
-
-use common::pg;
-use common::{run, tempdir, write};
+use crate::common::pg;
+use crate::common::{run, tempdir, write};
 
 const MAPPING: &str = r#"traffic = "event_type"
 id = "id"
@@ -32,6 +30,7 @@ const SPECS: [(&str, &str); 12] = [
 ];
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn sqlite_and_postgresql_give_identical_csvs() {
     let server = pg::server();
     let db = server.fresh_db("structured");
@@ -113,6 +112,7 @@ path = "out"
 
 /// With validate, a mapping is checked against the PostgreSQL table too.
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn postgresql_mappings_are_checked_against_the_table() {
     let server = pg::server();
     let db = server.fresh_db("structured_check");

@@ -2,9 +2,9 @@
 //! tile across a DST change, a bounded and streamed `plan --count`, `validate` refusing
 //! configurations that cannot run, and messages that name what is wrong.
 
-mod common;
+use crate::common;
 
-use common::{run, tempdir, write};
+use crate::common::{run, tempdir, write};
 
 const BASE: &str = r#"[sources.events]
 kind = "sqlite"

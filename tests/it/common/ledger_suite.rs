@@ -1,11 +1,10 @@
 //! The behaviour every ledger back-end must have, as one suite run against each
-//! (SQLite here, PostgreSQL in tests/postgres_ledger.rs). `open` connects to one and the
+//! (SQLite in `ledger`, PostgreSQL in `postgres_ledger`). `open` connects to one and the
 //! same ledger each time it is called (several connections stand for several processes);
 //! each case uses its own report names, so cases share the ledger without interfering.
 //!
 //! Times are passed in: `now` is the schedule's logical clock, `wall` the machine's. The
 //! lease cases move `wall` forward instead of sleeping.
-#![allow(dead_code)]
 
 use std::time::Duration;
 

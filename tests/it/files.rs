@@ -1,12 +1,12 @@
 //! Files as a user receives them: compression (always and above a size), Excel options,
 //! several outputs per report, and the directory destination's pruning.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::Path;
 
-use common::{run, tempdir, write};
+use crate::common::{run, tempdir, write};
 
 fn config(csv: &str, extra_report: &str) -> String {
     format!(

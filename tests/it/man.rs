@@ -1,5 +1,5 @@
 //! The man pages in `man/` are generated from the clap definition; this test fails when
-//! they are stale. Regenerate with `REPORTCTL_UPDATE_MAN=1 cargo test --test man`.
+//! they are stale. Regenerate with `REPORTCTL_UPDATE_MAN=1 cargo test --test it man::`.
 
 use std::path::Path;
 
@@ -31,7 +31,7 @@ fn man_pages_are_up_to_date() {
     }
     assert!(
         stale.is_empty(),
-        "man pages out of date: {}; run REPORTCTL_UPDATE_MAN=1 cargo test --test man",
+        "man pages out of date: {}; run REPORTCTL_UPDATE_MAN=1 cargo test --test it man::",
         stale.join(", ")
     );
 }

@@ -4,12 +4,10 @@
 //! only: speed is measured by `scripts/bench/many_reports.sh` (see BENCHMARKS.md), not
 //! asserted here.
 
-mod common;
-
 use std::fmt::Write as _;
 use std::path::Path;
 
-use common::{run, tempdir, write};
+use crate::common::{run, tempdir, write};
 
 const HEAD: &str = r#"[settings]
 timezone = "UTC"

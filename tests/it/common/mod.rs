@@ -1,6 +1,5 @@
 //! Shared helpers for the integration tests: run the real `reportctl` binary in a
 //! temporary directory and capture what it prints.
-#![allow(dead_code)]
 
 pub mod fixtures;
 pub mod ledger_suite;

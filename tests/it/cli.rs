@@ -1,9 +1,9 @@
 //! The command line as a user meets it: validation errors (exact stderr, exit 2), the
 //! `plan --json` contract, `list`, `destinations`, completions.
 
-mod common;
+use crate::common;
 
-use common::{run, tempdir, write};
+use crate::common::{run, tempdir, write};
 
 const BASE: &str = r#"[sources.events]
 kind = "sqlite"

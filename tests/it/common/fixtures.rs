@@ -1,7 +1,6 @@
 //! Building blocks of the delivery tests: configuration snippets pointing at the real
 //! test servers (from `RCTL_TEST_*`), a workspace with a small SQLite source, and
 //! readers for what arrived (mails in the Maildir, objects over presigned links).
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,8 +57,7 @@ impl Workspace {
     pub fn secrets(&mut self, servers: &[&str]) -> &mut Self {
         for (var, server, name) in SECRET_ENV {
             if servers.contains(server) {
-                self.env
-                    .push((var.to_string(), env(&format!("{server} server"), name)));
+                self.env.push((var.to_string(), env(server, name)));
             }
         }
         self
@@ -230,7 +228,6 @@ pub struct Attachment {
     pub filename: String,
     pub content_type: String,
     pub sha256: String,
-    pub size: u64,
 }
 
 const READ_MAIL: &str = r#"
@@ -251,7 +248,7 @@ for msg in box:
         name = part.get_filename()
         if name:
             m["attachments"].append({"filename": name, "content_type": part.get_content_type(),
-                                     "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+                                     "sha256": hashlib.sha256(data).hexdigest()})
         else:
             m["body"] += data.decode(part.get_content_charset() or "utf-8")
     out.append(m)

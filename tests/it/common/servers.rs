@@ -2,7 +2,6 @@
 //! `scripts/test-servers/start.sh`), which exports their addresses and credentials as
 //! `RCTL_TEST_*` variables. A test that needs a server and does not find it fails and
 //! says which server and how to start it: it never skips quietly.
-#![allow(dead_code)]
 
 /// The value of `RCTL_TEST_<name>` for the `server` a test needs.
 pub fn env(server: &str, name: &str) -> String {
@@ -12,7 +11,17 @@ pub fn env(server: &str, name: &str) -> String {
         _ => panic!(
             "the {server} test server is not running ({var} is not set): run the tests with scripts/test, \
              which starts it, or start it by hand with scripts/test-servers/start.sh DIR {} and source DIR/servers.env",
-            server.split_whitespace().next().unwrap_or(server)
+            start_name(server)
         ),
+    }
+}
+
+/// The name `scripts/test-servers/start.sh` knows `server` by.
+fn start_name(server: &str) -> &'static str {
+    match server {
+        "SFTP" => "sshd",
+        "SMTP" => "smtp",
+        "S3" => "s3",
+        _ => "postgres",
     }
 }

@@ -2,13 +2,13 @@
 //! overlapping cron invocations, a process killed mid-render, bad inputs, and the
 //! commands around the ledger (`run`, `history`, `status`, `cancel`, `send-test`).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{run, tempdir, write};
+use crate::common::{run, tempdir, write};
 
 /// A database with one event an hour from 2026-10-29T00:00Z for twelve days, every
 /// third one a view and the others clicks.

@@ -5,8 +5,6 @@
 //! from many addresses are held. The clients bind source addresses across 127.0.0.0/8,
 //! which Linux allows on the loopback interface.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::fd::FromRawFd;
@@ -15,7 +13,7 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{command, run, tempdir, write};
+use crate::common::{command, run, tempdir, write};
 
 const API_KEY: &str = "stall-api-key-41c9";
 const LINK_SECRET: &str = "stall-link-secret-0123456789abcdef0123456789";
@@ -381,6 +379,15 @@ fn a_client_address_over_its_limit_gets_a_429_while_others_are_served() {
         assert!(start.elapsed() < Duration::from_secs(5), "still {status}");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The log line is read from serve's stderr by another thread: wait for it.
+    assert!(
+        server.wait_for_log(
+            "(too many connections from this address)",
+            Duration::from_secs(5)
+        ),
+        "{:#?}",
+        server.log()
+    );
     assert!(
         server
             .log()

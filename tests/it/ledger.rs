@@ -1,7 +1,7 @@
 //! The ledger behaviour suite against the SQLite back-end, plus what only a file can
 //! show: schema versions, a damaged file.
 
-mod common;
+use crate::common;
 
 use reportctl::ledger::{sqlite::SqliteStore, Ledger};
 

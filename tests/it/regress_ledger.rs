@@ -13,14 +13,14 @@
 //! `postgres_ledger_lock_wait_is_bounded` needs the test PostgreSQL server
 //! (`scripts/test-servers/start.sh DIR postgres`).
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::common::{run, tempdir, write};
 use chrono::{DateTime, Utc};
-use common::{run, tempdir, write};
 
 const CONFIG: &str = r#"[settings]
 timezone = "UTC"
@@ -505,6 +505,7 @@ fn ledger_files_are_owner_only_whatever_the_umask() {
 // The PostgreSQL ledger (needs the test PostgreSQL server)
 
 #[test]
+#[ignore = "needs test servers: scripts/test"]
 fn postgres_ledger_lock_wait_is_bounded() {
     let pg = common::pg::server();
     let db = pg.fresh_db("rctl_ledger_lock");

@@ -1,0 +1,33 @@
+//! The integration tests, in one crate (one link of the dependency tree): one module per
+//! area, the shared helpers in `common`. They run the real `reportctl` binary.
+//!
+//! Tests that need a real server (sshd, SMTP, S3, PostgreSQL) or a program that a fresh
+//! clone does not have (`sqlite3`, `psql`, `python3`) are `#[ignore]`d with the reason:
+//! plain `cargo test` runs everything else. `scripts/test` starts the servers and runs
+//! them all (`--include-ignored`); there a missing server fails the test loudly.
+
+mod common;
+
+mod cli;
+mod command_source;
+mod deliver_email;
+mod deliver_s3;
+mod deliver_sftp;
+mod fanout;
+mod files;
+mod ledger;
+mod man;
+mod multihost;
+mod postgres_ledger;
+mod postgres_source;
+mod regress_cmd;
+mod regress_config;
+mod regress_ledger;
+mod regress_perf;
+mod regress_spool;
+mod run_due;
+mod secrets;
+mod serve;
+mod serve_stall;
+mod structured;
+mod structured_pg;
