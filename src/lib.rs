@@ -12,6 +12,7 @@ pub mod deliver;
 pub mod due;
 pub mod exit;
 pub mod fsutil;
+pub mod halves;
 pub mod lease;
 pub mod ledger;
 pub mod notify;

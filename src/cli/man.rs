@@ -1,6 +1,6 @@
 //! Man pages, generated from the clap definition: `man/reportctl.1` and one page per
 //! subcommand. A test fails when the files in `man/` differ from what this produces;
-//! `REPORTCTL_UPDATE_MAN=1 cargo test --test man` rewrites them.
+//! `REPORTCTL_UPDATE_MAN=1 cargo test --test it man::` rewrites them.
 
 mod serve;
 

@@ -7,14 +7,15 @@ use std::collections::{BinaryHeap, HashMap};
 use std::io::Write;
 
 use anyhow::{anyhow, Result};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::cli::{Cli, PlanArgs};
 use crate::config::{Config, Report, Status};
 use crate::exit::{self, UsageError};
-use crate::render::naming::report_file_names;
+use crate::halves;
+use crate::render::naming::{report_file_names, Var};
 use crate::schedule::{Plan, Slot};
 use crate::token::slot_token;
 
@@ -29,6 +30,15 @@ struct PlanLine<'a> {
 
 pub fn rfc3339(t: &DateTime<Tz>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+/// `rfc3339(t).len()`, without writing it out for the years of four digits.
+fn rfc3339_len(t: &DateTime<Tz>) -> usize {
+    if (0..=9999).contains(&t.year()) {
+        "2026-11-30T07:00:00+01:00".len()
+    } else {
+        rfc3339(t).len()
+    }
 }
 
 /// The reports named on the command line, or all of them.
@@ -78,34 +88,69 @@ pub fn upcoming_iter(
 /// The next `count` slots of each report, merged in time order with ties in
 /// configuration order: a k-way merge that holds one pending slot per report, so memory
 /// does not grow with `count`.
+pub struct Merged<'c, I> {
+    sources: Vec<(&'c Report, I)>,
+    heads: Vec<Option<Slot>>,
+    heap: BinaryHeap<Reverse<(DateTime<Utc>, usize)>>,
+}
+
 pub fn merged<'c>(
     reports: &[&'c Report],
     now: DateTime<Utc>,
     count: usize,
-) -> impl Iterator<Item = (&'c Report, Slot)> {
-    let mut sources: Vec<_> = reports
-        .iter()
-        .map(|r| (*r, upcoming_iter(r, now, count)))
-        .collect();
-    let mut heads: Vec<Option<Slot>> = sources.iter_mut().map(|(_, it)| it.next()).collect();
-    let mut heap: BinaryHeap<Reverse<(DateTime<Utc>, usize)>> = heads
+) -> Merged<'c, impl Iterator<Item = Slot> + 'c> {
+    // Each report's first slot is where most of the work is: on two threads for many.
+    let (sources, heads): (Vec<_>, Vec<Option<Slot>>) = halves::map(reports.to_vec(), |r| {
+        let mut it = upcoming_iter(r, now, count);
+        let first = it.next();
+        ((r, it), first)
+    })
+    .into_iter()
+    .unzip();
+    let heap = heads
         .iter()
         .enumerate()
         .filter_map(|(i, h)| h.map(|s| Reverse((s.run_at.with_timezone(&Utc), i))))
         .collect();
-    std::iter::from_fn(move || {
-        let Reverse((_, i)) = heap.pop()?;
-        let slot = heads[i].take()?;
-        heads[i] = sources[i].1.next();
-        if let Some(next) = heads[i] {
-            heap.push(Reverse((next.run_at.with_timezone(&Utc), i)));
+    Merged {
+        sources,
+        heads,
+        heap,
+    }
+}
+
+impl<'c, I: Iterator<Item = Slot>> Merged<'c, I> {
+    /// The first slot of each report that has one (before any is taken).
+    pub fn firsts(&self) -> impl Iterator<Item = (&'c Report, &Slot)> + '_ {
+        self.sources
+            .iter()
+            .zip(&self.heads)
+            .filter_map(|((r, _), h)| h.as_ref().map(|s| (*r, s)))
+    }
+}
+
+impl<'c, I: Iterator<Item = Slot>> Iterator for Merged<'c, I> {
+    type Item = (&'c Report, Slot);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let Reverse((_, i)) = self.heap.pop()?;
+        let slot = self.heads[i].take()?;
+        self.heads[i] = self.sources[i].1.next();
+        if let Some(next) = self.heads[i] {
+            self.heap
+                .push(Reverse((next.run_at.with_timezone(&Utc), i)));
         }
-        Some((sources[i].0, slot))
-    })
+        Some((self.sources[i].0, slot))
+    }
 }
 
 pub fn files_of(report: &Report, slot: &Slot) -> Result<Vec<String>> {
-    let token = slot_token(&report.name, slot.run_at.with_timezone(&Utc));
+    // The token is a hash: made only for the names that show it.
+    let token = if report.file_name.uses(Var::Token) {
+        slot_token(&report.name, slot.run_at.with_timezone(&Utc))
+    } else {
+        String::new()
+    };
     report_file_names(report, &slot.window, slot.run_at.naive_local(), &token)
         .map_err(|e| anyhow!("report \"{}\": {e}", report.name))
 }
@@ -125,9 +170,10 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
             crate::ui::info(format!("report \"{}\" is a draft: never due", report.name));
         }
     }
-    let mut out = std::io::stdout().lock();
+    // One write per 64 KiB, not one per line: ten thousand lines are a burst.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if cli.json {
-        for (report, slot) in merged(&reports, now, args.count) {
+        let json = |(report, slot): (&Report, Slot)| -> Result<String> {
             let line = PlanLine {
                 report: &report.name,
                 run_at: rfc3339(&slot.run_at),
@@ -135,18 +181,22 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
                 to: rfc3339(&slot.window.to),
                 files: files_of(report, &slot)?,
             };
-            writeln!(out, "{}", serde_json::to_string(&line)?)?;
-        }
+            Ok(serde_json::to_string(&line)?)
+        };
+        write_rows(&mut out, merged(&reports, now, args.count), json)?;
     } else {
-        // Two passes: the column widths first, then each row as it is computed.
+        // The column widths come from each report's first run (times are written in
+        // one width: `rfc3339` gives 25 characters for every year from 0 to 9999), then
+        // each row is written as it is computed.
         let header = ["REPORT", "RUN AT", "FROM", "TO"];
         let mut widths = header.map(|h| h.chars().count());
-        for (report, slot) in merged(&reports, now, args.count) {
+        let runs = merged(&reports, now, args.count);
+        for (report, slot) in runs.firsts() {
             let cells = [
                 report.name.chars().count(),
-                rfc3339(&slot.run_at).len(),
-                rfc3339(&slot.window.from).len(),
-                rfc3339(&slot.window.to).len(),
+                rfc3339_len(&slot.run_at),
+                rfc3339_len(&slot.window.from),
+                rfc3339_len(&slot.window.to),
             ];
             for (w, c) in widths.iter_mut().zip(cells) {
                 *w = (*w).max(c);
@@ -156,13 +206,16 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
             let mut line = String::new();
             for (cell, w) in cells.iter().zip(widths) {
                 line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', w - cell.chars().count() + 2));
+                line.extend(std::iter::repeat_n(
+                    ' ',
+                    w.saturating_sub(cell.chars().count()) + 2,
+                ));
             }
             line.push_str(files);
             line.trim_end().to_string()
         };
         writeln!(out, "{}", row(header, "FILES"))?;
-        for (report, slot) in merged(&reports, now, args.count) {
+        let line = |(report, slot): (&Report, Slot)| -> Result<String> {
             let files = files_of(report, &slot)?.join(", ");
             let times = [
                 rfc3339(&slot.run_at),
@@ -170,9 +223,29 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
                 rfc3339(&slot.window.to),
             ];
             let cells = [report.name.as_str(), &times[0], &times[1], &times[2]];
-            writeln!(out, "{}", row(cells, &files))?;
-        }
+            Ok(row(cells, &files))
+        };
+        write_rows(&mut out, runs, line)?;
     }
     out.flush()?;
     Ok(exit::OK)
+}
+
+/// Writes one line per run, in order, as they come: in batches whose lines are made on
+/// two threads when the batch is large (file names and run tokens are most of the work).
+fn write_rows<'c>(
+    out: &mut impl Write,
+    mut runs: impl Iterator<Item = (&'c Report, Slot)>,
+    line: impl Fn((&'c Report, Slot)) -> Result<String> + Sync,
+) -> Result<()> {
+    const BATCH: usize = 8192;
+    loop {
+        let batch: Vec<_> = runs.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for l in halves::map(batch, &line) {
+            writeln!(out, "{}", l?)?;
+        }
+    }
 }
