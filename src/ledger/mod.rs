@@ -20,7 +20,7 @@
 
 pub mod postgres;
 mod records;
-mod schema;
+pub mod schema;
 mod sql;
 pub mod sqlite;
 mod statements;

@@ -20,6 +20,11 @@ const LAST_SLOT: &str =
 
 const FIRST_SEEN: &str = "SELECT first_seen FROM reports WHERE name = $1";
 
+/// A run still owed: the condition of the partial index `runs_open` (schema version 2),
+/// written the same way so that both databases answer from that index.
+const OPEN: &str =
+    "status IN ('queued', 'running') OR (status = 'failed' AND next_attempt_at IS NOT NULL)";
+
 /// The conditions under which a run may be claimed; `$2` is the wall clock, `$3` the
 /// logical now.
 fn claimable() -> String {
@@ -32,15 +37,12 @@ fn claimable() -> String {
 }
 
 /// First seen, latest slot, and whether any run is open (see `ReportState`), of report
-/// `$1`: probes of the indexes `runs_slot` and `runs_report_status`, never a scan of
-/// past runs.
+/// `$1`: the report's row and a probe of the small index `runs_open`; nothing that
+/// grows with the history.
 pub(super) fn report_state_sql() -> String {
     format!(
-        "SELECT ({FIRST_SEEN}), ({LAST_SLOT}),
-                EXISTS (SELECT 1 FROM runs WHERE report = $1 AND status = '{Queued}')
-                OR EXISTS (SELECT 1 FROM runs WHERE report = $1 AND status = '{Running}')
-                OR EXISTS (SELECT 1 FROM runs WHERE report = $1 AND status = '{Failed}'
-                           AND next_attempt_at IS NOT NULL)"
+        "SELECT ({FIRST_SEEN}), (SELECT last_slot FROM reports WHERE name = $1),
+                EXISTS (SELECT 1 FROM runs WHERE report = $1 AND ({OPEN}))"
     )
 }
 
@@ -380,8 +382,10 @@ impl<B: Backend> Store for B {
     }
 }
 
+/// Records a new run (nothing if its token is there already: returns 0); a scheduled
+/// slot also becomes its report's latest slot when it is later than the one recorded.
 fn insert_run(db: &mut dyn Sql, run: &NewRun, wall: DateTime<Utc>) -> Result<u64> {
-    db.execute(
+    let inserted = db.execute(
         "INSERT INTO runs (token, report, kind, slot_at, run_at, window_from, window_to, status,
                            detail, max_attempts, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
@@ -399,7 +403,15 @@ fn insert_run(db: &mut dyn Sql, run: &NewRun, wall: DateTime<Utc>) -> Result<u64
             i64::from(run.max_attempts).into(),
             ts(wall).into(),
         ],
-    )
+    )?;
+    if let (Some(slot), 1..) = (run.slot_at, inserted) {
+        db.execute(
+            "UPDATE reports SET last_slot = $2
+              WHERE name = $1 AND (last_slot IS NULL OR last_slot < $2 COLLATE \"C\")",
+            &[(&run.report).into(), ts(slot).into()],
+        )?;
+    }
+    Ok(inserted)
 }
 
 fn insert_claimed(
@@ -439,5 +451,19 @@ fn owned(db: &mut dyn Sql, token: &str, owner: &str) -> Result<()> {
             "lost the claim on run {token}: another process took it over after the lease expired"
         ),
         None => bail!("no run with token {token} in the ledger"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_condition_is_the_partial_index_s_in_the_status_words() {
+        let words = format!(
+            "status IN ('{Queued}', '{Running}') OR (status = '{Failed}' AND next_attempt_at IS NOT NULL)"
+        );
+        assert_eq!(OPEN, words);
+        assert!(super::super::schema::MIGRATIONS[1].contains(OPEN));
     }
 }

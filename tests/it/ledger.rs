@@ -45,3 +45,26 @@ fn newer_schema_is_refused() {
         "{msg}"
     );
 }
+
+/// A ledger of schema version 1 is upgraded in place (see the suite's
+/// `version_1_upgrade_keeps_each_report_s_latest_slot`).
+#[test]
+fn version_1_ledger_is_upgraded_with_each_report_s_latest_slot() {
+    let dir = common::tempdir();
+    let path = dir.path().join("ledger.sqlite");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(common::ledger_suite::version_1_ledger().as_str())
+        .unwrap();
+    drop(conn);
+    let mut ledger: Ledger = Box::new(SqliteStore::open(&path).unwrap());
+    common::ledger_suite::version_1_upgrade_keeps_each_report_s_latest_slot(&mut ledger);
+    let version: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, reportctl::ledger::schema::VERSION.to_string());
+}

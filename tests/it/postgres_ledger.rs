@@ -38,7 +38,7 @@ fn hosts_creating_a_ledger_together_migrate_it_once() {
         .query_one("SELECT value FROM meta WHERE key = 'schema_version'", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, "1");
+    assert_eq!(v, reportctl::ledger::schema::VERSION.to_string());
 }
 
 #[test]
@@ -134,4 +134,18 @@ fn a_server_that_never_answers_times_out() {
         msg,
         format!("opening the ledger: connecting to PostgreSQL at 127.0.0.1:{port}/db as reportctl: no answer within 1 seconds")
     );
+}
+
+/// A ledger of schema version 1 on the server is upgraded in place, as the SQLite one.
+#[test]
+#[ignore = "needs test servers: scripts/test"]
+fn version_1_ledger_is_upgraded_with_each_report_s_latest_slot() {
+    let pg = common::pg::server();
+    let db = pg.fresh_db("rctl_ledger_v1");
+    pg.client(&db)
+        .batch_execute(&common::ledger_suite::version_1_ledger())
+        .unwrap();
+    let secret = password();
+    let mut ledger: Ledger = Box::new(PostgresStore::open(&pg.url(&db), Some(&secret)).unwrap());
+    common::ledger_suite::version_1_upgrade_keeps_each_report_s_latest_slot(&mut ledger);
 }

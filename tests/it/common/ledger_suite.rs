@@ -588,3 +588,38 @@ pub fn runs_whose_process_died_are_abandoned_once(open: Open<'_>) {
     let tokens: Vec<_> = pending.iter().map(|r| r.token.as_str()).collect();
     assert_eq!(tokens, [tries_left.token.as_str()]);
 }
+
+/// A ledger as schema version 1 left it (before each report's latest slot was kept in
+/// its row): report A with a completed and a queued scheduled run, report B with only
+/// a manual run.
+pub fn version_1_ledger() -> String {
+    format!(
+        "{}
+         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         INSERT INTO meta VALUES ('schema_version', '1');
+         INSERT INTO reports VALUES ('A', '2026-01-01T00:00:00.000Z'), ('B', '2026-01-01T00:00:00.000Z');
+         INSERT INTO runs (token, report, kind, slot_at, run_at, window_from, window_to, status,
+                           max_attempts, created_at, updated_at)
+         VALUES ('a1', 'A', 'scheduled', '2026-01-02T00:00:00.000Z', '2026-01-02T00:00:00.000Z',
+                 '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z', 'completed', 5,
+                 '2026-01-02T00:00:00.000Z', '2026-01-02T00:00:00.000Z'),
+                ('a2', 'A', 'scheduled', '2026-01-03T00:00:00.000Z', '2026-01-03T00:00:00.000Z',
+                 '2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z', 'queued', 5,
+                 '2026-01-03T00:00:00.000Z', '2026-01-03T00:00:00.000Z'),
+                ('m1', 'B', 'manual', NULL, '2026-01-05T00:00:00.000Z',
+                 '2026-01-04T00:00:00.000Z', '2026-01-05T00:00:00.000Z', 'completed', 5,
+                 '2026-01-05T00:00:00.000Z', '2026-01-05T00:00:00.000Z');",
+        reportctl::ledger::schema::MIGRATIONS[0]
+    )
+}
+
+/// `version_1_ledger`, opened (and so upgraded): each report's latest slot comes from
+/// its recorded scheduled runs, and what is open from its runs.
+pub fn version_1_upgrade_keeps_each_report_s_latest_slot(ledger: &mut Ledger) {
+    let states = ledger.report_states(&["A", "B", "C"]).unwrap();
+    assert_eq!(states[0].last_slot, Some(t("2026-01-03T00:00:00Z")));
+    assert!(states[0].open, "A has a queued run");
+    assert_eq!(states[1].last_slot, None, "B has only a manual run");
+    assert!(!states[1].open);
+    assert_eq!(states[2].first_seen, None);
+}
