@@ -402,10 +402,10 @@ fn parse_dated_zip_name(name: &str) -> Option<(&str, NaiveDate)> {
     ok.then_some((stem, date))
 }
 
-/// `GET /campaign_reports/rest_api/{app_id}/{filename}`, the app download endpoint. In order: an
-/// unknown app is a 400; Basic auth (the app id and its API key) and the `Signature`
-/// header, a 401 with an empty body; then the file name, a 400 when malformed, older
-/// than keep_days or not a current file.
+/// `GET /campaign_reports/rest_api/{app_id}/{filename}`, the app download endpoint. In
+/// order: an unknown app is a 400; Basic auth (the app id and its API key) and the
+/// `Signature` header, a 401 with an empty body; then the file name, a 400 when
+/// malformed, older than keep_days or not a current file.
 pub async fn app_download(
     State(state): State<Arc<Shared>>,
     Extension(rid): Extension<RequestId>,
