@@ -1,4 +1,4 @@
-//! Notify mails (seed 001's `notify`): after each scheduled run, success or failure, a
+//! Notify mails (a report's `notify` addresses): after each scheduled run, success or failure, a
 //! short mail through `[settings.smtp]` to the report's `notify` addresses with the
 //! window, the files and their row counts, download links, and how each destination
 //! went (with the error detail of those that failed). A notify mail that cannot be sent

@@ -1,6 +1,6 @@
 //! The pickup store: where pickup destinations keep a report's latest files for
-//! `reportctl serve` to hand out (seed 000's "API" delivery, seed 002's download
-//! endpoint).
+//! `reportctl serve` to hand out (report listings with download links, and the app
+//! download endpoint).
 //!
 //! The writer (`run`/`run-due`, delivering) and the reader (`serve`) are different
 //! processes, so the store is built for readers that never see a half-written state:
@@ -18,7 +18,7 @@
 //! file, so that an older run delivered late never replaces a newer one.
 //!
 //! A file's age is counted from its run's time (the slot, or `--now` of a manual run),
-//! which is also the generation date in seed 002's names: it is served for `keep_days`
+//! which is also the generation date in dated zips' names: it is served for `keep_days`
 //! after that, checked when a request comes, and pruned by `run-due` afterwards.
 
 use std::fs::File;
@@ -34,25 +34,25 @@ use crate::config::{PickupNaming, Report};
 use crate::fsutil;
 use crate::render::naming::{check_file_name, check_identifier};
 
-/// A report's id in the pickup API and its seed-002 file names: the name with spaces
+/// A report's id in the pickup API and in its dated zips' names: the name with spaces
 /// as underscores.
 pub fn pickup_id(name: &str) -> String {
     name.replace(' ', "_")
 }
 
 /// The types (link types, index keys) a report has in a pickup store: one per output,
-/// or for seed 002's naming one zip holding every output, typed by the outputs' types
+/// or for `dated-zip` naming one zip holding every output, typed by the outputs' types
 /// joined with `+`.
 pub fn keys(report: &Report, naming: PickupNaming) -> Vec<String> {
     let kinds = report.outputs.iter().map(|o| o.kind.clone());
     match naming {
         PickupNaming::Report => kinds.collect(),
-        PickupNaming::Seed002 => vec![kinds.collect::<Vec<_>>().join("+")],
+        PickupNaming::DatedZip => vec![kinds.collect::<Vec<_>>().join("+")],
     }
 }
 
-/// Seed 002's file name: `{name_}_{YYYYMMDD}.zip`, the date being the generation date.
-pub fn seed002_name(id: &str, date: chrono::NaiveDate) -> String {
+/// A dated zip's file name: `{name_}_{YYYYMMDD}.zip`, the date being the generation date.
+pub fn dated_zip_name(id: &str, date: chrono::NaiveDate) -> String {
     format!("{id}_{}.zip", date.format("%Y%m%d"))
 }
 
@@ -395,10 +395,10 @@ mod tests {
     }
 
     #[test]
-    fn seed_002_names() {
+    fn dated_zip_names() {
         let d = chrono::NaiveDate::from_ymd_opt(2021, 2, 17).unwrap();
         assert_eq!(
-            seed002_name(&pickup_id("Report test"), d),
+            dated_zip_name(&pickup_id("Report test"), d),
             "Report_test_20210217.zip"
         );
     }

@@ -1,4 +1,4 @@
-//! Run tokens (seed 001's `report_token`): the handle of one run in the ledger, in
+//! Run tokens: the handle of one run in the ledger, in
 //! `status`, `cancel` and the `{token}` file name placeholder.
 //!
 //! A scheduled slot's token is derived from the report name and the slot's run time, so

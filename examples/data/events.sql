@@ -1,8 +1,8 @@
 -- Example data for reports.example.toml: about 60,000 events from 2026-06-01 to
--- 2026-12-31 (UTC), in the shape of the seeds: views and engagement (seed 000:
--- storyboard, statistics id, tags), clicks, installs and in-app events (seed 001:
--- network, site, campaign, tracker, creative, segment, country, revenue), with the
--- privacy columns seed 000 can exclude (OS, device type, browser, location).
+-- 2026-12-31 (UTC): views and engagement (storyboard, statistics id, tags), clicks,
+-- installs and in-app events (network, site, campaign, tracker, creative, segment,
+-- country, revenue), with the privacy columns a report can exclude (OS, device type,
+-- browser, location).
 --
 -- Generated deterministically by SQL, so the example needs no setup step. Bigger data
 -- sets for benchmarks: `cargo run --release --example gen_events -- --help`.

@@ -119,12 +119,12 @@ pub enum Command {
     /// List the configured destinations, by type and id.
     Destinations,
 
-    /// Serve the pickup API: report listings with download links, and seed 002's endpoint.
+    /// Serve the pickup API: report listings with download links, and dated zips to apps.
     ///
     /// Serves the files that pickup destinations keep, over HTTP/1.1: GET /reports and
     /// GET /reports/{id} (API key) list the reports that have a pickup destination, each
     /// with a links array of {type, url, expires}; the URLs are signed and work for
-    /// link_minutes. GET /campaign_reports/rest_api/{app_id}/{filename} serves seed 002's
+    /// link_minutes. GET /campaign_reports/rest_api/{app_id}/{filename} serves dated
     /// zips to apps (Basic auth and a Signature header). Configured by the [serve] table.
     /// Logs one line per request on stderr (never a secret, never a query string; -q for
     /// none). Runs until SIGTERM or SIGINT, then lets requests in flight finish and exits

@@ -1,5 +1,5 @@
-//! `reportctl destinations`: the configured destinations as `{type, id}` (seed 003),
-//! with where each one points. Never a secret.
+//! `reportctl destinations`: the configured destinations as `{type, id}`, with where
+//! each one points. Never a secret.
 
 use std::io::Write;
 

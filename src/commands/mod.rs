@@ -42,11 +42,22 @@ pub fn run(cli: &Cli) -> Result<u8> {
     }
 }
 
-/// Loads the configuration named on the command line. It lives until the process
-/// ends: freeing ten thousand reports one by one at exit would cost more than reading
-/// them, and the process is about to give all its memory back at once.
+/// Loads the configuration named on the command line and prints its warnings on stderr.
+/// It lives until the process ends: freeing ten thousand reports one by one at exit
+/// would cost more than reading them, and the process is about to give all its memory
+/// back at once.
 pub fn load(cli: &Cli) -> Result<std::mem::ManuallyDrop<Config>> {
-    Ok(std::mem::ManuallyDrop::new(config::load(&cli.config)?))
+    let config = config::load(&cli.config)?;
+    warn_config(&config);
+    Ok(std::mem::ManuallyDrop::new(config))
+}
+
+/// The configuration's warnings on stderr, one `reportctl: warning: FILE:LINE:COL: …`
+/// line each.
+pub fn warn_config(config: &Config) {
+    for w in &config.warnings {
+        crate::ui::warn(w.to_string());
+    }
 }
 
 /// Pads columns for human-readable tables on stdout.

@@ -1,4 +1,4 @@
-//! `reportctl send-test NAME` (seed 003): deliver the report's latest window now, as a
+//! `reportctl send-test NAME`: deliver the report's latest window now, as a
 //! test run, at most once per report per minute; a call inside that minute exits 75.
 
 use anyhow::{anyhow, Result};

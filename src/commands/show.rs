@@ -15,7 +15,7 @@ pub struct RunView<'a> {
     pub kind: &'static str,
     pub status: &'static str,
     pub detail: &'a str,
-    /// Seed 001's progress: 0 queued, 50 running, 100 ended.
+    /// Progress in percent: 0 queued, 50 running, 100 ended.
     pub progress: &'static str,
     pub run_at: String,
     pub from: String,

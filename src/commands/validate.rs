@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::Cli;
-use crate::config::{self, ConfigErrors, Subject};
+use crate::config::{self, Diagnostic, Subject};
 use crate::{exit, ui};
 
 pub fn run(cli: &Cli) -> Result<u8> {
@@ -15,8 +15,13 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Ok(c) => {
             // Kept until the process ends, as `super::load` does.
             let c = std::mem::ManuallyDrop::new(c);
+            super::warn_config(&c);
             if cli.json {
-                println!("{}", json!({"valid": true, "errors": []}));
+                let warnings = json_list(&c.warnings);
+                println!(
+                    "{}",
+                    json!({"valid": true, "errors": [], "warnings": warnings})
+                );
             }
             ui::info(format!(
                 "{}: {} reports, {} sources, {} destinations: no problems found",
@@ -29,16 +34,18 @@ pub fn run(cli: &Cli) -> Result<u8> {
         }
         Err(errors) => {
             if cli.json {
-                print_json(&errors)?;
+                let list = json_list(&errors.0);
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{}", json!({"valid": false, "errors": list}))?;
             }
             Err(errors.into())
         }
     }
 }
 
-fn print_json(errors: &ConfigErrors) -> Result<()> {
-    let list: Vec<_> = errors
-        .0
+/// Errors or warnings as `--json` lists them.
+fn json_list(diagnostics: &[Diagnostic]) -> Vec<serde_json::Value> {
+    diagnostics
         .iter()
         .map(|d| {
             let (kind, name) = match &d.subject {
@@ -59,8 +66,5 @@ fn print_json(errors: &ConfigErrors) -> Result<()> {
                 "message": d.message,
             })
         })
-        .collect();
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", json!({"valid": false, "errors": list}))?;
-    Ok(())
+        .collect()
 }

@@ -64,8 +64,10 @@ fn load_str_with(path: &Path, text: &str, preflight: bool) -> Result<Config, Con
     let config = checker.config(raw);
     let mut errors = checker.errors;
     errors.sort_by_key(|d| d.position.unwrap_or((usize::MAX, 0)));
+    let mut warnings = checker.warnings;
+    warnings.sort_by_key(|d| d.position.unwrap_or((usize::MAX, 0)));
     match config {
-        Some(c) if errors.is_empty() => Ok(c),
+        Some(c) if errors.is_empty() => Ok(Config { warnings, ..c }),
         _ => Err(ConfigErrors(errors)),
     }
 }

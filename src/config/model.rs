@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
+use super::diag::Diagnostic;
 use super::secret::Secret;
 use crate::render::naming::FileNameTemplate;
 use crate::schedule::Schedule;
@@ -23,6 +24,10 @@ pub struct Config {
     pub reports: Vec<Report>,
     /// `[serve]`, when the file has one.
     pub serve: Option<Serve>,
+    /// What loading found worth a warning but not an error (an old spelling of a value),
+    /// in file order. Commands print them on stderr (`commands::load`); `validate
+    /// --json` lists them.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Config {
@@ -349,14 +354,14 @@ impl Default for CsvOptions {
     }
 }
 
-/// A pickup store that `reportctl serve` serves from (seed 000's "API" delivery, seed
-/// 002's download endpoint).
+/// A pickup store that `reportctl serve` serves from: report listings with download
+/// links, and the app download endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PickupDest {
     pub path: PathBuf,
     pub keep_days: u32,
     pub naming: PickupNaming,
-    /// The seed-002 app that serves this destination's files, if any.
+    /// The app that downloads this destination's dated zips, if any.
     pub app_id: Option<String>,
 }
 
@@ -364,15 +369,15 @@ pub struct PickupDest {
 pub enum PickupNaming {
     /// The files as rendered, one per output type.
     Report,
-    /// Seed 002: one `{name_}_{YYYYMMDD}.zip` per run holding every output.
-    Seed002,
+    /// One `{name_}_{YYYYMMDD}.zip` per run holding every output (`"dated-zip"`).
+    DatedZip,
 }
 
 impl PickupNaming {
     pub fn name(self) -> &'static str {
         match self {
             PickupNaming::Report => "report",
-            PickupNaming::Seed002 => "seed002",
+            PickupNaming::DatedZip => "dated-zip",
         }
     }
 }
@@ -402,11 +407,11 @@ pub struct Serve {
     /// byte received before it is closed.
     pub idle_timeout: Duration,
     pub shutdown_grace: Duration,
-    /// Seed-002 apps by app id.
+    /// The apps of the app download endpoint, by app id.
     pub apps: BTreeMap<String, App>,
 }
 
-/// A seed-002 app: Basic auth is the app id and `api_key`; the `Signature` header is
+/// An app of the app download endpoint: Basic auth is the app id and `api_key`; the `Signature` header is
 /// keyed with `signature_secret`.
 #[derive(Debug, Clone)]
 pub struct App {

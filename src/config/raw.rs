@@ -328,7 +328,7 @@ pub struct RawServe {
     pub send_timeout_seconds: Option<S<Int>>,
     pub idle_timeout_seconds: Option<S<Int>>,
     pub shutdown_grace_seconds: Option<S<Int>>,
-    /// `[serve.apps.APP_ID]`: seed 002's download endpoint, one table per app.
+    /// `[serve.apps.APP_ID]`: an app of the app download endpoint, one table per app.
     pub apps: Option<S<std::collections::BTreeMap<S<String>, S<RawApp>>>>,
 }
 

@@ -279,3 +279,26 @@ fn many_reports_read_on_two_threads_as_on_one() {
     assert_eq!(got.len(), 1, "{got:#?}");
     assert!(got[0].contains("report #3001"), "{}", got[0]);
 }
+
+/// `naming = "seed002"` is read as `"dated-zip"`, with one warning pointing at it;
+/// `"dated-zip"` loads without any.
+#[test]
+fn the_old_name_of_dated_zip_loads_with_a_warning() {
+    let pickup = |naming: &str| {
+        format!("{MINIMAL}\n[destinations.apps]\nkind = \"pickup\"\nnaming = \"{naming}\"\n")
+    };
+    let old = load_text(&pickup("seed002")).unwrap();
+    let warnings: Vec<String> = old.warnings.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        warnings,
+        ["reports.toml:21:10: destination \"apps\", key `naming`: \"seed002\" is the deprecated name of \"dated-zip\"; write naming = \"dated-zip\" instead"]
+    );
+    let new = load_text(&pickup("dated-zip")).unwrap();
+    assert!(new.warnings.is_empty(), "{:?}", new.warnings);
+    for c in [old, new] {
+        match &c.destinations["apps"].kind {
+            DestinationKind::Pickup(p) => assert_eq!(p.naming, PickupNaming::DatedZip),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -2,9 +2,9 @@
 //! from which `reportctl serve` hands them out. A later run's file of the same report
 //! and type replaces the earlier one; files are served for `keep_days` and then pruned.
 //!
-//! With `naming = "seed002"` a run becomes one `{name_}_{YYYYMMDD}.zip` (the run's date
-//! in the report's zone) holding every output's file, as seed 002's download endpoint
-//! names them.
+//! With `naming = "dated-zip"` a run becomes one `{name_}_{YYYYMMDD}.zip` (the run's date
+//! in the report's zone) holding every output's file, the name under which the app
+//! download endpoint serves it.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -45,9 +45,9 @@ pub fn deliver(dest: &PickupDest, d: &Delivery<'_>) -> Result<Delivered> {
                 notes.push(note(&f.name, &stored));
             }
         }
-        PickupNaming::Seed002 => {
+        PickupNaming::DatedZip => {
             let local = d.run_at.with_timezone(&d.report.timezone).naive_local();
-            let name = pickup::seed002_name(&id, local.date());
+            let name = pickup::dated_zip_name(&id, local.date());
             let key = pickup::keys(d.report, dest.naming).remove(0);
             let rows = d.files.iter().map(|f| f.rows).sum();
             let stored = pickup::put(root, &id, entry(&key, &name, rows), |tmp| {

@@ -3,7 +3,7 @@
 //! parts. Bodies are streamed from the spooled file (whole files and parts alike), so
 //! memory stays bounded whatever the size; a few parts are in flight at once. The size
 //! of the stored object is checked afterwards, and a presigned GET link valid for
-//! `link_minutes` is made for each file (seed 000's API links, seed 001's S3 link).
+//! `link_minutes` is made for each file (shown in the receipt, `status` and notify mails).
 //!
 //! Credentials come from the destination's `access_key_id`/`secret_access_key`
 //! references, else from the standard AWS chain (environment, profile, web identity,

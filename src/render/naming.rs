@@ -1,4 +1,4 @@
-//! File names by convention: `{type}_{name}_{from}_{to}.csv` (seed 000), `{to}` being the
+//! File names by convention: `{type}_{name}_{from}_{to}.csv` by default, `{to}` being the
 //! last day included, with dates in the report's `date_format`. A format with time fields
 //! (`%Y%m%d%H%M`, for hourly reports) shows the window's first instant and its last
 //! instant included (one second before the end) in the report's zone.
@@ -224,7 +224,7 @@ pub fn compressed_name(name: &str, compression: Compression) -> String {
     }
 }
 
-/// Report names: letters, digits, spaces and underscores (seed 000).
+/// Report names: letters, digits, spaces and underscores.
 pub fn check_report_name(name: &str) -> Result<(), String> {
     if name.trim().is_empty() {
         return Err("a report name cannot be empty".into());
@@ -293,7 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_000_example_name() {
+    fn default_template_name() {
         let t = FileNameTemplate::parse(DEFAULT_TEMPLATE).unwrap();
         assert_eq!(
             t.render(&values(DEFAULT_DATE_FORMAT)).unwrap(),

@@ -34,11 +34,11 @@ impl Frequency {
 /// How the covered period of a recurring run is derived from its run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowRule {
-    /// Seed 000's "today minus two": the window ends at local midnight at the start of
+    /// No `previous_time`, "today minus two": the window ends at local midnight at the start of
     /// yesterday and spans `every` periods back. Hourly: the `every` whole hours before
     /// the run's hour.
     TodayMinusTwo,
-    /// Seed 001's `delay` and `previous_time`, in the frequency's units (see the brief's
+    /// `delay` and `previous_time`, in the frequency's units (see the README's schedule
     /// table): hourly minutes/minutes, daily hours/hours, weekly days/days, monthly
     /// days/months, quarterly days/quarters.
     Offset { delay: u32, previous: u32 },
@@ -72,12 +72,12 @@ pub enum OnceAt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     Recurring(Recurring),
-    /// Seed 003: daily at `at` UTC, covering the `days` whole UTC days before the run date.
+    /// `send_at`: daily at `at` UTC, covering the `days` whole UTC days before the run date.
     SendAt {
         at: NaiveTime,
         days: u32,
     },
-    /// Seed 002: one run, covering `from` to `to` (local dates, both included).
+    /// `once`: one run, covering `from` to `to` (local dates, both included).
     Once {
         at: OnceAt,
         from: NaiveDate,

@@ -1,6 +1,6 @@
-//! Table-driven tests of the planner: every row of seed 001's "Scheduling Reports
-//! Overview", seed 000's Wednesday example, seed 003's `included_range_days`, month
-//! ends, quarters, `every`/`start`/`stop`, DST in five zones, and properties over random
+//! Table-driven tests of the planner: rows of `run_on`, `delay` and `previous_time` for
+//! every frequency, the "today minus two" Wednesday example, `send_at` with
+//! `included_range_days`, month ends, quarters, `every`/`start`/`stop`, DST in five zones, and properties over random
 //! zones and dates.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
@@ -58,10 +58,10 @@ fn slots(schedule: &Schedule, tz: Tz, now: &str, n: usize) -> Vec<Slot> {
 
 const NY: Tz = chrono_tz::America::New_York;
 
-/// Seed 001, hourly rows: (run_on minute, delay min, previous min, description) →
-/// first run at or after 2026-11-23 10:00 New York, and its window.
+/// Hourly with `delay` and `previous_time`: (run_on minute, delay min, previous min,
+/// description) → first run at or after 2026-11-23 10:00 New York, and its window.
 #[test]
-fn seed_001_hourly_rows() {
+fn hourly_delay_and_previous_time_rows() {
     let rows = [
         (
             0,
@@ -119,9 +119,9 @@ fn seed_001_hourly_rows() {
     }
 }
 
-/// Seed 001, daily rows: (run_on hour, delay h, previous h).
+/// Daily with `delay` and `previous_time`: (run_on hour, delay h, previous h).
 #[test]
-fn seed_001_daily_rows() {
+fn daily_delay_and_previous_time_rows() {
     let rows = [
         (
             0,
@@ -162,10 +162,11 @@ fn seed_001_daily_rows() {
     }
 }
 
-/// Seed 001, weekly rows: (ISO weekday, delay days, previous days), runs at 0:00.
+/// Weekly with `delay` and `previous_time`: (ISO weekday, delay days, previous days),
+/// runs at 0:00.
 /// 2026-11-23 is a Monday.
 #[test]
-fn seed_001_weekly_rows() {
+fn weekly_delay_and_previous_time_rows() {
     let rows = [
         (
             1,
@@ -214,9 +215,10 @@ fn seed_001_weekly_rows() {
     }
 }
 
-/// Seed 001, monthly rows: (day of month, delay days, previous months), runs at 0:00.
+/// Monthly with `delay` and `previous_time`: (day of month, delay days, previous
+/// months), runs at 0:00.
 #[test]
-fn seed_001_monthly_rows() {
+fn monthly_delay_and_previous_time_rows() {
     let rows = [
         (
             1,
@@ -265,10 +267,10 @@ fn seed_001_monthly_rows() {
     }
 }
 
-/// Seed 000: scheduled at 06:00 in the data zone, "until today minus two": a report
+/// Without `previous_time`: scheduled at 06:00 in the data zone, "until today minus two": a report
 /// arriving on Wednesday covers data up to the end of Monday; Thursday's brings Tuesday.
 #[test]
-fn seed_000_today_minus_two() {
+fn daily_today_minus_two() {
     let s = recurring(Frequency::Daily, 6, "06:00", WindowRule::TodayMinusTwo);
     let got = slots(&s, NY, "2026-11-25T00:00:00-05:00", 2);
     // 2026-11-25 is a Wednesday.
@@ -295,9 +297,9 @@ fn seed_000_today_minus_two() {
     assert_eq!(got[1].window.from, got[0].window.to);
 }
 
-/// Seed 003: daily at `send_at` UTC, covering the N whole UTC days before the run date.
+/// `send_at`: daily at that UTC time, covering the N whole UTC days before the run date.
 #[test]
-fn seed_003_included_range_days() {
+fn send_at_included_range_days() {
     for (days, from) in [
         (1, "2026-11-22T00:00:00+00:00"),
         (3, "2026-11-20T00:00:00+00:00"),
@@ -344,7 +346,7 @@ fn monthly_31_clamps_in_february() {
     assert_eq!(feb.window.first_day().to_string(), "2024-01-30");
     assert_eq!(feb.window.last_day().to_string(), "2024-02-27");
 
-    // Seed 001 style: the whole previous month, whatever its length.
+    // `previous_time = 1` monthly: the whole previous month, whatever its length.
     let s = recurring(Frequency::Monthly, 31, "00:00", offset(0, 1));
     let mar = &slots(&s, Tz::UTC, "2024-03-01T00:00:00Z", 1)[0];
     assert_eq!(mar.run_at.date_naive().to_string(), "2024-03-31");
@@ -565,7 +567,7 @@ fn dst_gap_and_overlap_rules() {
     let got = slots(&s, lh, "2026-10-03T00:00:00Z", 2);
     assert_eq!(got[0].run_at.to_rfc3339(), "2026-10-04T02:30:00+11:00");
     assert_eq!(got[1].run_at.to_rfc3339(), "2026-10-05T02:15:00+11:00");
-    // Seed 001 daily 24 h across a change is wall clock: noon to noon.
+    // Daily `previous_time = 24` across a change is wall clock: noon to noon.
     let s = recurring(Frequency::Daily, 13, "13:00", offset(1, 24));
     let got = slots(&s, NY, "2026-03-08T00:00:00Z", 1);
     assert_eq!(got[0].window.from.to_rfc3339(), "2026-03-07T12:00:00-05:00");

@@ -1,10 +1,10 @@
 //! The routes:
 //!
 //! - `GET /reports`, `GET /reports/{id}` (API key): the reports that have a pickup
-//!   destination, each with a `links` array of `{type, url, expires, …}` (seed 000);
+//!   destination, each with a `links` array of `{type, url, expires, …}`;
 //! - `GET /download/{id}/{type}?expires=…&sig=…`: a signed link, valid `link_minutes`;
-//! - `GET /campaign_reports/rest_api/{app_id}/{filename}` (Basic auth + `Signature`,
-//!   seed 002);
+//! - `GET /campaign_reports/rest_api/{app_id}/{filename}` (Basic auth + `Signature`):
+//!   the app download endpoint, serving dated zips;
 //! - `GET /healthz`.
 //!
 //! Nothing a client sends is joined to a path: ids and types are looked up among the
@@ -385,9 +385,9 @@ async fn file_response(entry: &Entry, file: tokio::fs::File) -> Response {
     resp
 }
 
-/// Seed 002's file name: `{name}_{YYYYMMDD}.zip`, the name being letters, digits, `_`
+/// A dated zip's file name: `{name}_{YYYYMMDD}.zip`, the name being letters, digits, `_`
 /// and `-`.
-fn parse_seed002(name: &str) -> Option<(&str, NaiveDate)> {
+fn parse_dated_zip_name(name: &str) -> Option<(&str, NaiveDate)> {
     let stem = name.strip_suffix(".zip")?;
     let (stem, date) = stem.rsplit_once('_')?;
     if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
@@ -402,11 +402,11 @@ fn parse_seed002(name: &str) -> Option<(&str, NaiveDate)> {
     ok.then_some((stem, date))
 }
 
-/// `GET /campaign_reports/rest_api/{app_id}/{filename}` (seed 002). In order: an
-/// unknown app is a 400; Basic auth (the app id and its API key) and the `Signature`
-/// header, a 401 with an empty body; then the file name, a 400 when malformed, older
-/// than keep_days or not a current file.
-pub async fn seed002(
+/// `GET /campaign_reports/rest_api/{app_id}/{filename}`, the app download endpoint. In
+/// order: an unknown app is a 400; Basic auth (the app id and its API key) and the
+/// `Signature` header, a 401 with an empty body; then the file name, a 400 when
+/// malformed, older than keep_days or not a current file.
+pub async fn app_download(
     State(state): State<Arc<Shared>>,
     Extension(rid): Extension<RequestId>,
     headers: HeaderMap,
@@ -433,7 +433,7 @@ pub async fn seed002(
         Some(_) => return unauthorized_empty(true, "wrong Basic credentials"),
         None => return unauthorized_empty(true, "no Basic credentials"),
     }
-    let expected = auth::seed002_signature(&app.id, &filename, app.signature_secret.expose());
+    let expected = auth::app_signature(&app.id, &filename, app.signature_secret.expose());
     let signature = headers.get("signature").map(HeaderValue::as_bytes);
     if signature.is_none() {
         return unauthorized_empty(false, "no signature");
@@ -441,7 +441,7 @@ pub async fn seed002(
     if !auth::signature_matches(signature, &expected) {
         return unauthorized_empty(false, "wrong signature");
     }
-    let Some((stem, date)) = parse_seed002(&filename) else {
+    let Some((stem, date)) = parse_dated_zip_name(&filename) else {
         return bad(
             "filename",
             "Invalid report file name: expected REPORT_NAME_YYYYMMDD.zip".into(),
@@ -495,14 +495,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_002_file_names() {
+    fn dated_zip_file_names() {
         let d = |s| NaiveDate::parse_from_str(s, "%Y%m%d").unwrap();
         assert_eq!(
-            parse_seed002("Report_-_test_20210217.zip"),
+            parse_dated_zip_name("Report_-_test_20210217.zip"),
             Some(("Report_-_test", d("20210217")))
         );
         assert_eq!(
-            parse_seed002("Daily_Views_20261123.zip"),
+            parse_dated_zip_name("Daily_Views_20261123.zip"),
             Some(("Daily_Views", d("20261123")))
         );
         for bad in [
@@ -516,7 +516,7 @@ mod tests {
             "a b_20261123.zip",
             "..%2Fx_20261123.zip",
         ] {
-            assert_eq!(parse_seed002(bad), None, "{bad}");
+            assert_eq!(parse_dated_zip_name(bad), None, "{bad}");
         }
     }
 

@@ -1,5 +1,5 @@
-//! Who may download what: the API key of `/reports`, signed download links, and seed
-//! 002's Basic authentication and `Signature` header. Every comparison with a secret is
+//! Who may download what: the API key of `/reports`, signed download links, and the app
+//! download endpoint's Basic authentication and `Signature` header. Every comparison with a secret is
 //! constant-time.
 
 use chrono::{DateTime, Utc};
@@ -88,8 +88,8 @@ impl LinkSigner {
     }
 }
 
-/// Seed 002's signature: SHA-256 of `app_id|filename|secret`.
-pub fn seed002_signature(app_id: &str, filename: &str, secret: &str) -> [u8; 32] {
+/// The app download endpoint's signature: SHA-256 of `app_id|filename|secret`.
+pub fn app_signature(app_id: &str, filename: &str, secret: &str) -> [u8; 32] {
     Sha256::digest(format!("{app_id}|{filename}|{secret}").as_bytes()).into()
 }
 
@@ -190,10 +190,10 @@ mod tests {
     }
 
     #[test]
-    fn seed_002_signature_matches_the_python_sample() {
+    fn app_signature_matches_the_python_sample() {
         // hashlib.sha256("YOUR-APP-ID|Report_-_test_20210217.zip|YOUR-SECRET-KEY"
         //   .encode('utf-8')).hexdigest()
-        let sig = seed002_signature(
+        let sig = app_signature(
             "YOUR-APP-ID",
             "Report_-_test_20210217.zip",
             "YOUR-SECRET-KEY",

@@ -1,7 +1,7 @@
 //! What every request goes through: a request id, the size limit, the time limit, and
 //! one log line on stderr when it ends. Also the error responses, all of one shape:
-//! `{"error":{"attribute":…,"message":…,"type":"BAD REQUEST","request_id":…}}` (seed
-//! 002's), except seed 002's 401, which has an empty body.
+//! `{"error":{"attribute":…,"message":…,"type":"BAD REQUEST","request_id":…}}`, except
+//! the app download endpoint's 401, which has an empty body.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -39,7 +39,7 @@ pub struct Peer(pub SocketAddr);
 #[derive(Debug, Clone)]
 pub struct Note(pub Cow<'static, str>);
 
-/// An error response in the shape of seed 002's 400.
+/// An error response: `{"error":{attribute, message, type, request_id}}`.
 pub fn error(
     status: StatusCode,
     attribute: &str,
@@ -68,7 +68,7 @@ pub fn error(
     resp
 }
 
-/// Seed 002's 401: `application/json` with an empty body.
+/// The app download endpoint's 401: `application/json` with an empty body.
 pub fn unauthorized_empty(basic: bool, note: &'static str) -> Response {
     let mut resp = Response::new(Body::empty());
     *resp.status_mut() = StatusCode::UNAUTHORIZED;

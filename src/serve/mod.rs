@@ -1,6 +1,6 @@
 //! `reportctl serve`: the pickup API, an HTTP/1.1 server (hyper, with axum's router) on
 //! tokio. Reports with a pickup destination are listed with signed, short-lived download
-//! links (seed 000), and seed 002's download endpoint serves their zips to apps.
+//! links, and the app download endpoint serves their dated zips to apps.
 //!
 //! Bounded by configuration: request headers (`max_request_bytes`), the time to send
 //! them and to answer (`request_timeout_seconds`), the time a response may wait for a
@@ -144,7 +144,7 @@ fn router(state: Arc<Shared>) -> Router {
         .route("/download/{id}/{kind}", get(api::download))
         .route(
             "/campaign_reports/rest_api/{app_id}/{filename}",
-            get(api::seed002),
+            get(api::app_download),
         )
         .route("/healthz", get(api::healthz))
         .fallback(http::not_found)

@@ -48,7 +48,7 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Seed 001's status detail, and what to change.
+    /// The run's status detail, and what to change.
     pub fn message(&self) -> String {
         match self.kind {
             GuardKind::RowLimit => format!(
@@ -204,7 +204,7 @@ fn window(b: &mut Builder, m: &EventsMapping, w: &WindowParams) -> String {
     }
 }
 
-/// Seed 000's tag filters on a comma-separated tag column.
+/// Tag filters on a comma-separated tag column.
 fn tags(b: &mut Builder, col: &str, values: &[String], how: &str) -> String {
     match b.dialect {
         Dialect::Sqlite => {

@@ -1,5 +1,5 @@
-//! Structured outputs (seed 000's Views and Engagement reports, seed 001's summary and
-//! detail reports): what a `kind = "summary"` or `kind = "detail"` output asks for, in
+//! Structured outputs (views and engagement reports, summaries and detail reports of
+//! events): what a `kind = "summary"` or `kind = "detail"` output asks for, in
 //! the logical names of an events mapping. Checked when the configuration is loaded;
 //! compiled to the source's SQL dialect by `compile`.
 
@@ -25,7 +25,7 @@ pub struct EventsMapping {
     pub table: Vec<String>,
     pub time: String,
     pub time_format: TimeFormat,
-    /// The event type column (seed 001's traffic: click, install, event, view…).
+    /// The event type column (the traffic type: click, install, event, view…).
     pub traffic: Option<String>,
     /// A unique row id, the last key of a detail report's order.
     pub id: Option<String>,
@@ -110,13 +110,13 @@ pub enum TimeSeries {
 pub enum Counter {
     /// `count`: events.
     Count,
-    /// `count:click`: events of one traffic type (seed 001's "# clicks", "# installs").
+    /// `count:click`: events of one traffic type ("# clicks", "# installs").
     Traffic(String),
     /// `distinct:country`: distinct values of a dimension.
     Distinct(String),
-    /// `sum:revenue`: the total of a measure (seed 001's amounts), rounded to 6 decimals.
+    /// `sum:revenue`: the total of a measure (an amount), rounded to 6 decimals.
     Sum(String),
-    /// `nonzero:revenue`: events with a measure above zero (seed 001's "# revenue
+    /// `nonzero:revenue`: events with a measure above zero ("# revenue
     /// generating events").
     NonZero(String),
 }
@@ -145,7 +145,7 @@ pub struct Filters {
     /// Keep an event if any of the dimension's columns holds none of the values (or is
     /// empty).
     pub exclude: Vec<(String, Vec<String>)>,
-    /// Seed 000's tag filters: contains any / contains only / does not contain.
+    /// Tag filters: contains any / contains only / does not contain.
     pub tags_any: Vec<String>,
     pub tags_only: Vec<String>,
     pub tags_none: Vec<String>,
@@ -181,7 +181,7 @@ pub struct Structured {
     /// Traffic types to report (empty: all).
     pub traffic: Vec<String>,
     pub filters: Filters,
-    /// Filters that apply only to events of one traffic type (seed 001's per-traffic
+    /// Filters that apply only to events of one traffic type (per-traffic
     /// detail filters): other events pass them.
     pub traffic_filters: BTreeMap<String, Filters>,
     pub row_limit: Option<u64>,

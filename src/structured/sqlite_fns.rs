@@ -1,6 +1,6 @@
 //! SQL functions registered on every SQLite connection reportctl opens, so that
 //! structured outputs get time buckets in the report's zone (SQLite knows only UTC and
-//! fixed offsets) and seed 000's tag filters:
+//! fixed offsets) and tag filters on a comma-separated tag column:
 //!
 //! - `reportctl_local_day(t, zone)` → `2026-11-01`
 //! - `reportctl_local_hour(t, zone)` → `2026-11-01T01:00:00-04:00`

@@ -46,7 +46,7 @@ keep_days = {keep_days}
 [destinations.moe]
 kind = "pickup"
 path = "store"
-naming = "seed002"
+naming = "dated-zip"
 app_id = "acme"
 keep_days = {keep_days}
 
@@ -990,13 +990,13 @@ fn configuration_errors() {
     let cases: Vec<(&str, String, &str)> = vec![
         (
             "naming",
-            base.replace("naming = \"seed002\"", "naming = \"moengage\""),
-            "reports.toml:16:10: destination \"moe\", key `naming`: \"moengage\" is not allowed; allowed: report, seed002",
+            base.replace("naming = \"dated-zip\"", "naming = \"moengage\""),
+            "reports.toml:16:10: destination \"moe\", key `naming`: \"moengage\" is not allowed; allowed: report, dated-zip",
         ),
         (
             "app without its zip naming",
-            base.replace("naming = \"seed002\"\n", ""),
-            "reports.toml:16:10: destination \"moe\", key `app_id`: an app serves files under seed 002's names; add naming = \"seed002\"",
+            base.replace("naming = \"dated-zip\"\n", ""),
+            "reports.toml:16:10: destination \"moe\", key `app_id`: an app downloads one {name_}_{YYYYMMDD}.zip per run; add naming = \"dated-zip\"",
         ),
         (
             "unknown app",
@@ -1075,6 +1075,76 @@ fn configuration_errors() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `naming = "seed002"`, the deprecated name of `"dated-zip"`, still loads: every command
+/// that reads the configuration warns on stderr and says what to write instead, and a
+/// run stores the same dated zip as with `"dated-zip"`, which gives no warning.
+#[test]
+fn the_deprecated_naming_value_loads_with_a_warning() {
+    let warning = "reportctl: warning: reports.toml:16:10: destination \"moe\", key `naming`: \"seed002\" is the deprecated name of \"dated-zip\"; write naming = \"dated-zip\" instead\n";
+    let now = "2026-11-23T12:00:00Z";
+    let mut stored = Vec::new();
+    for (naming, stderr) in [("seed002", warning), ("dated-zip", "")] {
+        let dir = setup(7);
+        let text = config(7).replace("naming = \"dated-zip\"", &format!("naming = \"{naming}\""));
+        write(dir.path(), "reports.toml", &text);
+        for args in [
+            &["validate"][..],
+            &["list", "--now", now],
+            &["plan", "Report test", "--now", now],
+            &["destinations"],
+            &["run", "Report test", "--now", now],
+            &["history"],
+        ] {
+            let out = command(dir.path(), args)
+                .envs(SECRETS.iter().copied())
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(0), "{naming} {args:?}: {out:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                stderr,
+                "{naming} {args:?}"
+            );
+        }
+        let out = command(dir.path(), &["validate", "--json"])
+            .envs(SECRETS.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["valid"], true);
+        assert_eq!(doc["errors"], serde_json::json!([]));
+        let warnings = doc["warnings"].as_array().unwrap();
+        if naming == "seed002" {
+            assert_eq!(warnings.len(), 1, "{doc}");
+            assert_eq!(warnings[0]["line"], 16);
+            assert_eq!(warnings[0]["column"], 10);
+            assert_eq!(warnings[0]["subject"], "destination");
+            assert_eq!(warnings[0]["name"], "moe");
+            assert_eq!(warnings[0]["key"], "naming");
+            assert!(
+                warning.ends_with(&format!("{}\n", warnings[0]["message"].as_str().unwrap())),
+                "{doc}"
+            );
+        } else {
+            assert!(warnings.is_empty(), "{doc}");
+        }
+        let mut names: Vec<String> = walk(&dir.path().join("store/Report_test"))
+            .iter()
+            .filter_map(|p| Path::new(p).file_name()?.to_str().map(String::from))
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        names.sort();
+        stored.push(names);
+    }
+    assert_eq!(stored[0], stored[1]);
+    assert!(
+        stored[0].contains(&"Report_test_20261123.zip".to_string()),
+        "{:?}",
+        stored[0]
+    );
 }
 
 #[test]
@@ -1164,6 +1234,7 @@ fn the_example_pickup_and_serve_blocks_load() {
         out.push('\n');
     }
     let config = reportctl::config::load_str(&path, &out).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
     let serve = config.serve.expect("[serve] uncommented");
     assert_eq!(serve.link_minutes, 30);
     assert_eq!(serve.apps.len(), 1);

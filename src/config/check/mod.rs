@@ -34,6 +34,9 @@ pub struct Checker<'a> {
     src: &'a SourceText<'a>,
     base_dir: PathBuf,
     pub errors: Vec<Diagnostic>,
+    /// Problems that do not stop the configuration from loading (an old spelling of a
+    /// value): every command that loads it prints them on stderr.
+    pub warnings: Vec<Diagnostic>,
     allow_plain_secrets: bool,
     /// Also check what a run will need from the outside world: secrets resolvable,
     /// files present. `validate` asks for this; `plan` and `list` do not.
@@ -74,6 +77,7 @@ impl<'a> Checker<'a> {
             src,
             base_dir,
             errors: Vec::new(),
+            warnings: Vec::new(),
             allow_plain_secrets: false,
             preflight: false,
             table_columns: HashMap::new(),
@@ -143,6 +147,7 @@ impl<'a> Checker<'a> {
             destinations,
             reports,
             serve: serve.flatten(),
+            warnings: Vec::new(),
         })
     }
 
@@ -164,7 +169,7 @@ impl<'a> Checker<'a> {
                         .into_iter()
                         .filter_map(|p| worker.report(p, defaults, refs.sources, refs.destinations))
                         .collect();
-                    (checked, worker.errors)
+                    (checked, worker.errors, worker.warnings)
                 })
             });
             for p in parts {
@@ -173,15 +178,18 @@ impl<'a> Checker<'a> {
                 }
             }
             if let Some(tail) = tail {
-                let (checked, errors) = tail.join().expect("the report checker does not panic");
+                let (checked, errors, warnings) =
+                    tail.join().expect("the report checker does not panic");
                 reports.extend(checked);
                 self.errors.extend(errors);
+                self.warnings.extend(warnings);
             }
         });
         reports
     }
 
-    /// A checker for the same file and settings, with no errors and empty caches.
+    /// A checker for the same file and settings, with no errors or warnings and empty
+    /// caches.
     fn worker(&self) -> Checker<'a> {
         let mut c = Checker::new(self.src, self.base_dir.clone());
         c.allow_plain_secrets = self.allow_plain_secrets;
@@ -195,6 +203,12 @@ impl<'a> Checker<'a> {
         let key = (!key.is_empty()).then(|| key.to_string());
         let d = self.src.diagnostic(Some(span), subject.clone(), key, msg);
         self.errors.push(d);
+    }
+
+    fn warn(&mut self, span: Range<usize>, subject: &Subject, key: &str, msg: impl Into<String>) {
+        let key = (!key.is_empty()).then(|| key.to_string());
+        let d = self.src.diagnostic(Some(span), subject.clone(), key, msg);
+        self.warnings.push(d);
     }
 
     // ----- typed values -----

@@ -180,12 +180,12 @@ impl Checker<'_> {
         let schedule = match &parts.schedule {
             Some(sch) => self.schedule(sch, s, defaults.settings.max_range_days),
             None => {
-                self.err(span.clone(), s, "schedule", "missing table [reports.schedule]; a schedule is recurring (`frequency` …), seed-003 (`send_at` …) or one-time (`once` …)");
+                self.err(span.clone(), s, "schedule", "missing table [reports.schedule]; a schedule is recurring (`frequency` …), daily at a UTC time (`send_at` …) or one-time (`once` …)");
                 None
             }
         };
         if let Some(Schedule::SendAt { .. }) = &schedule {
-            // The seed-003 form is UTC through and through.
+            // The `send_at` form is UTC through and through.
             match (&raw.timezone, timezone) {
                 (Some(v), Some(tz)) if tz != Tz::UTC => self.err(
                     v.span(),

@@ -11,7 +11,7 @@ use crate::config::diag::Subject;
 use crate::config::raw::RawSchedule;
 use crate::schedule::{Frequency, OnceAt, Recurring, Schedule, WindowRule};
 
-const FORMS: &str = "a schedule is one of: recurring (`frequency`, `every`, `run_on`, `at`, `delay`, `previous_time`, `start`, `stop`), seed-003 (`send_at`, `included_range_days`) or one-time (`once`, `from`, `to`)";
+const FORMS: &str = "a schedule is one of: recurring (`frequency`, `every`, `run_on`, `at`, `delay`, `previous_time`, `start`, `stop`), daily at a UTC time (`send_at`, `included_range_days`) or one-time (`once`, `from`, `to`)";
 
 /// Limits per frequency: (run_on range, run_on default, run_on meaning,
 /// delay range, previous_time range, delay unit, previous_time unit).

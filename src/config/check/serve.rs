@@ -1,5 +1,5 @@
 //! Checking the pickup API: `[serve]`, pickup destinations, and the rules that tie
-//! reports, pickup destinations and seed-002 apps together.
+//! reports, pickup destinations and the apps of the app download endpoint together.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -15,27 +15,43 @@ use crate::config::{RawConfig, RawDestination};
 use crate::pickup::pickup_id;
 use crate::render::naming::{check_identifier, check_report_name};
 
+/// The old spelling of `naming = "dated-zip"`, still read, with a warning.
+const OLD_DATED_ZIP: &str = "seed002";
+
 impl Checker<'_> {
     pub(crate) fn pickup_dest(&mut self, r: &RawPickupDest, s: &Subject) -> DestinationKind {
         let before = self.errors.len();
-        let naming = self.word(
-            &r.naming,
-            s,
-            "naming",
-            &[
-                ("report", PickupNaming::Report),
-                ("seed002", PickupNaming::Seed002),
-            ],
-            PickupNaming::Report,
-        );
+        let naming = match &r.naming {
+            Some(v) if v.get_ref() == OLD_DATED_ZIP => {
+                self.warn(
+                    v.span(),
+                    s,
+                    "naming",
+                    format!(
+                        "\"{OLD_DATED_ZIP}\" is the deprecated name of \"dated-zip\"; write naming = \"dated-zip\" instead"
+                    ),
+                );
+                PickupNaming::DatedZip
+            }
+            _ => self.word(
+                &r.naming,
+                s,
+                "naming",
+                &[
+                    ("report", PickupNaming::Report),
+                    ("dated-zip", PickupNaming::DatedZip),
+                ],
+                PickupNaming::Report,
+            ),
+        };
         let app_id = r.app_id.as_ref().map(|a| a.get_ref().clone());
         let naming_ok = self.errors.len() == before;
-        if let (Some(a), false) = (&r.app_id, naming == PickupNaming::Seed002 || !naming_ok) {
+        if let (Some(a), false) = (&r.app_id, naming == PickupNaming::DatedZip || !naming_ok) {
             self.err(
                 a.span(),
                 s,
                 "app_id",
-                "an app serves files under seed 002's names; add naming = \"seed002\"",
+                "an app downloads one {name_}_{YYYYMMDD}.zip per run; add naming = \"dated-zip\"",
             );
         }
         DestinationKind::Pickup(PickupDest {
@@ -249,7 +265,7 @@ impl Checker<'_> {
 
     /// Rules across tables, checked on the raw configuration: a report is served from
     /// at most one pickup destination; reports served by pickup have distinct ids (the
-    /// name with spaces as underscores, which is also their seed-002 file name); an
+    /// name with spaces as underscores, which also starts their dated zips' names); an
     /// `app_id` names a `[serve.apps.ID]` table.
     pub(crate) fn pickup_rules(&mut self, raw: &RawConfig) {
         let mut pickups: BTreeSet<&str> = BTreeSet::new();

@@ -308,7 +308,7 @@ impl Checker<'_> {
                         s,
                         &k("exclude_data"),
                         format!(
-                            "\"{}\" is not a dimension of the events mapping; seed 000 excludes {}",
+                            "\"{}\" is not a dimension of the events mapping; the usual privacy dimensions to exclude are {}",
                             name.escape_default(),
                             PRIVACY.join(", ")
                         ),
