@@ -173,18 +173,6 @@ pub fn download_links(
     }
 }
 
-/// The MIME type of a delivered file, from its name.
-pub fn content_type(name: &str) -> &'static str {
-    let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".gz") {
-        "application/gzip"
-    } else if lower.ends_with(".zip") {
-        "application/zip"
-    } else {
-        "text/csv"
-    }
-}
-
 /// A byte count for people: `812 bytes`, `3.4 MB`.
 pub fn human_bytes(n: u64) -> String {
     const MB: f64 = 1024.0 * 1024.0;
@@ -198,13 +186,6 @@ pub fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn content_types_by_extension() {
-        assert_eq!(content_type("VIEWS_x_20261123_20261123.csv"), "text/csv");
-        assert_eq!(content_type("VIEWS_x.csv.gz"), "application/gzip");
-        assert_eq!(content_type("VIEWS_x.ZIP"), "application/zip");
-    }
 
     #[test]
     fn transient_errors() {

@@ -25,6 +25,7 @@ use super::auth::{self, LinkError};
 use super::http::{encode_segment, error, unauthorized_empty, Note, RequestId};
 use super::{Served, Shared};
 use crate::pickup::{self, Entry};
+use crate::render::naming;
 use crate::schedule::describe;
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -287,15 +288,11 @@ async fn open_current(
     Ok(None)
 }
 
+/// A download's `Content-Type`: the file's type, CSV said to be UTF-8.
 fn content_type(name: &str) -> &'static str {
-    if name.ends_with(".zip") {
-        "application/zip"
-    } else if name.ends_with(".gz") {
-        "application/gzip"
-    } else if name.ends_with(".csv") {
-        "text/csv; charset=utf-8"
-    } else {
-        "application/octet-stream"
+    match naming::content_type(name) {
+        "text/csv" => "text/csv; charset=utf-8",
+        other => other,
     }
 }
 
@@ -525,6 +522,7 @@ mod tests {
         assert_eq!(content_type("a.zip"), "application/zip");
         assert_eq!(content_type("a.csv.gz"), "application/gzip");
         assert_eq!(content_type("a.csv"), "text/csv; charset=utf-8");
+        assert_eq!(content_type("a.CSV"), "text/csv; charset=utf-8");
         assert_eq!(
             disposition("VIEWS_Vues é.csv"),
             "attachment; filename=\"VIEWS_Vues _.csv\"; filename*=UTF-8''VIEWS_Vues%20%C3%A9.csv"
