@@ -13,14 +13,16 @@
 //! Failures of the report (a bad query, a destination down) are recorded and returned as
 //! a failed run; only a failing ledger is an error of this function.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::config::{Config, Report};
 use crate::deliver::{self, Delivery};
 use crate::lease::LeaseKeeper;
-use crate::ledger::{Claim, FileRecord, Finish, Ledger, ReceiptStatus, RunKind, RunRecord};
+use crate::ledger::{
+    Claim, FileRecord, Finish, Ledger, LostClaim, ReceiptStatus, RunKind, RunRecord,
+};
 use crate::progress::Progress;
 use crate::render::{self, RenderJob, RenderedFile};
 use crate::schedule::Window;
@@ -105,7 +107,7 @@ impl Runner<'_> {
                 continue;
             }
             if keeper.lost() {
-                bail!("lost the claim on run {token}: another process took it over after the lease expired");
+                return Err(LostClaim { token }.into());
             }
             let delivery = Delivery {
                 config: self.config,
@@ -163,10 +165,8 @@ impl Runner<'_> {
         outcome: std::result::Result<(), String>,
     ) -> Result<RunRecord> {
         if keeper.lost() {
-            bail!(
-                "lost the claim on run {}: another process took it over after the lease expired",
-                run.token
-            );
+            let token = run.token.clone();
+            return Err(LostClaim { token }.into());
         }
         let mut finish = match outcome {
             Ok(()) => Finish::Completed {

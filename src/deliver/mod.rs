@@ -16,7 +16,6 @@ pub mod s3;
 pub mod sftp;
 pub mod smtp;
 
-use std::fmt;
 use std::path::Path;
 
 use anyhow::Result;
@@ -51,16 +50,9 @@ pub struct Delivered {
 
 /// A failure worth trying again soon: the network, or a server that said "later".
 /// Destination modules put it at the root of an error's chain.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct Transient(pub String);
-
-impl fmt::Display for Transient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Transient {}
 
 /// Whether `err` is worth trying again within the run.
 pub fn is_transient(err: &anyhow::Error) -> bool {

@@ -134,6 +134,15 @@ impl Claim {
     }
 }
 
+/// Another process took over a run this one had claimed (the lease expired): this
+/// process must record nothing more about the run. Said by the ledger when a write
+/// finds another owner, and by the runner when its lease keeper saw the lease go.
+#[derive(Debug, thiserror::Error)]
+#[error("lost the claim on run {token}: another process took it over after the lease expired")]
+pub struct LostClaim {
+    pub token: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileRecord {
     #[serde(rename = "type")]
