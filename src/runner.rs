@@ -20,11 +20,9 @@ use chrono_tz::Tz;
 use crate::config::{Config, Report};
 use crate::deliver::{self, Delivery};
 use crate::lease::LeaseKeeper;
-use crate::ledger::{
-    Claim, FileRecord, Finish, Ledger, LostClaim, ReceiptStatus, RunKind, RunRecord,
-};
+use crate::ledger::{Claim, Finish, Ledger, LostClaim, ReceiptStatus, RunKind, RunRecord};
 use crate::progress::Progress;
-use crate::render::{self, RenderJob, RenderedFile};
+use crate::render::{self, RenderJob};
 use crate::schedule::Window;
 use crate::{notify, redact, spool, ui};
 
@@ -35,18 +33,6 @@ pub struct Runner<'a> {
     /// The logical time (`--now`): retry times are counted from it.
     pub now: DateTime<Utc>,
     pub progress: &'a Progress,
-}
-
-impl From<RenderedFile> for FileRecord {
-    fn from(f: RenderedFile) -> Self {
-        FileRecord {
-            kind: f.kind,
-            name: f.name,
-            rows: f.rows,
-            bytes: f.bytes,
-            sha256: f.sha256,
-        }
-    }
 }
 
 /// The window of a recorded run, in the report's zone.
@@ -81,8 +67,7 @@ impl Runner<'_> {
                     token: &token,
                 };
                 match render::render_all(&job, &spool, self.progress) {
-                    Ok(rendered) => {
-                        let files: Vec<FileRecord> = rendered.into_iter().map(Into::into).collect();
+                    Ok(files) => {
                         self.ledger.set_files(&token, &owner, &files)?;
                         files
                     }

@@ -143,8 +143,11 @@ pub struct LostClaim {
     pub token: String,
 }
 
+/// A finished file of a run: what `render` made, the ledger records, a retry checks the
+/// spool against, and destinations deliver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileRecord {
+    /// The output's type (`VIEWS`).
     #[serde(rename = "type")]
     pub kind: String,
     pub name: String,
