@@ -1,8 +1,6 @@
 //! Exit codes (documented in the README and the man pages) and the one place where a
 //! fatal error is printed.
 
-use std::fmt;
-
 use crate::config::ConfigErrors;
 
 pub const OK: u8 = 0;
@@ -14,30 +12,16 @@ pub const USAGE: u8 = 2;
 pub const RATE_LIMITED: u8 = 75;
 
 /// A mistake on the command line that clap cannot see (an unknown report name, say).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct UsageError(pub String);
 
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
 /// A refusal to do something now that will be allowed later.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct RateLimited {
     pub message: String,
 }
-
-impl fmt::Display for RateLimited {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for RateLimited {}
 
 /// Prints `err` on stderr as `reportctl: error: …` with its causes and returns the exit
 /// code it stands for. A closed stdout (`reportctl plan | head`) is not an error.
@@ -65,5 +49,36 @@ pub fn report(err: &anyhow::Error) -> u8 {
         RATE_LIMITED
     } else {
         FAILED
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_say_their_message_and_nothing_else() {
+        assert_eq!(
+            UsageError("no report \"x\"".into()).to_string(),
+            "no report \"x\""
+        );
+        let limited = RateLimited {
+            message: "send-test was run 5 times in the last hour".into(),
+        };
+        assert_eq!(
+            limited.to_string(),
+            "send-test was run 5 times in the last hour"
+        );
+        assert_eq!(
+            crate::deliver::Transient("450 mailbox busy".into()).to_string(),
+            "450 mailbox busy"
+        );
+        assert_eq!(
+            crate::ledger::LostClaim {
+                token: "00ab".into()
+            }
+            .to_string(),
+            "lost the claim on run 00ab: another process took it over after the lease expired"
+        );
     }
 }

@@ -22,6 +22,7 @@ pub mod progress;
 pub mod redact;
 pub mod render;
 pub mod runner;
+pub mod runtime;
 pub mod schedule;
 pub mod serve;
 pub mod source;

@@ -13,16 +13,16 @@
 //! Failures of the report (a bad query, a destination down) are recorded and returned as
 //! a failed run; only a failing ledger is an error of this function.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::config::{Config, Report};
 use crate::deliver::{self, Delivery};
 use crate::lease::LeaseKeeper;
-use crate::ledger::{Claim, FileRecord, Finish, Ledger, ReceiptStatus, RunKind, RunRecord};
+use crate::ledger::{Claim, Finish, Ledger, LostClaim, ReceiptStatus, RunKind, RunRecord};
 use crate::progress::Progress;
-use crate::render::{self, RenderJob, RenderedFile};
+use crate::render::{self, RenderJob};
 use crate::schedule::Window;
 use crate::{notify, redact, spool, ui};
 
@@ -33,18 +33,6 @@ pub struct Runner<'a> {
     /// The logical time (`--now`): retry times are counted from it.
     pub now: DateTime<Utc>,
     pub progress: &'a Progress,
-}
-
-impl From<RenderedFile> for FileRecord {
-    fn from(f: RenderedFile) -> Self {
-        FileRecord {
-            kind: f.kind,
-            name: f.name,
-            rows: f.rows,
-            bytes: f.bytes,
-            sha256: f.sha256,
-        }
-    }
 }
 
 /// The window of a recorded run, in the report's zone.
@@ -79,8 +67,7 @@ impl Runner<'_> {
                     token: &token,
                 };
                 match render::render_all(&job, &spool, self.progress) {
-                    Ok(rendered) => {
-                        let files: Vec<FileRecord> = rendered.into_iter().map(Into::into).collect();
+                    Ok(files) => {
                         self.ledger.set_files(&token, &owner, &files)?;
                         files
                     }
@@ -105,7 +92,7 @@ impl Runner<'_> {
                 continue;
             }
             if keeper.lost() {
-                bail!("lost the claim on run {token}: another process took it over after the lease expired");
+                return Err(LostClaim { token }.into());
             }
             let delivery = Delivery {
                 config: self.config,
@@ -163,10 +150,8 @@ impl Runner<'_> {
         outcome: std::result::Result<(), String>,
     ) -> Result<RunRecord> {
         if keeper.lost() {
-            bail!(
-                "lost the claim on run {}: another process took it over after the lease expired",
-                run.token
-            );
+            let token = run.token.clone();
+            return Err(LostClaim { token }.into());
         }
         let mut finish = match outcome {
             Ok(()) => Finish::Completed {

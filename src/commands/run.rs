@@ -142,7 +142,7 @@ fn render_local(job: &RenderJob<'_>, token: &str) -> Result<(PathBuf, Vec<FileRe
     if files.is_err() {
         let _ = crate::spool::remove(job.config, &local);
     }
-    Ok((spool, files?.into_iter().map(Into::into).collect()))
+    Ok((spool, files?))
 }
 
 fn print_files(cli: &Cli, dir: &Path, files: &[FileRecord]) -> Result<()> {

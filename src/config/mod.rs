@@ -1,10 +1,11 @@
 //! The configuration file: `[settings]`, named `[sources.NAME]` and
 //! `[destinations.NAME]`, and `[[reports]]`.
 //!
-//! Loading is two-staged (see STYLE.md): serde reads each part of the TOML into the
-//! `raw` structs with unknown keys rejected, then `check` turns them into the checked
-//! types of `model`. Each source, destination, report and report sub-table is read on
-//! its own, so one pass reports every problem it can find, not only the first.
+//! Loading has two stages. First, serde reads each part of the TOML into the plain
+//! `raw` structs, rejecting unknown keys. Second, `check` turns the raw structs into
+//! the checked types of `model` (a `Schedule`, a `Destination`, a `Report`), so that
+//! code past loading never checks a value again. Each source, destination, report and report sub-table is read on its
+//! own, so one pass reports every problem it can find, not only the first.
 
 pub mod check;
 pub mod diag;

@@ -15,6 +15,7 @@ use super::{smtp, Delivered, Delivery};
 use crate::config::check::DEFAULT_BODY;
 use crate::config::{EmailDest, Report, Smtp};
 use crate::ledger::{FileRecord, Link};
+use crate::render::naming::content_type;
 use crate::schedule::Window;
 use crate::template::{Template, MAIL_VARS};
 
@@ -69,7 +70,7 @@ pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
             let path = d.spool.join(&f.name);
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            let content_type = ContentType::parse(super::content_type(&f.name))
+            let content_type = ContentType::parse(content_type(&f.name))
                 .map_err(|e| anyhow!("content type of {}: {e}", f.name))?;
             let body = Body::new_with_encoding(bytes, ContentTransferEncoding::Base64)
                 .map_err(|_| anyhow!("encoding {}", f.name))?;

@@ -16,7 +16,6 @@ pub mod s3;
 pub mod sftp;
 pub mod smtp;
 
-use std::fmt;
 use std::path::Path;
 
 use anyhow::Result;
@@ -51,16 +50,9 @@ pub struct Delivered {
 
 /// A failure worth trying again soon: the network, or a server that said "later".
 /// Destination modules put it at the root of an error's chain.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct Transient(pub String);
-
-impl fmt::Display for Transient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Transient {}
 
 /// Whether `err` is worth trying again within the run.
 pub fn is_transient(err: &anyhow::Error) -> bool {
@@ -173,18 +165,6 @@ pub fn download_links(
     }
 }
 
-/// The MIME type of a delivered file, from its name.
-pub fn content_type(name: &str) -> &'static str {
-    let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".gz") {
-        "application/gzip"
-    } else if lower.ends_with(".zip") {
-        "application/zip"
-    } else {
-        "text/csv"
-    }
-}
-
 /// A byte count for people: `812 bytes`, `3.4 MB`.
 pub fn human_bytes(n: u64) -> String {
     const MB: f64 = 1024.0 * 1024.0;
@@ -198,13 +178,6 @@ pub fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn content_types_by_extension() {
-        assert_eq!(content_type("VIEWS_x_20261123_20261123.csv"), "text/csv");
-        assert_eq!(content_type("VIEWS_x.csv.gz"), "application/gzip");
-        assert_eq!(content_type("VIEWS_x.ZIP"), "application/zip");
-    }
 
     #[test]
     fn transient_errors() {

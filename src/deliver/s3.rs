@@ -29,6 +29,7 @@ use tokio::task::JoinSet;
 use super::{Delivered, Delivery, Transient};
 use crate::config::{S3Dest, Sse};
 use crate::ledger::{FileRecord, Link};
+use crate::render::naming;
 
 /// Parts uploaded at once; memory holds none of them (they stream from disk).
 const PARALLEL_PARTS: usize = 8;
@@ -68,10 +69,7 @@ pub fn presign(dest: &S3Dest, files: &[FileRecord]) -> Result<Vec<Link>> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the S3 client's runtime")
+    crate::runtime::for_client("the S3 client's runtime")
 }
 
 fn key_of(dest: &S3Dest, name: &str) -> String {
@@ -189,7 +187,7 @@ fn sse(dest: &S3Dest) -> (Option<ServerSideEncryption>, Option<String>) {
 fn content_type(dest: &S3Dest, name: &str) -> String {
     dest.content_type
         .clone()
-        .unwrap_or_else(|| super::content_type(name).to_string())
+        .unwrap_or_else(|| naming::content_type(name).to_string())
 }
 
 async fn body(path: &Path, offset: u64, len: u64) -> Result<ByteStream> {

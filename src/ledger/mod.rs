@@ -134,8 +134,20 @@ impl Claim {
     }
 }
 
+/// Another process took over a run this one had claimed (the lease expired): this
+/// process must record nothing more about the run. Said by the ledger when a write
+/// finds another owner, and by the runner when its lease keeper saw the lease go.
+#[derive(Debug, thiserror::Error)]
+#[error("lost the claim on run {token}: another process took it over after the lease expired")]
+pub struct LostClaim {
+    pub token: String,
+}
+
+/// A finished file of a run: what `render` made, the ledger records, a retry checks the
+/// spool against, and destinations deliver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileRecord {
+    /// The output's type (`VIEWS`).
     #[serde(rename = "type")]
     pub kind: String,
     pub name: String,

@@ -447,9 +447,10 @@ fn owned(db: &mut dyn Sql, token: &str, owner: &str) -> Result<()> {
     )?;
     match row.map(|r| r.opt_text(0)).transpose()? {
         Some(Some(o)) if o == owner => Ok(()),
-        Some(_) => bail!(
-            "lost the claim on run {token}: another process took it over after the lease expired"
-        ),
+        Some(_) => Err(LostClaim {
+            token: token.to_string(),
+        }
+        .into()),
         None => bail!("no run with token {token} in the ledger"),
     }
 }

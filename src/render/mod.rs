@@ -14,22 +14,12 @@ use chrono::NaiveDateTime;
 
 use crate::config::{Compression, Config, Report};
 use crate::fsutil::{self, BackgroundWriter, Hashing};
+use crate::ledger::FileRecord;
 use crate::schedule::Window;
 use crate::source;
 
 use self::csv::CsvRenderer;
 use self::naming::{compressed_name, NameValues};
-
-/// A finished file of a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderedFile {
-    /// The output's type (`VIEWS`).
-    pub kind: String,
-    pub name: String,
-    pub rows: u64,
-    pub bytes: u64,
-    pub sha256: String,
-}
 
 /// What a run renders: which report, which window, which names.
 pub struct RenderJob<'a> {
@@ -67,7 +57,7 @@ pub fn render_all(
     job: &RenderJob<'_>,
     dir: &Path,
     progress: &crate::progress::Progress,
-) -> Result<Vec<RenderedFile>> {
+) -> Result<Vec<FileRecord>> {
     let result = render_into(job, dir, progress);
     if result.is_err() {
         progress.finish();
@@ -85,7 +75,7 @@ fn render_into(
     job: &RenderJob<'_>,
     dir: &Path,
     progress: &crate::progress::Progress,
-) -> Result<Vec<RenderedFile>> {
+) -> Result<Vec<FileRecord>> {
     let mut files = Vec::new();
     for output in &job.report.outputs {
         let name = job.csv_name(&output.kind)?;
@@ -129,7 +119,7 @@ fn render_into(
         };
         fsutil::commit(&tmp, &target)
             .with_context(|| format!("moving {} into place", target.display()))?;
-        files.push(RenderedFile {
+        files.push(FileRecord {
             kind: output.kind.clone(),
             name: final_name,
             rows,

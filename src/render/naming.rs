@@ -224,6 +224,21 @@ pub fn compressed_name(name: &str, compression: Compression) -> String {
     }
 }
 
+/// The MIME type of a file reportctl wrote, from its name: a gzip stream (`.gz`), a zip
+/// archive (`.zip`), else CSV, whatever the template's extension (every file reportctl
+/// renders is CSV, compressed or not). Email attachments, S3 objects and `serve`'s
+/// downloads all take it from here.
+pub fn content_type(name: &str) -> &'static str {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".gz") {
+        "application/gzip"
+    } else if lower.ends_with(".zip") {
+        "application/zip"
+    } else {
+        "text/csv"
+    }
+}
+
 /// Report names: letters, digits, spaces and underscores.
 pub fn check_report_name(name: &str) -> Result<(), String> {
     if name.trim().is_empty() {
@@ -361,6 +376,14 @@ mod tests {
         assert_eq!(compressed_name("a.csv", Compression::Zip), "a.zip");
         assert_eq!(compressed_name("a.txt", Compression::Zip), "a.txt.zip");
         assert_eq!(compressed_name("a.csv", Compression::None), "a.csv");
+    }
+
+    #[test]
+    fn content_types_by_extension() {
+        assert_eq!(content_type("VIEWS_x_20261123_20261123.csv"), "text/csv");
+        assert_eq!(content_type("VIEWS_x.csv.gz"), "application/gzip");
+        assert_eq!(content_type("VIEWS_x.ZIP"), "application/zip");
+        assert_eq!(content_type("VIEWS_x.txt"), "text/csv");
     }
 
     #[test]

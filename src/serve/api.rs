@@ -25,6 +25,7 @@ use super::auth::{self, LinkError};
 use super::http::{encode_segment, error, unauthorized_empty, Note, RequestId};
 use super::{Served, Shared};
 use crate::pickup::{self, Entry};
+use crate::render::naming;
 use crate::schedule::describe;
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -68,11 +69,10 @@ pub async fn list(
     }
     let base = base_url(&state, &headers);
     let now = Utc::now();
-    let reports: Vec<Value> = state
-        .reports
-        .iter()
-        .map(|s| describe_report(&state, s, &base, now))
-        .collect();
+    let mut reports = Vec::with_capacity(state.reports.len());
+    for s in &state.reports {
+        reports.push(describe_report(&state, s, &base, now).await);
+    }
     json_response(json!({ "reports": reports }))
 }
 
@@ -94,12 +94,7 @@ pub async fn one(
             "unknown report",
         );
     };
-    json_response(describe_report(
-        &state,
-        s,
-        &base_url(&state, &headers),
-        Utc::now(),
-    ))
+    json_response(describe_report(&state, s, &base_url(&state, &headers), Utc::now()).await)
 }
 
 fn json_response(v: Value) -> Response {
@@ -130,11 +125,11 @@ fn base_url(state: &Shared, headers: &HeaderMap) -> String {
     }
 }
 
-fn describe_report(state: &Shared, s: &Served, base: &str, now: DateTime<Utc>) -> Value {
+async fn describe_report(state: &Shared, s: &Served, base: &str, now: DateTime<Utc>) -> Value {
     let r = &s.report;
     let mut links = Vec::new();
     for key in &s.keys {
-        let entry = match pickup::current(&s.store.path, &s.id, key, s.store.keep_days, now) {
+        let entry = match current(s, key, now).await {
             Ok(Some(e)) => e,
             Ok(None) => continue,
             Err(e) => {
@@ -258,6 +253,25 @@ fn internal(rid: &RequestId, e: &anyhow::Error) -> Response {
     )
 }
 
+/// The store's index entry of the current file of (report, type): `pickup::current`,
+/// which reads files, on a thread that may block.
+async fn current(s: &Served, key: &str, now: DateTime<Utc>) -> anyhow::Result<Option<Entry>> {
+    let (root, id, key, keep_days) = (
+        s.store.path.clone(),
+        s.id.clone(),
+        key.to_string(),
+        s.store.keep_days,
+    );
+    tokio::task::spawn_blocking(move || pickup::current(&root, &id, &key, keep_days, now)).await?
+}
+
+/// The store's index entry of (report, type), current or not: `pickup::read` on a
+/// thread that may block.
+async fn latest(s: &Served, key: &str) -> anyhow::Result<Option<Entry>> {
+    let (root, id, key) = (s.store.path.clone(), s.id.clone(), key.to_string());
+    tokio::task::spawn_blocking(move || pickup::read(&root, &id, &key)).await?
+}
+
 /// The current file of (report, type) when `accept` takes it, opened. A writer may
 /// replace the file between reading the index and opening it: then the index is read
 /// again.
@@ -268,8 +282,7 @@ async fn open_current(
     accept: impl Fn(&Entry) -> bool,
 ) -> anyhow::Result<Option<(Entry, tokio::fs::File)>> {
     for _ in 0..3 {
-        let Some(entry) = pickup::current(&s.store.path, &s.id, key, s.store.keep_days, now)?
-        else {
+        let Some(entry) = current(s, key, now).await? else {
             return Ok(None);
         };
         if !accept(&entry) {
@@ -287,15 +300,11 @@ async fn open_current(
     Ok(None)
 }
 
+/// A download's `Content-Type`: the file's type, CSV said to be UTF-8.
 fn content_type(name: &str) -> &'static str {
-    if name.ends_with(".zip") {
-        "application/zip"
-    } else if name.ends_with(".gz") {
-        "application/gzip"
-    } else if name.ends_with(".csv") {
-        "text/csv; charset=utf-8"
-    } else {
-        "application/octet-stream"
+    match naming::content_type(name) {
+        "text/csv" => "text/csv; charset=utf-8",
+        other => other,
     }
 }
 
@@ -478,7 +487,7 @@ pub async fn app_download(
     let key = &s.keys[0];
     match open_current(s, key, now, |e| e.file == filename).await {
         Ok(Some((entry, file))) => file_response(&entry, file).await,
-        Ok(None) => match pickup::read(&s.store.path, &s.id, key) {
+        Ok(None) => match latest(s, key).await {
             Ok(Some(e)) if e.file == filename => older(),
             _ => not_found(),
         },
@@ -525,6 +534,7 @@ mod tests {
         assert_eq!(content_type("a.zip"), "application/zip");
         assert_eq!(content_type("a.csv.gz"), "application/gzip");
         assert_eq!(content_type("a.csv"), "text/csv; charset=utf-8");
+        assert_eq!(content_type("a.CSV"), "text/csv; charset=utf-8");
         assert_eq!(
             disposition("VIEWS_Vues é.csv"),
             "attachment; filename=\"VIEWS_Vues _.csv\"; filename*=UTF-8''VIEWS_Vues%20%C3%A9.csv"

@@ -181,11 +181,7 @@ pub fn run(config: &Config, listen: Option<SocketAddr>) -> Result<u8> {
             config.path.display()
         )))
     })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("reportctl-serve")
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = crate::runtime::for_server()?;
     runtime.block_on(async {
         // Signals first: a SIGTERM that comes right after startup is a clean stop.
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -226,15 +226,18 @@ fn tags(b: &mut Builder, col: &str, values: &[String], how: &str) -> String {
 /// The conditions of `f`, ANDed (`None` when empty).
 fn filters(b: &mut Builder, m: &EventsMapping, f: &Filters) -> Option<String> {
     let mut parts = Vec::new();
-    for (dim, values) in &f.include {
-        let ors: Vec<String> = m.dimensions[dim]
+    for DimensionFilter { columns, values } in &f.include {
+        let ors: Vec<String> = columns
             .iter()
             .map(|c| b.in_list(&ident(c), values))
             .collect();
         parts.push(format!("({})", ors.join(" OR ")));
     }
-    for (dim, values) in &f.exclude {
-        let cols = &m.dimensions[dim];
+    for DimensionFilter {
+        columns: cols,
+        values,
+    } in &f.exclude
+    {
         // Any matched touchpoint outside the list keeps the event; so does having none.
         let mut ors: Vec<String> = cols
             .iter()
@@ -323,31 +326,31 @@ pub fn compile(s: &Structured, w: &WindowParams, tz: Tz, dialect: Dialect) -> Co
                 keys.push(name.to_string());
             }
             for g in group_by {
-                let col = ident(m.column(g).expect("checked"));
-                select.push(format!("{} AS {}", b.as_text(&col), ident(g)));
-                keys.push(g.clone());
+                let col = ident(&g.column);
+                select.push(format!("{} AS {}", b.as_text(&col), ident(&g.name)));
+                keys.push(g.name.clone());
             }
             for c in counters {
                 let expr = match c {
                     Counter::Count => "count(*)".to_string(),
-                    Counter::Traffic(t) => {
-                        let col = ident(m.traffic.as_deref().expect("checked"));
-                        let v = b.text(t);
+                    Counter::Traffic { value, column } => {
+                        let col = ident(column);
+                        let v = b.text(value);
                         format!("sum(CASE WHEN {col} = {v} THEN 1 ELSE 0 END)")
                     }
                     Counter::Distinct(d) => {
-                        let col = ident(m.column(d).expect("checked"));
+                        let col = ident(&d.column);
                         format!("count(DISTINCT {})", b.as_text(&col))
                     }
                     Counter::Sum(ms) => {
-                        let col = ident(&m.measures[ms]);
+                        let col = ident(&ms.column);
                         match dialect {
                             Dialect::Sqlite => format!("round(sum({col}), 6)"),
                             Dialect::Postgres => format!("(round(sum({col})::numeric, 6))::float8"),
                         }
                     }
                     Counter::NonZero(ms) => {
-                        let col = ident(&m.measures[ms]);
+                        let col = ident(&ms.column);
                         format!("sum(CASE WHEN {col} > 0 THEN 1 ELSE 0 END)")
                     }
                 };
@@ -394,19 +397,20 @@ pub fn compile(s: &Structured, w: &WindowParams, tz: Tz, dialect: Dialect) -> Co
             // Events in time order; ties by id, or by every column shown.
             let mut order = vec![ident(&m.time)];
             for c in columns {
-                let (expr, text) = match c.as_str() {
-                    TIME => (time_label(&mut b, m, tz, TimeSeries::Hour, true), false),
-                    ID => (ident(m.id.as_deref().expect("checked")), false),
-                    other if m.measures.contains_key(other) => (ident(&m.measures[other]), false),
-                    other => (b.as_text(&ident(m.column(other).expect("checked"))), true),
+                let (expr, text) = match c {
+                    DetailColumn::Time => {
+                        (time_label(&mut b, m, tz, TimeSeries::Hour, true), false)
+                    }
+                    DetailColumn::Plain(col) => (ident(&col.column), false),
+                    DetailColumn::Text(col) => (b.as_text(&ident(&col.column)), true),
                 };
-                if m.id.is_none() && c != TIME {
+                if m.id.is_none() && *c != DetailColumn::Time {
                     order.push(match (text, dialect) {
                         (true, Dialect::Postgres) => format!("{expr} COLLATE \"C\" NULLS FIRST"),
                         _ => format!("{expr} NULLS FIRST"),
                     });
                 }
-                select.push(format!("{expr} AS {}", ident(c)));
+                select.push(format!("{expr} AS {}", ident(c.name())));
             }
             if let Some(id) = &m.id {
                 order.push(ident(id));

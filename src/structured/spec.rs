@@ -1,7 +1,9 @@
 //! Structured outputs (views and engagement reports, summaries and detail reports of
 //! events): what a `kind = "summary"` or `kind = "detail"` output asks for, in
-//! the logical names of an events mapping. Checked when the configuration is loaded;
-//! compiled to the source's SQL dialect by `compile`.
+//! the logical names of an events mapping. Checked when the configuration is loaded,
+//! which also resolves every logical name an output uses to the column that holds it
+//! (a `Column`), so that `compile` never looks a name up and has no case for a name the
+//! mapping lacks; compiled to the source's SQL dialect by `compile`.
 
 use std::collections::BTreeMap;
 
@@ -95,6 +97,33 @@ impl EventsMapping {
     }
 }
 
+/// A logical name of an output, resolved against the events mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The logical name (`network`): it names the output column.
+    pub name: String,
+    /// The physical column that holds it (a dimension's first column).
+    pub column: String,
+}
+
+impl Column {
+    /// The column of `logical` in `m` (see `EventsMapping::column`), if it has one.
+    pub fn resolve(m: &EventsMapping, logical: &str) -> Option<Column> {
+        m.column(logical).map(|column| Column {
+            name: logical.to_string(),
+            column: column.to_string(),
+        })
+    }
+
+    /// The column of the measure `name` in `m`, if it has one.
+    pub fn measure(m: &EventsMapping, name: &str) -> Option<Column> {
+        m.measures.get(name).map(|column| Column {
+            name: name.to_string(),
+            column: column.clone(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeSeries {
     None,
@@ -111,14 +140,19 @@ pub enum Counter {
     /// `count`: events.
     Count,
     /// `count:click`: events of one traffic type ("# clicks", "# installs").
-    Traffic(String),
+    Traffic {
+        /// The traffic type counted (`click`).
+        value: String,
+        /// The mapping's traffic column.
+        column: String,
+    },
     /// `distinct:country`: distinct values of a dimension.
-    Distinct(String),
+    Distinct(Column),
     /// `sum:revenue`: the total of a measure (an amount), rounded to 6 decimals.
-    Sum(String),
+    Sum(Column),
     /// `nonzero:revenue`: events with a measure above zero ("# revenue
     /// generating events").
-    NonZero(String),
+    NonZero(Column),
 }
 
 impl Counter {
@@ -129,22 +163,29 @@ impl Counter {
     pub fn column_name(&self) -> String {
         match self {
             Counter::Count => "count".into(),
-            Counter::Traffic(t) => format!("{t}_count"),
-            Counter::Distinct(d) => format!("distinct_{d}"),
-            Counter::Sum(m) => format!("{m}_sum"),
-            Counter::NonZero(m) => format!("{m}_events"),
+            Counter::Traffic { value, .. } => format!("{value}_count"),
+            Counter::Distinct(d) => format!("distinct_{}", d.name),
+            Counter::Sum(m) => format!("{}_sum", m.name),
+            Counter::NonZero(m) => format!("{}_events", m.name),
         }
     }
+}
+
+/// A filter on one dimension: its columns (every matched touchpoint's) and the values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DimensionFilter {
+    pub columns: Vec<String>,
+    pub values: Vec<String>,
 }
 
 /// Filters, ANDed with each other; the values of one filter are ORed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filters {
     /// Keep an event if any of the dimension's columns holds one of the values.
-    pub include: Vec<(String, Vec<String>)>,
+    pub include: Vec<DimensionFilter>,
     /// Keep an event if any of the dimension's columns holds none of the values (or is
     /// empty).
-    pub exclude: Vec<(String, Vec<String>)>,
+    pub exclude: Vec<DimensionFilter>,
     /// Tag filters: contains any / contains only / does not contain.
     pub tags_any: Vec<String>,
     pub tags_only: Vec<String>,
@@ -161,16 +202,49 @@ impl Filters {
     }
 }
 
+/// A column of a detail report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DetailColumn {
+    /// The event's time, labelled in the report's zone.
+    Time,
+    /// Shown as stored: the row id or a measure.
+    Plain(Column),
+    /// Shown as text: a dimension, the traffic type or the tags.
+    Text(Column),
+}
+
+impl DetailColumn {
+    /// The column of `logical` in `m`, shown as it must be, if `m` has it.
+    pub fn resolve(m: &EventsMapping, logical: &str) -> Option<DetailColumn> {
+        match logical {
+            TIME => Some(DetailColumn::Time),
+            ID => Column::resolve(m, ID).map(DetailColumn::Plain),
+            other if m.measures.contains_key(other) => {
+                Column::measure(m, other).map(DetailColumn::Plain)
+            }
+            other => Column::resolve(m, other).map(DetailColumn::Text),
+        }
+    }
+
+    /// The logical name, which names the output column.
+    pub fn name(&self) -> &str {
+        match self {
+            DetailColumn::Time => TIME,
+            DetailColumn::Plain(c) | DetailColumn::Text(c) => &c.name,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shape {
     Summary {
-        group_by: Vec<String>,
+        group_by: Vec<Column>,
         time_series: TimeSeries,
         counters: Vec<Counter>,
     },
     Detail {
-        /// Logical names, `default` already expanded, privacy columns removed.
-        columns: Vec<String>,
+        /// `default` already expanded, privacy columns removed.
+        columns: Vec<DetailColumn>,
     },
 }
 
@@ -186,4 +260,70 @@ pub struct Structured {
     pub traffic_filters: BTreeMap<String, Filters>,
     pub row_limit: Option<u64>,
     pub cardinality_limit: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping() -> EventsMapping {
+        EventsMapping {
+            table: vec!["events".into()],
+            time: "ts".into(),
+            time_format: TimeFormat::Text,
+            traffic: Some("kind".into()),
+            id: Some("event_id".into()),
+            dimensions: BTreeMap::from([(
+                "network".into(),
+                vec!["click_network".into(), "view_network".into()],
+            )]),
+            tags: None,
+            measures: BTreeMap::from([("revenue".into(), "amount".into())]),
+            default_columns: Vec::new(),
+        }
+    }
+
+    fn col(name: &str, column: &str) -> Column {
+        Column {
+            name: name.into(),
+            column: column.into(),
+        }
+    }
+
+    #[test]
+    fn detail_columns_resolve_to_what_compile_writes() {
+        let m = mapping();
+        let resolve = |n: &str| DetailColumn::resolve(&m, n);
+        assert_eq!(resolve(TIME), Some(DetailColumn::Time));
+        assert_eq!(resolve(ID), Some(DetailColumn::Plain(col(ID, "event_id"))));
+        assert_eq!(
+            resolve("revenue"),
+            Some(DetailColumn::Plain(col("revenue", "amount")))
+        );
+        assert_eq!(
+            resolve("network"),
+            Some(DetailColumn::Text(col("network", "click_network")))
+        );
+        assert_eq!(
+            resolve(TRAFFIC),
+            Some(DetailColumn::Text(col(TRAFFIC, "kind")))
+        );
+        assert_eq!(resolve(TAGS), None);
+        assert_eq!(resolve("country"), None);
+        assert_eq!(resolve("revenue").unwrap().name(), "revenue");
+    }
+
+    #[test]
+    fn measures_resolve_only_as_measures() {
+        let m = mapping();
+        assert_eq!(
+            Column::measure(&m, "revenue"),
+            Some(col("revenue", "amount"))
+        );
+        assert_eq!(Column::measure(&m, "network"), None);
+        assert_eq!(
+            Counter::Sum(col("revenue", "amount")).column_name(),
+            "revenue_sum"
+        );
+    }
 }

@@ -368,9 +368,10 @@ impl Checker<'_> {
             if let Some(list) = &o.group_by {
                 for g in list.get_ref() {
                     let name = g.get_ref();
-                    let ok =
-                        m.dimensions.contains_key(name) || (name == TRAFFIC && m.traffic.is_some());
-                    if !ok {
+                    let column = (m.dimensions.contains_key(name) || name == TRAFFIC)
+                        .then(|| Column::resolve(m, name))
+                        .flatten();
+                    let Some(column) = column else {
                         let mut allowed: Vec<&str> =
                             m.dimensions.keys().map(String::as_str).collect();
                         if m.traffic.is_some() {
@@ -386,8 +387,10 @@ impl Checker<'_> {
                                 allowed.join(", ")
                             ),
                         );
-                    } else if !excluded.contains(name) {
-                        group_by.push(name.clone());
+                        continue;
+                    };
+                    if !excluded.contains(name) {
+                        group_by.push(column);
                     }
                 }
             }
@@ -459,28 +462,31 @@ impl Checker<'_> {
                 None => vec![Spanned::new(span.clone(), "default".to_string())],
             };
             for c in &requested {
-                if c.get_ref() == "default" {
-                    columns.extend(m.default_columns.iter().cloned());
-                } else if known.contains(c.get_ref()) {
-                    columns.push(c.get_ref().clone());
-                } else {
-                    self.err(
-                        c.span(),
-                        s,
-                        &k("columns_order"),
-                        format!(
-                            "\"{}\" is not a column of the events mapping; allowed: default, {}",
-                            c.get_ref().escape_default(),
-                            known.join(", ")
+                let names = match c.get_ref().as_str() {
+                    "default" => m.default_columns.as_slice(),
+                    _ => std::slice::from_ref(c.get_ref()),
+                };
+                for name in names {
+                    match DetailColumn::resolve(m, name) {
+                        Some(column) => columns.push(column),
+                        None => self.err(
+                            c.span(),
+                            s,
+                            &k("columns_order"),
+                            format!(
+                                "\"{}\" is not a column of the events mapping; allowed: default, {}",
+                                name.escape_default(),
+                                known.join(", ")
+                            ),
                         ),
-                    );
+                    }
                 }
             }
-            columns.retain(|c| !excluded.contains(c));
+            columns.retain(|c| !excluded.iter().any(|e| e == c.name()));
             let mut seen = Vec::new();
             columns.retain(|c| {
-                let first = !seen.contains(c);
-                seen.push(c.clone());
+                let first = !seen.contains(&c.name().to_string());
+                seen.push(c.name().to_string());
                 first
             });
             if columns.is_empty() && self.errors.len() == before {
@@ -559,13 +565,19 @@ impl Checker<'_> {
                         Some(d) => (d, true),
                         None => (other, false),
                     };
-                    if !m.dimensions.contains_key(dim) {
+                    let Some(columns) = m.dimensions.get(dim) else {
                         let dims: Vec<&str> = m.dimensions.keys().map(String::as_str).collect();
                         self.err(values.span(), s, &k, format!("\"{}\" is not a filter; allowed: a dimension ({}), exclude_ followed by a dimension, tags_any, tags_only, tags_none", other.escape_default(), dims.join(", ")));
-                    } else if exclude {
-                        out.exclude.push((dim.to_string(), list));
+                        continue;
+                    };
+                    let filter = DimensionFilter {
+                        columns: columns.clone(),
+                        values: list,
+                    };
+                    if exclude {
+                        out.exclude.push(filter);
                     } else {
-                        out.include.push((dim.to_string(), list));
+                        out.include.push(filter);
                     }
                 }
             }
@@ -591,38 +603,43 @@ impl Checker<'_> {
         };
         match (form, arg) {
             ("count", None) => Some(Counter::Count),
-            ("count", Some(t)) if m.traffic.is_some() && !t.is_empty() => {
-                Some(Counter::Traffic(t.to_string()))
-            }
-            ("count", Some(_)) => bad(
-                self,
-                "count:TRAFFIC needs a `traffic` column in the events mapping and a traffic type"
-                    .into(),
-            ),
-            ("distinct", Some(d)) if m.dimensions.contains_key(d) => {
-                Some(Counter::Distinct(d.to_string()))
-            }
-            ("sum" | "nonzero", Some(x)) if m.measures.contains_key(x) => Some(if form == "sum" {
-                Counter::Sum(x.to_string())
-            } else {
-                Counter::NonZero(x.to_string())
-            }),
-            ("distinct", Some(d)) => bad(
-                self,
-                format!(
-                    "\"{}\" is not a dimension of the events mapping; allowed: {}",
-                    d.escape_default(),
-                    m.dimensions.keys().cloned().collect::<Vec<_>>().join(", ")
+            ("count", Some(t)) => match (&m.traffic, t.is_empty()) {
+                (Some(column), false) => Some(Counter::Traffic {
+                    value: t.to_string(),
+                    column: column.clone(),
+                }),
+                _ => bad(
+                    self,
+                    "count:TRAFFIC needs a `traffic` column in the events mapping and a traffic type"
+                        .into(),
                 ),
-            ),
-            ("sum" | "nonzero", Some(x)) => bad(
-                self,
-                format!(
-                    "\"{}\" is not a measure of the events mapping; allowed: {}",
-                    x.escape_default(),
-                    m.measures.keys().cloned().collect::<Vec<_>>().join(", ")
+            },
+            ("distinct", Some(d)) => {
+                let dimension = m.dimensions.contains_key(d);
+                match Column::resolve(m, d).filter(|_| dimension) {
+                    Some(c) => Some(Counter::Distinct(c)),
+                    None => bad(
+                        self,
+                        format!(
+                            "\"{}\" is not a dimension of the events mapping; allowed: {}",
+                            d.escape_default(),
+                            m.dimensions.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    ),
+                }
+            }
+            ("sum" | "nonzero", Some(x)) => match Column::measure(m, x) {
+                Some(c) if form == "sum" => Some(Counter::Sum(c)),
+                Some(c) => Some(Counter::NonZero(c)),
+                None => bad(
+                    self,
+                    format!(
+                        "\"{}\" is not a measure of the events mapping; allowed: {}",
+                        x.escape_default(),
+                        m.measures.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
                 ),
-            ),
+            },
             _ => bad(
                 self,
                 format!(

@@ -122,10 +122,7 @@ fn run(
 
 /// The client runs on a single-threaded runtime of its own, for the length of a query.
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the PostgreSQL client")
+    crate::runtime::for_client("the PostgreSQL client")
 }
 
 /// Connects within the connect timeout (TCP, TLS and authentication together).
