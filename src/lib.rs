@@ -38,6 +38,7 @@ use clap::Parser;
 
 /// The whole program: parse the command line, run the command, report one error.
 pub fn main() -> ExitCode {
+    no_huge_pages();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -54,5 +55,17 @@ pub fn main() -> ExitCode {
     match commands::run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => ExitCode::from(exit::report(&err)),
+    }
+}
+
+/// Transparent huge pages off for this process, whatever the system's setting: memory
+/// then grows by 4 KiB pages, not 2 MiB ones, so that what a run holds stays what it
+/// needs (the allocator is built not to ask for them either; see `main.rs`).
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and only sets a flag of this
+    // process; an error (an old kernel) leaves things as they were.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
