@@ -17,7 +17,7 @@
 use chrono_tz::Tz;
 
 use super::spec::*;
-use crate::source::WindowParams;
+use crate::schedule::params::WindowParams;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {

@@ -331,8 +331,10 @@ fn plan_json_is_exact() {
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stderr, "");
-    let token1 = reportctl::token::slot_token("Clicks", "2026-11-24T09:30:00Z".parse().unwrap());
-    let token2 = reportctl::token::slot_token("Clicks", "2026-11-25T09:30:00Z".parse().unwrap());
+    let token1 =
+        reportctl::engine::token::slot_token("Clicks", "2026-11-24T09:30:00Z".parse().unwrap());
+    let token2 =
+        reportctl::engine::token::slot_token("Clicks", "2026-11-25T09:30:00Z".parse().unwrap());
     let want = format!(
         r#"{{"report":"Clicks","run_at":"2026-11-24T09:30:00+00:00","from":"2026-11-21T00:00:00+00:00","to":"2026-11-24T00:00:00+00:00","files":["Clicks_20261124_{token1}.csv.gz"]}}
 {{"report":"Daily Views","run_at":"2026-11-24T06:00:00-05:00","from":"2026-11-22T00:00:00-05:00","to":"2026-11-23T00:00:00-05:00","files":["VIEWS_Daily Views_20261122_20261122.csv"]}}

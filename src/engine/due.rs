@@ -11,10 +11,10 @@
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 
+use super::token::slot_token;
 use crate::config::{Config, Report, Status};
 use crate::ledger::{Ledger, NewRun, ReportState, RunKind, RunRecord, RunStatus};
 use crate::schedule::{local::resolve, Plan, Schedule, Slot};
-use crate::token::slot_token;
 
 pub struct Due {
     /// Runs to try now, oldest first.
