@@ -22,5 +22,8 @@ pub mod scheduled;
 pub mod spool;
 pub mod token;
 
+#[cfg(test)]
+mod tests;
+
 pub use housekeeping::housekeeping;
 pub use runner::Runner;
