@@ -15,6 +15,7 @@ mod deliver_s3;
 mod deliver_sftp;
 mod fanout;
 mod files;
+mod layout;
 mod ledger;
 mod man;
 mod multihost;
