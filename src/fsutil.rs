@@ -17,6 +17,33 @@ pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.ends_with(".tmp")
 }
 
+// Directories reportctl made (spool runs, pickup runs) hold a marker file naming their
+// token; nothing without it is ever removed.
+
+/// The marker file that says reportctl created a run directory.
+pub const MARKER: &str = ".reportctl-run";
+
+/// Writes the marker that makes `path`, a directory reportctl just created for
+/// `token`, removable by reportctl later (see `is_ours`).
+pub fn mark(path: &Path, token: &str) -> io::Result<()> {
+    use std::io::Write as _;
+    let tmp = temp_name(path, MARKER, "marker");
+    let mut f = create_private(&tmp)?;
+    f.write_all(format!("{token}\n").as_bytes())?;
+    f.sync_all()?;
+    commit(&tmp, &path.join(MARKER))
+}
+
+/// Whether `path` is a run directory reportctl created for `token`: a real directory
+/// (not a link) holding the marker, a regular file that names the token.
+pub fn is_ours(path: &Path, token: &str) -> bool {
+    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_dir());
+    let marker = path.join(MARKER);
+    is_dir
+        && std::fs::symlink_metadata(&marker).is_ok_and(|m| m.file_type().is_file())
+        && std::fs::read_to_string(&marker).is_ok_and(|s| s.trim_end() == token)
+}
+
 pub fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }

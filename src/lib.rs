@@ -3,33 +3,30 @@
 //! The pipeline, stage by stage, each its own module:
 //! `config` (TOML definitions) → `schedule` (due runs and their windows; pure) →
 //! `source` (rows for the window) → `render` (CSV files) → `deliver` (directory, email,
-//! SFTP, S3) → `notify` → `ledger` (runs, receipts, claims).
+//! SFTP, S3) → `ledger` (runs, receipts, claims). `engine` drives the stages for each
+//! run (due slots, claims and leases, the spool, notify mails); `commands` parse, call
+//! the engine and print.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod deliver;
-pub mod due;
+pub mod engine;
 pub mod exit;
 pub mod fsutil;
 pub mod halves;
-pub mod lease;
 pub mod ledger;
-pub mod notify;
 pub mod pgconn;
 pub mod pickup;
 pub mod progress;
 pub mod redact;
 pub mod render;
-pub mod runner;
 pub mod runtime;
 pub mod schedule;
 pub mod serve;
 pub mod source;
-pub mod spool;
 pub mod structured;
 pub mod template;
-pub mod token;
 pub mod ui;
 
 use std::process::ExitCode;

@@ -154,9 +154,9 @@ pub fn put(
 ) -> Result<Stored> {
     let dir = root.join(id).join(&entry.token);
     fsutil::create_private_dir_all(&dir)
-        .and_then(|()| match crate::spool::is_ours(&dir, &entry.token) {
+        .and_then(|()| match crate::fsutil::is_ours(&dir, &entry.token) {
             true => Ok(()),
-            false => crate::spool::mark(&dir, &entry.token),
+            false => crate::fsutil::mark(&dir, &entry.token),
         })
         .with_context(|| format!("creating {}", dir.display()))?;
     let target = dir.join(&entry.file);
@@ -213,8 +213,8 @@ fn remove_file_and_dir(root: &Path, id: &str, entry: &Entry) {
     let _ = std::fs::remove_file(entry.path(root, id));
     // Only succeeds when the run's directory holds nothing but its marker.
     let dir = root.join(id).join(&entry.token);
-    if crate::spool::is_ours(&dir, &entry.token) {
-        let _ = std::fs::remove_file(dir.join(crate::spool::MARKER));
+    if crate::fsutil::is_ours(&dir, &entry.token) {
+        let _ = std::fs::remove_file(dir.join(crate::fsutil::MARKER));
     }
     let _ = std::fs::remove_dir(dir);
 }
@@ -263,7 +263,7 @@ pub fn prune(root: &Path, id: &str, keep_days: u32, now: DateTime<Utc>) -> Resul
             .is_ok_and(|t| t < stale);
         let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
         // Only run directories this store made (they carry the marker).
-        if old && is_dir && !live.contains(&name) && crate::spool::is_ours(&e.path(), &name) {
+        if old && is_dir && !live.contains(&name) && crate::fsutil::is_ours(&e.path(), &name) {
             let _ = std::fs::remove_dir_all(e.path());
         } else if old && !is_dir && fsutil::is_temp_name(&name) {
             let _ = std::fs::remove_file(e.path());

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{anyhow, Result};
 
-use super::show;
+use super::output as show;
 use crate::cli::{Cli, HistoryArgs};
 use crate::exit::{self, UsageError};
 use crate::ledger::{self, CancelOutcome};

@@ -8,7 +8,7 @@ use anyhow::Result;
 use chrono::Utc;
 use serde_json::json;
 
-use super::plan::rfc3339;
+use super::output::rfc3339;
 use crate::cli::{Cli, ListArgs};
 use crate::exit;
 use crate::schedule::describe;
@@ -26,7 +26,7 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
     let mut ledger = crate::ledger::open_read(&config)?;
     let nexts = page
         .iter()
-        .map(|r| crate::due::next_slot(r, ledger.as_mut(), now, wall))
+        .map(|r| crate::engine::due::next_slot(r, ledger.as_mut(), now, wall))
         .collect::<Result<Vec<_>>>()?;
     let mut out = std::io::stdout().lock();
     if cli.json {

@@ -1,24 +1,28 @@
-//! One module per subcommand. Each takes the parsed command line and returns the exit
-//! code; fatal errors go back to `main` as `anyhow::Error`.
+//! One module per subcommand. Each takes the parsed command line, calls into the
+//! engine or the ledger, prints, and returns the exit code; fatal errors go back to
+//! `main` as `anyhow::Error`. Commands never import each other: what several share is
+//! here (loading, report selection, tables) or in `output` (how runs are shown).
 
 mod destinations;
 mod history;
 mod list;
+mod output;
 mod plan;
 mod run;
 mod run_due;
 mod send_test;
 mod serve;
-mod show;
 mod validate;
 
+use std::collections::HashMap;
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
-use crate::config::{self, Config};
+use crate::config::{self, Config, Report};
+use crate::exit::UsageError;
 
 pub fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
@@ -58,6 +62,38 @@ pub fn warn_config(config: &Config) {
     for w in &config.warnings {
         crate::ui::warn(w.to_string());
     }
+}
+
+/// The reports named on the command line, or all of them.
+pub fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Report>> {
+    if names.is_empty() {
+        return Ok(config.reports.iter().collect());
+    }
+    // One lookup table, not a search of every report for each name.
+    let by_name: HashMap<&str, &Report> = config
+        .reports
+        .iter()
+        .rev()
+        .map(|r| (r.name.as_str(), r))
+        .collect();
+    names
+        .iter()
+        .map(|n| {
+            by_name.get(n.as_str()).copied().ok_or_else(|| {
+                let known: Vec<_> = config.reports.iter().map(|r| r.name.as_str()).collect();
+                anyhow!(UsageError(format!(
+                    "no report named \"{n}\" in {}; reports: {}",
+                    config.path.display(),
+                    known.join(", ")
+                )))
+            })
+        })
+        .collect()
+}
+
+/// The one report named on the command line.
+pub fn one_report<'c>(config: &'c Config, name: &str) -> Result<&'c Report> {
+    select(config, &[name.to_string()]).map(|v| v[0])
 }
 
 /// Pads columns for human-readable tables on stdout.

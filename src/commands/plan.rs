@@ -3,21 +3,22 @@
 //! `{"report":…,"run_at":…,"from":…,"to":…,"files":[…]}`.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::io::Write;
 
 use anyhow::{anyhow, Result};
-use chrono::{DateTime, Datelike, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use super::output::rfc3339;
 use crate::cli::{Cli, PlanArgs};
-use crate::config::{Config, Report, Status};
+use crate::config::{Report, Status};
+use crate::engine::token::slot_token;
 use crate::exit::{self, UsageError};
 use crate::halves;
 use crate::render::naming::{report_file_names, Var};
 use crate::schedule::{Plan, Slot};
-use crate::token::slot_token;
 
 #[derive(Serialize)]
 struct PlanLine<'a> {
@@ -28,10 +29,6 @@ struct PlanLine<'a> {
     files: Vec<String>,
 }
 
-pub fn rfc3339(t: &DateTime<Tz>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, false)
-}
-
 /// `rfc3339(t).len()`, without writing it out for the years of four digits.
 fn rfc3339_len(t: &DateTime<Tz>) -> usize {
     if (0..=9999).contains(&t.year()) {
@@ -39,33 +36,6 @@ fn rfc3339_len(t: &DateTime<Tz>) -> usize {
     } else {
         rfc3339(t).len()
     }
-}
-
-/// The reports named on the command line, or all of them.
-pub fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Report>> {
-    if names.is_empty() {
-        return Ok(config.reports.iter().collect());
-    }
-    // One lookup table, not a search of every report for each name.
-    let by_name: HashMap<&str, &Report> = config
-        .reports
-        .iter()
-        .rev()
-        .map(|r| (r.name.as_str(), r))
-        .collect();
-    names
-        .iter()
-        .map(|n| {
-            by_name.get(n.as_str()).copied().ok_or_else(|| {
-                let known: Vec<_> = config.reports.iter().map(|r| r.name.as_str()).collect();
-                anyhow!(UsageError(format!(
-                    "no report named \"{n}\" in {}; reports: {}",
-                    config.path.display(),
-                    known.join(", ")
-                )))
-            })
-        })
-        .collect()
 }
 
 /// The most runs `plan --count` shows per report: enough for any look ahead a person
@@ -163,7 +133,7 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
         ))));
     }
     let config = super::load(cli)?;
-    let reports = select(&config, &args.reports)?;
+    let reports = super::select(&config, &args.reports)?;
     let now = args.now.unwrap_or_else(Utc::now);
     for report in &reports {
         if report.status == Status::Draft {

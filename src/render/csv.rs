@@ -20,7 +20,7 @@ use anyhow::{bail, Result};
 use base64::Engine as _;
 
 use crate::config::{BlobEncoding, CsvOptions};
-use crate::source::{Cell, RowSink};
+use crate::source::{format_real, Cell, RowSink};
 
 /// Writes rows as CSV into `W`, counting rows.
 pub struct CsvRenderer<W: Write> {
@@ -93,29 +93,6 @@ fn is_plain_number(s: &str) -> bool {
             .next()
             .is_some_and(|b| b.is_ascii_digit() || b == b'.')
         && s.parse::<f64>().is_ok_and(f64::is_finite)
-}
-
-/// A double in the shortest form that reads back to the same value.
-pub fn format_real(v: f64, buf: &mut String) {
-    buf.clear();
-    if !v.is_finite() {
-        buf.push_str(if v.is_nan() {
-            "NaN"
-        } else if v > 0.0 {
-            "Infinity"
-        } else {
-            "-Infinity"
-        });
-        return;
-    }
-    let mut r = ryu::Buffer::new();
-    let s = r.format_finite(v);
-    buf.push_str(s);
-    // ryu writes "1e16" for whole numbers from 1e16 up and "3.0" below; keep reals
-    // visibly real either way.
-    if !buf.contains(['.', 'e', 'E']) {
-        buf.push_str(".0");
-    }
 }
 
 impl<W: Write> RowSink for CsvRenderer<W> {

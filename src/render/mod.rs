@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::NaiveDateTime;
 
-use crate::config::{Compression, Config, Report};
+use crate::config::{Compression, Config, Output, Report};
 use crate::fsutil::{self, BackgroundWriter, Hashing};
 use crate::ledger::FileRecord;
 use crate::schedule::Window;
@@ -49,85 +49,65 @@ impl RenderJob<'_> {
     }
 }
 
-/// Renders every output of the job into `dir` (a run directory made by
-/// `spool::create`); `progress` is told the row count as rows are written. On failure
-/// no temporary file is left behind, and a failure to write the spool (a full disk) is
-/// reported as such, naming the file, not as a failure of the source.
-pub fn render_all(
+/// Renders one output of the job, its rows streamed from `rows`, into `dir` (a run
+/// directory of the spool); `progress` is told the row count as rows are written. A
+/// failure to write the file (a full disk) is reported as such, naming the file, not as
+/// a failure of the source. On failure, temporary files may be left in `dir`: the
+/// caller (the engine, which owns the spool) removes them.
+pub fn render_output(
     job: &RenderJob<'_>,
+    output: &Output,
+    rows: source::Rows<'_>,
     dir: &Path,
     progress: &crate::progress::Progress,
-) -> Result<Vec<FileRecord>> {
-    let result = render_into(job, dir, progress);
-    if result.is_err() {
-        progress.finish();
-        if let Err(e) = crate::spool::remove_partial(dir) {
-            crate::ui::warn(format!(
-                "removing temporary files from {}: {e}",
-                dir.display()
-            ));
-        }
+) -> Result<FileRecord> {
+    let name = job.csv_name(&output.kind)?;
+    let tmp = fsutil::temp_name(dir, &name, "render");
+    let writing = || format!("writing {}", tmp.display());
+    let file = fsutil::create_private(&tmp).with_context(writing)?;
+    let (out, write_error) = WatchedWriter::new(BackgroundWriter::new(file));
+    let mut renderer = CsvRenderer::new(out, &job.report.csv).with_context(writing)?;
+    progress.start(&format!("{} {}", job.report.name, output.kind));
+    let p = progress.clone();
+    renderer.on_progress(move |rows| p.rows(rows));
+    let streamed = rows.stream(&mut renderer);
+    if let Some(e) = write_error.take() {
+        // The source stopped because its rows could not be written.
+        return Err(e).with_context(writing);
     }
-    result
-}
-
-fn render_into(
-    job: &RenderJob<'_>,
-    dir: &Path,
-    progress: &crate::progress::Progress,
-) -> Result<Vec<FileRecord>> {
-    let mut files = Vec::new();
-    for output in &job.report.outputs {
-        let name = job.csv_name(&output.kind)?;
-        let tmp = fsutil::temp_name(dir, &name, "render");
-        let writing = || format!("writing {}", tmp.display());
-        let file = fsutil::create_private(&tmp).with_context(writing)?;
-        let (out, write_error) = WatchedWriter::new(BackgroundWriter::new(file));
-        let mut renderer = CsvRenderer::new(out, &job.report.csv).with_context(writing)?;
-        progress.start(&format!("{} {}", job.report.name, output.kind));
-        let p = progress.clone();
-        renderer.on_progress(move |rows| p.rows(rows));
-        let queried = source::query(job.config, job.report, output, job.window, &mut renderer);
-        if let Some(e) = write_error.take() {
-            // The source stopped because its rows could not be written.
-            return Err(e).with_context(writing);
-        }
-        queried
-            .with_context(|| format!("report \"{}\", output {}", job.report.name, output.kind))?;
-        let rows = renderer.rows();
-        let (file, bytes, plain_sha) = renderer
-            .finish()
-            .and_then(|w| w.into_inner().finish().map_err(Into::into))
-            .with_context(writing)?;
-        file.sync_all().with_context(writing)?;
-        progress.finish();
-        let compression = match job.report.csv.compress_above {
-            Some(limit) if bytes <= limit => Compression::None,
-            _ => job.report.csv.compression,
-        };
-        let final_name = compressed_name(&name, compression);
-        let target = dir.join(&final_name);
-        let (bytes, sha256) = if compression == Compression::None {
-            (bytes, plain_sha)
-        } else {
-            let ctmp = fsutil::temp_name(dir, &final_name, "compress");
-            let r = compress(&tmp, &ctmp, &name, compression)
-                .with_context(|| format!("compressing {name} into {}", ctmp.display()))?;
-            std::fs::remove_file(&tmp)?;
-            std::fs::rename(&ctmp, &tmp)?;
-            r
-        };
-        fsutil::commit(&tmp, &target)
-            .with_context(|| format!("moving {} into place", target.display()))?;
-        files.push(FileRecord {
-            kind: output.kind.clone(),
-            name: final_name,
-            rows,
-            bytes,
-            sha256,
-        });
-    }
-    Ok(files)
+    streamed.with_context(|| format!("report \"{}\", output {}", job.report.name, output.kind))?;
+    let rows = renderer.rows();
+    let (file, bytes, plain_sha) = renderer
+        .finish()
+        .and_then(|w| w.into_inner().finish().map_err(Into::into))
+        .with_context(writing)?;
+    file.sync_all().with_context(writing)?;
+    progress.finish();
+    let compression = match job.report.csv.compress_above {
+        Some(limit) if bytes <= limit => Compression::None,
+        _ => job.report.csv.compression,
+    };
+    let final_name = compressed_name(&name, compression);
+    let target = dir.join(&final_name);
+    let (bytes, sha256) = if compression == Compression::None {
+        (bytes, plain_sha)
+    } else {
+        let ctmp = fsutil::temp_name(dir, &final_name, "compress");
+        let r = compress(&tmp, &ctmp, &name, compression)
+            .with_context(|| format!("compressing {name} into {}", ctmp.display()))?;
+        std::fs::remove_file(&tmp)?;
+        std::fs::rename(&ctmp, &tmp)?;
+        r
+    };
+    fsutil::commit(&tmp, &target)
+        .with_context(|| format!("moving {} into place", target.display()))?;
+    Ok(FileRecord {
+        kind: output.kind.clone(),
+        name: final_name,
+        rows,
+        bytes,
+        sha256,
+    })
 }
 
 /// A writer that keeps the first error of the writer it wraps, so that a failure to
@@ -217,18 +197,16 @@ fn compress(src: &Path, dst: &Path, inner_name: &str, how: Compression) -> Resul
     Ok((bytes, sha))
 }
 
-/// Writes the job's single output as CSV to `out` (for `run --output -`).
-pub fn render_to(job: &RenderJob<'_>, out: impl Write) -> Result<u64> {
-    let output = match job.report.outputs.as_slice() {
-        [one] => one,
-        _ => anyhow::bail!(
-            "report \"{}\" has {} outputs; --output - writes one: use --output DIR",
-            job.report.name,
-            job.report.outputs.len()
-        ),
-    };
+/// Writes one output as CSV to `out`, its rows streamed from `rows` (for `run --output
+/// -`); returns the row count.
+pub fn render_to(
+    job: &RenderJob<'_>,
+    output: &Output,
+    rows: source::Rows<'_>,
+    out: impl Write,
+) -> Result<u64> {
     let mut renderer = CsvRenderer::new(out, &job.report.csv)?;
-    source::query(job.config, job.report, output, job.window, &mut renderer)
+    rows.stream(&mut renderer)
         .with_context(|| format!("report \"{}\", output {}", job.report.name, output.kind))?;
     let rows = renderer.rows();
     renderer.finish()?.flush()?;

@@ -4,6 +4,7 @@
 
 mod describe;
 pub mod local;
+pub mod params;
 mod runs;
 pub mod spec;
 mod window;

@@ -32,6 +32,14 @@ impl Window {
         self.to - Duration::seconds(1)
     }
 
+    /// The window between two instants, read in zone `tz` (a recorded run's window).
+    pub fn in_zone(from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Window {
+        Window {
+            from: from.with_timezone(&tz),
+            to: to.with_timezone(&tz),
+        }
+    }
+
     /// A window from local dates, both included.
     pub fn from_dates(tz: Tz, first: NaiveDate, last: NaiveDate) -> Window {
         local_window(tz, midnight(first), midnight(last + Duration::days(1)))

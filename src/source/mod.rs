@@ -9,13 +9,13 @@ pub mod command;
 pub mod postgres;
 pub mod sqlite;
 
-use anyhow::{Context, Result};
-use chrono::{SecondsFormat, Utc};
-use chrono_tz::Tz;
-
 use crate::config::{Config, Output, Report, SourceKind};
 use crate::schedule::Window;
 use crate::structured::{self, Dialect, Guard};
+use anyhow::{Context, Result};
+
+/// The window as query parameters: defined next to the window, shared with `structured`.
+pub use crate::schedule::params::{allowed_params, ParamValue, WindowParams, PARAM_NAMES};
 
 /// One value of a row, borrowed from the source for the duration of the call.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,6 +31,30 @@ pub enum Cell<'a> {
     Blob(&'a [u8]),
 }
 
+/// A double in the shortest form that reads back to the same value: how every source
+/// writes a `Cell::Real` as text (the CSV renderer, PostgreSQL `real` cells).
+pub fn format_real(v: f64, buf: &mut String) {
+    buf.clear();
+    if !v.is_finite() {
+        buf.push_str(if v.is_nan() {
+            "NaN"
+        } else if v > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        });
+        return;
+    }
+    let mut r = ryu::Buffer::new();
+    let s = r.format_finite(v);
+    buf.push_str(s);
+    // ryu writes "1e16" for whole numbers from 1e16 up and "3.0" below; keep reals
+    // visibly real either way.
+    if !buf.contains(['.', 'e', 'E']) {
+        buf.push_str(".0");
+    }
+}
+
 /// Where rows go. `columns` is called once, then `cell` for each value of a row in
 /// column order and `end_row` after the last one.
 pub trait RowSink {
@@ -39,149 +63,83 @@ pub trait RowSink {
     fn end_row(&mut self) -> Result<()>;
 }
 
-/// The named parameters a query may use, in the order of `WindowParams::values`.
-pub const PARAM_NAMES: [&str; 8] = [
-    "from",
-    "to",
-    "from_local",
-    "to_local",
-    "from_date",
-    "to_date",
-    "from_epoch",
-    "to_epoch",
-];
-
-/// The window as query parameters: `from` inclusive, `to` exclusive, except `to_date`
-/// which is the last day included.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WindowParams {
-    /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
-    pub from: String,
-    pub to: String,
-    /// `YYYY-MM-DD HH:MM:SS` in the report's zone.
-    pub from_local: String,
-    pub to_local: String,
-    /// `YYYY-MM-DD` in the report's zone; `to_date` is the last day included.
-    pub from_date: String,
-    pub to_date: String,
-    pub from_epoch: i64,
-    pub to_epoch: i64,
+/// One output's query for one window, ready to stream: what the source stage hands to
+/// the render stage. Opening prepares the query (its parameters, a structured output's
+/// SQL); the connection is made when the rows are streamed.
+pub struct Rows<'a> {
+    config: &'a Config,
+    report: &'a Report,
+    output: &'a Output,
+    params: WindowParams,
+    compiled: Option<structured::Compiled>,
 }
 
-/// A parameter's value: text or an integer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamValue<'a> {
-    Text(&'a str),
-    Int(i64),
-}
-
-impl WindowParams {
-    pub fn new(window: &Window, tz: Tz) -> Self {
-        let utc = |t: &chrono::DateTime<Tz>| {
-            t.with_timezone(&Utc)
-                .to_rfc3339_opts(SecondsFormat::Secs, true)
-        };
-        let local =
-            |t: &chrono::DateTime<Tz>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
-        let from_day = window.from.with_timezone(&tz).date_naive();
-        let last_day = Window {
-            from: window.from.with_timezone(&tz),
-            to: window.to.with_timezone(&tz),
-        }
-        .last_day();
-        WindowParams {
-            from: utc(&window.from),
-            to: utc(&window.to),
-            from_local: local(&window.from),
-            to_local: local(&window.to),
-            from_date: from_day.to_string(),
-            to_date: last_day.to_string(),
-            from_epoch: window.from.timestamp(),
-            to_epoch: window.to.timestamp(),
-        }
-    }
-
-    /// The value of the parameter called `name` (without its `:`), if it is one.
-    pub fn get(&self, name: &str) -> Option<ParamValue<'_>> {
-        Some(match name {
-            "from" => ParamValue::Text(&self.from),
-            "to" => ParamValue::Text(&self.to),
-            "from_local" => ParamValue::Text(&self.from_local),
-            "to_local" => ParamValue::Text(&self.to_local),
-            "from_date" => ParamValue::Text(&self.from_date),
-            "to_date" => ParamValue::Text(&self.to_date),
-            "from_epoch" => ParamValue::Int(self.from_epoch),
-            "to_epoch" => ParamValue::Int(self.to_epoch),
-            _ => return None,
-        })
-    }
-
-    /// `(name, value as text)` for each parameter, e.g. for environment variables.
-    pub fn as_text(&self) -> Vec<(&'static str, String)> {
-        PARAM_NAMES
-            .iter()
-            .map(|n| {
-                let v = match self.get(n).expect("known name") {
-                    ParamValue::Text(t) => t.to_string(),
-                    ParamValue::Int(i) => i.to_string(),
-                };
-                (*n, v)
-            })
-            .collect()
-    }
-}
-
-pub fn allowed_params() -> String {
-    PARAM_NAMES
-        .iter()
-        .map(|n| format!(":{n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Runs `output`'s query of `report` for `window`, pushing rows into `sink`.
-pub fn query(
-    config: &Config,
-    report: &Report,
-    output: &Output,
+/// Opens `output`'s query of `report` for `window`.
+pub fn open<'a>(
+    config: &'a Config,
+    report: &'a Report,
+    output: &'a Output,
     window: &Window,
-    sink: &mut dyn RowSink,
-) -> Result<()> {
-    let source = &config.sources[&report.source];
+) -> Rows<'a> {
     let params = WindowParams::new(window, report.timezone);
-    if let Some(spec) = &output.structured {
-        let dialect = match &source.kind {
+    let compiled = output.structured.as_ref().map(|spec| {
+        let dialect = match &config.sources[&report.source].kind {
             SourceKind::Postgres(_) => Dialect::Postgres,
             _ => Dialect::Sqlite,
         };
-        let compiled = structured::compile(spec, &params, report.timezone, dialect);
-        let mut guarded = Guarded {
-            inner: sink,
-            guard: compiled.guard,
-            rows: 0,
-        };
-        return match &source.kind {
-            SourceKind::Sqlite(s) => sqlite::query_compiled(s, &compiled, &mut guarded),
-            SourceKind::Postgres(p) => {
-                self::postgres::query_compiled(p, report.timezone, &compiled, &mut guarded)
-            }
-            SourceKind::Command(_) => unreachable!("checked: commands have no structured outputs"),
-        };
+        structured::compile(spec, &params, report.timezone, dialect)
+    });
+    Rows {
+        config,
+        report,
+        output,
+        params,
+        compiled,
     }
-    match &source.kind {
-        SourceKind::Sqlite(s) => sqlite::query(s, &output.query, &params, sink),
-        SourceKind::Postgres(s) => {
-            self::postgres::query(s, report.timezone, &output.query, &params, sink)
-        }
-        SourceKind::Command(c) => {
-            let dir = match config.path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => std::path::Path::new("."),
+}
+
+impl Rows<'_> {
+    /// Runs the query, pushing rows into `sink`.
+    pub fn stream(self, sink: &mut dyn RowSink) -> Result<()> {
+        let Rows {
+            config,
+            report,
+            output,
+            params,
+            compiled,
+        } = self;
+        let source = &config.sources[&report.source];
+        if let Some(compiled) = compiled {
+            let mut guarded = Guarded {
+                inner: sink,
+                guard: compiled.guard,
+                rows: 0,
             };
-            command::query(c, dir, report, output, &params, sink)
+            return match &source.kind {
+                SourceKind::Sqlite(s) => sqlite::query_compiled(s, &compiled, &mut guarded),
+                SourceKind::Postgres(p) => {
+                    self::postgres::query_compiled(p, report.timezone, &compiled, &mut guarded)
+                }
+                SourceKind::Command(_) => {
+                    unreachable!("checked: commands have no structured outputs")
+                }
+            };
         }
+        match &source.kind {
+            SourceKind::Sqlite(s) => sqlite::query(s, &output.query, &params, sink),
+            SourceKind::Postgres(s) => {
+                self::postgres::query(s, report.timezone, &output.query, &params, sink)
+            }
+            SourceKind::Command(c) => {
+                let dir = match config.path.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => std::path::Path::new("."),
+                };
+                command::query(c, dir, report, output, &params, sink)
+            }
+        }
+        .with_context(|| format!("source \"{}\"", source.name))
     }
-    .with_context(|| format!("source \"{}\"", source.name))
 }
 
 /// The columns of `table` in the source's database, or `None` when it has no such
@@ -218,29 +176,5 @@ impl RowSink for Guarded<'_> {
             }
         }
         self.inner.end_row()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::schedule::Window;
-    use chrono::NaiveDate;
-
-    #[test]
-    fn params_of_a_window_across_dst() {
-        let tz = chrono_tz::America::New_York;
-        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let w = Window::from_dates(tz, d("2026-11-01"), d("2026-11-01"));
-        let p = WindowParams::new(&w, tz);
-        assert_eq!(p.from, "2026-11-01T04:00:00Z");
-        assert_eq!(p.to, "2026-11-02T05:00:00Z");
-        assert_eq!(p.from_local, "2026-11-01 00:00:00");
-        assert_eq!(p.to_local, "2026-11-02 00:00:00");
-        assert_eq!(p.from_date, "2026-11-01");
-        assert_eq!(p.to_date, "2026-11-01");
-        assert_eq!(p.to_epoch - p.from_epoch, 25 * 3600);
-        assert_eq!(p.get("to_epoch"), Some(ParamValue::Int(p.to_epoch)));
-        assert_eq!(p.get("nope"), None);
     }
 }

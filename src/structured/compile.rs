@@ -17,7 +17,7 @@
 use chrono_tz::Tz;
 
 use super::spec::*;
-use crate::source::WindowParams;
+use crate::schedule::params::WindowParams;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -302,133 +302,13 @@ pub fn compile(s: &Structured, w: &WindowParams, tz: Tz, dialect: Dialect) -> Co
         dialect,
         params: Vec::new(),
     };
-    let m = &s.mapping;
-    let from = table(&m.table);
     let (sql, guard) = match &s.shape {
         Shape::Summary {
             group_by,
             time_series,
             counters,
-        } => {
-            let mut select = Vec::new();
-            let mut keys = Vec::new();
-            if *time_series != TimeSeries::None {
-                let name = if *time_series == TimeSeries::Day {
-                    "date"
-                } else {
-                    "hour"
-                };
-                select.push(format!(
-                    "{} AS {}",
-                    time_label(&mut b, m, tz, *time_series, false),
-                    ident(name)
-                ));
-                keys.push(name.to_string());
-            }
-            for g in group_by {
-                let col = ident(&g.column);
-                select.push(format!("{} AS {}", b.as_text(&col), ident(&g.name)));
-                keys.push(g.name.clone());
-            }
-            for c in counters {
-                let expr = match c {
-                    Counter::Count => "count(*)".to_string(),
-                    Counter::Traffic { value, column } => {
-                        let col = ident(column);
-                        let v = b.text(value);
-                        format!("sum(CASE WHEN {col} = {v} THEN 1 ELSE 0 END)")
-                    }
-                    Counter::Distinct(d) => {
-                        let col = ident(&d.column);
-                        format!("count(DISTINCT {})", b.as_text(&col))
-                    }
-                    Counter::Sum(ms) => {
-                        let col = ident(&ms.column);
-                        match dialect {
-                            Dialect::Sqlite => format!("round(sum({col}), 6)"),
-                            Dialect::Postgres => format!("(round(sum({col})::numeric, 6))::float8"),
-                        }
-                    }
-                    Counter::NonZero(ms) => {
-                        let col = ident(&ms.column);
-                        format!("sum(CASE WHEN {col} > 0 THEN 1 ELSE 0 END)")
-                    }
-                };
-                select.push(format!("{expr} AS {}", ident(&c.column_name())));
-            }
-            let cond = where_clause(&mut b, s, w);
-            let group = if keys.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "\nGROUP BY {}",
-                    (1..=keys.len())
-                        .map(|i| i.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            let inner = format!(
-                "SELECT {}\nFROM {from}\nWHERE {cond}{group}",
-                select.join(",\n       ")
-            );
-            let order = if keys.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "\nORDER BY {}",
-                    keys.iter()
-                        .map(|k| order_key(dialect, k))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            let guard = s.cardinality_limit.map(|limit| Guard {
-                kind: GuardKind::Cardinality,
-                limit,
-            });
-            (
-                format!("SELECT * FROM (\n{inner}\n) AS summary{order}"),
-                guard,
-            )
-        }
-        Shape::Detail { columns } => {
-            let mut select = Vec::new();
-            // Events in time order; ties by id, or by every column shown.
-            let mut order = vec![ident(&m.time)];
-            for c in columns {
-                let (expr, text) = match c {
-                    DetailColumn::Time => {
-                        (time_label(&mut b, m, tz, TimeSeries::Hour, true), false)
-                    }
-                    DetailColumn::Plain(col) => (ident(&col.column), false),
-                    DetailColumn::Text(col) => (b.as_text(&ident(&col.column)), true),
-                };
-                if m.id.is_none() && *c != DetailColumn::Time {
-                    order.push(match (text, dialect) {
-                        (true, Dialect::Postgres) => format!("{expr} COLLATE \"C\" NULLS FIRST"),
-                        _ => format!("{expr} NULLS FIRST"),
-                    });
-                }
-                select.push(format!("{expr} AS {}", ident(c.name())));
-            }
-            if let Some(id) = &m.id {
-                order.push(ident(id));
-            }
-            let cond = where_clause(&mut b, s, w);
-            let guard = s.row_limit.map(|limit| Guard {
-                kind: GuardKind::RowLimit,
-                limit,
-            });
-            (
-                format!(
-                    "SELECT {}\nFROM {from}\nWHERE {cond}\nORDER BY {}",
-                    select.join(",\n       "),
-                    order.join(", ")
-                ),
-                guard,
-            )
-        }
+        } => summary(&mut b, s, w, tz, (group_by, *time_series, counters)),
+        Shape::Detail { columns } => detail(&mut b, s, w, tz, columns),
     };
     let sql = match guard {
         Some(g) => {
@@ -442,4 +322,149 @@ pub fn compile(s: &Structured, w: &WindowParams, tz: Tz, dialect: Dialect) -> Co
         params: b.params,
         guard,
     }
+}
+
+/// A summary's SQL: one row per group (and hour or day), its counters as columns.
+fn summary(
+    b: &mut Builder,
+    s: &Structured,
+    w: &WindowParams,
+    tz: Tz,
+    (group_by, time_series, counters): (&[Column], TimeSeries, &[Counter]),
+) -> (String, Option<Guard>) {
+    let dialect = b.dialect;
+    let m = &s.mapping;
+    let from = table(&m.table);
+    let mut select = Vec::new();
+    let mut keys = Vec::new();
+    if time_series != TimeSeries::None {
+        let name = if time_series == TimeSeries::Day {
+            "date"
+        } else {
+            "hour"
+        };
+        select.push(format!(
+            "{} AS {}",
+            time_label(b, m, tz, time_series, false),
+            ident(name)
+        ));
+        keys.push(name.to_string());
+    }
+    for g in group_by {
+        let col = ident(&g.column);
+        select.push(format!("{} AS {}", b.as_text(&col), ident(&g.name)));
+        keys.push(g.name.clone());
+    }
+    for c in counters {
+        let expr = counter(b, c, dialect);
+        select.push(format!("{expr} AS {}", ident(&c.column_name())));
+    }
+    let cond = where_clause(b, s, w);
+    let group = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nGROUP BY {}",
+            (1..=keys.len())
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let inner = format!(
+        "SELECT {}\nFROM {from}\nWHERE {cond}{group}",
+        select.join(",\n       ")
+    );
+    let order = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nORDER BY {}",
+            keys.iter()
+                .map(|k| order_key(dialect, k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let guard = s.cardinality_limit.map(|limit| Guard {
+        kind: GuardKind::Cardinality,
+        limit,
+    });
+    (
+        format!("SELECT * FROM (\n{inner}\n) AS summary{order}"),
+        guard,
+    )
+}
+
+/// One counter of a summary as an SQL aggregate.
+fn counter(b: &mut Builder, c: &Counter, dialect: Dialect) -> String {
+    match c {
+        Counter::Count => "count(*)".to_string(),
+        Counter::Traffic { value, column } => {
+            let col = ident(column);
+            let v = b.text(value);
+            format!("sum(CASE WHEN {col} = {v} THEN 1 ELSE 0 END)")
+        }
+        Counter::Distinct(d) => {
+            let col = ident(&d.column);
+            format!("count(DISTINCT {})", b.as_text(&col))
+        }
+        Counter::Sum(ms) => {
+            let col = ident(&ms.column);
+            match dialect {
+                Dialect::Sqlite => format!("round(sum({col}), 6)"),
+                Dialect::Postgres => format!("(round(sum({col})::numeric, 6))::float8"),
+            }
+        }
+        Counter::NonZero(ms) => {
+            let col = ident(&ms.column);
+            format!("sum(CASE WHEN {col} > 0 THEN 1 ELSE 0 END)")
+        }
+    }
+}
+
+/// A detail's SQL: one row per event, in time order.
+fn detail(
+    b: &mut Builder,
+    s: &Structured,
+    w: &WindowParams,
+    tz: Tz,
+    columns: &[DetailColumn],
+) -> (String, Option<Guard>) {
+    let dialect = b.dialect;
+    let m = &s.mapping;
+    let from = table(&m.table);
+    let mut select = Vec::new();
+    // Events in time order; ties by id, or by every column shown.
+    let mut order = vec![ident(&m.time)];
+    for c in columns {
+        let (expr, text) = match c {
+            DetailColumn::Time => (time_label(b, m, tz, TimeSeries::Hour, true), false),
+            DetailColumn::Plain(col) => (ident(&col.column), false),
+            DetailColumn::Text(col) => (b.as_text(&ident(&col.column)), true),
+        };
+        if m.id.is_none() && *c != DetailColumn::Time {
+            order.push(match (text, dialect) {
+                (true, Dialect::Postgres) => format!("{expr} COLLATE \"C\" NULLS FIRST"),
+                _ => format!("{expr} NULLS FIRST"),
+            });
+        }
+        select.push(format!("{expr} AS {}", ident(c.name())));
+    }
+    if let Some(id) = &m.id {
+        order.push(ident(id));
+    }
+    let cond = where_clause(b, s, w);
+    let guard = s.row_limit.map(|limit| Guard {
+        kind: GuardKind::RowLimit,
+        limit,
+    });
+    (
+        format!(
+            "SELECT {}\nFROM {from}\nWHERE {cond}\nORDER BY {}",
+            select.join(",\n       "),
+            order.join(", ")
+        ),
+        guard,
+    )
 }

@@ -640,7 +640,7 @@ fn cancel_a_queued_run() {
     let cfg = reportctl::config::load(&d.join("reports.toml")).unwrap();
     let mut ledger = reportctl::ledger::open(&cfg).unwrap();
     let report = &cfg.reports[0];
-    let due = reportctl::due::collect(
+    let due = reportctl::engine::due::collect(
         &cfg,
         report,
         &mut ledger,

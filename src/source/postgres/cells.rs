@@ -20,8 +20,7 @@ use anyhow::{anyhow, Result};
 use chrono::{Datelike, NaiveDate, Timelike};
 use tokio_postgres::types::{Kind as PgKind, Type};
 
-use crate::render::csv::format_real;
-use crate::source::{Cell, RowSink};
+use crate::source::{format_real, Cell, RowSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

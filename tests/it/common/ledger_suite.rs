@@ -30,7 +30,7 @@ fn claim(owner: &str) -> Claim {
 fn slot(report: &str, at: &str) -> NewRun {
     let run_at = t(at);
     NewRun {
-        token: reportctl::token::slot_token(report, run_at),
+        token: reportctl::engine::token::slot_token(report, run_at),
         report: report.to_string(),
         kind: RunKind::Scheduled,
         slot_at: Some(run_at),

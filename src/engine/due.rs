@@ -11,10 +11,10 @@
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 
+use super::token::slot_token;
 use crate::config::{Config, Report, Status};
 use crate::ledger::{Ledger, NewRun, ReportState, RunKind, RunRecord, RunStatus};
 use crate::schedule::{local::resolve, Plan, Schedule, Slot};
-use crate::token::slot_token;
 
 pub struct Due {
     /// Runs to try now, oldest first.
@@ -157,9 +157,33 @@ pub fn collect_with(
     } else {
         Vec::new()
     };
-    let cap = config.settings.catch_up as usize;
+    let new = new_runs(report, &slots, config.settings.catch_up as usize);
+    let open = state.open || (record && !new.is_empty());
+    if record {
+        if !new.is_empty() {
+            ledger.enqueue(&new, wall)?;
+        }
+        if open {
+            due.given_up = ledger.abandon_expired(&report.name, wall)?;
+        }
+        due.skipped = new
+            .into_iter()
+            .filter(|r| r.status == RunStatus::Skipped)
+            .collect();
+    } else {
+        due.unrecorded = new;
+    }
+    if open {
+        due.pending = ledger.pending(&report.name, now, wall)?;
+    }
+    Ok(due)
+}
+
+/// The runs of new `slots` (oldest first): all queued, or, when more than `cap` are due
+/// at once, the older ones skipped with a message saying how to run each by hand.
+fn new_runs(report: &Report, slots: &[Slot], cap: usize) -> Vec<NewRun> {
     let skip = slots.len().saturating_sub(cap);
-    let new: Vec<NewRun> = slots
+    slots
         .iter()
         .enumerate()
         .map(|(i, slot)| {
@@ -188,24 +212,5 @@ pub fn collect_with(
                 },
             }
         })
-        .collect();
-    let open = state.open || (record && !new.is_empty());
-    if record {
-        if !new.is_empty() {
-            ledger.enqueue(&new, wall)?;
-        }
-        if open {
-            due.given_up = ledger.abandon_expired(&report.name, wall)?;
-        }
-        due.skipped = new
-            .into_iter()
-            .filter(|r| r.status == RunStatus::Skipped)
-            .collect();
-    } else {
-        due.unrecorded = new;
-    }
-    if open {
-        due.pending = ledger.pending(&report.name, now, wall)?;
-    }
-    Ok(due)
+        .collect()
 }

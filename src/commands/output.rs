@@ -1,5 +1,6 @@
-//! How runs are shown: one JSON shape for `run`, `run-due --json`, `history --json` and
-//! `status --json`, and a one-line human summary.
+//! What commands print, shared by several of them (not a command itself): one JSON
+//! shape for runs (`run`, `run-due --json`, `history --json`, `status --json`), a
+//! one-line human summary, and times as RFC 3339.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -32,6 +33,11 @@ pub struct RunView<'a> {
 /// The zone a run is shown in: its report's, or UTC for a report no longer configured.
 pub fn zone_of(config: &Config, report: &str) -> Tz {
     config.report(report).map_or(Tz::UTC, |r| r.timezone)
+}
+
+/// A time in its own zone, to the second: `2026-11-30T07:00:00+01:00`.
+pub fn rfc3339(t: &DateTime<Tz>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 fn local(t: DateTime<Utc>, tz: Tz) -> String {
@@ -118,4 +124,18 @@ pub fn finished(
         eprintln!("reportctl: error: {}", summary(run, tz));
     }
     Ok(completed)
+}
+
+/// Shows a run that has ended (see `finished`) on stdout and returns the exit code:
+/// `OK` when it completed, `FAILED` otherwise.
+pub fn done(json: bool, run: &RunRecord, tz: Tz) -> anyhow::Result<u8> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let completed = finished(json, &mut out, run, tz)?;
+    out.flush()?;
+    Ok(if completed {
+        crate::exit::OK
+    } else {
+        crate::exit::FAILED
+    })
 }

@@ -1,30 +1,36 @@
-//! One run, end to end — the pipeline in one place:
+//! One run, end to end — the pipeline in one place (`Runner::execute`):
 //!
-//! 1. **render**: source → CSV files in the run's spool directory (skipped when a
-//!    retry finds the files already spooled and intact);
-//! 2. **deliver**: to each destination that has no `delivered` receipt yet, recording a
+//! 1. **plan**: the run's window and time, as `due` (or a manual run) recorded them;
+//! 2. **source**: each output's query opened for the window …
+//! 3. **render**: … and streamed into a CSV file in the run's spool directory (both
+//!    skipped when a retry finds the files already spooled and intact);
+//! 4. **deliver**: to each destination that has no `delivered` receipt yet, recording a
 //!    receipt for each, success or failure;
-//! 3. **notify**: after a scheduled run, a short mail to the report's `notify`
-//!    addresses, success or failure (a failure to send it is noted, not fatal);
-//! 4. **ledger**: finish the run `completed`, or `failed` with the per-destination
-//!    detail and, while attempts are left, the time `run-due` may try again. The spooled
-//!    files go as soon as no later attempt can need them.
+//! 5. **ledger**: after a scheduled run, a short mail to the report's `notify`
+//!    addresses (a failure to send it is noted, not fatal); then the run is finished
+//!    `completed`, or `failed` with the per-destination detail and, while attempts are
+//!    left, the time `run-due` may try again. The spooled files go as soon as no later
+//!    attempt can need them.
 //!
 //! Failures of the report (a bad query, a destination down) are recorded and returned as
 //! a failed run; only a failing ledger is an error of this function.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 
+use super::lease::LeaseKeeper;
+use super::{notify, spool};
 use crate::config::{Config, Report};
 use crate::deliver::{self, Delivery};
-use crate::lease::LeaseKeeper;
-use crate::ledger::{Claim, Finish, Ledger, LostClaim, ReceiptStatus, RunKind, RunRecord};
+use crate::ledger::{
+    Claim, FileRecord, Finish, Ledger, LostClaim, ReceiptStatus, RunKind, RunRecord,
+};
 use crate::progress::Progress;
 use crate::render::{self, RenderJob};
 use crate::schedule::Window;
-use crate::{notify, redact, spool, ui};
+use crate::{redact, source, ui};
 
 pub struct Runner<'a> {
     pub config: &'a Config,
@@ -35,51 +41,69 @@ pub struct Runner<'a> {
     pub progress: &'a Progress,
 }
 
-/// The window of a recorded run, in the report's zone.
-pub fn window_of(run: &RunRecord, tz: Tz) -> Window {
-    Window {
-        from: run.window_from.with_timezone(&tz),
-        to: run.window_to.with_timezone(&tz),
-    }
-}
+/// A failure of the report itself: recorded as the run's detail, not an error.
+type Detail = String;
 
 impl Runner<'_> {
     /// Executes `run`, which this process has claimed. Returns the run as recorded.
     pub fn execute(&mut self, report: &Report, run: RunRecord) -> Result<RunRecord> {
         let keeper = LeaseKeeper::start(self.config, &run.token, self.claim);
-        let token = run.token.clone();
-        let owner = self.claim.owner.clone();
-        let window = window_of(&run, report.timezone);
-        let spool = match spool::create(self.config, &token, &run.files) {
+        // 1. plan: what the run covers, as recorded.
+        let window = Window::in_zone(run.window_from, run.window_to, report.timezone);
+        // 2. source → 3. render, unless an earlier attempt spooled the files intact.
+        let (spool, files) = match self.files(report, &run, &window)? {
+            Ok(spooled) => spooled,
+            Err(detail) => return self.end(report, &run, &keeper, Err(detail)),
+        };
+        // 4. deliver
+        let outcome = self.deliver(report, &run, &window, (&spool, &files), &keeper)?;
+        // 5. ledger (after the notify mail)
+        self.end(report, &run, &keeper, outcome)
+    }
+
+    /// The run's spool directory and its files: those an earlier attempt left intact,
+    /// or generated now (and recorded).
+    fn files(
+        &mut self,
+        report: &Report,
+        run: &RunRecord,
+        window: &Window,
+    ) -> Result<std::result::Result<(PathBuf, Vec<FileRecord>), Detail>> {
+        let spool = match spool::create(self.config, &run.token, &run.files) {
             Ok(dir) => dir,
-            Err(e) => return self.end(report, &run, &keeper, Err(format!("{e:#}"))),
+            Err(e) => return Ok(Err(format!("{e:#}"))),
         };
-
-        // 1. render
-        let files = match spool::intact(self.config, &run) {
-            Some(files) => files,
-            None => {
-                let job = RenderJob {
-                    config: self.config,
-                    report,
-                    window: &window,
-                    run: run.run_at.with_timezone(&report.timezone).naive_local(),
-                    token: &token,
-                };
-                match render::render_all(&job, &spool, self.progress) {
-                    Ok(files) => {
-                        self.ledger.set_files(&token, &owner, &files)?;
-                        files
-                    }
-                    Err(e) => {
-                        let detail = redact::text(&format!("{e:#}"));
-                        return self.end(report, &run, &keeper, Err(detail));
-                    }
-                }
+        if let Some(files) = spool::intact(self.config, run) {
+            return Ok(Ok((spool, files)));
+        }
+        let job = RenderJob {
+            config: self.config,
+            report,
+            window,
+            run: run.run_at.with_timezone(&report.timezone).naive_local(),
+            token: &run.token,
+        };
+        match generate(&job, &spool, self.progress) {
+            Ok(files) => {
+                self.ledger
+                    .set_files(&run.token, &self.claim.owner, &files)?;
+                Ok(Ok((spool, files)))
             }
-        };
+            Err(e) => Ok(Err(redact::text(&format!("{e:#}")))),
+        }
+    }
 
-        // 2. deliver
+    /// Delivers the files to each destination without a `delivered` receipt, recording
+    /// a receipt for each; returns the failures as the run's detail.
+    fn deliver(
+        &mut self,
+        report: &Report,
+        run: &RunRecord,
+        window: &Window,
+        (spool, files): (&Path, &[FileRecord]),
+        keeper: &LeaseKeeper,
+    ) -> Result<std::result::Result<(), Detail>> {
+        let token = &run.token;
         let mut delivered: Vec<String> = run
             .receipts
             .iter()
@@ -92,16 +116,19 @@ impl Runner<'_> {
                 continue;
             }
             if keeper.lost() {
-                return Err(LostClaim { token }.into());
+                return Err(LostClaim {
+                    token: token.clone(),
+                }
+                .into());
             }
             let delivery = Delivery {
                 config: self.config,
                 report,
-                token: &token,
-                window: &window,
+                token,
+                window,
                 run_at: run.run_at,
-                spool: &spool,
-                files: &files,
+                spool,
+                files,
                 delivered: &delivered,
             };
             // Server messages may repeat a secret: redacted before anything records them.
@@ -118,8 +145,8 @@ impl Runner<'_> {
                 }
             };
             self.ledger.set_receipt(
-                &token,
-                &owner,
+                token,
+                &self.claim.owner,
                 &dest.name,
                 status,
                 &detail,
@@ -130,14 +157,11 @@ impl Runner<'_> {
                 delivered.push(dest.name.clone());
             }
         }
-
-        // 3. notify and 4. ledger
-        let outcome = if failures.is_empty() {
+        Ok(if failures.is_empty() {
             Ok(())
         } else {
             Err(failures.join("; "))
-        };
-        self.end(report, &run, &keeper, outcome)
+        })
     }
 
     /// Finishes the run: completed, or failed with a retry time while attempts are left;
@@ -147,7 +171,7 @@ impl Runner<'_> {
         report: &Report,
         run: &RunRecord,
         keeper: &LeaseKeeper,
-        outcome: std::result::Result<(), String>,
+        outcome: std::result::Result<(), Detail>,
     ) -> Result<RunRecord> {
         if keeper.lost() {
             let token = run.token.clone();
@@ -220,4 +244,28 @@ impl Runner<'_> {
         let delay = (base * factor).min(86_400);
         Some(self.now + chrono::Duration::seconds(delay))
     }
+}
+
+/// Source → render for every output of the job, into `dir` (a run directory of the
+/// spool). On failure no temporary file is left behind.
+pub fn generate(job: &RenderJob<'_>, dir: &Path, progress: &Progress) -> Result<Vec<FileRecord>> {
+    let result: Result<Vec<FileRecord>> = job
+        .report
+        .outputs
+        .iter()
+        .map(|output| {
+            let rows = source::open(job.config, job.report, output, job.window);
+            render::render_output(job, output, rows, dir, progress)
+        })
+        .collect();
+    if result.is_err() {
+        progress.finish();
+        if let Err(e) = spool::remove_partial(dir) {
+            ui::warn(format!(
+                "removing temporary files from {}: {e}",
+                dir.display()
+            ));
+        }
+    }
+    result
 }

@@ -21,10 +21,9 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::fsutil;
+/// The marker that proves reportctl made a run directory: shared with the pickup store.
+pub use crate::fsutil::{is_ours, mark, MARKER};
 use crate::ledger::{FileRecord, Ledger, RunRecord, RunStatus};
-
-/// The marker file that says reportctl created a run directory.
-pub const MARKER: &str = ".reportctl-run";
 
 /// The spool directory of the run with `token` (which may not exist).
 pub fn dir(config: &Config, token: &str) -> PathBuf {
@@ -61,30 +60,9 @@ pub fn create(config: &Config, token: &str, known: &[FileRecord]) -> Result<Path
     Ok(path)
 }
 
-/// Writes the marker that makes `path`, a directory reportctl just created for
-/// `token`, removable by reportctl later (see `is_ours`).
-pub fn mark(path: &Path, token: &str) -> io::Result<()> {
-    use std::io::Write as _;
-    let tmp = fsutil::temp_name(path, MARKER, "marker");
-    let mut f = fsutil::create_private(&tmp)?;
-    f.write_all(format!("{token}\n").as_bytes())?;
-    f.sync_all()?;
-    fsutil::commit(&tmp, &path.join(MARKER))
-}
-
 fn restrict_dir(path: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
-}
-
-/// Whether `path` is a run directory reportctl created for `token`: a real directory
-/// (not a link) holding the marker, a regular file that names the token.
-pub fn is_ours(path: &Path, token: &str) -> bool {
-    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_dir());
-    let marker = path.join(MARKER);
-    is_dir
-        && std::fs::symlink_metadata(&marker).is_ok_and(|m| m.file_type().is_file())
-        && std::fs::read_to_string(&marker).is_ok_and(|s| s.trim_end() == token)
 }
 
 /// Whether `path` holds only regular files named in `known` (and temporary files).

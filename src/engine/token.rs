@@ -1,8 +1,9 @@
 //! Run tokens: the handle of one run in the ledger, in
 //! `status`, `cancel` and the `{token}` file name placeholder.
 //!
-//! A scheduled slot's token is derived from the report name and the slot's run time, so
-//! `plan` can show it before the run exists and every host sharing a ledger agrees on it.
+//! A manual run's token is random. A scheduled slot's token is derived from the report
+//! name and the slot's run time, so `plan` can show it before the run exists and every
+//! host sharing a ledger agrees on it.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
@@ -15,6 +16,11 @@ pub fn slot_token(report: &str, run_at: DateTime<Utc>) -> String {
     h.update(b"\n");
     h.update(run_at.to_rfc3339_opts(SecondsFormat::Secs, true).as_bytes());
     hex::encode(&h.finalize()[..8])
+}
+
+/// The token of a manual, test or local run: 16 random hex digits.
+pub fn random_token() -> String {
+    hex::encode(rand::random::<[u8; 8]>())
 }
 
 #[cfg(test)]

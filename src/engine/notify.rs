@@ -11,7 +11,7 @@ use crate::config::{Config, Report};
 use crate::deliver::email::Facts;
 use crate::deliver::{self, smtp};
 use crate::ledger::{ReceiptStatus, RunRecord};
-use crate::runner::window_of;
+use crate::schedule::Window;
 
 /// Sends the notify mail of `run` like `send`; when it cannot be sent, warns on stderr
 /// and returns the note for the run's detail (`Notification failed: …`, redacted).
@@ -50,7 +50,7 @@ pub fn send(
         .as_deref()
         .ok_or_else(|| anyhow!("[settings.smtp] has no `from` address for notify mails"))?;
     let status = if ok { "completed" } else { "failed" };
-    let window = window_of(run, report.timezone);
+    let window = Window::in_zone(run.window_from, run.window_to, report.timezone);
     let facts = Facts {
         report,
         window: &window,

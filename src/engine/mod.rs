@@ -1,0 +1,29 @@
+//! The run engine: everything between a checked configuration and a recorded run.
+//!
+//! - `due`: which scheduled slots `run-due` owes at `now` (plan, against the ledger);
+//! - `scheduled`: `run-due`'s loop: collect what is due, claim each run, execute it;
+//! - `manual`: `run` and `send-test`, one report now (recorded, or local);
+//! - `runner`: one claimed run end to end: plan → source → render → deliver → ledger;
+//! - `lease`: keeping a claim alive while a run works;
+//! - `notify`: the mail after a scheduled run;
+//! - `spool`: the run directories (creation, intact check, tidying, pruning);
+//! - `housekeeping`: pruning after the runs (destinations, spool);
+//! - `token`: run tokens.
+//!
+//! Commands call into it and print what it returns; it never prints a run's summary.
+
+pub mod due;
+mod housekeeping;
+pub mod lease;
+pub mod manual;
+pub mod notify;
+pub mod runner;
+pub mod scheduled;
+pub mod spool;
+pub mod token;
+
+#[cfg(test)]
+mod tests;
+
+pub use housekeeping::housekeeping;
+pub use runner::Runner;
