@@ -915,15 +915,9 @@ fn limits_timeouts_and_methods() {
         waited >= Duration::from_millis(1500) && waited < Duration::from_secs(8),
         "closed after {waited:?}"
     );
-    // An idle keep-alive connection is closed too, after answering.
-    let mut idle = TcpStream::connect(&server.addr).unwrap();
-    idle.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut buf = Vec::new();
-    let _ = idle.read_to_end(&mut buf);
-    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200 OK"));
+    // (An idle keep-alive connection closed after `idle_timeout_seconds` is shown by
+    // serve_stall::an_idle_connection_is_closed_after_the_idle_timeout, with a 1-second
+    // timeout: the check that was here discarded its own read result and could not fail.)
     assert_eq!(get(&server.url("/healthz"), &[]).text(), "ok\n");
     let (code, log) = server.stop();
     assert_eq!(code, 0);
