@@ -3,6 +3,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 
 use chrono_tz::Tz;
 use toml::Spanned;
@@ -11,10 +12,11 @@ use super::structured::OutputContext;
 use super::{Checker, Defaults};
 use crate::config::diag::Subject;
 use crate::config::model::*;
-use crate::config::raw::RawOutput;
+use crate::config::raw::{RawEvents, RawOutput, RawReport, RawSchedule};
 use crate::config::RawReportParts;
-use crate::render::naming::{check_identifier, check_report_name, Var};
+use crate::render::naming::{check_identifier, check_report_name, FileNameTemplate, Var};
 use crate::schedule::Schedule;
+use crate::structured::EventsMapping;
 
 impl Checker<'_> {
     /// Report names are unique, ignoring case: each later use of a name is an error
@@ -58,112 +60,20 @@ impl Checker<'_> {
         let span = parts.span.clone();
         let before = self.errors.len();
 
-        let name = self.required(
-            &raw.name,
-            s,
-            "name",
-            &span,
-            "every report needs a name (letters, digits, spaces and underscores)",
-        );
-        if let (Some(n), Some(v)) = (&name, &raw.name) {
-            if let Err(e) = check_report_name(n) {
-                self.err(v.span(), s, "name", e);
-            }
-        }
-
-        let source = self.required(
-            &raw.source,
-            s,
-            "source",
-            &span,
-            "name one of the [sources.NAME] tables",
-        );
-        if let (Some(src), Some(v)) = (&source, &raw.source) {
-            if !sources.contains(src) {
-                let msg = reference_message("source", src, sources.iter());
-                self.err(v.span(), s, "source", msg);
-            }
-        }
-
+        let name = self.report_name(&raw, s, &span);
+        let source = self.report_source(&raw, s, &span, sources);
         // The events mapping of structured outputs: the report's own, else its source's.
         let source_checked = source.as_ref().and_then(|n| checked.get(n));
-        let sqlite = !matches!(
-            source_checked.map(|x| &x.kind),
-            Some(SourceKind::Postgres(_))
-        );
-        let own_mapping = parts
-            .events
-            .as_ref()
-            .and_then(|e| self.events(e, s, "events", sqlite));
-        if let (Some(m), Some(src), Some(e)) = (&own_mapping, source_checked, &parts.events) {
-            self.events_in_database((&src.name, &src.kind), m, e.span(), s, "events");
-        }
+        let own_mapping = self.own_mapping(parts.events.as_deref(), source_checked, s);
         let ctx = OutputContext {
             mapping: own_mapping
                 .as_ref()
-                .or(source_checked.and_then(|x| match &x.kind {
-                    SourceKind::Sqlite(q) => q.events.as_ref(),
-                    SourceKind::Postgres(p) => p.events.as_ref(),
-                    SourceKind::Command(_) => None,
-                })),
+                .or(source_checked.and_then(source_mapping)),
             source: source_checked,
         };
         let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s, &ctx);
-
-        let mut dests = Vec::new();
-        match &raw.destinations {
-            None => self.err(
-                span.clone(),
-                s,
-                "destinations",
-                "missing key `destinations`; list one or more of the [destinations.NAME] tables",
-            ),
-            Some(list) if list.get_ref().is_empty() => self.err(
-                list.span(),
-                s,
-                "destinations",
-                "the list is empty; name one or more of the [destinations.NAME] tables",
-            ),
-            Some(list) => {
-                for d in list.get_ref() {
-                    if !destinations.contains(d.get_ref()) {
-                        let msg =
-                            reference_message("destination", d.get_ref(), destinations.iter());
-                        self.err(d.span(), s, "destinations", msg);
-                    } else if dests.contains(d.get_ref()) {
-                        self.err(
-                            d.span(),
-                            s,
-                            "destinations",
-                            format!("\"{}\" is listed twice", d.get_ref()),
-                        );
-                    } else {
-                        dests.push(d.get_ref().clone());
-                    }
-                }
-            }
-        }
-
-        let notify = self.mailboxes(&raw.notify, s, "notify");
-        if let Some(n) = &raw.notify {
-            match &defaults.settings.smtp {
-                _ if n.get_ref().is_empty() => {}
-                None => self.err(
-                    n.span(),
-                    s,
-                    "notify",
-                    "notify mails are sent through [settings.smtp], which is not configured",
-                ),
-                Some(smtp) if smtp.from.is_none() => self.err(
-                    n.span(),
-                    s,
-                    "notify",
-                    "notify mails need a sender: add `from` to [settings.smtp]",
-                ),
-                Some(_) => {}
-            }
-        }
-
+        let dests = self.report_destinations(&raw, s, &span, destinations);
+        let notify = self.report_notify(&raw, s, defaults);
         let status = self.word(
             &raw.status,
             s,
@@ -171,47 +81,10 @@ impl Checker<'_> {
             &[("active", Status::Active), ("draft", Status::Draft)],
             Status::Active,
         );
-
-        let mut timezone = match &raw.timezone {
-            Some(v) => self.tz(v, s, "timezone"),
-            None => Some(defaults.settings.timezone),
-        };
-
-        let schedule = match &parts.schedule {
-            Some(sch) => self.schedule(sch, s, defaults.settings.max_range_days),
-            None => {
-                self.err(span.clone(), s, "schedule", "missing table [reports.schedule]; a schedule is recurring (`frequency` …), daily at a UTC time (`send_at` …) or one-time (`once` …)");
-                None
-            }
-        };
-        if let Some(Schedule::SendAt { .. }) = &schedule {
-            // The `send_at` form is UTC through and through.
-            match (&raw.timezone, timezone) {
-                (Some(v), Some(tz)) if tz != Tz::UTC => self.err(
-                    v.span(),
-                    s,
-                    "timezone",
-                    "a send_at schedule works in UTC; remove `timezone` or set it to \"UTC\"",
-                ),
-                _ => timezone = Some(Tz::UTC),
-            }
-        }
-
-        let backfill = raw.backfill.as_ref().is_some_and(|b| *b.get_ref());
-        if let (Some(b), Some(sch)) = (&raw.backfill, &schedule) {
-            let has_start = matches!(sch, Schedule::Recurring(r) if r.start.is_some());
-            if *b.get_ref() && !has_start {
-                self.err(b.span(), s, "backfill", "backfill = true runs the missed slots since `schedule.start`, so it needs a recurring schedule with `start`");
-            }
-        }
-
-        let file_name = self
-            .file_name(&raw.file_name, s, "file_name")
-            .unwrap_or_else(|| defaults.file_name.clone());
-        if outputs.len() > 1 && !file_name.uses(Var::Type) {
-            let at = raw.file_name.as_ref().map_or(span.clone(), |v| v.span());
-            self.err(at, s, "file_name", "a report with several outputs needs {type} in its file name, or the files would overwrite each other");
-        }
+        let (timezone, schedule) =
+            self.report_timing(&raw, parts.schedule.as_deref(), s, &span, defaults);
+        let backfill = self.report_backfill(&raw, schedule.as_ref(), s);
+        let file_name = self.report_file_name(&raw, s, &span, defaults, outputs.len());
         let date_format = self
             .date_format(&raw.date_format, s, "date_format")
             .unwrap_or_else(|| defaults.date_format.clone());
@@ -245,12 +118,202 @@ impl Checker<'_> {
         })
     }
 
+    fn report_name(&mut self, raw: &RawReport, s: &Subject, span: &Range<usize>) -> Option<String> {
+        let name = self.required(
+            &raw.name,
+            s,
+            "name",
+            span,
+            "every report needs a name (letters, digits, spaces and underscores)",
+        );
+        if let (Some(n), Some(v)) = (&name, &raw.name) {
+            if let Err(e) = check_report_name(n) {
+                self.err(v.span(), s, "name", e);
+            }
+        }
+        name
+    }
+
+    fn report_source(
+        &mut self,
+        raw: &RawReport,
+        s: &Subject,
+        span: &Range<usize>,
+        sources: &BTreeSet<String>,
+    ) -> Option<String> {
+        let source = self.required(
+            &raw.source,
+            s,
+            "source",
+            span,
+            "name one of the [sources.NAME] tables",
+        );
+        if let (Some(src), Some(v)) = (&source, &raw.source) {
+            if !sources.contains(src) {
+                let msg = reference_message("source", src, sources.iter());
+                self.err(v.span(), s, "source", msg);
+            }
+        }
+        source
+    }
+
+    /// The report's own events mapping (`[reports.events]`), checked against its
+    /// source's database under `validate`.
+    fn own_mapping(
+        &mut self,
+        events: Option<&Spanned<RawEvents>>,
+        source: Option<&Source>,
+        s: &Subject,
+    ) -> Option<EventsMapping> {
+        let sqlite = !matches!(source.map(|x| &x.kind), Some(SourceKind::Postgres(_)));
+        let own = events.and_then(|e| self.events(e, s, "events", sqlite));
+        if let (Some(m), Some(src), Some(e)) = (&own, source, events) {
+            self.events_in_database((&src.name, &src.kind), m, e.span(), s, "events");
+        }
+        own
+    }
+
+    fn report_destinations(
+        &mut self,
+        raw: &RawReport,
+        s: &Subject,
+        span: &Range<usize>,
+        destinations: &BTreeSet<String>,
+    ) -> Vec<String> {
+        let mut dests = Vec::new();
+        match &raw.destinations {
+            None => self.err(
+                span.clone(),
+                s,
+                "destinations",
+                "missing key `destinations`; list one or more of the [destinations.NAME] tables",
+            ),
+            Some(list) if list.get_ref().is_empty() => self.err(
+                list.span(),
+                s,
+                "destinations",
+                "the list is empty; name one or more of the [destinations.NAME] tables",
+            ),
+            Some(list) => {
+                for d in list.get_ref() {
+                    if !destinations.contains(d.get_ref()) {
+                        let msg =
+                            reference_message("destination", d.get_ref(), destinations.iter());
+                        self.err(d.span(), s, "destinations", msg);
+                    } else if dests.contains(d.get_ref()) {
+                        self.err(
+                            d.span(),
+                            s,
+                            "destinations",
+                            format!("\"{}\" is listed twice", d.get_ref()),
+                        );
+                    } else {
+                        dests.push(d.get_ref().clone());
+                    }
+                }
+            }
+        }
+        dests
+    }
+
+    /// `notify` addresses, mailed through `[settings.smtp]`.
+    fn report_notify(&mut self, raw: &RawReport, s: &Subject, defaults: &Defaults) -> Vec<String> {
+        let notify = self.mailboxes(&raw.notify, s, "notify");
+        if let Some(n) = &raw.notify {
+            match &defaults.settings.smtp {
+                _ if n.get_ref().is_empty() => {}
+                None => self.err(
+                    n.span(),
+                    s,
+                    "notify",
+                    "notify mails are sent through [settings.smtp], which is not configured",
+                ),
+                Some(smtp) if smtp.from.is_none() => self.err(
+                    n.span(),
+                    s,
+                    "notify",
+                    "notify mails need a sender: add `from` to [settings.smtp]",
+                ),
+                Some(_) => {}
+            }
+        }
+        notify
+    }
+
+    /// The report's zone and schedule; a `send_at` schedule is UTC through and through.
+    fn report_timing(
+        &mut self,
+        raw: &RawReport,
+        schedule: Option<&Spanned<RawSchedule>>,
+        s: &Subject,
+        span: &Range<usize>,
+        defaults: &Defaults,
+    ) -> (Option<Tz>, Option<Schedule>) {
+        let mut timezone = match &raw.timezone {
+            Some(v) => self.tz(v, s, "timezone"),
+            None => Some(defaults.settings.timezone),
+        };
+        let schedule = match schedule {
+            Some(sch) => self.schedule(sch, s, defaults.settings.max_range_days),
+            None => {
+                self.err(span.clone(), s, "schedule", "missing table [reports.schedule]; a schedule is recurring (`frequency` …), daily at a UTC time (`send_at` …) or one-time (`once` …)");
+                None
+            }
+        };
+        if let Some(Schedule::SendAt { .. }) = &schedule {
+            match (&raw.timezone, timezone) {
+                (Some(v), Some(tz)) if tz != Tz::UTC => self.err(
+                    v.span(),
+                    s,
+                    "timezone",
+                    "a send_at schedule works in UTC; remove `timezone` or set it to \"UTC\"",
+                ),
+                _ => timezone = Some(Tz::UTC),
+            }
+        }
+        (timezone, schedule)
+    }
+
+    fn report_backfill(
+        &mut self,
+        raw: &RawReport,
+        schedule: Option<&Schedule>,
+        s: &Subject,
+    ) -> bool {
+        let backfill = raw.backfill.as_ref().is_some_and(|b| *b.get_ref());
+        if let (Some(b), Some(sch)) = (&raw.backfill, schedule) {
+            let has_start = matches!(sch, Schedule::Recurring(r) if r.start.is_some());
+            if *b.get_ref() && !has_start {
+                self.err(b.span(), s, "backfill", "backfill = true runs the missed slots since `schedule.start`, so it needs a recurring schedule with `start`");
+            }
+        }
+        backfill
+    }
+
+    fn report_file_name(
+        &mut self,
+        raw: &RawReport,
+        s: &Subject,
+        span: &Range<usize>,
+        defaults: &Defaults,
+        outputs: usize,
+    ) -> FileNameTemplate {
+        let file_name = self
+            .file_name(&raw.file_name, s, "file_name")
+            .unwrap_or_else(|| defaults.file_name.clone());
+        if outputs > 1 && !file_name.uses(Var::Type) {
+            let at = raw.file_name.as_ref().map_or(span.clone(), |v| v.span());
+            self.err(at, s, "file_name", "a report with several outputs needs {type} in its file name, or the files would overwrite each other");
+        }
+        file_name
+    }
+
     /// The report's outputs: `type` + `query` for one, or `[[reports.outputs]]`.
     fn outputs(
         &mut self,
-        raw: &crate::config::raw::RawReport,
+        raw: &RawReport,
         list: Option<&[Spanned<RawOutput>]>,
-        span: &std::ops::Range<usize>,
+        span: &Range<usize>,
         s: &Subject,
         ctx: &OutputContext<'_>,
     ) -> Vec<Output> {
@@ -294,7 +357,7 @@ impl Checker<'_> {
     fn output(
         &mut self,
         o: &RawOutput,
-        span: &std::ops::Range<usize>,
+        span: &Range<usize>,
         s: &Subject,
         prefix: &str,
         ctx: &OutputContext<'_>,
@@ -337,6 +400,24 @@ impl Checker<'_> {
                 structured: Some(Box::new(st?)),
             });
         }
+        self.no_structured_keys(o, s, prefix);
+        let query = self.output_query(o, span, s, prefix);
+        let written = o.query.as_ref().map(|v| (v, "query"));
+        if let (Some(q), Some((v, key))) = (
+            &query,
+            written.or(o.query_file.as_ref().map(|v| (v, "query_file"))),
+        ) {
+            self.query_reads_only(ctx.source, q, v.span(), s, &format!("{prefix}{key}"));
+        }
+        Some(Output {
+            kind: kind?,
+            query: query?,
+            structured: None,
+        })
+    }
+
+    /// Keys of summary and detail outputs, refused on a SQL output.
+    fn no_structured_keys(&mut self, o: &RawOutput, s: &Subject, prefix: &str) {
         let structured_keys = [
             ("traffic", o.traffic.as_ref().map(|v| v.span())),
             ("group_by", o.group_by.as_ref().map(|v| v.span())),
@@ -360,7 +441,17 @@ impl Checker<'_> {
                 self.err(at, s, &format!("{prefix}{key}"), format!("`{key}` belongs to summary and detail outputs; set kind = \"summary\" or \"detail\""));
             }
         }
-        let query = match (&o.query, &o.query_file) {
+    }
+
+    /// The SQL text of an output: `query`, or the contents of `query_file`.
+    fn output_query(
+        &mut self,
+        o: &RawOutput,
+        span: &Range<usize>,
+        s: &Subject,
+        prefix: &str,
+    ) -> Option<String> {
+        match (&o.query, &o.query_file) {
             (Some(q), None) => {
                 if q.get_ref().trim().is_empty() {
                     self.err(q.span(), s, &format!("{prefix}query"), "the query is empty");
@@ -411,19 +502,16 @@ impl Checker<'_> {
                 );
                 None
             }
-        };
-        let written = o.query.as_ref().map(|v| (v, "query"));
-        if let (Some(q), Some((v, key))) = (
-            &query,
-            written.or(o.query_file.as_ref().map(|v| (v, "query_file"))),
-        ) {
-            self.query_reads_only(ctx.source, q, v.span(), s, &format!("{prefix}{key}"));
         }
-        Some(Output {
-            kind: kind?,
-            query: query?,
-            structured: None,
-        })
+    }
+}
+
+/// The events mapping a source carries, if any.
+fn source_mapping(source: &Source) -> Option<&EventsMapping> {
+    match &source.kind {
+        SourceKind::Sqlite(q) => q.events.as_ref(),
+        SourceKind::Postgres(p) => p.events.as_ref(),
+        SourceKind::Command(_) => None,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use chrono::{NaiveTime, Timelike};
+use chrono::{NaiveDateTime, NaiveTime, Timelike};
 use toml::Spanned;
 
 use super::Checker;
@@ -125,34 +125,7 @@ impl Checker<'_> {
         span: &Range<usize>,
         subject: &Subject,
     ) -> Option<Schedule> {
-        let allowed: Vec<_> = Frequency::ALL.iter().map(|(n, _)| *n).collect();
-        let frequency = match &r.frequency {
-            None => {
-                self.err(
-                    span.clone(),
-                    subject,
-                    "schedule.frequency",
-                    format!("missing key `frequency`; allowed: {}", allowed.join(", ")),
-                );
-                return None;
-            }
-            Some(f) => match Frequency::parse(f.get_ref()) {
-                Some(f) => f,
-                None => {
-                    self.err(
-                        f.span(),
-                        subject,
-                        "schedule.frequency",
-                        format!(
-                            "\"{}\" is not a frequency; allowed: {}",
-                            f.get_ref().escape_default(),
-                            allowed.join(", ")
-                        ),
-                    );
-                    return None;
-                }
-            },
-        };
+        let frequency = self.frequency(r, span, subject)?;
         let lim = limits(frequency);
         let fname = frequency.name();
         let errors_before = self.errors.len();
@@ -172,7 +145,68 @@ impl Checker<'_> {
             lim.run_on_default,
             &format!(" for {fname} ({})", lim.run_on_is),
         ) as u32;
-        let at = match (&r.at, frequency) {
+        let at = self.time_of_day(r, frequency, run_on, subject);
+        let window = self.window_rule(r, &lim, fname, subject);
+        let (start, stop) = self.start_stop(r, subject);
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(Schedule::Recurring(Recurring {
+            frequency,
+            every,
+            run_on,
+            at,
+            window,
+            start,
+            stop,
+        }))
+    }
+
+    fn frequency(
+        &mut self,
+        r: &RawSchedule,
+        span: &Range<usize>,
+        subject: &Subject,
+    ) -> Option<Frequency> {
+        let allowed: Vec<_> = Frequency::ALL.iter().map(|(n, _)| *n).collect();
+        match &r.frequency {
+            None => {
+                self.err(
+                    span.clone(),
+                    subject,
+                    "schedule.frequency",
+                    format!("missing key `frequency`; allowed: {}", allowed.join(", ")),
+                );
+                None
+            }
+            Some(f) => match Frequency::parse(f.get_ref()) {
+                Some(f) => Some(f),
+                None => {
+                    self.err(
+                        f.span(),
+                        subject,
+                        "schedule.frequency",
+                        format!(
+                            "\"{}\" is not a frequency; allowed: {}",
+                            f.get_ref().escape_default(),
+                            allowed.join(", ")
+                        ),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    /// The time of day of a daily or longer schedule: `at`, or a daily `run_on` hour.
+    fn time_of_day(
+        &mut self,
+        r: &RawSchedule,
+        frequency: Frequency,
+        run_on: u32,
+        subject: &Subject,
+    ) -> NaiveTime {
+        match (&r.at, frequency) {
             (Some(a), Frequency::Hourly) => {
                 self.err(a.span(), subject, "schedule.at", "hourly runs take the minute from `run_on`; `at` is for daily and longer frequencies");
                 NaiveTime::MIN
@@ -194,8 +228,18 @@ impl Checker<'_> {
             }
             (None, Frequency::Hourly) => NaiveTime::MIN,
             (None, _) => NaiveTime::from_hms_opt(6, 0, 0).unwrap(),
-        };
-        let window = match (&r.delay, &r.previous_time) {
+        }
+    }
+
+    /// The window each run covers: `delay` and `previous_time`, or today minus two.
+    fn window_rule(
+        &mut self,
+        r: &RawSchedule,
+        lim: &Limits,
+        fname: &str,
+        subject: &Subject,
+    ) -> WindowRule {
+        match (&r.delay, &r.previous_time) {
             (None, None) => WindowRule::TodayMinusTwo,
             (Some(d), None) => {
                 self.err(
@@ -228,7 +272,15 @@ impl Checker<'_> {
                 ) as u32;
                 WindowRule::Offset { delay, previous }
             }
-        };
+        }
+    }
+
+    /// `start` and `stop`, and the rules that tie them to each other and to `every`.
+    fn start_stop(
+        &mut self,
+        r: &RawSchedule,
+        subject: &Subject,
+    ) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
         let start = r
             .start
             .as_ref()
@@ -252,18 +304,7 @@ impl Checker<'_> {
                 );
             }
         }
-        if self.errors.len() > errors_before {
-            return None;
-        }
-        Some(Schedule::Recurring(Recurring {
-            frequency,
-            every,
-            run_on,
-            at,
-            window,
-            start,
-            stop,
-        }))
+        (start, stop)
     }
 
     fn send_at(

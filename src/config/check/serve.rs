@@ -2,112 +2,41 @@
 //! reports, pickup destinations and the apps of the app download endpoint together.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 use std::ops::Range;
+use std::time::Duration;
 
 use toml::Spanned;
 
 use super::Checker;
 use crate::config::diag::Subject;
 use crate::config::model::*;
-use crate::config::raw::{RawPickupDest, RawServe};
+use crate::config::raw::RawServe;
 use crate::config::secret::Secret;
 use crate::config::{RawConfig, RawDestination};
 use crate::pickup::pickup_id;
 use crate::render::naming::{check_identifier, check_report_name};
 
-/// The old spelling of `naming = "dated-zip"`, still read, with a warning.
-const OLD_DATED_ZIP: &str = "seed002";
+/// The numbers of `[serve]`, checked.
+struct ServeLimits {
+    link_minutes: u32,
+    request_timeout: Duration,
+    max_request_bytes: usize,
+    max_connections: usize,
+    max_connections_per_client: usize,
+    send_timeout: Duration,
+    idle_timeout: Duration,
+    shutdown_grace: Duration,
+}
 
 impl Checker<'_> {
-    pub(crate) fn pickup_dest(&mut self, r: &RawPickupDest, s: &Subject) -> DestinationKind {
-        let before = self.errors.len();
-        let naming = match &r.naming {
-            Some(v) if v.get_ref() == OLD_DATED_ZIP => {
-                self.warn(
-                    v.span(),
-                    s,
-                    "naming",
-                    format!(
-                        "\"{OLD_DATED_ZIP}\" is the deprecated name of \"dated-zip\"; write naming = \"dated-zip\" instead"
-                    ),
-                );
-                PickupNaming::DatedZip
-            }
-            _ => self.word(
-                &r.naming,
-                s,
-                "naming",
-                &[
-                    ("report", PickupNaming::Report),
-                    ("dated-zip", PickupNaming::DatedZip),
-                ],
-                PickupNaming::Report,
-            ),
-        };
-        let app_id = r.app_id.as_ref().map(|a| a.get_ref().clone());
-        let naming_ok = self.errors.len() == before;
-        if let (Some(a), false) = (&r.app_id, naming == PickupNaming::DatedZip || !naming_ok) {
-            self.err(
-                a.span(),
-                s,
-                "app_id",
-                "an app downloads one {name_}_{YYYYMMDD}.zip per run; add naming = \"dated-zip\"",
-            );
-        }
-        DestinationKind::Pickup(PickupDest {
-            path: r.path.as_ref().map_or_else(
-                || self.path(".reportctl/pickup"),
-                |p| self.path(p.get_ref()),
-            ),
-            keep_days: self.int(&r.keep_days, s, "keep_days", (1, 3650), 7, " days") as u32,
-            naming,
-            app_id,
-        })
-    }
-
     pub(crate) fn serve(&mut self, raw: &Spanned<RawServe>) -> Option<Serve> {
         let span = raw.span();
         let r = raw.get_ref();
         let s = &Subject::File;
         let before = self.errors.len();
-        let listen = match &r.listen {
-            None => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
-            Some(v) => match v.get_ref().parse() {
-                Ok(a) => Some(a),
-                Err(_) => {
-                    self.err(
-                        v.span(),
-                        s,
-                        "serve.listen",
-                        format!(
-                            "\"{}\" is not an IP address and port; write e.g. \"127.0.0.1:8080\" or \"[::]:8080\"",
-                            v.get_ref().escape_default()
-                        ),
-                    );
-                    None
-                }
-            },
-        };
-        let public_url = r.public_url.as_ref().and_then(|v| {
-            let u = v.get_ref().trim_end_matches('/');
-            let ok = (u.starts_with("http://") || u.starts_with("https://"))
-                && u.split_once("://").is_some_and(|(_, rest)| {
-                    !rest.is_empty() && !rest.starts_with('/')
-                })
-                && !u.contains(['?', '#', ' '])
-                && !u.chars().any(char::is_control);
-            if ok {
-                Some(u.to_string())
-            } else {
-                self.err(
-                    v.span(),
-                    s,
-                    "serve.public_url",
-                    "expected the URL clients reach the server at, such as https://reports.example.com or https://example.com/reports (no query)",
-                );
-                None
-            }
-        });
+        let listen = self.listen(r);
+        let public_url = self.public_url(r);
         let api_key = self.required_secret(
             &r.api_key,
             "serve.api_key",
@@ -132,6 +61,78 @@ impl Checker<'_> {
                 }
             }
         }
+        let limits = self.serve_limits(r);
+        let apps = self.apps(r);
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Serve {
+            listen: listen?,
+            public_url,
+            api_key: api_key?,
+            link_secret: link_secret?,
+            link_minutes: limits.link_minutes,
+            request_timeout: limits.request_timeout,
+            max_request_bytes: limits.max_request_bytes,
+            max_connections: limits.max_connections,
+            max_connections_per_client: limits.max_connections_per_client,
+            send_timeout: limits.send_timeout,
+            idle_timeout: limits.idle_timeout,
+            shutdown_grace: limits.shutdown_grace,
+            apps,
+        })
+    }
+
+    fn listen(&mut self, r: &RawServe) -> Option<SocketAddr> {
+        let s = &Subject::File;
+        match &r.listen {
+            None => Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            Some(v) => match v.get_ref().parse() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    self.err(
+                        v.span(),
+                        s,
+                        "serve.listen",
+                        format!(
+                            "\"{}\" is not an IP address and port; write e.g. \"127.0.0.1:8080\" or \"[::]:8080\"",
+                            v.get_ref().escape_default()
+                        ),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    /// The URL clients reach the server at, without a trailing `/`.
+    fn public_url(&mut self, r: &RawServe) -> Option<String> {
+        let s = &Subject::File;
+        r.public_url.as_ref().and_then(|v| {
+            let u = v.get_ref().trim_end_matches('/');
+            let ok = (u.starts_with("http://") || u.starts_with("https://"))
+                && u.split_once("://").is_some_and(|(_, rest)| {
+                    !rest.is_empty() && !rest.starts_with('/')
+                })
+                && !u.contains(['?', '#', ' '])
+                && !u.chars().any(char::is_control);
+            if ok {
+                Some(u.to_string())
+            } else {
+                self.err(
+                    v.span(),
+                    s,
+                    "serve.public_url",
+                    "expected the URL clients reach the server at, such as https://reports.example.com or https://example.com/reports (no query)",
+                );
+                None
+            }
+        })
+    }
+
+    /// The link lifetime, timeouts and connection limits of `[serve]`.
+    fn serve_limits(&mut self, r: &RawServe) -> ServeLimits {
+        let s = &Subject::File;
         let link_minutes = self.int(
             &r.link_minutes,
             s,
@@ -192,6 +193,21 @@ impl Checker<'_> {
             (0, 3600),
             30,
         );
+        ServeLimits {
+            link_minutes,
+            request_timeout,
+            max_request_bytes,
+            max_connections,
+            max_connections_per_client,
+            send_timeout,
+            idle_timeout,
+            shutdown_grace,
+        }
+    }
+
+    /// `[serve.apps.ID]`: the apps of the app download endpoint.
+    fn apps(&mut self, r: &RawServe) -> BTreeMap<String, App> {
+        let s = &Subject::File;
         let mut apps = BTreeMap::new();
         if let Some(list) = &r.apps {
             for (id, app) in list.get_ref() {
@@ -224,24 +240,7 @@ impl Checker<'_> {
                 }
             }
         }
-        if self.errors.len() > before {
-            return None;
-        }
-        Some(Serve {
-            listen: listen?,
-            public_url,
-            api_key: api_key?,
-            link_secret: link_secret?,
-            link_minutes,
-            request_timeout,
-            max_request_bytes,
-            max_connections,
-            max_connections_per_client,
-            send_timeout,
-            idle_timeout,
-            shutdown_grace,
-            apps,
-        })
+        apps
     }
 
     fn required_secret(

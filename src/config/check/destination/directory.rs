@@ -1,0 +1,23 @@
+//! Checking a `kind = "directory"` destination.
+
+use std::ops::Range;
+
+use crate::config::check::Checker;
+use crate::config::diag::Subject;
+use crate::config::model::*;
+use crate::config::raw::RawDirectoryDest;
+
+impl Checker<'_> {
+    pub(super) fn directory_dest(
+        &mut self,
+        r: &RawDirectoryDest,
+        s: &Subject,
+        span: &Range<usize>,
+    ) -> DestinationKind {
+        let path = self.required(&r.path, s, "path", span, "the directory the files go to");
+        DestinationKind::Directory(DirectoryDest {
+            path: self.path(&path.unwrap_or_default()),
+            keep_days: self.int(&r.keep_days, s, "keep_days", (1, 3650), 7, " days") as u32,
+        })
+    }
+}

@@ -1,0 +1,137 @@
+//! Checking a `kind = "postgres"` source: a URL or host/port/user/dbname, TLS as keys of
+//! their own, and the timeouts.
+
+use std::ops::Range;
+
+use toml::Spanned;
+
+use crate::config::check::{is_postgres_url, url_has_password, Checker};
+use crate::config::diag::Subject;
+use crate::config::model::*;
+use crate::config::raw::RawPostgresSource;
+
+/// Whether a connection URL or key=value string sets TLS options (`sslmode`,
+/// `sslrootcert`), which a source takes as its own keys.
+fn url_has_tls_param(s: &str) -> bool {
+    let keys = ["sslmode", "sslrootcert"];
+    match s.split_once('?') {
+        Some((_, q)) if is_postgres_url(s) => q
+            .split('&')
+            .any(|p| keys.contains(&p.split('=').next().unwrap_or(""))),
+        _ if !is_postgres_url(s) => s
+            .split_whitespace()
+            .any(|p| keys.contains(&p.split('=').next().unwrap_or("").trim())),
+        _ => false,
+    }
+}
+
+impl Checker<'_> {
+    pub(super) fn postgres_source(
+        &mut self,
+        r: &RawPostgresSource,
+        s: &Subject,
+        span: &Range<usize>,
+    ) -> SourceKind {
+        let str_of = |v: &Option<Spanned<String>>| v.as_ref().map(|x| x.get_ref().clone());
+        self.postgres_address(r, s, span);
+        let sslmode = self.word(
+            &r.sslmode,
+            s,
+            "sslmode",
+            &[
+                ("disable", SslMode::Disable),
+                ("prefer", SslMode::Prefer),
+                ("require", SslMode::Require),
+                ("verify-full", SslMode::VerifyFull),
+            ],
+            SslMode::Prefer,
+        );
+        let ca_file = r
+            .ca_file
+            .as_ref()
+            .map(|c| self.existing_path(c, s, "ca_file"));
+        let statement_timeout = r.statement_timeout_seconds.as_ref().map(|_| {
+            self.seconds(
+                &r.statement_timeout_seconds,
+                s,
+                "statement_timeout_seconds",
+                (1, 604_800),
+                3600,
+            )
+        });
+        SourceKind::Postgres(PostgresSource {
+            url: str_of(&r.url),
+            host: str_of(&r.host),
+            port: r
+                .port
+                .as_ref()
+                .map(|_| self.int(&r.port, s, "port", (1, 65535), 5432, "") as u16),
+            user: str_of(&r.user),
+            dbname: str_of(&r.dbname),
+            password: self.secret(&r.password, s, "password"),
+            sslmode,
+            ca_file,
+            connect_timeout: self.seconds(
+                &r.connect_timeout_seconds,
+                s,
+                "connect_timeout_seconds",
+                (1, 600),
+                10,
+            ),
+            statement_timeout,
+            events: r
+                .events
+                .as_ref()
+                .and_then(|e| self.events(e, s, "events", false)),
+        })
+    }
+
+    /// Either a URL (without a password, unless plain secrets are allowed, and without
+    /// TLS parameters) or a host.
+    fn postgres_address(&mut self, r: &RawPostgresSource, s: &Subject, span: &Range<usize>) {
+        if let Some(u) = &r.url {
+            let text = u.get_ref();
+            if !(is_postgres_url(text) || text.contains('=')) {
+                self.err(
+                    u.span(),
+                    s,
+                    "url",
+                    "expected a postgres:// URL or a key=value connection string",
+                );
+            } else if url_has_password(text) && !self.allow_plain_secrets {
+                self.err(u.span(), s, "url", "the URL holds a password; put it in `password = { env = \"NAME\" }` instead, or set [settings] allow_plain_secrets = true");
+            }
+            if url_has_tls_param(text) {
+                self.err(u.span(), s, "url", "give TLS settings as the keys `sslmode` (disable, prefer, require, verify-full) and `ca_file`, not in the URL");
+            }
+            if let Some(h) = &r.host {
+                self.err(
+                    h.span(),
+                    s,
+                    "host",
+                    "give either `url` or `host`/`port`/`user`/`dbname`, not both",
+                );
+            }
+        } else if r.host.is_none() {
+            self.err(
+                span.clone(),
+                s,
+                "url",
+                "missing key `url` (postgres://user@host:5432/db) or `host`",
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tls_params_in_urls() {
+        assert!(super::url_has_tls_param("postgres://h/db?sslmode=require"));
+        assert!(super::url_has_tls_param("host=h sslrootcert=/ca.pem"));
+        assert!(!super::url_has_tls_param(
+            "postgres://h/db?application_name=x"
+        ));
+        assert!(!super::url_has_tls_param("host=h dbname=db"));
+    }
+}
