@@ -198,7 +198,7 @@ fn every_allowed_top_level_key_is_read() {
     let raw = toml::from_str::<toml::Table>(&text).unwrap();
     let mut keys: Vec<_> = raw.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    let mut allowed: Vec<_> = TOP_LEVEL.split(", ").collect();
+    let mut allowed: Vec<_> = raw::read::TOP_LEVEL.split(", ").collect();
     allowed.sort_unstable();
     assert_eq!(keys, allowed);
     let c = load_text(&text).unwrap_or_else(|e| panic!("{}", messages(e).join("\n")));
@@ -228,7 +228,7 @@ fn many_reports_read_on_two_threads_as_on_one() {
         text
     };
     assert!(
-        build(&|_| None).len() > halves::MIN_LEN,
+        build(&|_| None).len() > raw::halves::MIN_LEN,
         "large enough to be cut"
     );
 

@@ -267,6 +267,14 @@ impl Checker<'_> {
     /// name with spaces as underscores, which also starts their dated zips' names); an
     /// `app_id` names a `[serve.apps.ID]` table.
     pub(crate) fn pickup_rules(&mut self, raw: &RawConfig) {
+        let pickups = self.pickup_apps(raw);
+        if !pickups.is_empty() {
+            self.pickup_reports(raw, &pickups);
+        }
+    }
+
+    /// The names of the pickup destinations; each `app_id` names a `[serve.apps.ID]`.
+    fn pickup_apps<'r>(&mut self, raw: &'r RawConfig) -> BTreeSet<&'r str> {
         let mut pickups: BTreeSet<&str> = BTreeSet::new();
         let apps: Option<BTreeSet<&str>> = raw.serve.as_ref().map(|sv| {
             sv.get_ref().apps.as_ref().map_or_else(BTreeSet::new, |a| {
@@ -304,9 +312,11 @@ impl Checker<'_> {
                 self.err(app.span(), &subject, "app_id", msg);
             }
         }
-        if pickups.is_empty() {
-            return;
-        }
+        pickups
+    }
+
+    /// A report is served from one pickup destination, under an id no other report has.
+    fn pickup_reports(&mut self, raw: &RawConfig, pickups: &BTreeSet<&str>) {
         let mut ids: Vec<(String, String)> = Vec::new();
         for parts in &raw.reports {
             let Some(report) = &parts.report else {
