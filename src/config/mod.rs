@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod limits;
 pub mod model;
 pub mod raw;
 pub mod secret;

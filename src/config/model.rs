@@ -382,8 +382,7 @@ impl PickupNaming {
     }
 }
 
-/// The shortest `link_secret` accepted, in bytes: shorter HMAC keys can be guessed.
-pub const MIN_LINK_SECRET: usize = 32;
+pub use super::limits::MIN_LINK_SECRET;
 
 /// `[serve]`: how `reportctl serve` listens, authenticates and signs links.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@ use toml::Spanned;
 
 use super::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::{Number, RawCsv};
 
@@ -85,7 +86,7 @@ impl Checker<'_> {
         );
         if let Some(mb) = &c.compress_above_mb {
             let v = mb.get_ref().get();
-            if v > 0.0 && v <= 1_048_576.0 {
+            if v > 0.0 && v <= limits::MAX_COMPRESS_ABOVE_MB {
                 o.compress_above = Some((v * 1024.0 * 1024.0) as u64);
             } else {
                 self.err(
@@ -93,11 +94,12 @@ impl Checker<'_> {
                     s,
                     "csv.compress_above_mb",
                     format!(
-                        "{} is out of range; allowed: more than 0 up to 1048576 (MB)",
+                        "{} is out of range; allowed: more than 0 up to {} (MB)",
                         match mb.get_ref() {
                             Number::Int(i) => i.to_string(),
                             Number::Float(f) => f.to_string(),
-                        }
+                        },
+                        limits::MAX_COMPRESS_ABOVE_MB
                     ),
                 );
             }

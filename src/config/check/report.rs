@@ -11,6 +11,7 @@ use toml::Spanned;
 use super::structured::OutputContext;
 use super::{Checker, Defaults};
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::{RawEvents, RawOutput, RawReport, RawSchedule};
 use crate::config::RawReportParts;
@@ -89,13 +90,11 @@ impl Checker<'_> {
             .date_format(&raw.date_format, s, "date_format")
             .unwrap_or_else(|| defaults.date_format.clone());
         let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
-        let max_attempts = self.int(
+        let max_attempts = self.limit(
             &raw.max_attempts,
             s,
             "max_attempts",
-            (1, 100),
-            i64::from(defaults.settings.max_attempts),
-            "",
+            limits::MAX_ATTEMPTS.with_default(i64::from(defaults.settings.max_attempts)),
         ) as u32;
 
         if self.errors.len() > before {

@@ -8,72 +8,11 @@ use toml::Spanned;
 
 use super::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::raw::RawSchedule;
 use crate::schedule::{Frequency, OnceAt, Recurring, Schedule, WindowRule};
 
 const FORMS: &str = "a schedule is one of: recurring (`frequency`, `every`, `run_on`, `at`, `delay`, `previous_time`, `start`, `stop`), daily at a UTC time (`send_at`, `included_range_days`) or one-time (`once`, `from`, `to`)";
-
-/// Limits per frequency: (run_on range, run_on default, run_on meaning,
-/// delay range, previous_time range, delay unit, previous_time unit).
-struct Limits {
-    run_on: (i64, i64),
-    run_on_default: i64,
-    run_on_is: &'static str,
-    delay: (i64, i64),
-    previous: (i64, i64),
-    delay_unit: &'static str,
-    previous_unit: &'static str,
-}
-
-fn limits(f: Frequency) -> Limits {
-    match f {
-        Frequency::Hourly => Limits {
-            run_on: (0, 59),
-            run_on_default: 0,
-            run_on_is: "the minute of the hour",
-            delay: (0, 1440),
-            previous: (1, 1440),
-            delay_unit: "minutes",
-            previous_unit: "minutes",
-        },
-        Frequency::Daily => Limits {
-            run_on: (0, 23),
-            run_on_default: 6,
-            run_on_is: "the hour of the day",
-            delay: (0, 168),
-            previous: (1, 2208),
-            delay_unit: "hours",
-            previous_unit: "hours",
-        },
-        Frequency::Weekly => Limits {
-            run_on: (1, 7),
-            run_on_default: 1,
-            run_on_is: "the ISO weekday, 1 = Monday … 7 = Sunday",
-            delay: (0, 31),
-            previous: (1, 92),
-            delay_unit: "days",
-            previous_unit: "days",
-        },
-        Frequency::Monthly => Limits {
-            run_on: (1, 31),
-            run_on_default: 1,
-            run_on_is: "the day of the month, clamped to the month's last day",
-            delay: (0, 31),
-            previous: (1, 12),
-            delay_unit: "days",
-            previous_unit: "months",
-        },
-        Frequency::Quarterly => Limits {
-            run_on: (1, 31),
-            run_on_default: 1,
-            run_on_is: "the day of the quarter's first month, clamped to its last day",
-            delay: (0, 92),
-            previous: (1, 4),
-            delay_unit: "days",
-            previous_unit: "quarters",
-        },
-    }
-}
 
 impl Checker<'_> {
     pub(crate) fn schedule(
@@ -126,15 +65,15 @@ impl Checker<'_> {
         subject: &Subject,
     ) -> Option<Schedule> {
         let frequency = self.frequency(r, span, subject)?;
-        let lim = limits(frequency);
+        let lim = limits::schedule(frequency);
         let fname = frequency.name();
         let errors_before = self.errors.len();
         let every = self.int(
             &r.every,
             subject,
             "schedule.every",
-            (1, 6),
-            1,
+            limits::EVERY.range(),
+            limits::EVERY.default,
             &format!(" ({fname} periods between runs)"),
         ) as u32;
         let run_on = self.int(
@@ -235,7 +174,7 @@ impl Checker<'_> {
     fn window_rule(
         &mut self,
         r: &RawSchedule,
-        lim: &Limits,
+        lim: &limits::ScheduleLimits,
         fname: &str,
         subject: &Subject,
     ) -> WindowRule {

@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use super::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawServe;
 use crate::config::secret::Secret;
@@ -86,7 +87,7 @@ impl Checker<'_> {
     fn listen(&mut self, r: &RawServe) -> Option<SocketAddr> {
         let s = &Subject::File;
         match &r.listen {
-            None => Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            None => Some(SocketAddr::from(limits::DEFAULT_LISTEN)),
             Some(v) => match v.get_ref().parse() {
                 Ok(a) => Some(a),
                 Err(_) => {
@@ -133,65 +134,53 @@ impl Checker<'_> {
     /// The link lifetime, timeouts and connection limits of `[serve]`.
     fn serve_limits(&mut self, r: &RawServe) -> ServeLimits {
         let s = &Subject::File;
-        let link_minutes = self.int(
+        let link_minutes = self.limit(
             &r.link_minutes,
             s,
             "serve.link_minutes",
-            (1, 1440),
-            30,
-            " minutes",
+            limits::SERVE_LINK_MINUTES,
         ) as u32;
-        let request_timeout = self.seconds(
+        let request_timeout = self.duration(
             &r.request_timeout_seconds,
             s,
             "serve.request_timeout_seconds",
-            (1, 3600),
-            30,
+            limits::SERVE_REQUEST_TIMEOUT,
         );
-        let max_request_bytes = self.int(
+        let max_request_bytes = self.limit(
             &r.max_request_bytes,
             s,
             "serve.max_request_bytes",
-            (8192, 1_048_576),
-            16_384,
-            " bytes",
+            limits::SERVE_MAX_REQUEST_BYTES,
         ) as usize;
-        let max_connections = self.int(
+        let max_connections = self.limit(
             &r.max_connections,
             s,
             "serve.max_connections",
-            (1, 100_000),
-            1024,
-            "",
+            limits::SERVE_MAX_CONNECTIONS,
         ) as usize;
-        let max_connections_per_client = self.int(
+        let max_connections_per_client = self.limit(
             &r.max_connections_per_client,
             s,
             "serve.max_connections_per_client",
-            (1, 100_000),
-            64,
-            "",
+            limits::SERVE_MAX_CONNECTIONS_PER_CLIENT,
         ) as usize;
-        let send_timeout = self.seconds(
+        let send_timeout = self.duration(
             &r.send_timeout_seconds,
             s,
             "serve.send_timeout_seconds",
-            (1, 3600),
-            30,
+            limits::SERVE_SEND_TIMEOUT,
         );
-        let idle_timeout = self.seconds(
+        let idle_timeout = self.duration(
             &r.idle_timeout_seconds,
             s,
             "serve.idle_timeout_seconds",
-            (1, 3600),
-            10,
+            limits::SERVE_IDLE_TIMEOUT,
         );
-        let shutdown_grace = self.seconds(
+        let shutdown_grace = self.duration(
             &r.shutdown_grace_seconds,
             s,
             "serve.shutdown_grace_seconds",
-            (0, 3600),
-            30,
+            limits::SERVE_SHUTDOWN_GRACE,
         );
         ServeLimits {
             link_minutes,

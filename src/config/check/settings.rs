@@ -8,6 +8,7 @@ use toml::Spanned;
 
 use super::{Checker, Defaults};
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawSettings;
 use crate::render::naming::{
@@ -67,7 +68,7 @@ impl Checker<'_> {
                 self.sqlite_file(&path, v.span(), s, "state", true);
                 StateLocation::Sqlite(path)
             }
-            None => StateLocation::Sqlite(self.path(".reportctl/ledger.sqlite")),
+            None => StateLocation::Sqlite(self.path(limits::DEFAULT_LEDGER)),
         }
     }
 
@@ -84,57 +85,49 @@ impl Checker<'_> {
             None => machine_zone(),
         };
         let state = self.state(&raw, s);
-        let spool = raw
-            .spool
-            .as_ref()
-            .map_or_else(|| self.path(".reportctl/spool"), |v| self.path(v.get_ref()));
-        let spool_keep_days = self.int(
+        let spool = raw.spool.as_ref().map_or_else(
+            || self.path(limits::DEFAULT_SPOOL),
+            |v| self.path(v.get_ref()),
+        );
+        let spool_keep_days = self.limit(
             &raw.spool_keep_days,
             s,
             "spool_keep_days",
-            (1, 3660),
-            7,
-            " days",
+            limits::SPOOL_KEEP_DAYS,
         ) as u32;
-        let max_range_days = self.int(
+        let max_range_days = self.limit(
             &raw.max_range_days,
             s,
             "max_range_days",
-            (1, 3660),
-            90,
-            " days",
+            limits::MAX_RANGE_DAYS,
         ) as u32;
-        let catch_up = self.int(&raw.catch_up, s, "catch_up", (1, 1000), 24, " slots") as u32;
-        let lease = self.seconds(&raw.lease_seconds, s, "lease_seconds", (2, 86400), 600);
-        let lock_timeout = self.seconds(
+        let catch_up = self.limit(&raw.catch_up, s, "catch_up", limits::CATCH_UP) as u32;
+        let lease = self.duration(&raw.lease_seconds, s, "lease_seconds", limits::LEASE);
+        let lock_timeout = self.duration(
             &raw.lock_timeout_seconds,
             s,
             "lock_timeout_seconds",
-            (0, 3600),
-            60,
+            limits::LOCK_TIMEOUT,
         );
-        let max_attempts = self.int(&raw.max_attempts, s, "max_attempts", (1, 100), 5, "") as u32;
-        let retry_delay = self.seconds(
+        let max_attempts =
+            self.limit(&raw.max_attempts, s, "max_attempts", limits::MAX_ATTEMPTS) as u32;
+        let retry_delay = self.duration(
             &raw.retry_delay_seconds,
             s,
             "retry_delay_seconds",
-            (0, 86400),
-            60,
+            limits::RETRY_DELAY,
         );
-        let delivery_retries = self.int(
+        let delivery_retries = self.limit(
             &raw.delivery_retries,
             s,
             "delivery_retries",
-            (0, 10),
-            2,
-            " retries",
+            limits::DELIVERY_RETRIES,
         ) as u32;
-        let delivery_backoff = self.seconds(
+        let delivery_backoff = self.duration(
             &raw.delivery_backoff_seconds,
             s,
             "delivery_backoff_seconds",
-            (0, 300),
-            5,
+            limits::DELIVERY_BACKOFF,
         );
         let smtp = raw.smtp.as_ref().and_then(|m| self.smtp(m, s, "smtp"));
         let file_name = self.file_name(&raw.file_name, s, "file_name");

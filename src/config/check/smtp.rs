@@ -4,6 +4,7 @@ use toml::Spanned;
 
 use super::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawSmtp;
 
@@ -34,12 +35,12 @@ impl Checker<'_> {
             ],
             SmtpTls::StartTls,
         );
-        let default_port = match tls {
-            SmtpTls::StartTls => 587,
-            SmtpTls::Tls => 465,
-            SmtpTls::None => 25,
+        let port = match tls {
+            SmtpTls::StartTls => limits::SMTP_STARTTLS_PORT,
+            SmtpTls::Tls => limits::SMTP_TLS_PORT,
+            SmtpTls::None => limits::SMTP_PLAIN_PORT,
         };
-        let port = self.int(&m.port, s, &k("port"), (1, 65535), default_port, "") as u16;
+        let port = self.limit(&m.port, s, &k("port"), port) as u16;
         let password = self.secret(&m.password, s, &k("password"));
         let user = m.user.as_ref().map(|u| u.get_ref().clone());
         match (&m.user, &m.password) {
@@ -62,7 +63,12 @@ impl Checker<'_> {
             .ca_file
             .as_ref()
             .map(|c| self.existing_path(c, s, &k("ca_file")));
-        let timeout = self.seconds(&m.timeout_seconds, s, &k("timeout_seconds"), (1, 600), 60);
+        let timeout = self.duration(
+            &m.timeout_seconds,
+            s,
+            &k("timeout_seconds"),
+            limits::SMTP_TIMEOUT,
+        );
         if self.errors.len() > before {
             return None;
         }

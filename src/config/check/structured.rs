@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use super::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::{Source, SourceKind};
 use crate::config::raw::{Int, RawEvents, RawFilter, RawOutput};
 use crate::structured::spec::*;
@@ -421,7 +422,7 @@ impl Checker<'_> {
         key: &str,
     ) -> Option<u64> {
         v.as_ref()
-            .map(|_| self.int(v, x.s, &x.key(key), (1, 1_000_000_000), 1, "") as u64)
+            .map(|_| self.limit(v, x.s, &x.key(key), limits::OUTPUT_ROWS) as u64)
     }
 
     /// Privacy columns, dropped everywhere.

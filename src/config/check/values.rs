@@ -12,6 +12,7 @@ use toml::{Spanned, Value};
 
 use super::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits::Limit;
 use crate::config::raw::Int;
 use crate::config::secret::Secret;
 
@@ -46,15 +47,26 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn seconds(
+    /// An integer key within its limit (range, default and unit from `limits`).
+    pub(super) fn limit(
         &mut self,
         v: &Option<Spanned<Int>>,
         subject: &Subject,
         key: &str,
-        range: (i64, i64),
-        default: i64,
+        limit: Limit,
+    ) -> i64 {
+        self.int(v, subject, key, limit.range(), limit.default, limit.unit)
+    }
+
+    /// A key in seconds within its limit.
+    pub(super) fn duration(
+        &mut self,
+        v: &Option<Spanned<Int>>,
+        subject: &Subject,
+        key: &str,
+        limit: Limit,
     ) -> Duration {
-        Duration::from_secs(self.int(v, subject, key, range, default, " seconds") as u64)
+        Duration::from_secs(self.limit(v, subject, key, limit) as u64)
     }
 
     /// One of a fixed set of words.

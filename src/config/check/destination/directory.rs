@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use crate::config::check::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawDirectoryDest;
 
@@ -17,7 +18,7 @@ impl Checker<'_> {
         let path = self.required(&r.path, s, "path", span, "the directory the files go to");
         DestinationKind::Directory(DirectoryDest {
             path: self.path(&path.unwrap_or_default()),
-            keep_days: self.int(&r.keep_days, s, "keep_days", (1, 3650), 7, " days") as u32,
+            keep_days: self.limit(&r.keep_days, s, "keep_days", limits::KEEP_DAYS) as u32,
         })
     }
 }

@@ -7,6 +7,7 @@ use toml::Spanned;
 
 use crate::config::check::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawEmailDest;
 use crate::template::{Template, MAIL_VARS};
@@ -65,19 +66,24 @@ impl Checker<'_> {
         let subject = template(&r.subject, "subject", DEFAULT_SUBJECT);
         let body = template(&r.body, "body", DEFAULT_BODY);
         let max_mb = match &r.max_attachment_mb {
-            None => 10.0,
-            Some(v) if v.get_ref().get() > 0.0 && v.get_ref().get() <= 1000.0 => v.get_ref().get(),
+            None => limits::DEFAULT_ATTACHMENT_MB,
+            Some(v)
+                if v.get_ref().get() > 0.0 && v.get_ref().get() <= limits::MAX_ATTACHMENT_MB =>
+            {
+                v.get_ref().get()
+            }
             Some(v) => {
                 self.err(
                     v.span(),
                     s,
                     "max_attachment_mb",
                     format!(
-                        "{} is out of range; allowed: more than 0 up to 1000 (MB)",
-                        v.get_ref().get()
+                        "{} is out of range; allowed: more than 0 up to {} (MB)",
+                        v.get_ref().get(),
+                        limits::MAX_ATTACHMENT_MB
                     ),
                 );
-                10.0
+                limits::DEFAULT_ATTACHMENT_MB
             }
         };
         DestinationKind::Email(EmailDest {

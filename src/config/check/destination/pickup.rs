@@ -2,6 +2,7 @@
 
 use crate::config::check::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawPickupDest;
 
@@ -46,10 +47,10 @@ impl Checker<'_> {
         }
         DestinationKind::Pickup(PickupDest {
             path: r.path.as_ref().map_or_else(
-                || self.path(".reportctl/pickup"),
+                || self.path(limits::DEFAULT_PICKUP),
                 |p| self.path(p.get_ref()),
             ),
-            keep_days: self.int(&r.keep_days, s, "keep_days", (1, 3650), 7, " days") as u32,
+            keep_days: self.limit(&r.keep_days, s, "keep_days", limits::KEEP_DAYS) as u32,
             naming,
             app_id,
         })

@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use crate::config::check::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawS3Dest;
 
@@ -35,22 +36,21 @@ impl Checker<'_> {
         }
         let session_token = self.secret(&r.session_token, s, "session_token");
         let sse = self.s3_sse(r, s);
-        let part_mb = self.int(&r.part_size_mb, s, "part_size_mb", (5, 5120), 16, " MB") as u64;
-        let threshold_mb = self.int(
+        let part_mb =
+            self.limit(&r.part_size_mb, s, "part_size_mb", limits::S3_PART_SIZE_MB) as u64;
+        let threshold_mb = self.limit(
             &r.multipart_threshold_mb,
             s,
             "multipart_threshold_mb",
-            (5, 5120),
-            64,
-            " MB",
+            limits::S3_MULTIPART_THRESHOLD_MB,
         ) as u64;
         DestinationKind::S3(S3Dest {
             bucket: bucket.unwrap_or_default(),
             prefix,
-            region: r
-                .region
-                .as_ref()
-                .map_or_else(|| "us-east-1".to_string(), |v| v.get_ref().clone()),
+            region: r.region.as_ref().map_or_else(
+                || limits::DEFAULT_S3_REGION.to_string(),
+                |v| v.get_ref().clone(),
+            ),
             endpoint: r.endpoint.as_ref().map(|v| v.get_ref().clone()),
             path_style: r.path_style.as_ref().is_some_and(|v| *v.get_ref()),
             access_key_id,
@@ -58,14 +58,8 @@ impl Checker<'_> {
             session_token,
             sse,
             content_type: r.content_type.as_ref().map(|v| v.get_ref().clone()),
-            link_minutes: self.int(
-                &r.link_minutes,
-                s,
-                "link_minutes",
-                (1, 10080),
-                30,
-                " minutes",
-            ) as u32,
+            link_minutes: self.limit(&r.link_minutes, s, "link_minutes", limits::S3_LINK_MINUTES)
+                as u32,
             part_size: part_mb * 1024 * 1024,
             multipart_threshold: threshold_mb * 1024 * 1024,
         })

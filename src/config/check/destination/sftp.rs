@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use crate::config::check::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawSftpDest;
 
@@ -35,7 +36,7 @@ impl Checker<'_> {
             // Trusting new keys creates the file on first use.
             Some(k) if accept_new => self.path(k.get_ref()),
             Some(k) => self.existing_path(k, s, "known_hosts"),
-            None => self.path("~/.ssh/known_hosts"),
+            None => self.path(limits::DEFAULT_KNOWN_HOSTS),
         };
         let agent = r.agent.as_ref().is_some_and(|a| *a.get_ref());
         let password = self.secret(&r.password, s, "password");
@@ -66,26 +67,24 @@ impl Checker<'_> {
         };
         DestinationKind::Sftp(SftpDest {
             host: host.unwrap_or_default(),
-            port: self.int(&r.port, s, "port", (1, 65535), 22, "") as u16,
+            port: self.limit(&r.port, s, "port", limits::SFTP_PORT) as u16,
             user: user.unwrap_or_default(),
             path: path.unwrap_or_default(),
             known_hosts,
             accept_new_host_key: accept_new,
             auth,
             create_dirs: r.create_dirs.as_ref().is_some_and(|a| *a.get_ref()),
-            connect_timeout: self.seconds(
+            connect_timeout: self.duration(
                 &r.connect_timeout_seconds,
                 s,
                 "connect_timeout_seconds",
-                (1, 600),
-                30,
+                limits::SFTP_CONNECT_TIMEOUT,
             ),
-            io_timeout: self.seconds(
+            io_timeout: self.duration(
                 &r.io_timeout_seconds,
                 s,
                 "io_timeout_seconds",
-                (1, 3600),
-                300,
+                limits::SFTP_IO_TIMEOUT,
             ),
         })
     }

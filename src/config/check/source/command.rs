@@ -7,6 +7,7 @@ use toml::{Spanned, Value};
 
 use crate::config::check::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawCommandSource;
 
@@ -66,7 +67,12 @@ impl Checker<'_> {
                 }
             }
         }
-        let timeout = self.seconds(&r.timeout_seconds, s, "timeout_seconds", (1, 86_400), 3600);
+        let timeout = self.duration(
+            &r.timeout_seconds,
+            s,
+            "timeout_seconds",
+            limits::COMMAND_TIMEOUT,
+        );
         SourceKind::Command(CommandSource {
             program: program.unwrap_or_default(),
             args,

@@ -7,6 +7,7 @@ use toml::Spanned;
 
 use crate::config::check::{is_postgres_url, url_has_password, Checker};
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawPostgresSource;
 
@@ -51,12 +52,11 @@ impl Checker<'_> {
             .as_ref()
             .map(|c| self.existing_path(c, s, "ca_file"));
         let statement_timeout = r.statement_timeout_seconds.as_ref().map(|_| {
-            self.seconds(
+            self.duration(
                 &r.statement_timeout_seconds,
                 s,
                 "statement_timeout_seconds",
-                (1, 604_800),
-                3600,
+                limits::POSTGRES_STATEMENT_TIMEOUT,
             )
         });
         SourceKind::Postgres(PostgresSource {
@@ -65,18 +65,17 @@ impl Checker<'_> {
             port: r
                 .port
                 .as_ref()
-                .map(|_| self.int(&r.port, s, "port", (1, 65535), 5432, "") as u16),
+                .map(|_| self.limit(&r.port, s, "port", limits::POSTGRES_PORT) as u16),
             user: str_of(&r.user),
             dbname: str_of(&r.dbname),
             password: self.secret(&r.password, s, "password"),
             sslmode,
             ca_file,
-            connect_timeout: self.seconds(
+            connect_timeout: self.duration(
                 &r.connect_timeout_seconds,
                 s,
                 "connect_timeout_seconds",
-                (1, 600),
-                10,
+                limits::POSTGRES_CONNECT_TIMEOUT,
             ),
             statement_timeout,
             events: r

@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use crate::config::check::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawSqliteSource;
 
@@ -15,13 +16,11 @@ impl Checker<'_> {
         s: &Subject,
         span: &Range<usize>,
     ) -> SourceKind {
-        let busy_timeout = std::time::Duration::from_millis(self.int(
+        let busy_timeout = std::time::Duration::from_millis(self.limit(
             &r.busy_timeout_ms,
             s,
             "busy_timeout_ms",
-            (0, 600_000),
-            5000,
-            " milliseconds",
+            limits::SQLITE_BUSY_TIMEOUT_MS,
         ) as u64);
         let init: Vec<_> = r.init.as_ref().map_or_else(Vec::new, |list| {
             list.get_ref()
