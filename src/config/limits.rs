@@ -166,7 +166,13 @@ pub const OUTPUT_ROWS: Limit = limit(1, 1_000_000_000, 1, "");
 /// CSV `compress_above_mb`: more than 0, up to this.
 pub const MAX_COMPRESS_ABOVE_MB: f64 = 1_048_576.0;
 
-// ----- default places and names -----
+// ----- default places, names and texts -----
+/// An email destination's `subject` when none is given.
+pub const DEFAULT_SUBJECT: &str = "{name}: {from} to {to}";
+/// An email destination's `body` when none is given, and the body sent when the
+/// configured one renders blank.
+pub const DEFAULT_BODY: &str =
+    "Report {name} for {window}.\n\nFiles: {files}\nRows: {rows}\nToken: {token}\n";
 pub const DEFAULT_LEDGER: &str = ".reportctl/ledger.sqlite";
 pub const DEFAULT_SPOOL: &str = ".reportctl/spool";
 pub const DEFAULT_PICKUP: &str = ".reportctl/pickup";

@@ -11,6 +11,8 @@ pub mod check;
 pub mod diag;
 pub mod limits;
 pub mod model;
+pub mod names;
+pub mod pgurl;
 pub mod raw;
 pub mod secret;
 

@@ -15,9 +15,6 @@ mod spool;
 mod structured;
 mod values;
 
-pub use destination::{DEFAULT_BODY, DEFAULT_SUBJECT};
-pub(crate) use settings::{is_postgres_url, url_has_password};
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::PathBuf;
@@ -28,7 +25,7 @@ use super::diag::{Diagnostic, SourceText, Subject};
 use super::model::*;
 use super::raw::RawCsv;
 use super::{RawConfig, RawReportParts};
-use crate::render::naming::{check_identifier, FileNameTemplate};
+use crate::config::names::{check_identifier, FileNameTemplate};
 
 pub struct Checker<'a> {
     src: &'a SourceText<'a>,

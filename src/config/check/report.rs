@@ -13,9 +13,9 @@ use super::{Checker, Defaults};
 use crate::config::diag::Subject;
 use crate::config::limits;
 use crate::config::model::*;
+use crate::config::names::{check_identifier, check_report_name, FileNameTemplate, Var};
 use crate::config::raw::{RawEvents, RawOutput, RawReport, RawSchedule};
 use crate::config::RawReportParts;
-use crate::render::naming::{check_identifier, check_report_name, FileNameTemplate, Var};
 use crate::schedule::Schedule;
 use crate::structured::EventsMapping;
 

@@ -10,17 +10,18 @@ use super::{Checker, Defaults};
 use crate::config::diag::Subject;
 use crate::config::limits;
 use crate::config::model::*;
-use crate::config::raw::RawSettings;
-use crate::render::naming::{
+use crate::config::names::{
     check_date_format, FileNameTemplate, DEFAULT_DATE_FORMAT, DEFAULT_TEMPLATE,
 };
+use crate::config::pgurl::{is_postgres_url, split_ssl_params, url_has_password};
+use crate::config::raw::RawSettings;
 
 impl Checker<'_> {
     /// libpq's `sslmode` and `sslrootcert` in a PostgreSQL ledger's URL.
     pub(super) fn state_tls(&mut self, v: &Spanned<String>, s: &Subject) {
-        let (_, ssl) = crate::pgconn::split_ssl_params(v.get_ref());
+        let (_, ssl) = split_ssl_params(v.get_ref());
         if let Some(m) = &ssl.sslmode {
-            if crate::pgconn::parse_sslmode(m).is_none() {
+            if SslMode::parse(m).is_none() {
                 self.err(
                     v.span(),
                     s,
@@ -189,19 +190,6 @@ impl Checker<'_> {
     }
 }
 
-pub(crate) fn is_postgres_url(s: &str) -> bool {
-    s.starts_with("postgres://") || s.starts_with("postgresql://")
-}
-
-/// Whether a `postgres://user:password@host` URL carries a password.
-pub(crate) fn url_has_password(s: &str) -> bool {
-    let rest = s.split_once("://").map_or(s, |(_, r)| r);
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    authority
-        .rsplit_once('@')
-        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
-}
-
 /// The machine's zone: `TZ` when it names an IANA zone, else the system setting, else
 /// UTC. A `TZ` that names no zone reportctl knows gets one warning saying what is used.
 pub fn machine_zone() -> Tz {
@@ -246,14 +234,6 @@ fn zone_from_tz(tz: Option<&str>, system: impl Fn() -> Tz) -> (Tz, Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn url_passwords_are_spotted() {
-        assert!(url_has_password("postgres://u:p@h/db"));
-        assert!(!url_has_password("postgres://u@h/db"));
-        assert!(!url_has_password("postgres://h/db?user=u"));
-        assert!(url_has_password("postgresql://u:p%40x@h:5432/db"));
-    }
 
     #[test]
     fn tz_values() {

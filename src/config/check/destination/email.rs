@@ -12,10 +12,6 @@ use crate::config::model::*;
 use crate::config::raw::RawEmailDest;
 use crate::template::{Template, MAIL_VARS};
 
-pub const DEFAULT_SUBJECT: &str = "{name}: {from} to {to}";
-pub const DEFAULT_BODY: &str =
-    "Report {name} for {window}.\n\nFiles: {files}\nRows: {rows}\nToken: {token}\n";
-
 impl Checker<'_> {
     pub(super) fn email_dest(
         &mut self,
@@ -57,14 +53,14 @@ impl Checker<'_> {
                 .as_ref()
                 .map_or(default, |x| x.get_ref().as_str())
                 .to_string();
-            if let Err(e) = Template::parse(&text, MAIL_VARS) {
+            Template::parse(&text, MAIL_VARS).unwrap_or_else(|e| {
                 let at = v.as_ref().map_or(span.clone(), |x| x.span());
                 self.err(at, s, key, e);
-            }
-            text
+                Template::default()
+            })
         };
-        let subject = template(&r.subject, "subject", DEFAULT_SUBJECT);
-        let body = template(&r.body, "body", DEFAULT_BODY);
+        let subject = template(&r.subject, "subject", limits::DEFAULT_SUBJECT);
+        let body = template(&r.body, "body", limits::DEFAULT_BODY);
         let max_mb = match &r.max_attachment_mb {
             None => limits::DEFAULT_ATTACHMENT_MB,
             Some(v)

@@ -6,8 +6,6 @@ mod pickup;
 mod s3;
 mod sftp;
 
-pub use email::{DEFAULT_BODY, DEFAULT_SUBJECT};
-
 use std::ops::Range;
 
 use crate::config::diag::Subject;

@@ -5,26 +5,12 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use crate::config::check::{is_postgres_url, url_has_password, Checker};
+use crate::config::check::Checker;
 use crate::config::diag::Subject;
 use crate::config::limits;
 use crate::config::model::*;
+use crate::config::pgurl::{is_postgres_url, url_has_password, url_has_tls_param};
 use crate::config::raw::RawPostgresSource;
-
-/// Whether a connection URL or key=value string sets TLS options (`sslmode`,
-/// `sslrootcert`), which a source takes as its own keys.
-fn url_has_tls_param(s: &str) -> bool {
-    let keys = ["sslmode", "sslrootcert"];
-    match s.split_once('?') {
-        Some((_, q)) if is_postgres_url(s) => q
-            .split('&')
-            .any(|p| keys.contains(&p.split('=').next().unwrap_or(""))),
-        _ if !is_postgres_url(s) => s
-            .split_whitespace()
-            .any(|p| keys.contains(&p.split('=').next().unwrap_or("").trim())),
-        _ => false,
-    }
-}
 
 impl Checker<'_> {
     pub(super) fn postgres_source(
@@ -39,12 +25,7 @@ impl Checker<'_> {
             &r.sslmode,
             s,
             "sslmode",
-            &[
-                ("disable", SslMode::Disable),
-                ("prefer", SslMode::Prefer),
-                ("require", SslMode::Require),
-                ("verify-full", SslMode::VerifyFull),
-            ],
+            &SslMode::ALL.map(|m| (m.name(), m)),
             SslMode::Prefer,
         );
         let ca_file = r
@@ -119,18 +100,5 @@ impl Checker<'_> {
                 "missing key `url` (postgres://user@host:5432/db) or `host`",
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn tls_params_in_urls() {
-        assert!(super::url_has_tls_param("postgres://h/db?sslmode=require"));
-        assert!(super::url_has_tls_param("host=h sslrootcert=/ca.pem"));
-        assert!(!super::url_has_tls_param(
-            "postgres://h/db?application_name=x"
-        ));
-        assert!(!super::url_has_tls_param("host=h dbname=db"));
     }
 }
