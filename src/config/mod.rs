@@ -8,6 +8,7 @@
 //! own, so one pass reports every problem it can find, not only the first.
 
 pub mod check;
+pub mod databases;
 pub mod diag;
 pub mod limits;
 pub mod model;
@@ -18,18 +19,22 @@ pub mod secret;
 
 use std::path::{Path, PathBuf};
 
+pub use databases::Databases;
 pub use diag::{ConfigErrors, Diagnostic, SourceText, Subject};
 pub use model::*;
 pub use raw::{RawConfig, RawDestination, RawNamed, RawReportParts, RawSource};
 
 /// Reads and checks the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    load_with(path, false)
+    load_with(path, None)
 }
 
-/// Like `load`; with `preflight`, also checks what runs will need from the outside:
-/// secrets that can be read, files that exist (`validate`).
-pub fn load_with(path: &Path, preflight: bool) -> Result<Config, ConfigErrors> {
+/// Like `load`; with `preflight` (`validate`), also checks what runs will need from the
+/// outside: secrets that can be read, files that exist, and what the databases answer.
+pub fn load_with(
+    path: &Path,
+    preflight: Option<Box<dyn Databases>>,
+) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![Diagnostic {
             file: path.to_path_buf(),
@@ -47,10 +52,14 @@ pub fn load_with(path: &Path, preflight: bool) -> Result<Config, ConfigErrors> {
 /// Checks configuration text as if read from `path` (relative paths inside it are
 /// relative to `path`'s directory).
 pub fn load_str(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
-    load_str_with(path, text, false)
+    load_str_with(path, text, None)
 }
 
-fn load_str_with(path: &Path, text: &str, preflight: bool) -> Result<Config, ConfigErrors> {
+fn load_str_with(
+    path: &Path,
+    text: &str,
+    preflight: Option<Box<dyn Databases>>,
+) -> Result<Config, ConfigErrors> {
     let src = SourceText::new(path, text);
     let (raw, errors) = raw::read::read_raw(&src)?;
     let base_dir = match path.parent() {
@@ -59,7 +68,8 @@ fn load_str_with(path: &Path, text: &str, preflight: bool) -> Result<Config, Con
     };
     let mut checker = check::Checker::new(&src, base_dir);
     checker.errors = errors;
-    checker.preflight = preflight;
+    checker.preflight = preflight.is_some();
+    checker.databases = preflight;
     let config = checker.config(raw);
     let mut errors = checker.errors;
     errors.sort_by_key(|d| d.position.unwrap_or((usize::MAX, 0)));

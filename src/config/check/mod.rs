@@ -15,12 +15,13 @@ mod spool;
 mod structured;
 mod values;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::PathBuf;
 
 use toml::Spanned;
 
+use super::databases::Databases;
 use super::diag::{Diagnostic, SourceText, Subject};
 use super::model::*;
 use super::raw::RawCsv;
@@ -38,17 +39,10 @@ pub struct Checker<'a> {
     /// Also check what a run will need from the outside world: secrets resolvable,
     /// files present. `validate` asks for this; `plan` and `list` do not.
     pub preflight: bool,
-    /// The columns of tables looked up under `preflight`, by source and table: each
-    /// database is asked once, not once per report.
-    table_columns: HashMap<(String, Vec<String>), TableColumns>,
-    /// `validate`'s read-only verdicts, by (source, query): many reports share a query.
-    read_checks: HashMap<(String, String), Option<String>>,
-    /// `validate`'s connections to SQLite files, by source, opened once (`None`: the
-    /// file is not a database, which is reported on the source's `path`).
-    sqlite_files: HashMap<String, Option<Result<rusqlite::Connection, String>>>,
+    /// Under `validate`: the databases the configuration names, looked at through
+    /// `validate`'s answers (`None`: not looked at).
+    pub databases: Option<Box<dyn Databases>>,
 }
-
-type TableColumns = Result<Option<Vec<String>>, String>;
 
 /// From this many reports on, they are checked on two threads.
 const PARALLEL_REPORTS: usize = 2000;
@@ -77,9 +71,7 @@ impl<'a> Checker<'a> {
             warnings: Vec::new(),
             allow_plain_secrets: false,
             preflight: false,
-            table_columns: HashMap::new(),
-            read_checks: HashMap::new(),
-            sqlite_files: HashMap::new(),
+            databases: None,
         }
     }
 
@@ -191,6 +183,7 @@ impl<'a> Checker<'a> {
         let mut c = Checker::new(self.src, self.base_dir.clone());
         c.allow_plain_secrets = self.allow_plain_secrets;
         c.preflight = self.preflight;
+        c.databases = self.databases.as_ref().map(|d| d.fork());
         c
     }
 

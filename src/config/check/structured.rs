@@ -273,17 +273,9 @@ impl Checker<'_> {
         s: &Subject,
         key: &str,
     ) {
-        if !self.preflight {
+        let Some(columns) = self.table_columns((name, source), &mapping.table) else {
             return;
-        }
-        // Each source's database is asked once per table, however many reports map it.
-        let columns = self
-            .table_columns
-            .entry((name.to_string(), mapping.table.clone()))
-            .or_insert_with(|| {
-                crate::source::table_columns(source, &mapping.table).map_err(|e| format!("{e:#}"))
-            })
-            .clone();
+        };
         match columns {
             Ok(None) => self.err(
                 span,
