@@ -5,6 +5,8 @@
 mod csv;
 mod database;
 mod destination;
+mod events;
+mod output;
 mod report;
 mod schedule;
 mod serve;

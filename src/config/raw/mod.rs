@@ -9,6 +9,7 @@
 //! `halves` reads a large file on two threads with it.
 
 pub(super) mod halves;
+mod messages;
 pub(super) mod read;
 
 use std::ops::Range;
