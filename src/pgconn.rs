@@ -23,6 +23,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio_postgres::config::Host;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::config::pgurl::split_ssl_params;
 use crate::config::secret::Secret;
 use crate::config::{PostgresSource, SslMode};
 
@@ -79,7 +80,7 @@ pub fn for_ledger(url: &str, password: Option<&Secret>) -> Result<Target> {
     }
     let mode = match ssl.sslmode.as_deref() {
         None => SslMode::Prefer,
-        Some(m) => parse_sslmode(m).ok_or_else(|| {
+        Some(m) => SslMode::parse(m).ok_or_else(|| {
             anyhow!(
                 "state: sslmode={m} is not allowed; allowed: disable, prefer, require, verify-full"
             )
@@ -92,53 +93,6 @@ pub fn for_ledger(url: &str, password: Option<&Secret>) -> Result<Target> {
         .copied()
         .unwrap_or(Duration::from_secs(10));
     finish(config, mode, ca.as_deref(), timeout)
-}
-
-pub fn parse_sslmode(s: &str) -> Option<SslMode> {
-    Some(match s {
-        "disable" => SslMode::Disable,
-        "prefer" => SslMode::Prefer,
-        "require" => SslMode::Require,
-        "verify-full" => SslMode::VerifyFull,
-        _ => return None,
-    })
-}
-
-/// The TLS settings libpq reads from a URL's query, which are taken out of it here
-/// (tokio-postgres knows neither `verify-full` nor `sslrootcert`).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct SslParams {
-    pub sslmode: Option<String>,
-    pub sslrootcert: Option<String>,
-}
-
-/// Splits `sslmode` and `sslrootcert` off a `postgres://` URL's query.
-pub fn split_ssl_params(url: &str) -> (String, SslParams) {
-    let Some((base, query)) = url.split_once('?') else {
-        return (url.to_string(), SslParams::default());
-    };
-    let mut ssl = SslParams::default();
-    let mut kept = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = || {
-            url::form_urlencoded::parse(format!("v={v}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
-        match k {
-            "sslmode" => ssl.sslmode = Some(value()),
-            "sslrootcert" => ssl.sslrootcert = Some(value()),
-            _ => kept.push(pair),
-        }
-    }
-    let url = if kept.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    };
-    (url, ssl)
 }
 
 fn parse(url: &str) -> Result<tokio_postgres::Config> {
@@ -306,7 +260,7 @@ pub fn connect_error(target: &Target, e: &tokio_postgres::Error) -> anyhow::Erro
     if text.contains("server does not support TLS") {
         msg = format!(
             "the server does not offer TLS, and sslmode = {} requires it",
-            sslmode_name(target.sslmode)
+            target.sslmode.name()
         );
     } else if text.contains("InvalidCertificate") || text.contains("invalid peer certificate") {
         msg.push_str(
@@ -316,15 +270,6 @@ pub fn connect_error(target: &Target, e: &tokio_postgres::Error) -> anyhow::Erro
         msg = "the server asks for a password and none is configured; set password = { env = \"NAME\" }".into();
     }
     anyhow!("connecting to PostgreSQL at {}: {msg}", target.describe)
-}
-
-pub fn sslmode_name(m: SslMode) -> &'static str {
-    match m {
-        SslMode::Disable => "disable",
-        SslMode::Prefer => "prefer",
-        SslMode::Require => "require",
-        SslMode::VerifyFull => "verify-full",
-    }
 }
 
 /// PostgreSQL's message with its detail, hint and SQLSTATE; `position` turns
@@ -369,20 +314,6 @@ pub fn describe_error(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ssl_params_come_out_of_the_url() {
-        let (u, s) =
-            split_ssl_params("postgres://u@h:5432/db?sslmode=verify-full&application_name=x&sslrootcert=%2Fetc%2Fca.pem");
-        assert_eq!(u, "postgres://u@h:5432/db?application_name=x");
-        assert_eq!(s.sslmode.as_deref(), Some("verify-full"));
-        assert_eq!(s.sslrootcert.as_deref(), Some("/etc/ca.pem"));
-        let (u, s) = split_ssl_params("postgres://u@h/db?sslmode=disable");
-        assert_eq!(u, "postgres://u@h/db");
-        assert_eq!(s.sslmode.as_deref(), Some("disable"));
-        let (u, s) = split_ssl_params("postgres://u@h/db");
-        assert_eq!((u.as_str(), s), ("postgres://u@h/db", SslParams::default()));
-    }
 
     #[test]
     fn description_never_holds_the_password() {

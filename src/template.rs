@@ -9,7 +9,8 @@ pub enum Part {
     Var(usize),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The default is the empty template.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Template {
     parts: Vec<Part>,
 }

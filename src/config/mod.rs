@@ -8,30 +8,33 @@
 //! own, so one pass reports every problem it can find, not only the first.
 
 pub mod check;
+pub mod databases;
 pub mod diag;
-mod halves;
+pub mod limits;
 pub mod model;
+pub mod names;
+pub mod pgurl;
 pub mod raw;
 pub mod secret;
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
-use toml::Spanned;
-
+pub use databases::Databases;
 pub use diag::{ConfigErrors, Diagnostic, SourceText, Subject};
 pub use model::*;
+pub use raw::{RawConfig, RawDestination, RawNamed, RawReportParts, RawSource};
 
 /// Reads and checks the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    load_with(path, false)
+    load_with(path, None)
 }
 
-/// Like `load`; with `preflight`, also checks what runs will need from the outside:
-/// secrets that can be read, files that exist (`validate`).
-pub fn load_with(path: &Path, preflight: bool) -> Result<Config, ConfigErrors> {
+/// Like `load`; with `preflight` (`validate`), also checks what runs will need from the
+/// outside: secrets that can be read, files that exist, and what the databases answer.
+pub fn load_with(
+    path: &Path,
+    preflight: Option<Box<dyn Databases>>,
+) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![Diagnostic {
             file: path.to_path_buf(),
@@ -49,19 +52,24 @@ pub fn load_with(path: &Path, preflight: bool) -> Result<Config, ConfigErrors> {
 /// Checks configuration text as if read from `path` (relative paths inside it are
 /// relative to `path`'s directory).
 pub fn load_str(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
-    load_str_with(path, text, false)
+    load_str_with(path, text, None)
 }
 
-fn load_str_with(path: &Path, text: &str, preflight: bool) -> Result<Config, ConfigErrors> {
+fn load_str_with(
+    path: &Path,
+    text: &str,
+    preflight: Option<Box<dyn Databases>>,
+) -> Result<Config, ConfigErrors> {
     let src = SourceText::new(path, text);
-    let (raw, errors) = read_raw(&src)?;
+    let (raw, errors) = raw::read::read_raw(&src)?;
     let base_dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let mut checker = check::Checker::new(&src, base_dir);
     checker.errors = errors;
-    checker.preflight = preflight;
+    checker.preflight = preflight.is_some();
+    checker.databases = preflight;
     let config = checker.config(raw);
     let mut errors = checker.errors;
     errors.sort_by_key(|d| d.position.unwrap_or((usize::MAX, 0)));
@@ -71,558 +79,6 @@ fn load_str_with(path: &Path, text: &str, preflight: bool) -> Result<Config, Con
         Some(c) if errors.is_empty() => Ok(Config { warnings, ..c }),
         _ => Err(ConfigErrors(errors)),
     }
-}
-
-/// The first stage: the document parsed and read into raw structs, with the problems
-/// found on the way; `Err` for a syntax error, which stops everything. A large file is
-/// read on two threads when that provably reads the same (see `halves`).
-fn read_raw(src: &SourceText<'_>) -> Result<(RawConfig, Vec<Diagnostic>), ConfigErrors> {
-    if let Some(raw) = halves::cut(src.text).and_then(|at| halves::read(src, at)) {
-        return Ok((raw, Vec::new()));
-    }
-    let text = src.text;
-    let (root, syntax_errors) = DeTable::parse_recoverable(text);
-    if !syntax_errors.is_empty() {
-        let diags = syntax_errors
-            .iter()
-            .map(|e| {
-                let message = syntax_message(text, e.span(), e.message());
-                src.diagnostic(e.span(), Subject::File, None, message)
-            })
-            .collect();
-        return Err(ConfigErrors(diags));
-    }
-    let mut reader = Reader::new(src);
-    let raw = reader.read(root.into_inner());
-    Ok((raw, reader.errors))
-}
-
-/// Everything the file holds, read into raw structs where it could be.
-#[derive(Default)]
-pub struct RawConfig {
-    pub settings: Option<Spanned<raw::RawSettings>>,
-    pub sources: Vec<RawNamed<RawSource>>,
-    pub destinations: Vec<RawNamed<RawDestination>>,
-    pub reports: Vec<RawReportParts>,
-    pub serve: Option<Spanned<raw::RawServe>>,
-    /// Set when some part could not be read at all (errors already recorded).
-    pub incomplete: bool,
-}
-
-pub struct RawNamed<T> {
-    pub name: Spanned<String>,
-    pub span: Range<usize>,
-    pub value: T,
-}
-
-pub enum RawSource {
-    Sqlite(Box<raw::RawSqliteSource>),
-    Postgres(Box<raw::RawPostgresSource>),
-    Command(Box<raw::RawCommandSource>),
-}
-
-pub enum RawDestination {
-    Directory(Box<raw::RawDirectoryDest>),
-    Email(Box<raw::RawEmailDest>),
-    Sftp(Box<raw::RawSftpDest>),
-    S3(Box<raw::RawS3Dest>),
-    Pickup(Box<raw::RawPickupDest>),
-}
-
-pub struct RawReportParts {
-    pub index: usize,
-    pub span: Range<usize>,
-    pub subject: Subject,
-    // Boxed: ten thousand reports are read, most without `csv` or `events`, and each
-    // raw part is hundreds of bytes.
-    pub report: Option<Box<raw::RawReport>>,
-    pub schedule: Option<Box<Spanned<raw::RawSchedule>>>,
-    pub csv: Option<Box<Spanned<raw::RawCsv>>>,
-    pub events: Option<Box<Spanned<raw::RawEvents>>>,
-    pub outputs: Option<Vec<Spanned<raw::RawOutput>>>,
-    /// False when a part was present but unreadable: the report is not checked further.
-    pub complete: bool,
-}
-
-const TOP_LEVEL: &str = "settings, sources, destinations, reports, serve";
-const SOURCE_KINDS: &str = "sqlite, postgres, command";
-const DESTINATION_KINDS: &str = "directory, email, sftp, s3, pickup";
-
-struct Reader<'a> {
-    src: &'a SourceText<'a>,
-    errors: Vec<Diagnostic>,
-    /// The whole document parsed again, to name the key of a value serde refused.
-    reparsed: Option<DeValue<'a>>,
-}
-
-impl<'a> Reader<'a> {
-    fn new(src: &'a SourceText<'a>) -> Self {
-        Reader {
-            src,
-            errors: Vec::new(),
-            reparsed: None,
-        }
-    }
-
-    fn read(&mut self, root: DeTable<'_>) -> RawConfig {
-        let mut out = RawConfig::default();
-        for (key, value) in root {
-            let span = value.span();
-            match key.get_ref().as_ref() {
-                "settings" => {
-                    out.settings = self.de(value, Subject::Settings, "");
-                    out.incomplete |= out.settings.is_none();
-                }
-                "sources" => {
-                    let (named, incomplete) = self.named(
-                        value,
-                        "sources",
-                        SOURCE_KINDS,
-                        Subject::Source,
-                        |this, kind, v, subject| match kind {
-                            "sqlite" => this
-                                .de_plain(v, subject)
-                                .map(|x| RawSource::Sqlite(Box::new(x))),
-                            "postgres" => this
-                                .de_plain(v, subject)
-                                .map(|x| RawSource::Postgres(Box::new(x))),
-                            _ => this
-                                .de_plain(v, subject)
-                                .map(|x| RawSource::Command(Box::new(x))),
-                        },
-                    );
-                    out.sources = named;
-                    out.incomplete |= incomplete;
-                }
-                "destinations" => {
-                    let (named, incomplete) = self.named(
-                        value,
-                        "destinations",
-                        DESTINATION_KINDS,
-                        Subject::Destination,
-                        |this, kind, v, subject| match kind {
-                            "directory" => this
-                                .de_plain(v, subject)
-                                .map(|x| RawDestination::Directory(Box::new(x))),
-                            "email" => this
-                                .de_plain(v, subject)
-                                .map(|x| RawDestination::Email(Box::new(x))),
-                            "sftp" => this
-                                .de_plain(v, subject)
-                                .map(|x| RawDestination::Sftp(Box::new(x))),
-                            "pickup" => this
-                                .de_plain(v, subject)
-                                .map(|x| RawDestination::Pickup(Box::new(x))),
-                            _ => this
-                                .de_plain(v, subject)
-                                .map(|x| RawDestination::S3(Box::new(x))),
-                        },
-                    );
-                    out.destinations = named;
-                    out.incomplete |= incomplete;
-                }
-                "serve" => {
-                    out.serve = self.de(value, Subject::File, "serve");
-                    out.incomplete |= out.serve.is_none();
-                }
-                "reports" => match value.into_inner() {
-                    DeValue::Array(items) => {
-                        out.reports.reserve(items.len());
-                        for (i, item) in items.into_iter().enumerate() {
-                            out.reports.push(self.report(i + 1, item));
-                        }
-                    }
-                    other => self.wrong_type(
-                        span,
-                        Subject::File,
-                        "reports",
-                        "an array of tables: [[reports]]",
-                        &other,
-                    ),
-                },
-                other => {
-                    let d = self.src.diagnostic(
-                        Some(key.span()),
-                        Subject::File,
-                        None,
-                        format!("unknown top-level key `{other}`; allowed: {TOP_LEVEL}"),
-                    );
-                    self.errors.push(d);
-                    out.incomplete = true;
-                }
-            }
-        }
-        out
-    }
-
-    /// A table of named sources or destinations, each with a `kind` that says how to read
-    /// the rest: `read(kind, table, subject)`. Returns them and whether any was unreadable.
-    fn named<'i, T>(
-        &mut self,
-        value: Spanned<DeValue<'i>>,
-        key: &str,
-        kinds: &str,
-        subject_of: fn(String) -> Subject,
-        read: impl Fn(&mut Self, &str, Spanned<DeValue<'i>>, &Subject) -> Option<T>,
-    ) -> (Vec<RawNamed<T>>, bool) {
-        let span = value.span();
-        let mut named = Vec::new();
-        let mut incomplete = false;
-        let table = match value.into_inner() {
-            DeValue::Table(t) => t,
-            other => {
-                let want = format!("a table of named {key}, e.g. [{key}.NAME]");
-                self.wrong_type(span, Subject::File, key, &want, &other);
-                return (named, true);
-            }
-        };
-        for (name, v) in table {
-            let n = name_of(&name);
-            let subject = subject_of(n.get_ref().clone());
-            let (kind, table) = self.kinded(v, &subject, kinds);
-            let value = kind
-                .zip(table)
-                .and_then(|(kind, v)| read(self, &kind, v, &subject));
-            match value {
-                Some(value) => named.push(RawNamed {
-                    name: n,
-                    span: name.span(),
-                    value,
-                }),
-                None => incomplete = true,
-            }
-        }
-        (named, incomplete)
-    }
-
-    fn wrong_type(
-        &mut self,
-        span: Range<usize>,
-        subject: Subject,
-        key: &str,
-        want: &str,
-        found: &DeValue<'_>,
-    ) {
-        let d = self.src.diagnostic(
-            Some(span),
-            subject,
-            Some(key.to_string()),
-            format!("expected {want}, found {}", type_name(found)),
-        );
-        self.errors.push(d);
-    }
-
-    /// Splits the `kind` key off a source or destination table.
-    fn kinded<'i>(
-        &mut self,
-        v: Spanned<DeValue<'i>>,
-        subject: &Subject,
-        allowed: &str,
-    ) -> (Option<String>, Option<Spanned<DeValue<'i>>>) {
-        let span = v.span();
-        let mut table = match v.into_inner() {
-            DeValue::Table(t) => t,
-            other => {
-                self.wrong_type(span, subject.clone(), "", "a table", &other);
-                return (None, None);
-            }
-        };
-        let kind = match table.remove("kind") {
-            None => {
-                let d = self.src.diagnostic(
-                    Some(span.clone()),
-                    subject.clone(),
-                    Some("kind".into()),
-                    format!("missing key `kind`; allowed: {allowed}"),
-                );
-                self.errors.push(d);
-                None
-            }
-            Some(k) => match k.get_ref().as_str() {
-                Some(s) if allowed.split(", ").any(|a| a == s) => Some(s.to_string()),
-                other => {
-                    let shown = other.map_or_else(
-                        || type_name(k.get_ref()).to_string(),
-                        |s| format!("\"{s}\""),
-                    );
-                    let d = self.src.diagnostic(
-                        Some(k.span()),
-                        subject.clone(),
-                        Some("kind".into()),
-                        format!("{shown} is not a kind; allowed: {allowed}"),
-                    );
-                    self.errors.push(d);
-                    None
-                }
-            },
-        };
-        (kind, Some(Spanned::new(span, DeValue::Table(table))))
-    }
-
-    fn report(&mut self, index: usize, item: Spanned<DeValue<'_>>) -> RawReportParts {
-        let span = item.span();
-        let mut parts = RawReportParts {
-            index,
-            span: span.clone(),
-            subject: Subject::ReportAt(index),
-            report: None,
-            schedule: None,
-            csv: None,
-            events: None,
-            outputs: None,
-            complete: false,
-        };
-        let mut table = match item.into_inner() {
-            DeValue::Table(t) => t,
-            other => {
-                self.wrong_type(span, parts.subject.clone(), "", "a table", &other);
-                return parts;
-            }
-        };
-        if let Some(DeValue::String(n)) = table.get("name").map(|v| v.get_ref()) {
-            if !n.is_empty() {
-                parts.subject = Subject::Report(n.to_string());
-            }
-        }
-        let subject = parts.subject.clone();
-        let mut ok = true;
-        if let Some(v) = table.remove("schedule") {
-            parts.schedule = self.de(v, subject.clone(), "schedule").map(Box::new);
-            ok &= parts.schedule.is_some();
-        }
-        if let Some(v) = table.remove("csv") {
-            parts.csv = self.de(v, subject.clone(), "csv").map(Box::new);
-            ok &= parts.csv.is_some();
-        }
-        if let Some(v) = table.remove("events") {
-            parts.events = self.de(v, subject.clone(), "events").map(Box::new);
-            ok &= parts.events.is_some();
-        }
-        if let Some(v) = table.remove("outputs") {
-            let vspan = v.span();
-            match v.into_inner() {
-                DeValue::Array(items) => {
-                    let mut outputs = Vec::new();
-                    for (i, o) in items.into_iter().enumerate() {
-                        let key = format!("outputs[{i}]");
-                        match self.de(o, subject.clone(), &key) {
-                            Some(o) => outputs.push(o),
-                            None => ok = false,
-                        }
-                    }
-                    parts.outputs = Some(outputs);
-                }
-                other => {
-                    self.wrong_type(
-                        vspan,
-                        subject.clone(),
-                        "outputs",
-                        "an array of tables: [[reports.outputs]]",
-                        &other,
-                    );
-                    ok = false;
-                }
-            }
-        }
-        parts.report = self
-            .de_plain(Spanned::new(span, DeValue::Table(table)), &subject)
-            .map(Box::new);
-        parts.complete = ok && parts.report.is_some();
-        parts
-    }
-
-    /// Deserializes `v` as a `T` kept with its span; records an error and returns `None`
-    /// when it does not fit. `prefix` is the key path of `v` inside its subject.
-    fn de<T: DeserializeOwned>(
-        &mut self,
-        v: Spanned<DeValue<'_>>,
-        subject: Subject,
-        prefix: &str,
-    ) -> Option<Spanned<T>> {
-        let span = v.span();
-        match T::deserialize(ValueDeserializer::from(v)) {
-            Ok(t) => Some(Spanned::new(span, t)),
-            Err(e) => {
-                self.serde_error(&e, span, subject, prefix);
-                None
-            }
-        }
-    }
-
-    fn de_plain<T: DeserializeOwned>(
-        &mut self,
-        v: Spanned<DeValue<'_>>,
-        subject: &Subject,
-    ) -> Option<T> {
-        self.de(v, subject.clone(), "").map(Spanned::into_inner)
-    }
-
-    fn serde_error(
-        &mut self,
-        e: &toml::de::Error,
-        value_span: Range<usize>,
-        subject: Subject,
-        prefix: &str,
-    ) {
-        let span = e.span();
-        let mut path: Vec<String> = Vec::new();
-        if !prefix.is_empty() {
-            path.push(prefix.to_string());
-        }
-        if let Some(s) = &span {
-            // The value was consumed by serde; the key path is found in the document
-            // parsed again (once, and only when something is wrong), where the value is
-            // the one with the same span.
-            let text = self.src.text;
-            let root = self.reparsed.get_or_insert_with(|| {
-                DeValue::Table(DeTable::parse_recoverable(text).0.into_inner())
-            });
-            if let Some(value) = find_by_span(root, &value_span) {
-                key_path_at(value, s.start, &mut path);
-            }
-        }
-        let key = (!path.is_empty()).then(|| path.join("."));
-        let d = self
-            .src
-            .diagnostic(span, subject, key, clean_message(e.message()));
-        self.errors.push(d);
-    }
-}
-
-fn name_of(key: &Spanned<std::borrow::Cow<'_, str>>) -> Spanned<String> {
-    Spanned::new(key.span(), key.get_ref().to_string())
-}
-
-/// The value inside `value` whose span is `span`.
-fn find_by_span<'v, 'i>(value: &'v DeValue<'i>, span: &Range<usize>) -> Option<&'v DeValue<'i>> {
-    let children: Box<dyn Iterator<Item = &'v Spanned<DeValue<'i>>>> = match value {
-        DeValue::Table(t) => Box::new(t.values()),
-        DeValue::Array(a) => Box::new(a.iter()),
-        _ => return None,
-    };
-    // The deepest value with that span: an array of tables has the span of its first
-    // table. A table's span need not cover its sub-tables, so every value is looked at
-    // (this runs only for an error).
-    for child in children {
-        if let Some(found) = find_by_span(child.get_ref(), span) {
-            return Some(found);
-        }
-        if child.span() == *span {
-            return Some(child.get_ref());
-        }
-    }
-    None
-}
-
-/// The dotted path of the deepest key in `value` whose key or value holds `offset`.
-fn key_path_at(value: &DeValue<'_>, offset: usize, path: &mut Vec<String>) {
-    match value {
-        DeValue::Table(t) => {
-            for (k, v) in t.iter() {
-                let ks = k.span();
-                let vs = v.span();
-                if ks.contains(&offset) || (ks.start == offset) {
-                    path.push(k.get_ref().to_string());
-                    return;
-                }
-                if vs.contains(&offset) || vs.start == offset {
-                    path.push(k.get_ref().to_string());
-                    key_path_at(v.get_ref(), offset, path);
-                    return;
-                }
-            }
-        }
-        DeValue::Array(a) => {
-            for (i, v) in a.iter().enumerate() {
-                if v.span().contains(&offset) {
-                    if let Some(last) = path.last_mut() {
-                        last.push_str(&format!("[{i}]"));
-                    }
-                    key_path_at(v.get_ref(), offset, path);
-                    return;
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn type_name(v: &DeValue<'_>) -> &'static str {
-    match v {
-        DeValue::String(_) => "a string",
-        DeValue::Integer(_) => "an integer",
-        DeValue::Float(_) => "a float",
-        DeValue::Boolean(_) => "a boolean",
-        DeValue::Datetime(_) => "a date-time",
-        DeValue::Array(_) => "an array",
-        DeValue::Table(_) => "a table",
-    }
-}
-
-/// A TOML syntax error in plain words; a duplicate key is named (the parser says only
-/// "duplicate key"), with what to do.
-fn syntax_message(text: &str, span: Option<Range<usize>>, message: &str) -> String {
-    let m = clean_message(message);
-    let key = span
-        .clone()
-        .and_then(|s| text.get(s))
-        .map(|k| k.trim().trim_matches(|c| c == '[' || c == ']').trim())
-        .filter(|k| !k.is_empty() && !k.contains('\n'));
-    if m != "duplicate key" {
-        return m;
-    }
-    let line_start = span
-        .as_ref()
-        .and_then(|s| text.get(..s.start))
-        .map_or(0, |before| before.rfind('\n').map_or(0, |i| i + 1));
-    let line = text[line_start..].lines().next().unwrap_or("").trim();
-    if line.starts_with('[') && !line.starts_with("[[") {
-        if let Some(header) = line.split(']').next() {
-            return format!(
-                "the table `{header}]` appears twice; put its keys under one `{header}]`"
-            );
-        }
-    }
-    match key {
-        Some(k) => {
-            format!("duplicate key `{k}`: it is already set in this table; keep one of them")
-        }
-        None => m,
-    }
-}
-
-/// serde's type words in TOML's terms.
-fn clean_message(m: &str) -> String {
-    let m = m.trim_end().trim_end_matches('.');
-    // "invalid type: string \"2\", expected i64" -> "expected an integer, found string \"2\""
-    let m = match m
-        .strip_prefix("invalid type: ")
-        .and_then(|r| r.rsplit_once(", expected "))
-    {
-        Some((found, want)) => format!("expected {want}, found {found}"),
-        None => m.to_string(),
-    };
-    let mut m = m
-        .replace("expected i64", "expected an integer")
-        .replace("expected i128", "expected an integer")
-        .replace("expected f64", "expected a number")
-        .replace("expected a sequence", "expected an array")
-        .replace("expected a map", "expected a table")
-        .replace("expected struct ", "expected a table ");
-    if let Some(rest) = m.strip_prefix("unknown field") {
-        m = format!("unknown key{rest}");
-        m = m
-            .replace(", expected one of", "; allowed:")
-            .replace(", expected", "; allowed:");
-    }
-    if m == "integer number overflowed" {
-        // Beyond 128 bits: no setting's range is anywhere near.
-        m = "the integer is far too large (more than 38 digits); see the key's allowed range in the README".to_string();
-    }
-    if let Some(rest) = m.strip_prefix("missing field") {
-        m = format!("missing key{rest}");
-    }
-    m
 }
 
 #[cfg(test)]

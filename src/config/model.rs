@@ -9,9 +9,10 @@ use chrono_tz::Tz;
 
 use super::diag::Diagnostic;
 use super::secret::Secret;
-use crate::render::naming::FileNameTemplate;
+use crate::config::names::FileNameTemplate;
 use crate::schedule::Schedule;
 use crate::structured::{EventsMapping, Structured};
+use crate::template::Template;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -133,6 +134,29 @@ pub enum SslMode {
     VerifyFull,
 }
 
+impl SslMode {
+    pub const ALL: [SslMode; 4] = [
+        SslMode::Disable,
+        SslMode::Prefer,
+        SslMode::Require,
+        SslMode::VerifyFull,
+    ];
+
+    /// The libpq name (`sslmode=verify-full`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SslMode> {
+        SslMode::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PostgresSource {
     /// A libpq-style URL or key=value string without the password.
@@ -202,8 +226,9 @@ pub struct EmailDest {
     pub cc: Vec<String>,
     pub bcc: Vec<String>,
     pub from: Option<String>,
-    pub subject: String,
-    pub body: String,
+    /// Parsed with `template::MAIL_VARS` when the configuration was loaded.
+    pub subject: Template,
+    pub body: Template,
     pub max_attachment_bytes: u64,
     /// This destination's own SMTP server, else `[settings.smtp]`.
     pub smtp: Option<Smtp>,
@@ -382,8 +407,7 @@ impl PickupNaming {
     }
 }
 
-/// The shortest `link_secret` accepted, in bytes: shorter HMAC keys can be guessed.
-pub const MIN_LINK_SECRET: usize = 32;
+pub use super::limits::MIN_LINK_SECRET;
 
 /// `[serve]`: how `reportctl serve` listens, authenticates and signs links.
 #[derive(Debug, Clone)]

@@ -198,7 +198,7 @@ fn every_allowed_top_level_key_is_read() {
     let raw = toml::from_str::<toml::Table>(&text).unwrap();
     let mut keys: Vec<_> = raw.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    let mut allowed: Vec<_> = TOP_LEVEL.split(", ").collect();
+    let mut allowed: Vec<_> = raw::read::TOP_LEVEL.split(", ").collect();
     allowed.sort_unstable();
     assert_eq!(keys, allowed);
     let c = load_text(&text).unwrap_or_else(|e| panic!("{}", messages(e).join("\n")));
@@ -228,7 +228,7 @@ fn many_reports_read_on_two_threads_as_on_one() {
         text
     };
     assert!(
-        build(&|_| None).len() > halves::MIN_LEN,
+        build(&|_| None).len() > raw::halves::MIN_LEN,
         "large enough to be cut"
     );
 
@@ -301,4 +301,25 @@ fn the_old_name_of_dated_zip_loads_with_a_warning() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// The ranges in messages come from the limits table; these are the words users saw
+/// before the table existed.
+#[test]
+fn range_messages_name_the_limits() {
+    let text = MINIMAL.replace(
+        "kind = \"directory\"\npath = \"out\"",
+        "kind = \"directory\"\npath = \"out\"\nkeep_days = 0\n\n[destinations.mail]\nkind = \"email\"\nto = [\"a@example.com\"]\nfrom = \"r@example.com\"\nsmtp = { host = \"localhost\", port = 70000 }\nmax_attachment_mb = 2000\n\n[destinations.box]\nkind = \"sftp\"\nhost = \"h\"\nuser = \"u\"\npath = \"/in\"\nagent = true\nio_timeout_seconds = 0",
+    ) + "every = 7\nstart = 2026-01-01\n";
+    let m = messages(load_text(&text).unwrap_err());
+    assert_eq!(
+        m,
+        [
+            "reports.toml:9:13: destination \"local\", key `keep_days`: 0 is out of range; allowed: 1 to 3650 days",
+            "reports.toml:15:37: destination \"mail\", key `smtp.port`: 70000 is out of range; allowed: 1 to 65535",
+            "reports.toml:16:21: destination \"mail\", key `max_attachment_mb`: 2000 is out of range; allowed: more than 0 up to 1000 (MB)",
+            "reports.toml:24:22: destination \"box\", key `io_timeout_seconds`: 0 is out of range; allowed: 1 to 3600 seconds",
+            "reports.toml:34:9: report \"Daily Views\", key `schedule.every`: 7 is out of range; allowed: 1 to 6 (daily periods between runs)",
+        ]
+    );
 }

@@ -12,7 +12,7 @@ use lettre::message::{Attachment, Body, MultiPart, SinglePart};
 use lettre::Message;
 
 use super::{smtp, Delivered, Delivery};
-use crate::config::check::DEFAULT_BODY;
+use crate::config::limits::DEFAULT_BODY;
 use crate::config::{EmailDest, Report, Smtp};
 use crate::ledger::{FileRecord, Link};
 use crate::render::naming::content_type;
@@ -29,8 +29,8 @@ pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
         files: d.files,
         status: "completed",
     };
-    let subject = facts.render(&dest.subject)?;
-    let mut body = facts.render(&dest.body)?;
+    let subject = facts.fill(&dest.subject);
+    let mut body = facts.fill(&dest.body);
     if body.trim().is_empty() {
         body = facts.render(DEFAULT_BODY)?;
     }
@@ -152,7 +152,13 @@ pub struct Facts<'a> {
 impl Facts<'_> {
     pub fn render(&self, template: &str) -> Result<String> {
         let t = Template::parse(template, MAIL_VARS).map_err(|e| anyhow!(e))?;
-        Ok(t.render(|i| self.value(MAIL_VARS[i])))
+        Ok(self.fill(&t))
+    }
+
+    /// A template parsed with `MAIL_VARS` (as the configuration's subject and body are)
+    /// filled in with these facts.
+    pub fn fill(&self, template: &Template) -> String {
+        template.render(|i| self.value(MAIL_VARS[i]))
     }
 
     fn value(&self, var: &str) -> String {

@@ -3,6 +3,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 
 use chrono_tz::Tz;
 use toml::Spanned;
@@ -10,11 +11,13 @@ use toml::Spanned;
 use super::structured::OutputContext;
 use super::{Checker, Defaults};
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
-use crate::config::raw::RawOutput;
+use crate::config::names::{check_report_name, FileNameTemplate, Var};
+use crate::config::raw::{RawEvents, RawReport, RawSchedule};
 use crate::config::RawReportParts;
-use crate::render::naming::{check_identifier, check_report_name, Var};
 use crate::schedule::Schedule;
+use crate::structured::EventsMapping;
 
 impl Checker<'_> {
     /// Report names are unique, ignoring case: each later use of a name is an error
@@ -58,11 +61,68 @@ impl Checker<'_> {
         let span = parts.span.clone();
         let before = self.errors.len();
 
+        let name = self.report_name(&raw, s, &span);
+        let source = self.report_source(&raw, s, &span, sources);
+        // The events mapping of structured outputs: the report's own, else its source's.
+        let source_checked = source.as_ref().and_then(|n| checked.get(n));
+        let own_mapping = self.own_mapping(parts.events.as_deref(), source_checked, s);
+        let ctx = OutputContext {
+            mapping: own_mapping
+                .as_ref()
+                .or(source_checked.and_then(source_mapping)),
+            source: source_checked,
+        };
+        let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s, &ctx);
+        let dests = self.report_destinations(&raw, s, &span, destinations);
+        let notify = self.report_notify(&raw, s, defaults);
+        let status = self.word(
+            &raw.status,
+            s,
+            "status",
+            &[("active", Status::Active), ("draft", Status::Draft)],
+            Status::Active,
+        );
+        let (timezone, schedule) =
+            self.report_timing(&raw, parts.schedule.as_deref(), s, &span, defaults);
+        let backfill = self.report_backfill(&raw, schedule.as_ref(), s);
+        let file_name = self.report_file_name(&raw, s, &span, defaults, outputs.len());
+        let date_format = self
+            .date_format(&raw.date_format, s, "date_format")
+            .unwrap_or_else(|| defaults.date_format.clone());
+        let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
+        let max_attempts = self.limit(
+            &raw.max_attempts,
+            s,
+            "max_attempts",
+            limits::MAX_ATTEMPTS.with_default(i64::from(defaults.settings.max_attempts)),
+        ) as u32;
+
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Report {
+            name: name?,
+            source: source?,
+            outputs,
+            destinations: dests,
+            notify,
+            timezone: timezone?,
+            status,
+            schedule: schedule?,
+            backfill,
+            file_name,
+            date_format,
+            csv,
+            max_attempts,
+        })
+    }
+
+    fn report_name(&mut self, raw: &RawReport, s: &Subject, span: &Range<usize>) -> Option<String> {
         let name = self.required(
             &raw.name,
             s,
             "name",
-            &span,
+            span,
             "every report needs a name (letters, digits, spaces and underscores)",
         );
         if let (Some(n), Some(v)) = (&name, &raw.name) {
@@ -70,12 +130,21 @@ impl Checker<'_> {
                 self.err(v.span(), s, "name", e);
             }
         }
+        name
+    }
 
+    fn report_source(
+        &mut self,
+        raw: &RawReport,
+        s: &Subject,
+        span: &Range<usize>,
+        sources: &BTreeSet<String>,
+    ) -> Option<String> {
         let source = self.required(
             &raw.source,
             s,
             "source",
-            &span,
+            span,
             "name one of the [sources.NAME] tables",
         );
         if let (Some(src), Some(v)) = (&source, &raw.source) {
@@ -84,32 +153,32 @@ impl Checker<'_> {
                 self.err(v.span(), s, "source", msg);
             }
         }
+        source
+    }
 
-        // The events mapping of structured outputs: the report's own, else its source's.
-        let source_checked = source.as_ref().and_then(|n| checked.get(n));
-        let sqlite = !matches!(
-            source_checked.map(|x| &x.kind),
-            Some(SourceKind::Postgres(_))
-        );
-        let own_mapping = parts
-            .events
-            .as_ref()
-            .and_then(|e| self.events(e, s, "events", sqlite));
-        if let (Some(m), Some(src), Some(e)) = (&own_mapping, source_checked, &parts.events) {
+    /// The report's own events mapping (`[reports.events]`), checked against its
+    /// source's database under `validate`.
+    fn own_mapping(
+        &mut self,
+        events: Option<&Spanned<RawEvents>>,
+        source: Option<&Source>,
+        s: &Subject,
+    ) -> Option<EventsMapping> {
+        let sqlite = !matches!(source.map(|x| &x.kind), Some(SourceKind::Postgres(_)));
+        let own = events.and_then(|e| self.events(e, s, "events", sqlite));
+        if let (Some(m), Some(src), Some(e)) = (&own, source, events) {
             self.events_in_database((&src.name, &src.kind), m, e.span(), s, "events");
         }
-        let ctx = OutputContext {
-            mapping: own_mapping
-                .as_ref()
-                .or(source_checked.and_then(|x| match &x.kind {
-                    SourceKind::Sqlite(q) => q.events.as_ref(),
-                    SourceKind::Postgres(p) => p.events.as_ref(),
-                    SourceKind::Command(_) => None,
-                })),
-            source: source_checked,
-        };
-        let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s, &ctx);
+        own
+    }
 
+    fn report_destinations(
+        &mut self,
+        raw: &RawReport,
+        s: &Subject,
+        span: &Range<usize>,
+        destinations: &BTreeSet<String>,
+    ) -> Vec<String> {
         let mut dests = Vec::new();
         match &raw.destinations {
             None => self.err(
@@ -143,7 +212,11 @@ impl Checker<'_> {
                 }
             }
         }
+        dests
+    }
 
+    /// `notify` addresses, mailed through `[settings.smtp]`.
+    fn report_notify(&mut self, raw: &RawReport, s: &Subject, defaults: &Defaults) -> Vec<String> {
         let notify = self.mailboxes(&raw.notify, s, "notify");
         if let Some(n) = &raw.notify {
             match &defaults.settings.smtp {
@@ -163,21 +236,23 @@ impl Checker<'_> {
                 Some(_) => {}
             }
         }
+        notify
+    }
 
-        let status = self.word(
-            &raw.status,
-            s,
-            "status",
-            &[("active", Status::Active), ("draft", Status::Draft)],
-            Status::Active,
-        );
-
+    /// The report's zone and schedule; a `send_at` schedule is UTC through and through.
+    fn report_timing(
+        &mut self,
+        raw: &RawReport,
+        schedule: Option<&Spanned<RawSchedule>>,
+        s: &Subject,
+        span: &Range<usize>,
+        defaults: &Defaults,
+    ) -> (Option<Tz>, Option<Schedule>) {
         let mut timezone = match &raw.timezone {
             Some(v) => self.tz(v, s, "timezone"),
             None => Some(defaults.settings.timezone),
         };
-
-        let schedule = match &parts.schedule {
+        let schedule = match schedule {
             Some(sch) => self.schedule(sch, s, defaults.settings.max_range_days),
             None => {
                 self.err(span.clone(), s, "schedule", "missing table [reports.schedule]; a schedule is recurring (`frequency` …), daily at a UTC time (`send_at` …) or one-time (`once` …)");
@@ -185,7 +260,6 @@ impl Checker<'_> {
             }
         };
         if let Some(Schedule::SendAt { .. }) = &schedule {
-            // The `send_at` form is UTC through and through.
             match (&raw.timezone, timezone) {
                 (Some(v), Some(tz)) if tz != Tz::UTC => self.err(
                     v.span(),
@@ -196,234 +270,50 @@ impl Checker<'_> {
                 _ => timezone = Some(Tz::UTC),
             }
         }
+        (timezone, schedule)
+    }
 
+    fn report_backfill(
+        &mut self,
+        raw: &RawReport,
+        schedule: Option<&Schedule>,
+        s: &Subject,
+    ) -> bool {
         let backfill = raw.backfill.as_ref().is_some_and(|b| *b.get_ref());
-        if let (Some(b), Some(sch)) = (&raw.backfill, &schedule) {
+        if let (Some(b), Some(sch)) = (&raw.backfill, schedule) {
             let has_start = matches!(sch, Schedule::Recurring(r) if r.start.is_some());
             if *b.get_ref() && !has_start {
                 self.err(b.span(), s, "backfill", "backfill = true runs the missed slots since `schedule.start`, so it needs a recurring schedule with `start`");
             }
         }
+        backfill
+    }
 
+    fn report_file_name(
+        &mut self,
+        raw: &RawReport,
+        s: &Subject,
+        span: &Range<usize>,
+        defaults: &Defaults,
+        outputs: usize,
+    ) -> FileNameTemplate {
         let file_name = self
             .file_name(&raw.file_name, s, "file_name")
             .unwrap_or_else(|| defaults.file_name.clone());
-        if outputs.len() > 1 && !file_name.uses(Var::Type) {
+        if outputs > 1 && !file_name.uses(Var::Type) {
             let at = raw.file_name.as_ref().map_or(span.clone(), |v| v.span());
             self.err(at, s, "file_name", "a report with several outputs needs {type} in its file name, or the files would overwrite each other");
         }
-        let date_format = self
-            .date_format(&raw.date_format, s, "date_format")
-            .unwrap_or_else(|| defaults.date_format.clone());
-        let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
-        let max_attempts = self.int(
-            &raw.max_attempts,
-            s,
-            "max_attempts",
-            (1, 100),
-            i64::from(defaults.settings.max_attempts),
-            "",
-        ) as u32;
-
-        if self.errors.len() > before {
-            return None;
-        }
-        Some(Report {
-            name: name?,
-            source: source?,
-            outputs,
-            destinations: dests,
-            notify,
-            timezone: timezone?,
-            status,
-            schedule: schedule?,
-            backfill,
-            file_name,
-            date_format,
-            csv,
-            max_attempts,
-        })
+        file_name
     }
+}
 
-    /// The report's outputs: `type` + `query` for one, or `[[reports.outputs]]`.
-    fn outputs(
-        &mut self,
-        raw: &crate::config::raw::RawReport,
-        list: Option<&[Spanned<RawOutput>]>,
-        span: &std::ops::Range<usize>,
-        s: &Subject,
-        ctx: &OutputContext<'_>,
-    ) -> Vec<Output> {
-        let single = raw.kind.is_some() || raw.query.is_some() || raw.query_file.is_some();
-        let mut outputs = Vec::new();
-        match (single, list) {
-            (true, Some(_)) => {
-                let at = raw.kind.as_ref().or(raw.query.as_ref()).or(raw.query_file.as_ref()).map_or(span.clone(), |v| v.span());
-                self.err(at, s, "outputs", "give either `type` and `query` for one output, or [[reports.outputs]] tables for several, not both");
-            }
-            (true, None) => {
-                let out = RawOutput {
-                    file_type: raw.kind.clone(),
-                    query: raw.query.clone(),
-                    query_file: raw.query_file.clone(),
-                    ..RawOutput::default()
-                };
-                if let Some(o) = self.output(&out, span, s, "", ctx) {
-                    outputs.push(o);
-                }
-            }
-            (false, Some([])) => self.err(span.clone(), s, "outputs", "[[reports.outputs]] is empty; give at least one output with `type` and `query`"),
-            (false, Some(list)) => {
-                for (i, o) in list.iter().enumerate() {
-                    let prefix = format!("outputs[{i}].");
-                    if let Some(out) = self.output(o.get_ref(), &o.span(), s, &prefix, ctx) {
-                        if outputs.iter().any(|x: &Output| x.kind == out.kind) {
-                            let at = o.get_ref().file_type.as_ref().map_or(o.span(), |v| v.span());
-                            self.err(at, s, &format!("{prefix}type"), format!("type \"{}\" is used by another output of this report", out.kind));
-                        } else {
-                            outputs.push(out);
-                        }
-                    }
-                }
-            }
-            (false, None) => self.err(span.clone(), s, "query", "missing key `query`; a report needs `type` and `query` (or `query_file`), or [[reports.outputs]] tables"),
-        }
-        outputs
-    }
-
-    fn output(
-        &mut self,
-        o: &RawOutput,
-        span: &std::ops::Range<usize>,
-        s: &Subject,
-        prefix: &str,
-        ctx: &OutputContext<'_>,
-    ) -> Option<Output> {
-        let type_key = format!("{prefix}type");
-        let kind = self.required(
-            &o.file_type,
-            s,
-            &type_key,
-            span,
-            "the output's type goes into the file name, e.g. \"VIEWS\"",
-        );
-        if let (Some(k), Some(v)) = (&kind, &o.file_type) {
-            if let Err(e) = check_identifier("type", k) {
-                self.err(v.span(), s, &type_key, e);
-                return None;
-            }
-        }
-        let structured = match o.kind.as_ref().map(|k| (k, k.get_ref().as_str())) {
-            None | Some((_, "sql")) => None,
-            Some((_, "summary")) => Some(self.structured(o, true, span, s, prefix, ctx)),
-            Some((_, "detail")) => Some(self.structured(o, false, span, s, prefix, ctx)),
-            Some((v, other)) => {
-                self.err(
-                    v.span(),
-                    s,
-                    &format!("{prefix}kind"),
-                    format!(
-                        "\"{}\" is not an output kind; allowed: sql, summary, detail",
-                        other.escape_default()
-                    ),
-                );
-                return None;
-            }
-        };
-        if let Some(st) = structured {
-            return Some(Output {
-                kind: kind?,
-                query: String::new(),
-                structured: Some(Box::new(st?)),
-            });
-        }
-        let structured_keys = [
-            ("traffic", o.traffic.as_ref().map(|v| v.span())),
-            ("group_by", o.group_by.as_ref().map(|v| v.span())),
-            ("time_series", o.time_series.as_ref().map(|v| v.span())),
-            ("counters", o.counters.as_ref().map(|v| v.span())),
-            ("columns_order", o.columns_order.as_ref().map(|v| v.span())),
-            ("filter", o.filter.as_ref().map(|v| v.span())),
-            (
-                "traffic_filter",
-                o.traffic_filter.as_ref().map(|v| v.span()),
-            ),
-            ("exclude_data", o.exclude_data.as_ref().map(|v| v.span())),
-            ("row_limit", o.row_limit.as_ref().map(|v| v.span())),
-            (
-                "cardinality_limit",
-                o.cardinality_limit.as_ref().map(|v| v.span()),
-            ),
-        ];
-        for (key, at) in structured_keys {
-            if let Some(at) = at {
-                self.err(at, s, &format!("{prefix}{key}"), format!("`{key}` belongs to summary and detail outputs; set kind = \"summary\" or \"detail\""));
-            }
-        }
-        let query = match (&o.query, &o.query_file) {
-            (Some(q), None) => {
-                if q.get_ref().trim().is_empty() {
-                    self.err(q.span(), s, &format!("{prefix}query"), "the query is empty");
-                    None
-                } else {
-                    Some(q.get_ref().clone())
-                }
-            }
-            (None, Some(f)) => {
-                let path = self.path(f.get_ref());
-                match std::fs::read_to_string(&path) {
-                    Ok(q) if !q.trim().is_empty() => Some(q),
-                    Ok(_) => {
-                        self.err(
-                            f.span(),
-                            s,
-                            &format!("{prefix}query_file"),
-                            format!("{} is empty", path.display()),
-                        );
-                        None
-                    }
-                    Err(e) => {
-                        self.err(
-                            f.span(),
-                            s,
-                            &format!("{prefix}query_file"),
-                            format!("cannot read {}: {e}", path.display()),
-                        );
-                        None
-                    }
-                }
-            }
-            (Some(q), Some(_)) => {
-                self.err(
-                    q.span(),
-                    s,
-                    &format!("{prefix}query"),
-                    "give either `query` or `query_file`, not both",
-                );
-                None
-            }
-            (None, None) => {
-                self.err(
-                    span.clone(),
-                    s,
-                    &format!("{prefix}query"),
-                    "missing key `query` (SQL text) or `query_file` (a file holding it)",
-                );
-                None
-            }
-        };
-        let written = o.query.as_ref().map(|v| (v, "query"));
-        if let (Some(q), Some((v, key))) = (
-            &query,
-            written.or(o.query_file.as_ref().map(|v| (v, "query_file"))),
-        ) {
-            self.query_reads_only(ctx.source, q, v.span(), s, &format!("{prefix}{key}"));
-        }
-        Some(Output {
-            kind: kind?,
-            query: query?,
-            structured: None,
-        })
+/// The events mapping a source carries, if any.
+fn source_mapping(source: &Source) -> Option<&EventsMapping> {
+    match &source.kind {
+        SourceKind::Sqlite(q) => q.events.as_ref(),
+        SourceKind::Postgres(p) => p.events.as_ref(),
+        SourceKind::Command(_) => None,
     }
 }
 

@@ -3,77 +3,16 @@
 
 use std::ops::Range;
 
-use chrono::{NaiveTime, Timelike};
+use chrono::{NaiveDateTime, NaiveTime, Timelike};
 use toml::Spanned;
 
 use super::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::raw::RawSchedule;
 use crate::schedule::{Frequency, OnceAt, Recurring, Schedule, WindowRule};
 
 const FORMS: &str = "a schedule is one of: recurring (`frequency`, `every`, `run_on`, `at`, `delay`, `previous_time`, `start`, `stop`), daily at a UTC time (`send_at`, `included_range_days`) or one-time (`once`, `from`, `to`)";
-
-/// Limits per frequency: (run_on range, run_on default, run_on meaning,
-/// delay range, previous_time range, delay unit, previous_time unit).
-struct Limits {
-    run_on: (i64, i64),
-    run_on_default: i64,
-    run_on_is: &'static str,
-    delay: (i64, i64),
-    previous: (i64, i64),
-    delay_unit: &'static str,
-    previous_unit: &'static str,
-}
-
-fn limits(f: Frequency) -> Limits {
-    match f {
-        Frequency::Hourly => Limits {
-            run_on: (0, 59),
-            run_on_default: 0,
-            run_on_is: "the minute of the hour",
-            delay: (0, 1440),
-            previous: (1, 1440),
-            delay_unit: "minutes",
-            previous_unit: "minutes",
-        },
-        Frequency::Daily => Limits {
-            run_on: (0, 23),
-            run_on_default: 6,
-            run_on_is: "the hour of the day",
-            delay: (0, 168),
-            previous: (1, 2208),
-            delay_unit: "hours",
-            previous_unit: "hours",
-        },
-        Frequency::Weekly => Limits {
-            run_on: (1, 7),
-            run_on_default: 1,
-            run_on_is: "the ISO weekday, 1 = Monday … 7 = Sunday",
-            delay: (0, 31),
-            previous: (1, 92),
-            delay_unit: "days",
-            previous_unit: "days",
-        },
-        Frequency::Monthly => Limits {
-            run_on: (1, 31),
-            run_on_default: 1,
-            run_on_is: "the day of the month, clamped to the month's last day",
-            delay: (0, 31),
-            previous: (1, 12),
-            delay_unit: "days",
-            previous_unit: "months",
-        },
-        Frequency::Quarterly => Limits {
-            run_on: (1, 31),
-            run_on_default: 1,
-            run_on_is: "the day of the quarter's first month, clamped to its last day",
-            delay: (0, 92),
-            previous: (1, 4),
-            delay_unit: "days",
-            previous_unit: "quarters",
-        },
-    }
-}
 
 impl Checker<'_> {
     pub(crate) fn schedule(
@@ -125,8 +64,51 @@ impl Checker<'_> {
         span: &Range<usize>,
         subject: &Subject,
     ) -> Option<Schedule> {
+        let frequency = self.frequency(r, span, subject)?;
+        let lim = limits::schedule(frequency);
+        let fname = frequency.name();
+        let errors_before = self.errors.len();
+        let every = self.int(
+            &r.every,
+            subject,
+            "schedule.every",
+            limits::EVERY.range(),
+            limits::EVERY.default,
+            &format!(" ({fname} periods between runs)"),
+        ) as u32;
+        let run_on = self.int(
+            &r.run_on,
+            subject,
+            "schedule.run_on",
+            lim.run_on,
+            lim.run_on_default,
+            &format!(" for {fname} ({})", lim.run_on_is),
+        ) as u32;
+        let at = self.time_of_day(r, frequency, run_on, subject);
+        let window = self.window_rule(r, &lim, fname, subject);
+        let (start, stop) = self.start_stop(r, subject);
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(Schedule::Recurring(Recurring {
+            frequency,
+            every,
+            run_on,
+            at,
+            window,
+            start,
+            stop,
+        }))
+    }
+
+    fn frequency(
+        &mut self,
+        r: &RawSchedule,
+        span: &Range<usize>,
+        subject: &Subject,
+    ) -> Option<Frequency> {
         let allowed: Vec<_> = Frequency::ALL.iter().map(|(n, _)| *n).collect();
-        let frequency = match &r.frequency {
+        match &r.frequency {
             None => {
                 self.err(
                     span.clone(),
@@ -134,10 +116,10 @@ impl Checker<'_> {
                     "schedule.frequency",
                     format!("missing key `frequency`; allowed: {}", allowed.join(", ")),
                 );
-                return None;
+                None
             }
             Some(f) => match Frequency::parse(f.get_ref()) {
-                Some(f) => f,
+                Some(f) => Some(f),
                 None => {
                     self.err(
                         f.span(),
@@ -149,30 +131,21 @@ impl Checker<'_> {
                             allowed.join(", ")
                         ),
                     );
-                    return None;
+                    None
                 }
             },
-        };
-        let lim = limits(frequency);
-        let fname = frequency.name();
-        let errors_before = self.errors.len();
-        let every = self.int(
-            &r.every,
-            subject,
-            "schedule.every",
-            (1, 6),
-            1,
-            &format!(" ({fname} periods between runs)"),
-        ) as u32;
-        let run_on = self.int(
-            &r.run_on,
-            subject,
-            "schedule.run_on",
-            lim.run_on,
-            lim.run_on_default,
-            &format!(" for {fname} ({})", lim.run_on_is),
-        ) as u32;
-        let at = match (&r.at, frequency) {
+        }
+    }
+
+    /// The time of day of a daily or longer schedule: `at`, or a daily `run_on` hour.
+    fn time_of_day(
+        &mut self,
+        r: &RawSchedule,
+        frequency: Frequency,
+        run_on: u32,
+        subject: &Subject,
+    ) -> NaiveTime {
+        match (&r.at, frequency) {
             (Some(a), Frequency::Hourly) => {
                 self.err(a.span(), subject, "schedule.at", "hourly runs take the minute from `run_on`; `at` is for daily and longer frequencies");
                 NaiveTime::MIN
@@ -194,8 +167,18 @@ impl Checker<'_> {
             }
             (None, Frequency::Hourly) => NaiveTime::MIN,
             (None, _) => NaiveTime::from_hms_opt(6, 0, 0).unwrap(),
-        };
-        let window = match (&r.delay, &r.previous_time) {
+        }
+    }
+
+    /// The window each run covers: `delay` and `previous_time`, or today minus two.
+    fn window_rule(
+        &mut self,
+        r: &RawSchedule,
+        lim: &limits::ScheduleLimits,
+        fname: &str,
+        subject: &Subject,
+    ) -> WindowRule {
+        match (&r.delay, &r.previous_time) {
             (None, None) => WindowRule::TodayMinusTwo,
             (Some(d), None) => {
                 self.err(
@@ -228,7 +211,15 @@ impl Checker<'_> {
                 ) as u32;
                 WindowRule::Offset { delay, previous }
             }
-        };
+        }
+    }
+
+    /// `start` and `stop`, and the rules that tie them to each other and to `every`.
+    fn start_stop(
+        &mut self,
+        r: &RawSchedule,
+        subject: &Subject,
+    ) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
         let start = r
             .start
             .as_ref()
@@ -252,18 +243,7 @@ impl Checker<'_> {
                 );
             }
         }
-        if self.errors.len() > errors_before {
-            return None;
-        }
-        Some(Schedule::Recurring(Recurring {
-            frequency,
-            every,
-            run_on,
-            at,
-            window,
-            start,
-            stop,
-        }))
+        (start, stop)
     }
 
     fn send_at(

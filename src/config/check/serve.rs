@@ -2,112 +2,42 @@
 //! reports, pickup destinations and the apps of the app download endpoint together.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 use std::ops::Range;
+use std::time::Duration;
 
 use toml::Spanned;
 
 use super::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::*;
-use crate::config::raw::{RawPickupDest, RawServe};
+use crate::config::names::{check_identifier, check_report_name};
+use crate::config::raw::RawServe;
 use crate::config::secret::Secret;
 use crate::config::{RawConfig, RawDestination};
 use crate::pickup::pickup_id;
-use crate::render::naming::{check_identifier, check_report_name};
 
-/// The old spelling of `naming = "dated-zip"`, still read, with a warning.
-const OLD_DATED_ZIP: &str = "seed002";
+/// The numbers of `[serve]`, checked.
+struct ServeLimits {
+    link_minutes: u32,
+    request_timeout: Duration,
+    max_request_bytes: usize,
+    max_connections: usize,
+    max_connections_per_client: usize,
+    send_timeout: Duration,
+    idle_timeout: Duration,
+    shutdown_grace: Duration,
+}
 
 impl Checker<'_> {
-    pub(crate) fn pickup_dest(&mut self, r: &RawPickupDest, s: &Subject) -> DestinationKind {
-        let before = self.errors.len();
-        let naming = match &r.naming {
-            Some(v) if v.get_ref() == OLD_DATED_ZIP => {
-                self.warn(
-                    v.span(),
-                    s,
-                    "naming",
-                    format!(
-                        "\"{OLD_DATED_ZIP}\" is the deprecated name of \"dated-zip\"; write naming = \"dated-zip\" instead"
-                    ),
-                );
-                PickupNaming::DatedZip
-            }
-            _ => self.word(
-                &r.naming,
-                s,
-                "naming",
-                &[
-                    ("report", PickupNaming::Report),
-                    ("dated-zip", PickupNaming::DatedZip),
-                ],
-                PickupNaming::Report,
-            ),
-        };
-        let app_id = r.app_id.as_ref().map(|a| a.get_ref().clone());
-        let naming_ok = self.errors.len() == before;
-        if let (Some(a), false) = (&r.app_id, naming == PickupNaming::DatedZip || !naming_ok) {
-            self.err(
-                a.span(),
-                s,
-                "app_id",
-                "an app downloads one {name_}_{YYYYMMDD}.zip per run; add naming = \"dated-zip\"",
-            );
-        }
-        DestinationKind::Pickup(PickupDest {
-            path: r.path.as_ref().map_or_else(
-                || self.path(".reportctl/pickup"),
-                |p| self.path(p.get_ref()),
-            ),
-            keep_days: self.int(&r.keep_days, s, "keep_days", (1, 3650), 7, " days") as u32,
-            naming,
-            app_id,
-        })
-    }
-
     pub(crate) fn serve(&mut self, raw: &Spanned<RawServe>) -> Option<Serve> {
         let span = raw.span();
         let r = raw.get_ref();
         let s = &Subject::File;
         let before = self.errors.len();
-        let listen = match &r.listen {
-            None => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
-            Some(v) => match v.get_ref().parse() {
-                Ok(a) => Some(a),
-                Err(_) => {
-                    self.err(
-                        v.span(),
-                        s,
-                        "serve.listen",
-                        format!(
-                            "\"{}\" is not an IP address and port; write e.g. \"127.0.0.1:8080\" or \"[::]:8080\"",
-                            v.get_ref().escape_default()
-                        ),
-                    );
-                    None
-                }
-            },
-        };
-        let public_url = r.public_url.as_ref().and_then(|v| {
-            let u = v.get_ref().trim_end_matches('/');
-            let ok = (u.starts_with("http://") || u.starts_with("https://"))
-                && u.split_once("://").is_some_and(|(_, rest)| {
-                    !rest.is_empty() && !rest.starts_with('/')
-                })
-                && !u.contains(['?', '#', ' '])
-                && !u.chars().any(char::is_control);
-            if ok {
-                Some(u.to_string())
-            } else {
-                self.err(
-                    v.span(),
-                    s,
-                    "serve.public_url",
-                    "expected the URL clients reach the server at, such as https://reports.example.com or https://example.com/reports (no query)",
-                );
-                None
-            }
-        });
+        let listen = self.listen(r);
+        let public_url = self.public_url(r);
         let api_key = self.required_secret(
             &r.api_key,
             "serve.api_key",
@@ -132,66 +62,141 @@ impl Checker<'_> {
                 }
             }
         }
-        let link_minutes = self.int(
+        let limits = self.serve_limits(r);
+        let apps = self.apps(r);
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Serve {
+            listen: listen?,
+            public_url,
+            api_key: api_key?,
+            link_secret: link_secret?,
+            link_minutes: limits.link_minutes,
+            request_timeout: limits.request_timeout,
+            max_request_bytes: limits.max_request_bytes,
+            max_connections: limits.max_connections,
+            max_connections_per_client: limits.max_connections_per_client,
+            send_timeout: limits.send_timeout,
+            idle_timeout: limits.idle_timeout,
+            shutdown_grace: limits.shutdown_grace,
+            apps,
+        })
+    }
+
+    fn listen(&mut self, r: &RawServe) -> Option<SocketAddr> {
+        let s = &Subject::File;
+        match &r.listen {
+            None => Some(SocketAddr::from(limits::DEFAULT_LISTEN)),
+            Some(v) => match v.get_ref().parse() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    self.err(
+                        v.span(),
+                        s,
+                        "serve.listen",
+                        format!(
+                            "\"{}\" is not an IP address and port; write e.g. \"127.0.0.1:8080\" or \"[::]:8080\"",
+                            v.get_ref().escape_default()
+                        ),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    /// The URL clients reach the server at, without a trailing `/`.
+    fn public_url(&mut self, r: &RawServe) -> Option<String> {
+        let s = &Subject::File;
+        r.public_url.as_ref().and_then(|v| {
+            let u = v.get_ref().trim_end_matches('/');
+            let ok = (u.starts_with("http://") || u.starts_with("https://"))
+                && u.split_once("://").is_some_and(|(_, rest)| {
+                    !rest.is_empty() && !rest.starts_with('/')
+                })
+                && !u.contains(['?', '#', ' '])
+                && !u.chars().any(char::is_control);
+            if ok {
+                Some(u.to_string())
+            } else {
+                self.err(
+                    v.span(),
+                    s,
+                    "serve.public_url",
+                    "expected the URL clients reach the server at, such as https://reports.example.com or https://example.com/reports (no query)",
+                );
+                None
+            }
+        })
+    }
+
+    /// The link lifetime, timeouts and connection limits of `[serve]`.
+    fn serve_limits(&mut self, r: &RawServe) -> ServeLimits {
+        let s = &Subject::File;
+        let link_minutes = self.limit(
             &r.link_minutes,
             s,
             "serve.link_minutes",
-            (1, 1440),
-            30,
-            " minutes",
+            limits::SERVE_LINK_MINUTES,
         ) as u32;
-        let request_timeout = self.seconds(
+        let request_timeout = self.duration(
             &r.request_timeout_seconds,
             s,
             "serve.request_timeout_seconds",
-            (1, 3600),
-            30,
+            limits::SERVE_REQUEST_TIMEOUT,
         );
-        let max_request_bytes = self.int(
+        let max_request_bytes = self.limit(
             &r.max_request_bytes,
             s,
             "serve.max_request_bytes",
-            (8192, 1_048_576),
-            16_384,
-            " bytes",
+            limits::SERVE_MAX_REQUEST_BYTES,
         ) as usize;
-        let max_connections = self.int(
+        let max_connections = self.limit(
             &r.max_connections,
             s,
             "serve.max_connections",
-            (1, 100_000),
-            1024,
-            "",
+            limits::SERVE_MAX_CONNECTIONS,
         ) as usize;
-        let max_connections_per_client = self.int(
+        let max_connections_per_client = self.limit(
             &r.max_connections_per_client,
             s,
             "serve.max_connections_per_client",
-            (1, 100_000),
-            64,
-            "",
+            limits::SERVE_MAX_CONNECTIONS_PER_CLIENT,
         ) as usize;
-        let send_timeout = self.seconds(
+        let send_timeout = self.duration(
             &r.send_timeout_seconds,
             s,
             "serve.send_timeout_seconds",
-            (1, 3600),
-            30,
+            limits::SERVE_SEND_TIMEOUT,
         );
-        let idle_timeout = self.seconds(
+        let idle_timeout = self.duration(
             &r.idle_timeout_seconds,
             s,
             "serve.idle_timeout_seconds",
-            (1, 3600),
-            10,
+            limits::SERVE_IDLE_TIMEOUT,
         );
-        let shutdown_grace = self.seconds(
+        let shutdown_grace = self.duration(
             &r.shutdown_grace_seconds,
             s,
             "serve.shutdown_grace_seconds",
-            (0, 3600),
-            30,
+            limits::SERVE_SHUTDOWN_GRACE,
         );
+        ServeLimits {
+            link_minutes,
+            request_timeout,
+            max_request_bytes,
+            max_connections,
+            max_connections_per_client,
+            send_timeout,
+            idle_timeout,
+            shutdown_grace,
+        }
+    }
+
+    /// `[serve.apps.ID]`: the apps of the app download endpoint.
+    fn apps(&mut self, r: &RawServe) -> BTreeMap<String, App> {
+        let s = &Subject::File;
         let mut apps = BTreeMap::new();
         if let Some(list) = &r.apps {
             for (id, app) in list.get_ref() {
@@ -224,24 +229,7 @@ impl Checker<'_> {
                 }
             }
         }
-        if self.errors.len() > before {
-            return None;
-        }
-        Some(Serve {
-            listen: listen?,
-            public_url,
-            api_key: api_key?,
-            link_secret: link_secret?,
-            link_minutes,
-            request_timeout,
-            max_request_bytes,
-            max_connections,
-            max_connections_per_client,
-            send_timeout,
-            idle_timeout,
-            shutdown_grace,
-            apps,
-        })
+        apps
     }
 
     fn required_secret(
@@ -268,6 +256,14 @@ impl Checker<'_> {
     /// name with spaces as underscores, which also starts their dated zips' names); an
     /// `app_id` names a `[serve.apps.ID]` table.
     pub(crate) fn pickup_rules(&mut self, raw: &RawConfig) {
+        let pickups = self.pickup_apps(raw);
+        if !pickups.is_empty() {
+            self.pickup_reports(raw, &pickups);
+        }
+    }
+
+    /// The names of the pickup destinations; each `app_id` names a `[serve.apps.ID]`.
+    fn pickup_apps<'r>(&mut self, raw: &'r RawConfig) -> BTreeSet<&'r str> {
         let mut pickups: BTreeSet<&str> = BTreeSet::new();
         let apps: Option<BTreeSet<&str>> = raw.serve.as_ref().map(|sv| {
             sv.get_ref().apps.as_ref().map_or_else(BTreeSet::new, |a| {
@@ -305,9 +301,11 @@ impl Checker<'_> {
                 self.err(app.span(), &subject, "app_id", msg);
             }
         }
-        if pickups.is_empty() {
-            return;
-        }
+        pickups
+    }
+
+    /// A report is served from one pickup destination, under an id no other report has.
+    fn pickup_reports(&mut self, raw: &RawConfig, pickups: &BTreeSet<&str>) {
         let mut ids: Vec<(String, String)> = Vec::new();
         for parts in &raw.reports {
             let Some(report) = &parts.report else {

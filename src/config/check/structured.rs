@@ -1,9 +1,5 @@
-//! Checking events mappings and structured outputs (`kind = "summary"` / `"detail"`).
-//!
-//! Names from the configuration end up in SQL only quoted, but they are also held to
-//! plain identifiers (letters, digits, `_`; a table may be `schema.table`), so that a
-//! quote or semicolon is refused at `validate` time rather than carried along. With
-//! `validate`, the mapped table and columns are also looked up in the database.
+//! Checking structured outputs (`kind = "summary"` / `"detail"`): described against
+//! an events mapping (see `events`), not written as SQL.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -12,11 +8,11 @@ use toml::Spanned;
 
 use super::Checker;
 use crate::config::diag::Subject;
+use crate::config::limits;
 use crate::config::model::{Source, SourceKind};
-use crate::config::raw::{RawEvents, RawFilter, RawOutput};
+use crate::config::raw::{Int, RawFilter, RawOutput};
 use crate::structured::spec::*;
 
-const RESERVED: [&str; 5] = [TIME, TRAFFIC, ID, TAGS, "default"];
 const PRIVACY: [&str; 4] = ["os", "device_type", "browser", "location"];
 
 /// What a report's outputs are checked against: the events mapping in force (the
@@ -26,232 +22,23 @@ pub(crate) struct OutputContext<'a> {
     pub source: Option<&'a Source>,
 }
 
-fn is_identifier(s: &str) -> bool {
-    let mut c = s.chars();
-    c.next()
-        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
-        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
-        && s.len() <= 63
+/// A structured output being checked: its table, the mapping it is described against,
+/// where it sits and the prefix of its keys.
+struct Described<'a> {
+    o: &'a RawOutput,
+    m: &'a EventsMapping,
+    span: &'a Range<usize>,
+    s: &'a Subject,
+    prefix: &'a str,
 }
 
-fn identifier_error(what: &str, name: &str) -> String {
-    format!(
-        "{what} \"{}\" is not a plain identifier; use letters, digits and underscores, starting with a letter (names are quoted in SQL, and quotes, semicolons or spaces are refused)",
-        name.escape_default()
-    )
-}
-
-fn is_logical(s: &str) -> bool {
-    let mut c = s.chars();
-    c.next().is_some_and(|f| f.is_ascii_lowercase())
-        && c.all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == '_')
+impl Described<'_> {
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
 }
 
 impl Checker<'_> {
-    fn column(&mut self, v: &Spanned<String>, s: &Subject, key: &str) -> Option<String> {
-        if is_identifier(v.get_ref()) {
-            Some(v.get_ref().clone())
-        } else {
-            self.err(v.span(), s, key, identifier_error("column", v.get_ref()));
-            None
-        }
-    }
-
-    /// An events mapping; `sqlite` tells which time formats are possible.
-    pub(crate) fn events(
-        &mut self,
-        raw: &Spanned<RawEvents>,
-        s: &Subject,
-        prefix: &str,
-        sqlite: bool,
-    ) -> Option<EventsMapping> {
-        let span = raw.span();
-        let r = raw.get_ref();
-        let k = |key: &str| format!("{prefix}.{key}");
-        let before = self.errors.len();
-        let table = match self.required(
-            &r.table,
-            s,
-            &k("table"),
-            &span,
-            "the table holding the events",
-        ) {
-            Some(t) => {
-                let parts: Vec<String> = t.split('.').map(str::to_string).collect();
-                if parts.len() > 2 || !parts.iter().all(|p| is_identifier(p)) {
-                    let v = r.table.as_ref().expect("present");
-                    self.err(v.span(), s, &k("table"), identifier_error("table", &t));
-                }
-                parts
-            }
-            None => Vec::new(),
-        };
-        let time = r.time.as_ref().and_then(|v| self.column(v, s, &k("time")));
-        if r.time.is_none() {
-            self.err(
-                span.clone(),
-                s,
-                &k("time"),
-                "missing key `time`: the column holding each event's time",
-            );
-        }
-        let formats: &[(&str, TimeFormat)] = if sqlite {
-            &[("text", TimeFormat::Text), ("epoch", TimeFormat::Epoch)]
-        } else {
-            &[
-                ("native", TimeFormat::Native),
-                ("text", TimeFormat::Text),
-                ("epoch", TimeFormat::Epoch),
-            ]
-        };
-        let time_format = self.word(&r.time_format, s, &k("time_format"), formats, formats[0].1);
-        let traffic = r
-            .traffic
-            .as_ref()
-            .and_then(|v| self.column(v, s, &k("traffic")));
-        let id = r.id.as_ref().and_then(|v| self.column(v, s, &k("id")));
-        let tags = r.tags.as_ref().and_then(|v| self.column(v, s, &k("tags")));
-        let mut dimensions = BTreeMap::new();
-        if let Some(d) = &r.dimensions {
-            for (name, v) in d.get_ref() {
-                let key = k(&format!("dimensions.{name}"));
-                if !is_logical(name) || RESERVED.contains(&name.as_str()) {
-                    self.err(v.span(), s, &key, format!("\"{}\" cannot name a dimension; use lowercase letters, digits and `_`, other than {}", name.escape_default(), RESERVED.join(", ")));
-                    continue;
-                }
-                let cols: Vec<Spanned<String>> = match v.get_ref() {
-                    toml::Value::String(c) => vec![Spanned::new(v.span(), c.clone())],
-                    toml::Value::Array(a) if !a.is_empty() && a.iter().all(|x| x.is_str()) => a
-                        .iter()
-                        .map(|x| Spanned::new(v.span(), x.as_str().unwrap_or_default().to_string()))
-                        .collect(),
-                    _ => {
-                        self.err(
-                            v.span(),
-                            s,
-                            &key,
-                            "expected a column name, or a list of columns (matched touchpoints)",
-                        );
-                        continue;
-                    }
-                };
-                let cols: Vec<String> = cols
-                    .iter()
-                    .filter_map(|c| self.column(c, s, &key))
-                    .collect();
-                dimensions.insert(name.clone(), cols);
-            }
-        }
-        let mut measures = BTreeMap::new();
-        if let Some(m) = &r.measures {
-            for (name, v) in m.get_ref() {
-                let key = k(&format!("measures.{name}"));
-                if !is_logical(name)
-                    || RESERVED.contains(&name.as_str())
-                    || dimensions.contains_key(name)
-                {
-                    self.err(v.span(), s, &key, format!("\"{}\" cannot name a measure; use lowercase letters, digits and `_`, other than {} and the dimensions", name.escape_default(), RESERVED.join(", ")));
-                    continue;
-                }
-                if let Some(c) = self.column(v, s, &key) {
-                    measures.insert(name.clone(), c);
-                }
-            }
-        }
-        let mut mapping = EventsMapping {
-            table,
-            time: time.unwrap_or_default(),
-            time_format,
-            traffic,
-            id,
-            dimensions,
-            tags,
-            measures,
-            default_columns: Vec::new(),
-        };
-        let known = mapping.columns();
-        mapping.default_columns = match &r.default_columns {
-            Some(list) => list
-                .get_ref()
-                .iter()
-                .filter_map(|c| {
-                    if known.contains(c.get_ref()) {
-                        Some(c.get_ref().clone())
-                    } else {
-                        self.err(
-                            c.span(),
-                            s,
-                            &k("default_columns"),
-                            format!(
-                                "\"{}\" is not a column of this mapping; allowed: {}",
-                                c.get_ref().escape_default(),
-                                known.join(", ")
-                            ),
-                        );
-                        None
-                    }
-                })
-                .collect(),
-            None => known,
-        };
-        (self.errors.len() == before).then_some(mapping)
-    }
-
-    /// With `validate`: the mapping's table and columns exist in the source's database.
-    pub(crate) fn events_in_database(
-        &mut self,
-        (name, source): (&str, &SourceKind),
-        mapping: &EventsMapping,
-        span: Range<usize>,
-        s: &Subject,
-        key: &str,
-    ) {
-        if !self.preflight {
-            return;
-        }
-        // Each source's database is asked once per table, however many reports map it.
-        let columns = self
-            .table_columns
-            .entry((name.to_string(), mapping.table.clone()))
-            .or_insert_with(|| {
-                crate::source::table_columns(source, &mapping.table).map_err(|e| format!("{e:#}"))
-            })
-            .clone();
-        match columns {
-            Ok(None) => self.err(
-                span,
-                s,
-                &format!("{key}.table"),
-                format!(
-                    "the table {} does not exist in the database",
-                    mapping.table.join(".")
-                ),
-            ),
-            Ok(Some(columns)) => {
-                for c in mapping.physical_columns() {
-                    if !columns.iter().any(|x| x == c) {
-                        self.err(
-                            span.clone(),
-                            s,
-                            key,
-                            format!(
-                                "the table {} has no column \"{c}\"; its columns: {}",
-                                mapping.table.join("."),
-                                columns.join(", ")
-                            ),
-                        );
-                    }
-                }
-            }
-            Err(e) => self.err(
-                span,
-                s,
-                key,
-                format!("cannot look the table up in the database: {e}"),
-            ),
-        }
-    }
-
     /// A structured output (`kind` is `summary` or `detail`), or `None` after recording
     /// its problems.
     pub(crate) fn structured(
@@ -263,240 +50,43 @@ impl Checker<'_> {
         prefix: &str,
         ctx: &OutputContext<'_>,
     ) -> Option<Structured> {
-        let (mapping, source) = (ctx.mapping, ctx.source);
-        let k = |key: &str| format!("{prefix}{key}");
-        if let Some(src) = source {
-            if let SourceKind::Command(_) = src.kind {
-                let at = o.kind.as_ref().map_or(span.clone(), |v| v.span());
-                self.err(at, s, &k("kind"), format!("source \"{}\" runs a command, which cannot compute summary or detail reports; use a sqlite or postgres source, or write the query", src.name));
-                return None;
-            }
-        }
-        let Some(m) = mapping else {
-            let at = o.kind.as_ref().map_or(span.clone(), |v| v.span());
-            self.err(at, s, &k("kind"), "summary and detail outputs need an events mapping: add [sources.NAME.events] or [reports.events]");
-            return None;
+        let m = self.structured_mapping(o, span, s, prefix, ctx)?;
+        let x = &Described {
+            o,
+            m,
+            span,
+            s,
+            prefix,
         };
         let before = self.errors.len();
         for (v, what) in [(&o.query, "query"), (&o.query_file, "query_file")] {
             if let Some(v) = v {
-                self.err(v.span(), s, &k(what), "a summary or detail output is described, not written: remove `query`/`query_file`, or set kind = \"sql\"");
+                self.err(v.span(), s, &x.key(what), "a summary or detail output is described, not written: remove `query`/`query_file`, or set kind = \"sql\"");
             }
         }
-        let wrong_kind =
-            |this: &mut Self, present: bool, at: Option<Range<usize>>, key: &str, kind: &str| {
-                if present {
-                    this.err(
-                        at.unwrap_or(span.clone()),
-                        s,
-                        &k(key),
-                        format!("`{key}` belongs to {kind} outputs"),
-                    );
-                }
-            };
-        let sp = |v: Option<Range<usize>>| v;
-        // Privacy columns, dropped everywhere.
-        let mut excluded = Vec::new();
-        if let Some(list) = &o.exclude_data {
-            for d in list.get_ref() {
-                let name = d.get_ref();
-                if m.dimensions.contains_key(name) {
-                    excluded.push(name.clone());
-                } else {
-                    self.err(
-                        d.span(),
-                        s,
-                        &k("exclude_data"),
-                        format!(
-                            "\"{}\" is not a dimension of the events mapping; the usual privacy dimensions to exclude are {}",
-                            name.escape_default(),
-                            PRIVACY.join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-        let traffic = self.values(&o.traffic, s, &k("traffic"));
+        let excluded = self.excluded_data(x);
+        let traffic = self.values(&o.traffic, s, &x.key("traffic"));
         if !traffic.is_empty() && m.traffic.is_none() {
             let at = o.traffic.as_ref().map_or(span.clone(), |v| v.span());
             self.err(
                 at,
                 s,
-                &k("traffic"),
+                &x.key("traffic"),
                 "the events mapping has no `traffic` column to select event types by",
             );
         }
         let filters = match &o.filter {
-            Some(f) => self.filters(f, m, s, &k("filter")),
+            Some(f) => self.filters(f, m, s, &x.key("filter")),
             None => Filters::default(),
         };
-        let mut traffic_filters = BTreeMap::new();
-        if let Some(tf) = &o.traffic_filter {
-            if m.traffic.is_none() {
-                self.err(
-                    tf.span(),
-                    s,
-                    &k("traffic_filter"),
-                    "the events mapping has no `traffic` column for per-traffic filters",
-                );
-            }
-            for (t, f) in tf.get_ref() {
-                let fl = self.filters(f, m, s, &k(&format!("traffic_filter.{t}")));
-                traffic_filters.insert(t.clone(), fl);
-            }
-        }
-        let limit = |this: &mut Self, v: &Option<Spanned<crate::config::raw::Int>>, key: &str| {
-            v.as_ref()
-                .map(|_| this.int(v, s, &k(key), (1, 1_000_000_000), 1, "") as u64)
-        };
+        let traffic_filters = self.traffic_filters(x);
         let shape = if summary {
-            wrong_kind(
-                self,
-                o.columns_order.is_some(),
-                sp(o.columns_order.as_ref().map(|v| v.span())),
-                "columns_order",
-                "detail",
-            );
-            wrong_kind(
-                self,
-                o.row_limit.is_some(),
-                sp(o.row_limit.as_ref().map(|v| v.span())),
-                "row_limit",
-                "detail",
-            );
-            let mut group_by = Vec::new();
-            if let Some(list) = &o.group_by {
-                for g in list.get_ref() {
-                    let name = g.get_ref();
-                    let column = (m.dimensions.contains_key(name) || name == TRAFFIC)
-                        .then(|| Column::resolve(m, name))
-                        .flatten();
-                    let Some(column) = column else {
-                        let mut allowed: Vec<&str> =
-                            m.dimensions.keys().map(String::as_str).collect();
-                        if m.traffic.is_some() {
-                            allowed.push(TRAFFIC);
-                        }
-                        self.err(
-                            g.span(),
-                            s,
-                            &k("group_by"),
-                            format!(
-                                "\"{}\" is not a dimension of the events mapping; allowed: {}",
-                                name.escape_default(),
-                                allowed.join(", ")
-                            ),
-                        );
-                        continue;
-                    };
-                    if !excluded.contains(name) {
-                        group_by.push(column);
-                    }
-                }
-            }
-            let time_series = match o.time_series.as_ref().map(|v| (v, v.get_ref())) {
-                None => TimeSeries::None,
-                Some((_, toml::Value::Integer(1))) => TimeSeries::Hour,
-                Some((_, toml::Value::Integer(24))) => TimeSeries::Day,
-                Some((_, toml::Value::String(x))) if x == "1" => TimeSeries::Hour,
-                Some((_, toml::Value::String(x))) if x == "24" => TimeSeries::Day,
-                Some((_, toml::Value::String(x))) if x == "none" => TimeSeries::None,
-                Some((v, other)) => {
-                    self.err(v.span(), s, &k("time_series"), format!("{other} is not a bucket reportctl can compute; allowed: 1 (hours), 24 (days) or \"none\""));
-                    TimeSeries::None
-                }
-            };
-            let mut counters = Vec::new();
-            match &o.counters {
-                None => counters.push(Counter::Count),
-                Some(list) => {
-                    for c in list.get_ref() {
-                        if let Some(counter) = self.counter(c, m, s, &k("counters")) {
-                            counters.push(counter);
-                        }
-                    }
-                    if list.get_ref().is_empty() {
-                        self.err(
-                            list.span(),
-                            s,
-                            &k("counters"),
-                            format!("the list is empty; allowed: {}", Counter::FORMS),
-                        );
-                    }
-                }
-            }
-            Shape::Summary {
-                group_by,
-                time_series,
-                counters,
-            }
+            self.summary_shape(x, &excluded)
         } else {
-            for (present, at, key) in [
-                (
-                    o.group_by.is_some(),
-                    o.group_by.as_ref().map(|v| v.span()),
-                    "group_by",
-                ),
-                (
-                    o.counters.is_some(),
-                    o.counters.as_ref().map(|v| v.span()),
-                    "counters",
-                ),
-                (
-                    o.time_series.is_some(),
-                    o.time_series.as_ref().map(|v| v.span()),
-                    "time_series",
-                ),
-                (
-                    o.cardinality_limit.is_some(),
-                    o.cardinality_limit.as_ref().map(|v| v.span()),
-                    "cardinality_limit",
-                ),
-            ] {
-                wrong_kind(self, present, at, key, "summary");
-            }
-            let known = m.columns();
-            let mut columns = Vec::new();
-            let requested: Vec<Spanned<String>> = match &o.columns_order {
-                Some(list) => list.get_ref().clone(),
-                None => vec![Spanned::new(span.clone(), "default".to_string())],
-            };
-            for c in &requested {
-                let names = match c.get_ref().as_str() {
-                    "default" => m.default_columns.as_slice(),
-                    _ => std::slice::from_ref(c.get_ref()),
-                };
-                for name in names {
-                    match DetailColumn::resolve(m, name) {
-                        Some(column) => columns.push(column),
-                        None => self.err(
-                            c.span(),
-                            s,
-                            &k("columns_order"),
-                            format!(
-                                "\"{}\" is not a column of the events mapping; allowed: default, {}",
-                                name.escape_default(),
-                                known.join(", ")
-                            ),
-                        ),
-                    }
-                }
-            }
-            columns.retain(|c| !excluded.iter().any(|e| e == c.name()));
-            let mut seen = Vec::new();
-            columns.retain(|c| {
-                let first = !seen.contains(&c.name().to_string());
-                seen.push(c.name().to_string());
-                first
-            });
-            if columns.is_empty() && self.errors.len() == before {
-                let at = o.columns_order.as_ref().map_or(span.clone(), |v| v.span());
-                self.err(at, s, &k("columns_order"), "no columns are left to show");
-            }
-            Shape::Detail { columns }
+            self.detail_shape(x, &excluded, before)
         };
-        let row_limit = limit(self, &o.row_limit, "row_limit");
-        let cardinality_limit = limit(self, &o.cardinality_limit, "cardinality_limit");
+        let row_limit = self.output_limit(x, &o.row_limit, "row_limit");
+        let cardinality_limit = self.output_limit(x, &o.cardinality_limit, "cardinality_limit");
         (self.errors.len() == before).then(|| Structured {
             mapping: m.clone(),
             shape,
@@ -506,6 +96,276 @@ impl Checker<'_> {
             row_limit,
             cardinality_limit,
         })
+    }
+
+    /// The events mapping a structured output is described against: its source must
+    /// be a database and a mapping must be in force.
+    fn structured_mapping<'m>(
+        &mut self,
+        o: &RawOutput,
+        span: &Range<usize>,
+        s: &Subject,
+        prefix: &str,
+        ctx: &OutputContext<'m>,
+    ) -> Option<&'m EventsMapping> {
+        let at = o.kind.as_ref().map_or(span.clone(), |v| v.span());
+        let key = format!("{prefix}kind");
+        if let Some(src) = ctx.source {
+            if let SourceKind::Command(_) = src.kind {
+                self.err(at, s, &key, format!("source \"{}\" runs a command, which cannot compute summary or detail reports; use a sqlite or postgres source, or write the query", src.name));
+                return None;
+            }
+        }
+        if ctx.mapping.is_none() {
+            self.err(at, s, &key, "summary and detail outputs need an events mapping: add [sources.NAME.events] or [reports.events]");
+        }
+        ctx.mapping
+    }
+
+    /// A key that belongs to the other kind of structured output.
+    fn wrong_kind(&mut self, x: &Described<'_>, at: Option<Range<usize>>, key: &str, kind: &str) {
+        if let Some(at) = at {
+            self.err(
+                at,
+                x.s,
+                &x.key(key),
+                format!("`{key}` belongs to {kind} outputs"),
+            );
+        }
+    }
+
+    /// `row_limit` / `cardinality_limit`.
+    fn output_limit(
+        &mut self,
+        x: &Described<'_>,
+        v: &Option<Spanned<Int>>,
+        key: &str,
+    ) -> Option<u64> {
+        v.as_ref()
+            .map(|_| self.limit(v, x.s, &x.key(key), limits::OUTPUT_ROWS) as u64)
+    }
+
+    /// Privacy columns, dropped everywhere.
+    fn excluded_data(&mut self, x: &Described<'_>) -> Vec<String> {
+        let mut excluded = Vec::new();
+        let Some(list) = &x.o.exclude_data else {
+            return excluded;
+        };
+        for d in list.get_ref() {
+            let name = d.get_ref();
+            if x.m.dimensions.contains_key(name) {
+                excluded.push(name.clone());
+            } else {
+                self.err(
+                    d.span(),
+                    x.s,
+                    &x.key("exclude_data"),
+                    format!(
+                        "\"{}\" is not a dimension of the events mapping; the usual privacy dimensions to exclude are {}",
+                        name.escape_default(),
+                        PRIVACY.join(", ")
+                    ),
+                );
+            }
+        }
+        excluded
+    }
+
+    /// `traffic_filter`: filters per traffic type.
+    fn traffic_filters(&mut self, x: &Described<'_>) -> BTreeMap<String, Filters> {
+        let mut traffic_filters = BTreeMap::new();
+        if let Some(tf) = &x.o.traffic_filter {
+            if x.m.traffic.is_none() {
+                self.err(
+                    tf.span(),
+                    x.s,
+                    &x.key("traffic_filter"),
+                    "the events mapping has no `traffic` column for per-traffic filters",
+                );
+            }
+            for (t, f) in tf.get_ref() {
+                let fl = self.filters(f, x.m, x.s, &x.key(&format!("traffic_filter.{t}")));
+                traffic_filters.insert(t.clone(), fl);
+            }
+        }
+        traffic_filters
+    }
+
+    fn summary_shape(&mut self, x: &Described<'_>, excluded: &[String]) -> Shape {
+        let o = x.o;
+        self.wrong_kind(
+            x,
+            o.columns_order.as_ref().map(|v| v.span()),
+            "columns_order",
+            "detail",
+        );
+        self.wrong_kind(
+            x,
+            o.row_limit.as_ref().map(|v| v.span()),
+            "row_limit",
+            "detail",
+        );
+        let group_by = self.group_by(x, excluded);
+        let time_series = self.time_series(x);
+        let counters = self.counters(x);
+        Shape::Summary {
+            group_by,
+            time_series,
+            counters,
+        }
+    }
+
+    fn group_by(&mut self, x: &Described<'_>, excluded: &[String]) -> Vec<Column> {
+        let m = x.m;
+        let mut group_by = Vec::new();
+        let Some(list) = &x.o.group_by else {
+            return group_by;
+        };
+        for g in list.get_ref() {
+            let name = g.get_ref();
+            let column = (m.dimensions.contains_key(name) || name == TRAFFIC)
+                .then(|| Column::resolve(m, name))
+                .flatten();
+            let Some(column) = column else {
+                let mut allowed: Vec<&str> = m.dimensions.keys().map(String::as_str).collect();
+                if m.traffic.is_some() {
+                    allowed.push(TRAFFIC);
+                }
+                self.err(
+                    g.span(),
+                    x.s,
+                    &x.key("group_by"),
+                    format!(
+                        "\"{}\" is not a dimension of the events mapping; allowed: {}",
+                        name.escape_default(),
+                        allowed.join(", ")
+                    ),
+                );
+                continue;
+            };
+            if !excluded.contains(name) {
+                group_by.push(column);
+            }
+        }
+        group_by
+    }
+
+    fn time_series(&mut self, x: &Described<'_>) -> TimeSeries {
+        match x.o.time_series.as_ref().map(|v| (v, v.get_ref())) {
+            None => TimeSeries::None,
+            Some((_, toml::Value::Integer(1))) => TimeSeries::Hour,
+            Some((_, toml::Value::Integer(24))) => TimeSeries::Day,
+            Some((_, toml::Value::String(x))) if x == "1" => TimeSeries::Hour,
+            Some((_, toml::Value::String(x))) if x == "24" => TimeSeries::Day,
+            Some((_, toml::Value::String(x))) if x == "none" => TimeSeries::None,
+            Some((v, other)) => {
+                self.err(v.span(), x.s, &x.key("time_series"), format!("{other} is not a bucket reportctl can compute; allowed: 1 (hours), 24 (days) or \"none\""));
+                TimeSeries::None
+            }
+        }
+    }
+
+    fn counters(&mut self, x: &Described<'_>) -> Vec<Counter> {
+        let Some(list) = &x.o.counters else {
+            return vec![Counter::Count];
+        };
+        let mut counters = Vec::new();
+        for c in list.get_ref() {
+            if let Some(counter) = self.counter(c, x.m, x.s, &x.key("counters")) {
+                counters.push(counter);
+            }
+        }
+        if list.get_ref().is_empty() {
+            self.err(
+                list.span(),
+                x.s,
+                &x.key("counters"),
+                format!("the list is empty; allowed: {}", Counter::FORMS),
+            );
+        }
+        counters
+    }
+
+    fn detail_shape(&mut self, x: &Described<'_>, excluded: &[String], before: usize) -> Shape {
+        let o = x.o;
+        self.wrong_kind(
+            x,
+            o.group_by.as_ref().map(|v| v.span()),
+            "group_by",
+            "summary",
+        );
+        self.wrong_kind(
+            x,
+            o.counters.as_ref().map(|v| v.span()),
+            "counters",
+            "summary",
+        );
+        self.wrong_kind(
+            x,
+            o.time_series.as_ref().map(|v| v.span()),
+            "time_series",
+            "summary",
+        );
+        self.wrong_kind(
+            x,
+            o.cardinality_limit.as_ref().map(|v| v.span()),
+            "cardinality_limit",
+            "summary",
+        );
+        let mut columns = self.detail_columns(x);
+        columns.retain(|c| !excluded.iter().any(|e| e == c.name()));
+        let mut seen = Vec::new();
+        columns.retain(|c| {
+            let first = !seen.contains(&c.name().to_string());
+            seen.push(c.name().to_string());
+            first
+        });
+        if columns.is_empty() && self.errors.len() == before {
+            let at = o
+                .columns_order
+                .as_ref()
+                .map_or(x.span.clone(), |v| v.span());
+            self.err(
+                at,
+                x.s,
+                &x.key("columns_order"),
+                "no columns are left to show",
+            );
+        }
+        Shape::Detail { columns }
+    }
+
+    /// `columns_order`, with `default` standing for the mapping's default columns.
+    fn detail_columns(&mut self, x: &Described<'_>) -> Vec<DetailColumn> {
+        let m = x.m;
+        let known = m.columns();
+        let mut columns = Vec::new();
+        let requested: Vec<Spanned<String>> = match &x.o.columns_order {
+            Some(list) => list.get_ref().clone(),
+            None => vec![Spanned::new(x.span.clone(), "default".to_string())],
+        };
+        for c in &requested {
+            let names = match c.get_ref().as_str() {
+                "default" => m.default_columns.as_slice(),
+                _ => std::slice::from_ref(c.get_ref()),
+            };
+            for name in names {
+                match DetailColumn::resolve(m, name) {
+                    Some(column) => columns.push(column),
+                    None => self.err(
+                        c.span(),
+                        x.s,
+                        &x.key("columns_order"),
+                        format!(
+                            "\"{}\" is not a column of the events mapping; allowed: default, {}",
+                            name.escape_default(),
+                            known.join(", ")
+                        ),
+                    ),
+                }
+            }
+        }
+        columns
     }
 
     fn values(

@@ -4,10 +4,21 @@
 //!
 //! Values that may take several TOML shapes (secrets, local date-times, `once`) are read
 //! as `toml::Value` and interpreted in stage two, where the error can say what is allowed.
+//!
+//! `read` is the reader that fills these structs from the parsed document, part by part;
+//! `halves` reads a large file on two threads with it.
+
+pub(super) mod halves;
+mod messages;
+pub(super) mod read;
+
+use std::ops::Range;
 
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use toml::Spanned;
+
+use super::diag::Subject;
 
 pub type S<T> = Spanned<T>;
 
@@ -337,4 +348,51 @@ pub struct RawServe {
 pub struct RawApp {
     pub api_key: Option<S<toml::Value>>,
     pub signature_secret: Option<S<toml::Value>>,
+}
+
+/// Everything the file holds, read into raw structs where it could be.
+#[derive(Default)]
+pub struct RawConfig {
+    pub settings: Option<Spanned<RawSettings>>,
+    pub sources: Vec<RawNamed<RawSource>>,
+    pub destinations: Vec<RawNamed<RawDestination>>,
+    pub reports: Vec<RawReportParts>,
+    pub serve: Option<Spanned<RawServe>>,
+    /// Set when some part could not be read at all (errors already recorded).
+    pub incomplete: bool,
+}
+
+pub struct RawNamed<T> {
+    pub name: Spanned<String>,
+    pub span: Range<usize>,
+    pub value: T,
+}
+
+pub enum RawSource {
+    Sqlite(Box<RawSqliteSource>),
+    Postgres(Box<RawPostgresSource>),
+    Command(Box<RawCommandSource>),
+}
+
+pub enum RawDestination {
+    Directory(Box<RawDirectoryDest>),
+    Email(Box<RawEmailDest>),
+    Sftp(Box<RawSftpDest>),
+    S3(Box<RawS3Dest>),
+    Pickup(Box<RawPickupDest>),
+}
+
+pub struct RawReportParts {
+    pub index: usize,
+    pub span: Range<usize>,
+    pub subject: Subject,
+    // Boxed: ten thousand reports are read, most without `csv` or `events`, and each
+    // raw part is hundreds of bytes.
+    pub report: Option<Box<RawReport>>,
+    pub schedule: Option<Box<Spanned<RawSchedule>>>,
+    pub csv: Option<Box<Spanned<RawCsv>>>,
+    pub events: Option<Box<Spanned<RawEvents>>>,
+    pub outputs: Option<Vec<Spanned<RawOutput>>>,
+    /// False when a part was present but unreadable: the report is not checked further.
+    pub complete: bool,
 }

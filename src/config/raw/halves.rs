@@ -16,10 +16,12 @@ use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::{RawConfig, RawReportParts, Reader, SourceText, Subject};
+use super::read::Reader;
+use super::{RawConfig, RawReportParts};
+use crate::config::diag::{SourceText, Subject};
 
 /// Below this size the second thread costs more than it saves.
-pub(super) const MIN_LEN: usize = 256 * 1024;
+pub(in crate::config) const MIN_LEN: usize = 256 * 1024;
 
 const HEADER: &str = "\n[[reports]]";
 

@@ -1,17 +1,19 @@
 //! `reportctl validate`: every problem in one pass, including what runs will need from
-//! the outside world (secrets, files).
+//! the outside world (secrets, files, the databases: see `databases`).
 
 use std::io::Write;
 
 use anyhow::Result;
 use serde_json::json;
 
+mod databases;
+
 use crate::cli::Cli;
 use crate::config::{self, Diagnostic, Subject};
 use crate::{exit, ui};
 
 pub fn run(cli: &Cli) -> Result<u8> {
-    match config::load_with(&cli.config, true) {
+    match config::load_with(&cli.config, Some(Box::new(databases::Inspector::default()))) {
         Ok(c) => {
             // Kept until the process ends, as `super::load` does.
             let c = std::mem::ManuallyDrop::new(c);
