@@ -61,7 +61,7 @@ fn load_str_with(
     preflight: Option<Box<dyn Databases>>,
 ) -> Result<Config, ConfigErrors> {
     let src = SourceText::new(path, text);
-    let (raw, errors) = raw::read::read_raw(&src)?;
+    let (raw, errors) = raw::read_raw(&src)?;
     let base_dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -12,6 +12,18 @@ pub(super) mod halves;
 mod messages;
 pub(super) mod read;
 
+/// The first stage: the document parsed and read into raw structs, with the problems
+/// found on the way; `Err` for a syntax error, which stops everything. A large file is
+/// read on two threads when that provably reads the same (see `halves`).
+pub(super) fn read_raw(
+    src: &crate::config::SourceText<'_>,
+) -> Result<(RawConfig, Vec<crate::config::Diagnostic>), crate::config::ConfigErrors> {
+    match halves::cut(src.text).and_then(|at| halves::read(src, at)) {
+        Some(raw) => Ok((raw, Vec::new())),
+        None => read::read_whole(src),
+    }
+}
+
 use std::ops::Range;
 
 use serde::de::IgnoredAny;

@@ -1,6 +1,6 @@
 //! The first stage of loading: the TOML document parsed and each part read into the
 //! raw structs on its own, so that one pass reports every problem it can find. A large
-//! file is read on two threads when that provably reads the same (see `halves`).
+//! file may instead be read on two threads (`halves`, which reads with this `Reader`).
 
 use std::ops::Range;
 
@@ -8,20 +8,15 @@ use serde::de::DeserializeOwned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
-use super::halves;
 use super::messages::{clean_message, find_by_span, key_path_at, syntax_message, type_name};
 use super::*;
 use crate::config::diag::{ConfigErrors, Diagnostic, SourceText, Subject};
 
-/// The first stage: the document parsed and read into raw structs, with the problems
-/// found on the way; `Err` for a syntax error, which stops everything. A large file is
-/// read on two threads when that provably reads the same (see `halves`).
-pub(in crate::config) fn read_raw(
+/// The whole document parsed and read into raw structs on this thread, with the
+/// problems found on the way; `Err` for a syntax error, which stops everything.
+pub(super) fn read_whole(
     src: &SourceText<'_>,
 ) -> Result<(RawConfig, Vec<Diagnostic>), ConfigErrors> {
-    if let Some(raw) = halves::cut(src.text).and_then(|at| halves::read(src, at)) {
-        return Ok((raw, Vec::new()));
-    }
     let text = src.text;
     let (root, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
