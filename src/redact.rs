@@ -12,14 +12,15 @@
 
 use std::sync::Mutex;
 
-use crate::config::secret::Secret;
-
 /// What a secret value is replaced with.
 pub const REPLACEMENT: &str = "[redacted]";
 
+/// Reads a secret's value, if it can be read now.
+type Read = Box<dyn Fn() -> Option<String> + Send>;
+
 struct Known {
     /// Referenced by the configuration, not read yet.
-    pending: Vec<Secret>,
+    pending: Vec<Read>,
     /// Values to hide, longest first.
     values: Vec<String>,
 }
@@ -33,13 +34,11 @@ fn known() -> std::sync::MutexGuard<'static, Known> {
     KNOWN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Remembers a secret the configuration references; its value is read when text is
-/// next redacted (a secret that cannot be read then has nothing to hide).
-pub fn watch(secret: &Secret) {
-    let mut k = known();
-    if !k.pending.contains(secret) {
-        k.pending.push(secret.clone());
-    }
+/// Remembers a secret the configuration references, as the way to read it: its value
+/// is read when text is next redacted (a secret that cannot be read then has nothing to
+/// hide). This module knows nothing of the configuration.
+pub fn watch(read: impl Fn() -> Option<String> + Send + 'static) {
+    known().pending.push(Box::new(read));
 }
 
 /// Remembers a secret value that was read.
@@ -59,8 +58,8 @@ fn add(k: &mut Known, value: &str) {
 /// `s` with every known secret value replaced by [`REPLACEMENT`].
 pub fn text(s: &str) -> String {
     let mut k = known();
-    for secret in std::mem::take(&mut k.pending) {
-        if let Some(v) = secret.read_quietly() {
+    for read in std::mem::take(&mut k.pending) {
+        if let Some(v) = read() {
             add(&mut k, &v);
         }
     }
@@ -93,10 +92,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s");
         std::fs::write(&p, "unit-redact-from-file\n").unwrap();
-        watch(&Secret::File(p));
+        let read = |p: std::path::PathBuf| {
+            move || {
+                std::fs::read_to_string(&p)
+                    .ok()
+                    .map(|s| s.trim_end().to_string())
+            }
+        };
+        watch(read(p));
         assert_eq!(text("x unit-redact-from-file y"), "x [redacted] y");
         // An unreadable secret hides nothing and is no error.
-        watch(&Secret::File(dir.path().join("missing")));
+        watch(read(dir.path().join("missing")));
         assert_eq!(text("plain"), "plain");
     }
 }

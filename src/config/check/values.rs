@@ -219,7 +219,8 @@ impl Checker<'_> {
                 return None;
             }
         };
-        crate::redact::watch(&secret);
+        let watched = secret.clone();
+        crate::redact::watch(move || watched.read_quietly());
         if self.preflight {
             if let Err(e) = secret.resolve() {
                 self.err(v.span(), subject, key, e);
