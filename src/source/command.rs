@@ -68,53 +68,7 @@ pub fn query(
     params: &WindowParams,
     sink: &mut dyn RowSink,
 ) -> Result<()> {
-    let window = params.as_text();
-    let value_of = |name: &str| -> Option<String> {
-        match name {
-            "query" => Some(output.query.clone()),
-            "report" => Some(report.name.clone()),
-            "type" => Some(output.kind.clone()),
-            _ => window
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.clone()),
-        }
-    };
-    let mut cmd = Command::new(&source.program);
-    cmd.current_dir(dir);
-    for arg in &source.args {
-        match placeholder(arg).and_then(value_of) {
-            Some(v) => cmd.arg(v),
-            None => cmd.arg(arg),
-        };
-    }
-    for (name, value) in &window {
-        cmd.env(format!("REPORTCTL_{}", name.to_ascii_uppercase()), value);
-    }
-    cmd.env("REPORTCTL_QUERY", &output.query)
-        .env("REPORTCTL_REPORT", &report.name)
-        .env("REPORTCTL_TYPE", &output.kind);
-    for (name, value) in &source.env {
-        let v = match value {
-            EnvValue::Plain(v) => v.clone(),
-            EnvValue::Secret(s) => s
-                .resolve()
-                .map_err(|e| anyhow!("env.{name}: {e}"))?
-                .expose()
-                .to_string(),
-        };
-        cmd.env(name, v);
-    }
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let parent = std::process::id() as libc::pid_t;
-    // SAFETY: the closure runs in the forked child before exec and calls only
-    // async-signal-safe functions (see `guard::install`).
-    unsafe {
-        cmd.pre_exec(move || guard::install(parent));
-    }
+    let mut cmd = command(source, dir, report, output, params)?;
     let program = &source.program;
     let mut child = cmd
         .spawn()
@@ -165,6 +119,66 @@ pub fn query(
         return Err(with_stderr(format!("the command {program} {how}")));
     }
     parsed.map_err(|e| with_stderr(format!("the command {program}: {e:#}")))
+}
+
+/// The command to start: its arguments with the placeholders filled in, the window and
+/// the query in its environment (with the source's own variables, secrets resolved),
+/// pipes for all three streams, in a process group of its own led by the guard.
+fn command(
+    source: &CommandSource,
+    dir: &Path,
+    report: &Report,
+    output: &Output,
+    params: &WindowParams,
+) -> Result<Command> {
+    let window = params.as_text();
+    let value_of = |name: &str| -> Option<String> {
+        match name {
+            "query" => Some(output.query.clone()),
+            "report" => Some(report.name.clone()),
+            "type" => Some(output.kind.clone()),
+            _ => window
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone()),
+        }
+    };
+    let mut cmd = Command::new(&source.program);
+    cmd.current_dir(dir);
+    for arg in &source.args {
+        match placeholder(arg).and_then(value_of) {
+            Some(v) => cmd.arg(v),
+            None => cmd.arg(arg),
+        };
+    }
+    for (name, value) in &window {
+        cmd.env(format!("REPORTCTL_{}", name.to_ascii_uppercase()), value);
+    }
+    cmd.env("REPORTCTL_QUERY", &output.query)
+        .env("REPORTCTL_REPORT", &report.name)
+        .env("REPORTCTL_TYPE", &output.kind);
+    for (name, value) in &source.env {
+        let v = match value {
+            EnvValue::Plain(v) => v.clone(),
+            EnvValue::Secret(s) => s
+                .resolve()
+                .map_err(|e| anyhow!("env.{name}: {e}"))?
+                .expose()
+                .to_string(),
+        };
+        cmd.env(name, v);
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and calls only
+    // async-signal-safe functions (see `guard::install`).
+    unsafe {
+        cmd.pre_exec(move || guard::install(parent));
+    }
+    Ok(cmd)
 }
 
 fn wait(child: &mut Child) -> Result<std::process::ExitStatus> {
