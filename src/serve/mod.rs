@@ -261,22 +261,7 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let Some(slot) = per_client.admit(peer.ip()) else {
             drop(permit);
-            let Ok(turn) = refusals.clone().try_acquire_owned() else {
-                drop(stream);
-                continue;
-            };
-            let io = conn::Guarded::new(
-                stream,
-                REFUSAL_TIME,
-                REFUSAL_TIME,
-                Arc::new(conn::Busy::default()),
-            );
-            let service = service(&refusal, peer, None);
-            let conn = refuse_http.serve_connection(TokioIo::new(io), service);
-            tokio::spawn(async move {
-                let _ = tokio::time::timeout(REFUSAL_TIME * 2, conn).await;
-                drop(turn);
-            });
+            refuse(stream, peer, &refusal, &refuse_http, &refusals);
             continue;
         };
         let busy = Arc::new(conn::Busy::default());
@@ -308,6 +293,33 @@ async fn accept_loop(
         Ok(()) => log("stopped"),
         Err(_) => log("stopped; connections still open after shutdown_grace_seconds were closed"),
     }
+}
+
+/// A client over its connection limit gets the refusal (a 429) on a short leash, when
+/// fewer than `REFUSALS` refusals are being answered; past that, its connection is
+/// closed at once.
+fn refuse(
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    refusal: &Router,
+    http: &hyper::server::conn::http1::Builder,
+    refusals: &Arc<tokio::sync::Semaphore>,
+) {
+    let Ok(turn) = refusals.clone().try_acquire_owned() else {
+        return;
+    };
+    let io = conn::Guarded::new(
+        stream,
+        REFUSAL_TIME,
+        REFUSAL_TIME,
+        Arc::new(conn::Busy::default()),
+    );
+    let service = service(refusal, peer, None);
+    let conn = http.serve_connection(TokioIo::new(io), service);
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(REFUSAL_TIME * 2, conn).await;
+        drop(turn);
+    });
 }
 
 /// The router as a hyper service for one connection: each request learns the client's

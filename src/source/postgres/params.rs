@@ -127,6 +127,16 @@ pub fn translate(sql: &str) -> Result<Translated, String> {
         }
         i += 1;
     }
+    Ok(Translated {
+        sql: replaced(sql, &replacements),
+        names,
+        edits,
+    })
+}
+
+/// `sql` with each `(start, old, new)` applied: the `old` characters from character
+/// offset `start` replaced by `new` (in order of `start`, not overlapping).
+fn replaced(sql: &str, replacements: &[(usize, usize, String)]) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut next = replacements.iter().peekable();
     let mut skip = 0usize;
@@ -145,11 +155,7 @@ pub fn translate(sql: &str) -> Result<Translated, String> {
         }
         out.push(c);
     }
-    Ok(Translated {
-        sql: out,
-        names,
-        edits,
-    })
+    out
 }
 
 #[cfg(test)]
