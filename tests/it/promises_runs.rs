@@ -325,3 +325,150 @@ fn a_one_time_report_first_seen_late_runs_once() {
     assert_eq!(history(d).len(), 1);
     assert_eq!(delivered(d, FILE), "n\n1\n2\n");
 }
+
+// ---------------------------------------------------------------------------------
+// keep_days pruning
+
+/// A directory destination prunes a file it delivered once both its delivery (in the
+/// ledger) and its modification time are more than `keep_days` old, measured by the
+/// machine's clock when run-due tidies up (pruning does not follow `--now`). On the
+/// boundary: one second older is pruned; one second newer, by either time, stays.
+///
+/// The second is measured from before the setup to after run-due returned: on a machine
+/// too busy to run run-due within it, the scenario is run again (at most five times).
+#[test]
+fn keep_days_prunes_a_second_past_the_boundary_not_before() {
+    const KEEP: i64 = 3 * 86_400;
+    for _ in 0..5 {
+        let dir = workspace("", DAILY);
+        let d = dir.path();
+        let toml = std::fs::read_to_string(d.join("reports.toml")).unwrap();
+        write(
+            d,
+            "reports.toml",
+            &toml.replace("path = \"out\"", "path = \"out\"\nkeep_days = 3"),
+        );
+        quiet(d, "2026-11-02T00:00:00Z");
+        for now in [
+            "2026-11-02T06:00:00Z",
+            "2026-11-03T06:00:00Z",
+            "2026-11-04T06:00:00Z",
+        ] {
+            quiet(d, now);
+        }
+        // (file, seconds since delivery, seconds since modification)
+        let files = [
+            ("D_Daily_20261031_20261031.csv", KEEP + 1, KEEP + 1),
+            ("D_Daily_20261101_20261101.csv", KEEP + 1, KEEP - 1),
+            ("D_Daily_20261102_20261102.csv", KEEP - 1, KEEP + 1),
+        ];
+        let start = std::time::Instant::now();
+        let wall = chrono::Utc::now();
+        let ledger = rusqlite::Connection::open(d.join(".reportctl/ledger.sqlite")).unwrap();
+        for (name, delivered, modified) in files {
+            let at = |secs: i64| wall - chrono::Duration::seconds(secs);
+            let changed = ledger
+                .execute(
+                    "UPDATE receipts SET delivered_at = ?1
+                     WHERE token IN (SELECT token FROM files WHERE name = ?2)",
+                    [
+                        at(delivered).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                        name.to_string(),
+                    ],
+                )
+                .unwrap();
+            assert_eq!(changed, 1, "{name}");
+            let mtime = filetime::FileTime::from_unix_time(
+                at(modified).timestamp(),
+                at(modified).timestamp_subsec_nanos(),
+            );
+            filetime::set_file_mtime(d.join("out").join(name), mtime).unwrap();
+        }
+        drop(ledger);
+        // Nothing is due: run-due only tidies up.
+        quiet(d, "2026-11-04T06:00:00Z");
+        if start.elapsed() >= std::time::Duration::from_secs(1) {
+            continue;
+        }
+        let mut left: Vec<String> = std::fs::read_dir(d.join("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "D_Daily_20261101_20261101.csv",
+                "D_Daily_20261102_20261102.csv"
+            ]
+        );
+        return;
+    }
+    panic!("run-due never tidied up within a second of the setup");
+}
+
+// ---------------------------------------------------------------------------------
+// catch_up
+
+/// More slots due at once than `catch_up`: the latest run, the older ones are skipped
+/// with an error each saying how to run it by hand, and run-due exits 1; skipped slots
+/// are recorded and not run later.
+#[test]
+fn slots_beyond_catch_up_are_skipped_with_an_error() {
+    let dir = workspace("catch_up = 2", DAILY);
+    let d = dir.path();
+    quiet(d, "2026-11-02T00:00:00Z");
+    // Four daily slots (Nov 2 to 5) are due at once.
+    let out = run(d, &["--json", "run-due", "--now", "2026-11-05T12:00:00Z"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (1, "reportctl: error: report \"Daily\": 2 missed slots from 2026-11-02T06:00:00+00:00 to 2026-11-03T06:00:00+00:00 skipped: more than catch_up = 2 slots were due at once; `reportctl history \"Daily\"` shows how to run each by hand\n"),
+        "{out:?}"
+    );
+    let ran: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(&str, &str)> = ran
+        .iter()
+        .map(|r| (r["run_at"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("2026-11-04T06:00:00+00:00", "completed"),
+            ("2026-11-05T06:00:00+00:00", "completed")
+        ]
+    );
+    // The skipped slots are recorded, each with the command that runs it by hand.
+    let runs = history(d);
+    let skipped: Vec<(&str, &str)> = runs
+        .iter()
+        .filter(|r| r["status"] == "skipped")
+        .map(|r| (r["run_at"].as_str().unwrap(), r["detail"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("2026-11-03T06:00:00+00:00", "missed: 4 slots were due at once and catch_up = 2; run it by hand with: reportctl run \"Daily\" --from 2026-11-01T00:00:00+00:00 --to 2026-11-02T00:00:00+00:00"),
+            ("2026-11-02T06:00:00+00:00", "missed: 4 slots were due at once and catch_up = 2; run it by hand with: reportctl run \"Daily\" --from 2026-10-31T00:00:00+00:00 --to 2026-11-01T00:00:00+00:00"),
+        ]
+    );
+    // Not run later, and not reported again.
+    quiet(d, "2026-11-05T12:00:00Z");
+    quiet(d, "2026-11-05T13:00:00Z");
+    assert_eq!(history(d).len(), 4);
+    let mut out_files: Vec<String> = std::fs::read_dir(d.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    out_files.sort();
+    assert_eq!(
+        out_files,
+        [
+            "D_Daily_20261102_20261102.csv",
+            "D_Daily_20261103_20261103.csv"
+        ]
+    );
+}
