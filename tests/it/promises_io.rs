@@ -1,0 +1,332 @@
+//! Promises of `reportctl serve` that no other test checked: at most `max_connections`
+//! connections are served at once (more wait in the listen backlog), a request that takes
+//! longer than `request_timeout_seconds` to answer gets a `503`, and `shutdown_grace_seconds`
+//! bounds how long a SIGTERM waits for connections in flight before the exit 0.
+//!
+//! Already tested elsewhere: a download in flight finishing after SIGTERM
+//! (serve::sigterm_lets_a_download_in_flight_finish), the idle keep-alive close
+//! (serve_stall::an_idle_connection_is_closed_after_the_idle_timeout) and the per-client
+//! limit (serve_stall::a_client_address_over_its_limit_gets_a_429_while_others_are_served).
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::{command, run, tempdir, write};
+
+const API_KEY: &str = "promise-api-key-7d21";
+const LINK_SECRET: &str = "promise-link-secret-0123456789abcdef0123456789";
+
+/// A pickup store with one report of about `kb` KiB, served with the `[serve]` settings
+/// `extra`.
+fn setup(kb: u32, extra: &str) -> tempfile::TempDir {
+    let dir = tempdir();
+    write(dir.path(), "init.sql", "create table t(x);\n");
+    let rows = kb * 1024 / 100;
+    write(
+        dir.path(),
+        "reports.toml",
+        &format!(
+            r#"[settings]
+timezone = "UTC"
+
+[sources.gen]
+kind = "sqlite"
+init = ["init.sql"]
+
+[destinations.api]
+kind = "pickup"
+path = "store"
+
+[serve]
+api_key = {{ env = "T_API_KEY" }}
+link_secret = {{ env = "T_LINK_SECRET" }}
+{extra}
+
+[[reports]]
+name = "Big Export"
+type = "ROWS"
+source = "gen"
+destinations = ["api"]
+query = """
+with recursive n(i) as (select 1 union all select i + 1 from n where i < {rows})
+select i, printf('%090d', i) as pad from n
+"""
+[reports.schedule]
+frequency = "daily"
+"#
+        ),
+    );
+    let out = run(dir.path(), &["run", "Big Export"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    dir
+}
+
+/// A running `reportctl serve` on 127.0.0.1 with a free port; its stderr is collected.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let mut child = command(dir, &["serve", "--listen", "127.0.0.1:0"])
+            .env("T_API_KEY", API_KEY)
+            .env("T_LINK_SECRET", LINK_SECRET)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start reportctl serve");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let first = lines.next().expect("serve says where it listens").unwrap();
+        let addr = first
+            .split("listening on http://")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .parse()
+            .unwrap();
+        let log = Arc::new(Mutex::new(vec![first]));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Server { child, addr, log }
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for the exit: its code and how long it took.
+    fn terminate(&mut self, limit: Duration) -> (Option<i32>, Duration) {
+        let start = Instant::now();
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status.code(), start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (None, start.elapsed())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads one response's status line and headers, then its `Content-Length` body.
+fn read_response(s: &mut TcpStream) -> std::io::Result<(u16, String)> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte)? == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body)?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((status, head + &String::from_utf8_lossy(&body)))
+}
+
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+
+#[test]
+fn connections_past_max_connections_wait_until_one_closes() {
+    let dir = setup(
+        10,
+        "max_connections = 2\nmax_connections_per_client = 2\nidle_timeout_seconds = 30\nrequest_timeout_seconds = 30",
+    );
+    let server = Server::start(dir.path());
+    // Two keep-alive connections, each answered once and left open: both slots taken.
+    let mut held: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = server.connect();
+            s.write_all(HEALTHZ).unwrap();
+            let (status, text) = read_response(&mut s).unwrap();
+            assert_eq!(status, 200, "{text}");
+            s
+        })
+        .collect();
+    // A third connection is accepted by the kernel (the backlog), but not served: its
+    // request gets no answer while the two are open, and it is not refused either.
+    let mut third = server.connect();
+    third.write_all(HEALTHZ).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    match third.read(&mut byte) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+        other => panic!("the third connection was served past max_connections: {other:?}"),
+    }
+    // The held connections are still served.
+    held[0].write_all(HEALTHZ).unwrap();
+    assert_eq!(read_response(&mut held[0]).unwrap().0, 200);
+    // Once one closes, the waiting connection is served.
+    drop(held.remove(0));
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let (status, text) = read_response(&mut third).unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(text.ends_with("\r\n\r\nok\n"), "{text}");
+}
+
+#[test]
+fn a_request_slower_than_the_request_timeout_gets_a_503() {
+    let dir = setup(10, "request_timeout_seconds = 1");
+    // The store's index entry becomes a FIFO that nobody writes to: reading it blocks
+    // (on the blocking pool), so the answer takes longer than the request timeout.
+    let index = dir.path().join("store/Big_Export/ROWS.json");
+    let saved = std::fs::read(&index).unwrap();
+    std::fs::remove_file(&index).unwrap();
+    let c_path = std::ffi::CString::new(index.as_os_str().as_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let server = Server::start(dir.path());
+    let mut s = server.connect();
+    let start = Instant::now();
+    s.write_all(
+        format!("GET /reports/Big_Export HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {API_KEY}\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let (status, text) = read_response(&mut s).unwrap();
+    let waited = start.elapsed();
+    assert_eq!(status, 503, "{text}");
+    assert!(
+        text.contains("\"message\":\"The request took too long; try again\""),
+        "{text}"
+    );
+    assert!(text.contains("\"type\":\"SERVICE UNAVAILABLE\""), "{text}");
+    assert!(
+        waited >= Duration::from_millis(800) && waited < Duration::from_secs(8),
+        "answered after {waited:?}"
+    );
+    // Let the blocked read finish: a writer opens the FIFO and gives it the index.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&index)
+        .unwrap()
+        .write_all(&saved)
+        .unwrap();
+    // The server goes on answering, and the log says why the request failed.
+    let mut s = server.connect();
+    s.write_all(HEALTHZ).unwrap();
+    assert_eq!(read_response(&mut s).unwrap().0, 200);
+    let start = Instant::now();
+    while !server.log().iter().any(|l| l.contains(" 503 "))
+        && start.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = server.log();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("\"GET /reports/Big_Export\" 503 ") && l.contains("timed out")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn sigterm_closes_what_is_still_open_after_the_shutdown_grace() {
+    // A download whose client reads nothing stays in flight (send_timeout_seconds is far
+    // away): SIGTERM waits shutdown_grace_seconds (1) for it, no longer, and exits 0.
+    let dir = setup(
+        4096,
+        "shutdown_grace_seconds = 1\nsend_timeout_seconds = 60\nrequest_timeout_seconds = 60",
+    );
+    let mut server = Server::start(dir.path());
+    let mut s = server.connect();
+    s.write_all(
+        format!("GET /reports/Big_Export HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {API_KEY}\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let (status, text) = read_response(&mut s).unwrap();
+    assert_eq!(status, 200, "{text}");
+    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let url = v["links"][0]["url"].as_str().unwrap();
+    let path = &url[url.find("/download/").unwrap()..];
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut first = [0u8; 64];
+    let n = s.read(&mut first).unwrap();
+    assert!(
+        first[..n].starts_with(b"HTTP/1.1 200 OK"),
+        "{:?}",
+        &first[..n]
+    );
+    // The client now stops reading: 4 MiB do not fit in the socket buffers.
+    let (code, took) = server.terminate(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{:#?}", server.log());
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(6),
+        "exited after {took:?}"
+    );
+    // The log is complete once the process has exited and its pipe is drained.
+    let start = Instant::now();
+    while !server
+        .log()
+        .iter()
+        .any(|l| l.starts_with("reportctl: serve: stopped"))
+        && start.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = server.log();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("SIGTERM: shutting down; 1 connection(s) open, waiting up to 1s")),
+        "{log:#?}"
+    );
+    assert_eq!(
+        log.last().unwrap(),
+        "reportctl: serve: stopped; connections still open after shutdown_grace_seconds were closed",
+        "{log:#?}"
+    );
+    // The client got less than the whole file.
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    assert!(
+        ((n + rest.len()) as u64) < 4096 * 1024,
+        "{}",
+        n + rest.len()
+    );
+}
