@@ -330,3 +330,132 @@ fn sigterm_closes_what_is_still_open_after_the_shutdown_grace() {
         n + rest.len()
     );
 }
+
+// SFTP: hashed and `@revoked` known_hosts entries, and the temporary file of a failed
+// upload. (`io_timeout_seconds` is not tested here: stalling the test sshd in the middle
+// of a transfer needs a proxy between the two, which the test servers do not have.)
+
+mod sftp {
+    use std::path::Path;
+    use std::process::Command;
+
+    use crate::common::fixtures::*;
+    use crate::common::servers::env;
+
+    fn config(remote: &Path, sftp_extra: &str) -> String {
+        format!(
+            "{}{}{}",
+            settings(""),
+            sftp_dest(
+                "partner",
+                remote,
+                &format!("create_dirs = true\n{sftp_extra}")
+            ),
+            report("Partner Views", &["partner"], "")
+        )
+    }
+
+    fn server_fingerprint() -> String {
+        let out = Command::new("ssh-keygen")
+            .args(["-l", "-f", &env("SFTP", "SSHD_KNOWN_HOSTS")])
+            .output()
+            .expect("ssh-keygen");
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.split_whitespace()
+            .find(|w| w.starts_with("SHA256:"))
+            .expect("a fingerprint")
+            .to_string()
+    }
+
+    #[test]
+    #[ignore = "needs test servers: scripts/test"]
+    fn a_hashed_known_hosts_entry_is_accepted() {
+        let remote = remote_dir("hashed");
+        let ws = Workspace::new(5);
+        let known = ws.path().join("known_hosts");
+        std::fs::copy(env("SFTP", "SSHD_KNOWN_HOSTS"), &known).unwrap();
+        let out = Command::new("ssh-keygen")
+            .arg("-H")
+            .arg("-f")
+            .arg(&known)
+            .output()
+            .expect("ssh-keygen -H");
+        assert!(out.status.success(), "{out:?}");
+        let hashed = std::fs::read_to_string(&known).unwrap();
+        assert!(hashed.starts_with("|1|"), "{hashed}");
+        assert!(!hashed.contains("127.0.0.1"), "{hashed}");
+        ws.config(&config(
+            &remote,
+            &format!("known_hosts = \"{}\"", known.display()),
+        ));
+        let (out, run) = ws.run_report("Partner Views");
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(receipt(&run, "partner")["status"], "delivered");
+        assert_eq!(
+            std::fs::read(remote.join(file_name("Partner Views"))).unwrap(),
+            expected_csv(5)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&known).unwrap(),
+            hashed,
+            "untouched"
+        );
+    }
+
+    #[test]
+    #[ignore = "needs test servers: scripts/test"]
+    fn a_revoked_host_key_is_refused_even_when_it_is_also_trusted() {
+        let remote = remote_dir("revoked");
+        let ws = Workspace::new(1);
+        let known = ws.path().join("known_hosts");
+        let scanned = std::fs::read_to_string(env("SFTP", "SSHD_KNOWN_HOSTS")).unwrap();
+        let entry = scanned
+            .lines()
+            .find(|l| l.contains(" ssh-ed25519 "))
+            .expect("an ed25519 entry");
+        std::fs::write(&known, format!("{scanned}@revoked {entry}\n")).unwrap();
+        ws.config(&config(
+            &remote,
+            &format!(
+                "known_hosts = \"{}\"\naccept_new_host_key = true",
+                known.display()
+            ),
+        ));
+        let (out, run) = ws.run_report("Partner Views");
+        assert_eq!(out.code, 1, "{out:?}");
+        let port = env("SFTP", "SSHD_PORT");
+        assert_eq!(
+            receipt(&run, "partner")["detail"].as_str().unwrap(),
+            format!(
+                "the host key of 127.0.0.1:{port} (ssh-ed25519 {fp}) is marked @revoked in {k}; nothing was uploaded",
+                fp = server_fingerprint(),
+                k = known.display()
+            )
+        );
+        assert!(!remote.exists(), "nothing written");
+    }
+
+    #[test]
+    #[ignore = "needs test servers: scripts/test"]
+    fn a_failed_upload_removes_its_temporary_file() {
+        // The final name is taken by a directory the user cannot remove: the upload
+        // itself goes through, then the rename into place fails.
+        let remote = remote_dir("tmp-removed");
+        let name = file_name("Partner Views");
+        std::fs::create_dir_all(remote.join(&name)).unwrap();
+        std::fs::write(remote.join(&name).join("keep"), "x").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&remote, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let ws = Workspace::new(20);
+        ws.config(&config(&remote, ""));
+        let (out, run) = ws.run_report("Partner Views");
+        assert_eq!(out.code, 1, "{out:?}");
+        let r = receipt(&run, "partner");
+        assert_ne!(r["status"], "delivered", "{r}");
+        assert_eq!(
+            files_under(&remote),
+            vec![format!("{name}/keep")],
+            "no temporary file left: {r}"
+        );
+    }
+}
