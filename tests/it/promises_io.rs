@@ -459,3 +459,107 @@ mod sftp {
         );
     }
 }
+
+// S3: `sse` is sent. The test server (s3s-fs) neither stores nor returns the encryption
+// of an object, so the requests are read on their way to it, through a proxy that
+// forwards bytes unchanged and keeps what the client sent.
+
+mod s3 {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex};
+
+    use crate::common::fixtures::*;
+    use crate::common::servers::env;
+
+    /// A TCP proxy on 127.0.0.1 to the test S3 server: its endpoint URL, and everything
+    /// clients sent through it. Its threads end with the test process.
+    fn recording_proxy() -> (String, Arc<Mutex<Vec<u8>>>) {
+        let upstream = env("S3", "S3_ENDPOINT")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let record = sent.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let mut server = TcpStream::connect(&upstream).unwrap();
+                let (mut client_r, mut server_w) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let record = record.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = client_r.read(&mut buf) {
+                        if n == 0 || server_w.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        record.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                    let _ = server_w.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut server, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        (endpoint, sent)
+    }
+
+    /// Uploads one file with the destination settings `extra` through a recording proxy:
+    /// the request lines and headers the client sent, lowercased.
+    fn upload_with(extra: &str) -> String {
+        let (endpoint, sent) = recording_proxy();
+        let prefix = format!("sse{:x}/", rand_u32());
+        let mut ws = Workspace::new(10);
+        ws.secrets(&["S3"]);
+        ws.config(&format!(
+            "{}{}{}",
+            settings(""),
+            s3_dest(
+                "bucket",
+                &prefix,
+                &format!("endpoint = \"{endpoint}\"\n{extra}")
+            ),
+            report("Bucket Views", &["bucket"], "")
+        ));
+        let (out, run) = ws.run_report("Bucket Views");
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(receipt(&run, "bucket")["status"], "delivered");
+        let name = file_name("Bucket Views");
+        let stored = std::path::PathBuf::from(env("S3", "S3_DATA"))
+            .join(env("S3", "S3_BUCKET"))
+            .join(&prefix)
+            .join(&name);
+        assert_eq!(std::fs::read(stored).unwrap(), expected_csv(10));
+        let text = String::from_utf8_lossy(&sent.lock().unwrap()).to_ascii_lowercase();
+        assert!(text.contains("put /"), "{text}");
+        text
+    }
+
+    #[test]
+    #[ignore = "needs test servers: scripts/test"]
+    fn sse_is_sent_with_the_upload() {
+        let none = upload_with("");
+        assert!(!none.contains("x-amz-server-side-encryption"), "{none}");
+
+        let aes = upload_with("sse = \"AES256\"");
+        assert!(
+            aes.contains("\r\nx-amz-server-side-encryption: aes256\r\n"),
+            "{aes}"
+        );
+
+        let kms = upload_with("sse = \"aws:kms\"\nsse_kms_key_id = \"alias/Reports-Key\"");
+        assert!(
+            kms.contains("\r\nx-amz-server-side-encryption: aws:kms\r\n"),
+            "{kms}"
+        );
+        assert!(
+            kms.contains("\r\nx-amz-server-side-encryption-aws-kms-key-id: alias/reports-key\r\n"),
+            "{kms}"
+        );
+    }
+}
