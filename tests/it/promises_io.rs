@@ -331,13 +331,18 @@ fn sigterm_closes_what_is_still_open_after_the_shutdown_grace() {
     );
 }
 
-// SFTP: hashed and `@revoked` known_hosts entries, and the temporary file of a failed
-// upload. (`io_timeout_seconds` is not tested here: stalling the test sshd in the middle
-// of a transfer needs a proxy between the two, which the test servers do not have.)
+// SFTP: hashed and `@revoked` known_hosts entries, the temporary file of a failed upload,
+// and `io_timeout_seconds` bounding a transfer that stalls (through a proxy that stops
+// forwarding in the middle of the upload).
 
 mod sftp {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
     use std::path::Path;
     use std::process::Command;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
 
     use crate::common::fixtures::*;
     use crate::common::servers::env;
@@ -456,6 +461,97 @@ mod sftp {
             files_under(&remote),
             vec![format!("{name}/keep")],
             "no temporary file left: {r}"
+        );
+    }
+
+    /// A TCP proxy on 127.0.0.1 to the test sshd that forwards everything until the
+    /// client has sent `stall_after` bytes, then forwards nothing more (in either
+    /// direction) while keeping the connections open. Its threads end with the test.
+    fn stalling_proxy(stall_after: usize) -> u16 {
+        let upstream = format!("127.0.0.1:{}", env("SFTP", "SSHD_PORT"));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let mut server = TcpStream::connect(&upstream).unwrap();
+                let (mut client_r, mut server_w) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let stalled = Arc::new(AtomicBool::new(false));
+                let up = stalled.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    let mut total = 0;
+                    while let Ok(n) = client_r.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        total += n;
+                        if total > stall_after {
+                            up.store(true, Ordering::SeqCst);
+                            // Hold the connection open, forwarding nothing.
+                            std::thread::sleep(Duration::from_secs(60));
+                            break;
+                        }
+                        if server_w.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = server.read(&mut buf) {
+                        if n == 0 || stalled.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        if client.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    std::thread::sleep(Duration::from_secs(60));
+                });
+            }
+        });
+        port
+    }
+
+    #[test]
+    #[ignore = "needs test servers: scripts/test"]
+    fn io_timeout_bounds_a_stalled_transfer() {
+        let remote = remote_dir("stalled");
+        let port = stalling_proxy(256 * 1024);
+        let ws = Workspace::new(100_000);
+        let size = expected_csv(100_000).len();
+        assert!(size > 1024 * 1024, "{size}");
+        // The proxy's port is not the one in known_hosts: accept its key into a new file.
+        let known = ws.path().join("known_hosts");
+        // One attempt, no retry within the run.
+        let toml = config(
+            &remote,
+            &format!(
+                "port = {port}\nknown_hosts = \"{}\"\naccept_new_host_key = true\nio_timeout_seconds = 1",
+                known.display()
+            ),
+        );
+        ws.config(&toml.replace("delivery_retries = 1", "delivery_retries = 0"));
+        let start = Instant::now();
+        let (out, run) = ws.run_report("Partner Views");
+        let took = start.elapsed();
+        assert_eq!(out.code, 1, "{out:?}");
+        let r = receipt(&run, "partner");
+        assert_ne!(r["status"], "delivered", "{r}");
+        // Observed: about 5 s with io_timeout_seconds = 1 (15 s with 3): the write times
+        // out, then closing the remote file, removing the temporary file and closing the
+        // session each wait io_timeout_seconds once more on the dead connection.
+        assert!(took < Duration::from_secs(15), "took {took:?}: {r}");
+        let detail = r["detail"].as_str().unwrap().to_ascii_lowercase();
+        assert!(
+            detail.ends_with(": writing: timed out waiting on socket"),
+            "{detail}"
+        );
+        assert!(
+            !files_under(&remote).contains(&file_name("Partner Views")),
+            "no file under its final name"
         );
     }
 }
