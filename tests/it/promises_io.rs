@@ -1,7 +1,10 @@
-//! Promises of `reportctl serve` that no other test checked: at most `max_connections`
-//! connections are served at once (more wait in the listen backlog), a request that takes
-//! longer than `request_timeout_seconds` to answer gets a `503`, and `shutdown_grace_seconds`
-//! bounds how long a SIGTERM waits for connections in flight before the exit 0.
+//! Promises of `reportctl serve` and of the SFTP and S3 transports that no other test
+//! checked. `serve` (no server needed): at most `max_connections` connections are served
+//! at once (more wait in the listen backlog), a request that takes longer than
+//! `request_timeout_seconds` to answer gets a `503`, and `shutdown_grace_seconds` bounds
+//! how long a SIGTERM waits for connections in flight before the exit 0. SFTP and S3
+//! (test servers, started by scripts/test): hashed and `@revoked` known_hosts entries,
+//! `io_timeout_seconds`, the temporary file of a failed upload, and `sse`.
 //!
 //! Already tested elsewhere: a download in flight finishing after SIGTERM
 //! (serve::sigterm_lets_a_download_in_flight_finish), the idle keep-alive close
