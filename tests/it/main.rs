@@ -21,6 +21,7 @@ mod man;
 mod multihost;
 mod postgres_ledger;
 mod postgres_source;
+mod promises_io;
 mod promises_runs;
 mod regress_cmd;
 mod regress_config;
