@@ -34,11 +34,7 @@ use crate::config::{PickupNaming, Report};
 use crate::fsutil;
 use crate::render::naming::{check_file_name, check_identifier};
 
-/// A report's id in the pickup API and in its dated zips' names: the name with spaces
-/// as underscores.
-pub fn pickup_id(name: &str) -> String {
-    name.replace(' ', "_")
-}
+pub use crate::config::names::pickup_id;
 
 /// The types (link types, index keys) a report has in a pickup store: one per output,
 /// or for `dated-zip` naming one zip holding every output, typed by the outputs' types

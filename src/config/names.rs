@@ -1,6 +1,6 @@
 //! The rules of names that the configuration checks when it is loaded: file name
 //! templates (`{type}_{name}_{from}_{to}.csv` by default), `date_format`, report names
-//! and identifiers. `render::naming` renders templates into file names and checks every
+//! and identifiers, a command source's argument placeholders, pickup ids. `render::naming` renders templates into file names and checks every
 //! rendered name again; it re-exports these.
 //!
 //! Names can never escape their directory:
@@ -145,4 +145,29 @@ pub fn check_identifier(what: &str, s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The placeholders a command source's argument may be, besides the window parameters
+/// (`args = ["{from}"]`): each replaces the whole argument.
+pub const OTHER_PLACEHOLDERS: [&str; 3] = ["query", "report", "type"];
+
+/// Whether `arg` is a whole-argument placeholder (`{from}`), and its name.
+pub fn placeholder(arg: &str) -> Option<&str> {
+    arg.strip_prefix('{')?.strip_suffix('}')
+}
+
+/// Every placeholder name, for messages.
+pub fn allowed_placeholders() -> String {
+    crate::schedule::params::PARAM_NAMES
+        .iter()
+        .chain(OTHER_PLACEHOLDERS.iter())
+        .map(|n| format!("{{{n}}}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A report's id in the pickup API and in its dated zips' names: the name with spaces
+/// as underscores.
+pub fn pickup_id(name: &str) -> String {
+    name.replace(' ', "_")
 }

@@ -35,29 +35,12 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::{Cell, RowSink, WindowParams, PARAM_NAMES};
+use super::{Cell, RowSink, WindowParams};
+pub use crate::config::names::{allowed_placeholders, placeholder, OTHER_PLACEHOLDERS};
 use crate::config::{CommandSource, EnvValue, Output, Report};
 
 /// How much of the command's stderr is kept.
 const STDERR_TAIL: usize = 64 * 1024;
-
-/// The placeholders an argument may be, besides the window parameters.
-pub const OTHER_PLACEHOLDERS: [&str; 3] = ["query", "report", "type"];
-
-/// Whether `arg` is a whole-argument placeholder (`{from}`), and its name.
-pub fn placeholder(arg: &str) -> Option<&str> {
-    arg.strip_prefix('{')?.strip_suffix('}')
-}
-
-/// Every placeholder name, for messages.
-pub fn allowed_placeholders() -> String {
-    PARAM_NAMES
-        .iter()
-        .chain(OTHER_PLACEHOLDERS.iter())
-        .map(|n| format!("{{{n}}}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// Runs the command for one output and streams its CSV into `sink`.
 pub fn query(

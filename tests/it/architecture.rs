@@ -1,18 +1,18 @@
 //! The shape of the code: which modules use which. Every `src/` file is a module; a
 //! module depends on each module it names through `crate::…` or `super::…` paths, in
-//! `use` lines (groups included) or in code. A dependency between a module and one of
-//! its ancestors does not count (a parent and its child are one unit). The modules
+//! `use` lines (groups included) or in code, tests left out. A dependency between a
+//! module and one of its ancestors does not count (a parent and its child are one unit). The modules
 //! must form no cycle, nor the areas (top-level modules) taken whole: a cycle means
 //! parts that cannot be understood, tested or changed apart.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Cycles that exist today and are being taken apart, each written as the sorted
-/// members of one strongly connected component. The tests fail on any other cycle, and
-/// on a listed one that is gone or has changed, so that these lists only shrink.
+/// Cycles allowed for now, each written as the sorted members of one strongly connected
+/// component: none. A cycle someone must allow while taking it apart goes here; the
+/// tests fail on any other cycle, and on a listed one that is gone or has changed.
 const KNOWN_MODULE_CYCLES: &[&str] = &[];
-const KNOWN_AREA_CYCLES: &[&str] = &["config deliver exit ledger pgconn pickup render source"];
+const KNOWN_AREA_CYCLES: &[&str] = &[];
 
 /// Between modules (files): no module reaches itself through others.
 #[test]
@@ -86,7 +86,11 @@ fn cycles_are_found_through_use_groups_paths_and_super() {
         "use super::super::c::X;\n// crate::b is only a comment\n",
     );
     write("b.rs", "pub fn f() { crate::a::inner::g(); }\n");
-    write("c.rs", "pub struct X;\n");
+    write(
+        "c.rs",
+        "pub struct X;\n#[cfg(test)]\nmod tests {\n    use crate::a;\n}\n",
+    );
+    write("tests.rs", "use crate::a;\nuse crate::c;\n");
     // a -> b -> a::inner: no module cycle (a and a::inner are one unit), but the
     // areas a and b use each other.
     let graph = Graph::read(src);
@@ -125,10 +129,15 @@ impl Graph {
             let Some(module) = module_of(src, file) else {
                 continue;
             };
-            // The code without its comments, lines kept (a `use` group spans lines).
+            if is_test_only(src, file) {
+                continue;
+            }
+            // The code without its comments, lines kept (a `use` group spans lines), up
+            // to its test module: what tests use is not part of the design.
             let code: String = std::fs::read_to_string(file)
                 .unwrap()
                 .lines()
+                .take_while(|l| l.trim() != "#[cfg(test)]")
                 .map(|l| l.split("//").next().unwrap_or(""))
                 .collect::<Vec<_>>()
                 .join("\n");
@@ -251,6 +260,13 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
+}
+
+/// A file that holds only tests: `tests.rs`, or anything under a `tests/` folder.
+fn is_test_only(src: &Path, file: &Path) -> bool {
+    let rel = file.strip_prefix(src).unwrap();
+    rel.file_stem().is_some_and(|s| s == "tests")
+        || rel.components().any(|c| c.as_os_str() == "tests")
 }
 
 /// `config/check/report.rs` -> `config::check::report`; `config/mod.rs` -> `config`;

@@ -12,11 +12,11 @@ use super::Checker;
 use crate::config::diag::Subject;
 use crate::config::limits;
 use crate::config::model::*;
+use crate::config::names::pickup_id;
 use crate::config::names::{check_identifier, check_report_name};
 use crate::config::raw::RawServe;
 use crate::config::secret::Secret;
 use crate::config::{RawConfig, RawDestination};
-use crate::pickup::pickup_id;
 
 /// The numbers of `[serve]`, checked.
 struct ServeLimits {

@@ -30,10 +30,10 @@ impl Checker<'_> {
         });
         for a in r.args.iter().flat_map(|a| a.get_ref()) {
             let known = |n: &str| {
-                crate::source::PARAM_NAMES.contains(&n)
-                    || crate::source::command::OTHER_PLACEHOLDERS.contains(&n)
+                crate::schedule::params::PARAM_NAMES.contains(&n)
+                    || crate::config::names::OTHER_PLACEHOLDERS.contains(&n)
             };
-            match crate::source::command::placeholder(a.get_ref()) {
+            match crate::config::names::placeholder(a.get_ref()) {
                 Some(name) if !known(name) => self.err(
                     a.span(),
                     s,
@@ -41,7 +41,7 @@ impl Checker<'_> {
                     format!(
                         "unknown placeholder {}; allowed (as a whole argument): {}",
                         a.get_ref(),
-                        crate::source::command::allowed_placeholders()
+                        crate::config::names::allowed_placeholders()
                     ),
                 ),
                 _ => {}
