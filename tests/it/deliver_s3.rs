@@ -137,9 +137,13 @@ fn a_large_file_goes_up_in_parts_in_bounded_memory() {
     );
     let size = run["files"][0]["bytes"].as_u64().unwrap();
     assert!(size >= 50 * 1024 * 1024, "{size} bytes");
+    // The (debug) binary's own pages and the threads' heaps are 45-51 MB of this peak
+    // (45-46 with the C library's allocator, 47-51 with mimalloc); buffering the
+    // 58 MB file, or half of it, would add that on top. 64 MiB leaves the run's own
+    // noise room and still tells the two apart.
     let peak = measured[1] * 1024;
     assert!(
-        peak < 48 * 1024 * 1024,
+        peak < 64 * 1024 * 1024,
         "peak memory {peak} bytes for a {size}-byte file"
     );
 
