@@ -11,103 +11,14 @@
 //! (serve_stall::an_idle_connection_is_closed_after_the_idle_timeout) and the per-client
 //! limit (serve_stall::a_client_address_over_its_limit_gets_a_429_while_others_are_served).
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{command, run, tempdir, write};
-
-const API_KEY: &str = "promise-api-key-7d21";
-const LINK_SECRET: &str = "promise-link-secret-0123456789abcdef0123456789";
-
-/// A pickup store with one report of about `kb` KiB, served with the `[serve]` settings
-/// `extra`.
-fn setup(kb: u32, extra: &str) -> tempfile::TempDir {
-    let dir = tempdir();
-    write(dir.path(), "init.sql", "create table t(x);\n");
-    let rows = kb * 1024 / 100;
-    write(
-        dir.path(),
-        "reports.toml",
-        &format!(
-            r#"[settings]
-timezone = "UTC"
-
-[sources.gen]
-kind = "sqlite"
-init = ["init.sql"]
-
-[destinations.api]
-kind = "pickup"
-path = "store"
-
-[serve]
-api_key = {{ env = "T_API_KEY" }}
-link_secret = {{ env = "T_LINK_SECRET" }}
-{extra}
-
-[[reports]]
-name = "Big Export"
-type = "ROWS"
-source = "gen"
-destinations = ["api"]
-query = """
-with recursive n(i) as (select 1 union all select i + 1 from n where i < {rows})
-select i, printf('%090d', i) as pad from n
-"""
-[reports.schedule]
-frequency = "daily"
-"#
-        ),
-    );
-    let out = run(dir.path(), &["run", "Big Export"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    dir
-}
-
-/// A running `reportctl serve` on 127.0.0.1 with a free port; its stderr is collected.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-}
+use crate::common::pickup_serve::{pickup_store, Server, API_KEY};
 
 impl Server {
-    fn start(dir: &Path) -> Server {
-        let mut child = command(dir, &["serve", "--listen", "127.0.0.1:0"])
-            .env("T_API_KEY", API_KEY)
-            .env("T_LINK_SECRET", LINK_SECRET)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start reportctl serve");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let first = lines.next().expect("serve says where it listens").unwrap();
-        let addr = first
-            .split("listening on http://")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-            .parse()
-            .unwrap();
-        let log = Arc::new(Mutex::new(vec![first]));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Server { child, addr, log }
-    }
-
-    fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-
     fn connect(&self) -> TcpStream {
         let s = TcpStream::connect(self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -127,13 +38,6 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         (None, start.elapsed())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -170,7 +74,7 @@ const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 
 #[test]
 fn connections_past_max_connections_wait_until_one_closes() {
-    let dir = setup(
+    let dir = pickup_store(
         10,
         "max_connections = 2\nmax_connections_per_client = 2\nidle_timeout_seconds = 30\nrequest_timeout_seconds = 30",
     );
@@ -212,7 +116,7 @@ fn connections_past_max_connections_wait_until_one_closes() {
 
 #[test]
 fn a_request_slower_than_the_request_timeout_gets_a_503() {
-    let dir = setup(10, "request_timeout_seconds = 1");
+    let dir = pickup_store(10, "request_timeout_seconds = 1");
     // The store's index entry becomes a FIFO that nobody writes to: reading it blocks
     // (on the blocking pool), so the answer takes longer than the request timeout.
     let index = dir.path().join("store/Big_Export/ROWS.json");
@@ -269,7 +173,7 @@ fn a_request_slower_than_the_request_timeout_gets_a_503() {
 fn sigterm_closes_what_is_still_open_after_the_shutdown_grace() {
     // A download whose client reads nothing stays in flight (send_timeout_seconds is far
     // away): SIGTERM waits shutdown_grace_seconds (1) for it, no longer, and exits 0.
-    let dir = setup(
+    let dir = pickup_store(
         4096,
         "shutdown_grace_seconds = 1\nsend_timeout_seconds = 60\nrequest_timeout_seconds = 60",
     );

@@ -5,99 +5,14 @@
 //! from many addresses are held. The clients bind source addresses across 127.0.0.0/8,
 //! which Linux allows on the loopback interface.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::fd::FromRawFd;
-use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{command, run, tempdir, write};
-
-const API_KEY: &str = "stall-api-key-41c9";
-const LINK_SECRET: &str = "stall-link-secret-0123456789abcdef0123456789";
-
-/// A pickup store with one report of about `mb` MB, served with the `[serve]` settings
-/// `extra`.
-fn setup(mb: u32, extra: &str) -> tempfile::TempDir {
-    let dir = tempdir();
-    write(dir.path(), "init.sql", "create table t(x);\n");
-    let rows = mb * 1024 * 1024 / 100;
-    write(
-        dir.path(),
-        "reports.toml",
-        &format!(
-            r#"[settings]
-timezone = "UTC"
-
-[sources.gen]
-kind = "sqlite"
-init = ["init.sql"]
-
-[destinations.api]
-kind = "pickup"
-path = "store"
-
-[serve]
-api_key = {{ env = "T_API_KEY" }}
-link_secret = {{ env = "T_LINK_SECRET" }}
-{extra}
-
-[[reports]]
-name = "Big Export"
-type = "ROWS"
-source = "gen"
-destinations = ["api"]
-query = """
-with recursive n(i) as (select 1 union all select i + 1 from n where i < {rows})
-select i, printf('%090d', i) as pad from n
-"""
-[reports.schedule]
-frequency = "daily"
-"#
-        ),
-    );
-    let out = run(dir.path(), &["run", "Big Export"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    dir
-}
-
-/// A running `reportctl serve` on 127.0.0.1 with a free port; its stderr is collected.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-}
+use crate::common::pickup_serve::{pickup_store, Server, API_KEY};
 
 impl Server {
-    fn start(dir: &Path) -> Server {
-        let mut child = command(dir, &["serve", "--listen", "127.0.0.1:0"])
-            .env("T_API_KEY", API_KEY)
-            .env("T_LINK_SECRET", LINK_SECRET)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start reportctl serve");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let first = lines.next().expect("serve says where it listens").unwrap();
-        let addr = first
-            .split("listening on http://")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-            .parse()
-            .unwrap();
-        let log = Arc::new(Mutex::new(vec![first]));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Server { child, addr, log }
-    }
-
     /// Waits up to `limit` for a log line containing `needle`.
     fn wait_for_log(&self, needle: &str, limit: Duration) -> bool {
         let start = Instant::now();
@@ -108,10 +23,6 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         false
-    }
-
-    fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
     }
 
     /// The server's resident memory, in KiB.
@@ -140,13 +51,6 @@ impl Server {
         let url = link["url"].as_str().unwrap();
         let path = url[url.find("/download/").unwrap()..].to_string();
         (path, link["bytes"].as_u64().unwrap())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -228,7 +132,7 @@ fn drain(s: &mut TcpStream) -> usize {
 
 #[test]
 fn a_stalled_download_is_closed_after_the_send_timeout() {
-    let dir = setup(10, "send_timeout_seconds = 1");
+    let dir = pickup_store(10 * 1024, "send_timeout_seconds = 1");
     let server = Server::start(dir.path());
     let (path, size) = server.download_path();
     assert!(size > 10_000_000, "{size}");
@@ -259,7 +163,7 @@ fn a_stalled_download_is_closed_after_the_send_timeout() {
 
 #[test]
 fn a_download_read_slowly_is_not_cut_off() {
-    let dir = setup(10, "send_timeout_seconds = 1");
+    let dir = pickup_store(10 * 1024, "send_timeout_seconds = 1");
     let server = Server::start(dir.path());
     let (path, _) = server.download_path();
     let mut s = connect_from(Ipv4Addr::LOCALHOST, server.addr, Some(4096));
@@ -289,7 +193,10 @@ fn a_download_read_slowly_is_not_cut_off() {
 
 #[test]
 fn an_idle_connection_is_closed_after_the_idle_timeout() {
-    let dir = setup(1, "request_timeout_seconds = 20\nidle_timeout_seconds = 1");
+    let dir = pickup_store(
+        1024,
+        "request_timeout_seconds = 20\nidle_timeout_seconds = 1",
+    );
     let server = Server::start(dir.path());
     // A connection that never sends anything.
     let mut s = connect_from(Ipv4Addr::LOCALHOST, server.addr, None);
@@ -320,7 +227,7 @@ fn an_idle_connection_is_closed_after_the_idle_timeout() {
 
 #[test]
 fn a_client_address_over_its_limit_gets_a_429_while_others_are_served() {
-    let dir = setup(
+    let dir = pickup_store(
         1,
         "max_connections_per_client = 2\nidle_timeout_seconds = 30",
     );
@@ -402,7 +309,7 @@ fn a_client_address_over_its_limit_gets_a_429_while_others_are_served() {
 #[test]
 fn healthz_answers_while_stalled_downloads_are_held() {
     const STALLED: usize = 200;
-    let dir = setup(8, "send_timeout_seconds = 60");
+    let dir = pickup_store(8 * 1024, "send_timeout_seconds = 60");
     let server = Server::start(dir.path());
     let (path, _) = server.download_path();
     assert_eq!(healthz(Ipv4Addr::LOCALHOST, server.addr).0, 200);

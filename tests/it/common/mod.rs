@@ -4,6 +4,7 @@
 pub mod fixtures;
 pub mod ledger_suite;
 pub mod pg;
+pub mod pickup_serve;
 pub mod servers;
 
 use std::path::{Path, PathBuf};
