@@ -14,6 +14,7 @@
 mod api;
 pub mod auth;
 mod conn;
+mod files;
 mod http;
 
 use std::collections::BTreeMap;
