@@ -8,6 +8,7 @@
 //! the engine and print.
 
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod deliver;

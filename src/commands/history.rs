@@ -130,7 +130,7 @@ pub fn status(cli: &Cli, token: &str) -> Result<u8> {
 pub fn cancel(cli: &Cli, token: &str) -> Result<u8> {
     let config = super::load(cli)?;
     let mut ledger = ledger::open(&config)?;
-    match ledger.cancel(token, chrono::Utc::now())? {
+    match ledger.cancel(token, crate::clock::wall())? {
         CancelOutcome::Cancelled => {
             crate::ui::info(format!("cancelled run {token}"));
             Ok(exit::OK)

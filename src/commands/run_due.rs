@@ -17,13 +17,13 @@ use crate::{exit, ui};
 
 pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
     let config = super::load(cli)?;
-    let now = args.now.unwrap_or_else(Utc::now);
+    let now = args.now.unwrap_or_else(crate::clock::wall);
     let mut ledger = ledger::open(&config)?;
     let mut out = std::io::stdout().lock();
     if args.dry_run {
         return dry_run(cli, &config, &mut ledger, now, &mut out);
     }
-    let wall = Utc::now();
+    let wall = crate::clock::wall();
     if now > wall + chrono::Duration::minutes(1) {
         ui::warn(format!(
             "--now {} is ahead of this machine's clock ({}): the slots due up to it are recorded now, and run-due will not run them again when that time comes (use --dry-run to look ahead)",

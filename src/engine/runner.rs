@@ -151,7 +151,7 @@ impl Runner<'_> {
                 status,
                 &detail,
                 &new_links,
-                Utc::now(),
+                crate::clock::wall(),
             )?;
             if status == ReceiptStatus::Delivered {
                 delivered.push(dest.name.clone());
@@ -202,7 +202,7 @@ impl Runner<'_> {
             self.notify(report, run, &mut finish)?;
         }
         self.ledger
-            .finish(&run.token, &self.claim.owner, &finish, Utc::now())?;
+            .finish(&run.token, &self.claim.owner, &finish, crate::clock::wall())?;
         let done = self
             .ledger
             .get(&run.token)?

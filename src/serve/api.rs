@@ -66,7 +66,7 @@ pub async fn list(
         return r;
     }
     let base = base_url(&state, &headers);
-    let now = Utc::now();
+    let now = crate::clock::wall();
     let mut reports = Vec::with_capacity(state.reports.len());
     for s in &state.reports {
         reports.push(describe_report(&state, s, &base, now).await);
@@ -92,7 +92,9 @@ pub async fn one(
             "unknown report",
         );
     };
-    json_response(describe_report(&state, s, &base_url(&state, &headers), Utc::now()).await)
+    json_response(
+        describe_report(&state, s, &base_url(&state, &headers), crate::clock::wall()).await,
+    )
 }
 
 fn json_response(v: Value) -> Response {
@@ -189,7 +191,7 @@ pub async fn download(
     let Ok(Path((id, kind))) = path else {
         return refused_link(&rid, &LinkError::BadSignature);
     };
-    let now = Utc::now();
+    let now = crate::clock::wall();
     if let Err(e) = state.links.verify(&id, &kind, expires, sig, now) {
         return refused_link(&rid, &e);
     }
@@ -336,7 +338,7 @@ pub async fn app_download(
             "older than keep_days",
         )
     };
-    let now = Utc::now();
+    let now = crate::clock::wall();
     let today = now.with_timezone(&s.report.timezone).date_naive();
     if date < today - chrono::Days::new(u64::from(keep)) {
         return older();
