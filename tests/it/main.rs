@@ -22,6 +22,7 @@ mod multihost;
 mod postgres_ledger;
 mod postgres_source;
 mod promises_io;
+mod promises_kill;
 mod promises_runs;
 mod regress_cmd;
 mod regress_config;
