@@ -255,28 +255,7 @@ mod sftp {
     use crate::common::servers::env;
 
     fn config(remote: &Path, sftp_extra: &str) -> String {
-        format!(
-            "{}{}{}",
-            settings(""),
-            sftp_dest(
-                "partner",
-                remote,
-                &format!("create_dirs = true\n{sftp_extra}")
-            ),
-            report("Partner Views", &["partner"], "")
-        )
-    }
-
-    fn server_fingerprint() -> String {
-        let out = Command::new("ssh-keygen")
-            .args(["-l", "-f", &env("SFTP", "SSHD_KNOWN_HOSTS")])
-            .output()
-            .expect("ssh-keygen");
-        let text = String::from_utf8(out.stdout).unwrap();
-        text.split_whitespace()
-            .find(|w| w.starts_with("SHA256:"))
-            .expect("a fingerprint")
-            .to_string()
+        sftp_config(remote, sftp_extra, "")
     }
 
     #[test]

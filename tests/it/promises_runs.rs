@@ -10,34 +10,12 @@
 
 use std::path::Path;
 
-use crate::common::{run, tempdir, write, Output};
+use crate::common::{self, run, tempdir, write, Output};
 
 /// A config with one report "Daily" (`SELECT n FROM t`, type `D`) delivered to the
 /// directory `out`; `settings` go into `[settings]`, `schedule` into its schedule.
 fn config(settings: &str, schedule: &str) -> String {
-    format!(
-        r#"[settings]
-timezone = "UTC"
-{settings}
-
-[sources.db]
-kind = "sqlite"
-init = ["data.sql"]
-
-[destinations.out]
-kind = "directory"
-path = "out"
-
-[[reports]]
-name = "Daily"
-type = "D"
-source = "db"
-destinations = ["out"]
-query = "SELECT n FROM t ORDER BY n"
-[reports.schedule]
-{schedule}
-"#
-    )
+    common::daily_config(settings, "SELECT n FROM t ORDER BY n", schedule)
 }
 
 const DAILY: &str = "frequency = \"daily\"\nat = \"06:00\"";

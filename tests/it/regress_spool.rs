@@ -14,30 +14,7 @@ use crate::common::{run, run_at, tempdir, write, Output};
 
 /// A config with one daily report "Daily" (06:00 UTC) on table `t`, delivered to `out`.
 fn config(settings: &str, query: &str) -> String {
-    format!(
-        r#"[settings]
-timezone = "UTC"
-{settings}
-
-[sources.db]
-kind = "sqlite"
-init = ["data.sql"]
-
-[destinations.out]
-kind = "directory"
-path = "out"
-
-[[reports]]
-name = "Daily"
-type = "D"
-source = "db"
-destinations = ["out"]
-query = """{query}"""
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-"#
-    )
+    common::daily_config(settings, query, "frequency = \"daily\"\nat = \"06:00\"")
 }
 
 const SMALL: &str = "SELECT n FROM t";

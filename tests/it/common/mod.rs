@@ -83,3 +83,32 @@ pub fn tempdir() -> tempfile::TempDir {
         .tempdir()
         .unwrap()
 }
+
+/// A configuration with one report "Daily" (type `D`) running `query` on the SQLite
+/// source `db` (made fresh each run from `data.sql`) and delivered to the directory
+/// `out`; `settings` go into `[settings]` (zone UTC), `schedule` into the report's.
+pub fn daily_config(settings: &str, query: &str, schedule: &str) -> String {
+    format!(
+        r#"[settings]
+timezone = "UTC"
+{settings}
+
+[sources.db]
+kind = "sqlite"
+init = ["data.sql"]
+
+[destinations.out]
+kind = "directory"
+path = "out"
+
+[[reports]]
+name = "Daily"
+type = "D"
+source = "db"
+destinations = ["out"]
+query = """{query}"""
+[reports.schedule]
+{schedule}
+"#
+    )
+}
