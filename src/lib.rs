@@ -26,6 +26,7 @@ pub mod runtime;
 pub mod schedule;
 pub mod serve;
 pub mod source;
+pub mod starter;
 pub mod structured;
 pub mod template;
 pub mod ui;

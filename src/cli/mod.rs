@@ -131,6 +131,17 @@ pub enum Command {
     /// 0; exits 1 when it cannot listen, 2 for a configuration error.
     Serve(ServeArgs),
 
+    /// Write a starter configuration for your own database.
+    ///
+    /// Looks at the database (read-only), picks a table that has a time column (or the
+    /// ones given), and writes the configuration file (--config, default reports.toml)
+    /// with one daily report on that table at 07:00, delivered to the directory `out`,
+    /// and commented email, SFTP and S3 blocks to fill in. Never overwrites a file. A
+    /// password in the PostgreSQL URL is used to connect and never written: the file
+    /// reads it from the environment variable REPORTCTL_DB_PASSWORD.
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(InitArgs),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -223,6 +234,38 @@ pub struct HistoryArgs {
     /// Show at most this many runs.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub limit: usize,
+}
+
+const INIT_EXAMPLES: &str = "\
+Examples:
+  reportctl init --sqlite app.db
+  reportctl init --sqlite app.db --table orders --time-column created_at
+  reportctl --config /etc/reportctl/reportctl.toml init --postgres postgres://reports@db.example.com/shop";
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("database").required(true).args(["sqlite", "postgres"])))]
+pub struct InitArgs {
+    /// A SQLite database file.
+    #[arg(long, value_name = "PATH")]
+    pub sqlite: Option<String>,
+
+    /// A PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+
+    /// The table the report reads (`table` or `schema.table`); default: the first one
+    /// with a time column.
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+
+    /// The column whose time decides which rows a run covers; default: the table's
+    /// first date or time column.
+    #[arg(long, value_name = "NAME")]
+    pub time_column: Option<String>,
+
+    /// The zone schedules are read in (IANA name); default: this machine's.
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 
 mod destinations;
 mod history;
+mod init;
 mod list;
 mod output;
 mod plan;
@@ -36,6 +37,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Cancel { token } => history::cancel(cli, token),
         Command::SendTest(args) => send_test::run(cli, args),
         Command::Destinations => destinations::run(cli),
+        Command::Init(args) => init::run(cli, args),
         Command::Serve(args) => serve::run(cli, args),
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();

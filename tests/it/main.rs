@@ -16,6 +16,7 @@ mod deliver_s3;
 mod deliver_sftp;
 mod fanout;
 mod files;
+mod init;
 mod ledger;
 mod man;
 mod multihost;
