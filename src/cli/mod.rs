@@ -98,13 +98,15 @@ pub enum Command {
 
     /// Show one run: status, window, files, deliveries and links.
     Status {
-        /// The run's token (from history, run-due --json or plan's {token}).
+        /// The run's token (from history, run-due --json or plan's {token}), or its
+        /// first characters (at least 4) when no other run's token starts with them.
         token: String,
     },
 
     /// Cancel a queued run. Runs that started or ended cannot be cancelled.
     Cancel {
-        /// The run's token.
+        /// The run's token, or its first characters (at least 4) when no other run's
+        /// token starts with them.
         token: String,
     },
 

@@ -64,13 +64,9 @@ fn print_files(cli: &Cli, dir: &Path, files: &[FileRecord]) -> Result<()> {
                 "{}",
                 serde_json::json!({"path": dir.join(&f.name), "type": f.kind, "rows": f.rows, "bytes": f.bytes, "sha256": f.sha256})
             )?;
-        } else {
-            crate::ui::info(format!(
-                "{} ({} rows, {} bytes)",
-                dir.join(&f.name).display(),
-                f.rows,
-                f.bytes
-            ));
+        } else if crate::ui::level() >= 1 {
+            let path = dir.join(&f.name);
+            writeln!(out, "{}", output::file_line(&path.to_string_lossy(), f))?;
         }
     }
     out.flush()?;

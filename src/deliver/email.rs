@@ -68,14 +68,16 @@ pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
     let recipients = dest.to.len() + dest.cc.len() + dest.bcc.len();
     let detail = if attach {
         format!(
-            "{} file(s) attached, to {recipients} recipient(s)",
-            d.files.len()
+            "{} attached, to {}",
+            crate::ui::count(d.files.len() as u64, "file", "files"),
+            crate::ui::count(recipients as u64, "recipient", "recipients")
         )
     } else {
         format!(
-            "download links to {} file(s) ({} is too large to attach), to {recipients} recipient(s)",
-            links.len(),
-            super::human_bytes(total)
+            "download links to {} ({} is too large to attach), to {}",
+            crate::ui::count(links.len() as u64, "file", "files"),
+            super::human_bytes(total),
+            crate::ui::count(recipients as u64, "recipient", "recipients")
         )
     };
     Ok(Delivered {

@@ -55,8 +55,8 @@ pub fn deliver(dest: &SftpDest, d: &Delivery<'_>) -> Result<Delivered> {
     let _ = session.disconnect(None, "done", None);
     Ok(Delivered {
         detail: format!(
-            "{} file(s) in sftp://{}@{}:{}/{}",
-            d.files.len(),
+            "{} in sftp://{}@{}:{}/{}",
+            crate::ui::count(d.files.len() as u64, "file", "files"),
             dest.user,
             dest.host,
             dest.port,

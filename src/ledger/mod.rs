@@ -322,6 +322,9 @@ pub trait Store: Send {
 
     fn get(&mut self, token: &str) -> Result<Option<RunRecord>>;
 
+    /// Up to `limit` tokens that start with `prefix` (lower-case hex), in order.
+    fn tokens_starting(&mut self, prefix: &str, limit: usize) -> Result<Vec<String>>;
+
     /// The most recent runs, newest first.
     fn history(&mut self, report: Option<&str>, limit: usize) -> Result<Vec<RunRecord>>;
 

@@ -219,7 +219,7 @@ fn sigterm_closes_what_is_still_open_after_the_shutdown_grace() {
     let log = server.log();
     assert!(
         log.iter()
-            .any(|l| l.contains("SIGTERM: shutting down; 1 connection(s) open, waiting up to 1s")),
+            .any(|l| l.contains("SIGTERM: shutting down; 1 connection open, waiting up to 1s")),
         "{log:#?}"
     );
     assert_eq!(

@@ -82,7 +82,7 @@ const TOKEN: &str = "5760b598a08f93b5";
 const DAILY_FILE: &str = "D_Daily_20261031_20261031.csv";
 /// … and the one-time report's (it covers 2026-11-01).
 const FILE: &str = "D_Daily_20261101_20261101.csv";
-const FAILED: &str = "failed, 2 rows in 1 file(s): directory \"out\": creating directory out: File exists (os error 17)";
+const FAILED: &str = "failed, 2 rows in 1 file: directory \"out\": creating directory out: File exists (os error 17)";
 
 /// First sight before the slot, then the slot's first attempt, which fails.
 fn first_attempt_fails(d: &Path) {

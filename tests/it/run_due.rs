@@ -586,7 +586,7 @@ fn manual_runs_and_the_ledger_commands() {
     assert!(out.stdout.contains("status:    completed\n"), "{out:?}");
     assert!(
         out.stdout
-            .contains("delivery:  out delivered: 1 file(s) in out\n"),
+            .contains("delivery:  out delivered: 1 file in out\n"),
         "{out:?}"
     );
     let out = run(d, &["cancel", &token]);
