@@ -18,6 +18,51 @@ pub const PARAM_NAMES: [&str; 8] = [
     "to_epoch",
 ];
 
+/// How a database stores its times (a sqlite source's `time_format`): the form `:from`
+/// and `:to` bind in. The other parameters say their form in their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoredTime {
+    /// UTC text `YYYY-MM-DDTHH:MM:SSZ`.
+    #[default]
+    Rfc3339,
+    /// UTC text `YYYY-MM-DD HH:MM:SS`, what SQLite's `CURRENT_TIMESTAMP` writes.
+    Sqlite,
+    /// `YYYY-MM-DD HH:MM:SS` in the report's zone.
+    Local,
+    /// Integer seconds since 1970-01-01 UTC.
+    Unix,
+    /// Integer milliseconds since 1970-01-01 UTC.
+    UnixMs,
+}
+
+impl StoredTime {
+    pub const ALL: [(&'static str, StoredTime); 5] = [
+        ("rfc3339", StoredTime::Rfc3339),
+        ("sqlite", StoredTime::Sqlite),
+        ("local", StoredTime::Local),
+        ("unix", StoredTime::Unix),
+        ("unix_ms", StoredTime::UnixMs),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .expect("listed")
+            .0
+    }
+
+    /// An example value, for messages.
+    pub fn example(self) -> &'static str {
+        match self {
+            StoredTime::Rfc3339 => "2026-11-30T06:00:00Z",
+            StoredTime::Sqlite | StoredTime::Local => "2026-11-30 06:00:00",
+            StoredTime::Unix => "1796018400",
+            StoredTime::UnixMs => "1796018400000",
+        }
+    }
+}
+
 /// The window as query parameters: `from` inclusive, `to` exclusive, except `to_date`
 /// which is the last day included.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +78,11 @@ pub struct WindowParams {
     pub to_date: String,
     pub from_epoch: i64,
     pub to_epoch: i64,
+    /// The form `get("from")` and `get("to")` give (`from` and `to` stay RFC 3339).
+    pub stored: StoredTime,
+    /// UTC `YYYY-MM-DD HH:MM:SS`, for `StoredTime::Sqlite`.
+    from_sqlite: String,
+    to_sqlite: String,
 }
 
 /// A parameter's value: text or an integer.
@@ -47,6 +97,11 @@ impl WindowParams {
         let utc = |t: &chrono::DateTime<Tz>| {
             t.with_timezone(&Utc)
                 .to_rfc3339_opts(SecondsFormat::Secs, true)
+        };
+        let sqlite = |t: &chrono::DateTime<Tz>| {
+            t.with_timezone(&Utc)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
         };
         let local =
             |t: &chrono::DateTime<Tz>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
@@ -65,14 +120,40 @@ impl WindowParams {
             to_date: last_day.to_string(),
             from_epoch: window.from.timestamp(),
             to_epoch: window.to.timestamp(),
+            stored: StoredTime::Rfc3339,
+            from_sqlite: sqlite(&window.from),
+            to_sqlite: sqlite(&window.to),
+        }
+    }
+
+    /// The same parameters with `:from` and `:to` in the form `stored`.
+    pub fn stored_as(mut self, stored: StoredTime) -> Self {
+        self.stored = stored;
+        self
+    }
+
+    /// `from` (`to` when `end`) in the stored form.
+    fn bound(&self, end: bool) -> ParamValue<'_> {
+        let (text, epoch) = match (self.stored, end) {
+            (StoredTime::Rfc3339, false) => (&self.from, self.from_epoch),
+            (StoredTime::Rfc3339, true) => (&self.to, self.to_epoch),
+            (StoredTime::Sqlite, false) => (&self.from_sqlite, self.from_epoch),
+            (StoredTime::Sqlite, true) => (&self.to_sqlite, self.to_epoch),
+            (_, false) => (&self.from_local, self.from_epoch),
+            (_, true) => (&self.to_local, self.to_epoch),
+        };
+        match self.stored {
+            StoredTime::Unix => ParamValue::Int(epoch),
+            StoredTime::UnixMs => ParamValue::Int(epoch * 1000),
+            _ => ParamValue::Text(text),
         }
     }
 
     /// The value of the parameter called `name` (without its `:`), if it is one.
     pub fn get(&self, name: &str) -> Option<ParamValue<'_>> {
         Some(match name {
-            "from" => ParamValue::Text(&self.from),
-            "to" => ParamValue::Text(&self.to),
+            "from" => self.bound(false),
+            "to" => self.bound(true),
             "from_local" => ParamValue::Text(&self.from_local),
             "to_local" => ParamValue::Text(&self.to_local),
             "from_date" => ParamValue::Text(&self.from_date),
@@ -126,5 +207,45 @@ mod tests {
         assert_eq!(p.to_epoch - p.from_epoch, 25 * 3600);
         assert_eq!(p.get("to_epoch"), Some(ParamValue::Int(p.to_epoch)));
         assert_eq!(p.get("nope"), None);
+    }
+
+    #[test]
+    fn from_and_to_bind_in_the_stored_form() {
+        let tz = chrono_tz::Europe::Paris;
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let w = Window::from_dates(tz, d("2026-11-29"), d("2026-11-29"));
+        let p = |f| WindowParams::new(&w, tz).stored_as(f);
+        let check = |f, from: ParamValue<'_>, to: ParamValue<'_>| {
+            let p = p(f);
+            assert_eq!(
+                (p.get("from").unwrap(), p.get("to").unwrap()),
+                (from, to),
+                "{f:?}"
+            );
+        };
+        use ParamValue::{Int, Text};
+        check(
+            StoredTime::Rfc3339,
+            Text("2026-11-28T23:00:00Z"),
+            Text("2026-11-29T23:00:00Z"),
+        );
+        check(
+            StoredTime::Sqlite,
+            Text("2026-11-28 23:00:00"),
+            Text("2026-11-29 23:00:00"),
+        );
+        check(
+            StoredTime::Local,
+            Text("2026-11-29 00:00:00"),
+            Text("2026-11-30 00:00:00"),
+        );
+        check(StoredTime::Unix, Int(1795906800), Int(1795993200));
+        check(StoredTime::UnixMs, Int(1795906800000), Int(1795993200000));
+        // The named forms do not change.
+        assert_eq!(
+            p(StoredTime::Unix).get("from_local"),
+            Some(ParamValue::Text("2026-11-29 00:00:00"))
+        );
+        assert_eq!(p(StoredTime::Unix).from, "2026-11-28T23:00:00Z");
     }
 }

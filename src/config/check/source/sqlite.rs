@@ -8,6 +8,7 @@ use crate::config::diag::Subject;
 use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawSqliteSource;
+use crate::schedule::params::StoredTime;
 
 impl Checker<'_> {
     pub(super) fn sqlite_source(
@@ -42,10 +43,18 @@ impl Checker<'_> {
             .events
             .as_ref()
             .and_then(|e| self.events(e, s, "events", true));
+        let time_format = self.word(
+            &r.time_format,
+            s,
+            "time_format",
+            &StoredTime::ALL,
+            StoredTime::default(),
+        );
         SourceKind::Sqlite(SqliteSource {
             path,
             init,
             busy_timeout,
+            time_format,
             events,
         })
     }
