@@ -34,3 +34,5 @@ mod serve;
 mod serve_stall;
 mod structured;
 mod structured_pg;
+mod time_formats;
+mod windows;
