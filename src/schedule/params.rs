@@ -63,6 +63,85 @@ impl StoredTime {
     }
 }
 
+/// A value read from a time column (`validate` samples a few), by SQLite storage class.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimeSample {
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob,
+}
+
+impl TimeSample {
+    /// The stored form this value looks like, if any. Integers from 10^11 up are taken
+    /// for milliseconds (10^11 seconds is the year 5138).
+    pub fn looks_like(&self) -> Option<StoredTime> {
+        let text_form = |t: &str| {
+            let b = t.as_bytes();
+            let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+            let date_time = b.len() >= 19
+                && digits(0..4)
+                && b[4] == b'-'
+                && digits(5..7)
+                && b[7] == b'-'
+                && digits(8..10)
+                && digits(11..13)
+                && b[13] == b':'
+                && digits(14..16)
+                && b[16] == b':'
+                && digits(17..19);
+            let fraction = |rest: &[u8]| match rest.split_first() {
+                Some((b'.', f)) => !f.is_empty() && f.iter().all(u8::is_ascii_digit),
+                _ => rest.is_empty(),
+            };
+            match (date_time, b.get(10), b.last()) {
+                (true, Some(b'T'), Some(b'Z')) if fraction(&b[19..b.len() - 1]) => {
+                    Some(StoredTime::Rfc3339)
+                }
+                (true, Some(b' '), _) if fraction(&b[19..]) => Some(StoredTime::Sqlite),
+                _ => None,
+            }
+        };
+        match self {
+            TimeSample::Int(v) if v.abs() >= 100_000_000_000 => Some(StoredTime::UnixMs),
+            TimeSample::Int(_) => Some(StoredTime::Unix),
+            TimeSample::Text(t) => text_form(t),
+            TimeSample::Real(_) | TimeSample::Blob => None,
+        }
+    }
+
+    /// The value as a message shows it.
+    pub fn shown(&self) -> String {
+        match self {
+            TimeSample::Int(v) => v.to_string(),
+            TimeSample::Real(v) => v.to_string(),
+            TimeSample::Text(t) => format!("\"{}\"", t.escape_default()),
+            TimeSample::Blob => "a blob".to_string(),
+        }
+    }
+}
+
+impl StoredTime {
+    /// What this form is, for messages.
+    pub fn described(self) -> &'static str {
+        match self {
+            StoredTime::Rfc3339 => "RFC 3339 UTC text",
+            StoredTime::Sqlite => "SQLite's CURRENT_TIMESTAMP text, YYYY-MM-DD HH:MM:SS in UTC",
+            StoredTime::Local => "local-time text, YYYY-MM-DD HH:MM:SS",
+            StoredTime::Unix => "Unix seconds",
+            StoredTime::UnixMs => "Unix milliseconds",
+        }
+    }
+
+    /// Whether `sample` fits this form (`Local` text reads like `Sqlite` text).
+    pub fn fits(self, sample: &TimeSample) -> bool {
+        match (self, sample.looks_like()) {
+            (StoredTime::Local, Some(StoredTime::Sqlite)) => true,
+            (want, got) => got == Some(want),
+        }
+    }
+}
+
 /// The window as query parameters: `from` inclusive, `to` exclusive, except `to_date`
 /// which is the last day included.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +286,30 @@ mod tests {
         assert_eq!(p.to_epoch - p.from_epoch, 25 * 3600);
         assert_eq!(p.get("to_epoch"), Some(ParamValue::Int(p.to_epoch)));
         assert_eq!(p.get("nope"), None);
+    }
+
+    #[test]
+    fn samples_look_like_their_form() {
+        let text = |t: &str| TimeSample::Text(t.to_string()).looks_like();
+        assert_eq!(text("2026-11-30T07:00:00Z"), Some(StoredTime::Rfc3339));
+        assert_eq!(text("2026-11-30T07:00:00.125Z"), Some(StoredTime::Rfc3339));
+        assert_eq!(text("2026-11-30 07:00:00"), Some(StoredTime::Sqlite));
+        assert_eq!(text("2026-11-30 07:00:00.5"), Some(StoredTime::Sqlite));
+        assert_eq!(text("2026-11-30T07:00:00+01:00"), None);
+        assert_eq!(text("2026-11-30"), None);
+        assert_eq!(text("30/11/2026 07:00"), None);
+        assert_eq!(
+            TimeSample::Int(1796018400).looks_like(),
+            Some(StoredTime::Unix)
+        );
+        assert_eq!(
+            TimeSample::Int(1796018400000).looks_like(),
+            Some(StoredTime::UnixMs)
+        );
+        assert_eq!(TimeSample::Real(1.5).looks_like(), None);
+        assert!(StoredTime::Local.fits(&TimeSample::Text("2026-11-30 07:00:00".into())));
+        assert!(!StoredTime::Rfc3339.fits(&TimeSample::Text("2026-11-30 07:00:00".into())));
+        assert!(!StoredTime::Unix.fits(&TimeSample::Int(1796018400000)));
     }
 
     #[test]
