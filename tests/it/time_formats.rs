@@ -102,10 +102,11 @@ fn validate_warns_when_a_time_column_does_not_match() {
     let mapping =
         |table: &str, format: &str| format!("table = \"{table}\"\ntime = \"ts\"\n{format}");
     let toml = format!(
-        "[sources.a]\nkind = \"sqlite\"\ninit = [\"data.sql\"]\n[sources.a.events]\n{}\n\n[sources.b]\nkind = \"sqlite\"\ninit = [\"data.sql\"]\n[sources.b.events]\n{}\n\n[sources.c]\nkind = \"sqlite\"\ninit = [\"data.sql\"]\n[sources.c.events]\n{}\n",
+        "[sources.a]\nkind = \"sqlite\"\ninit = [\"data.sql\"]\n[sources.a.events]\n{}\n\n[sources.b]\nkind = \"sqlite\"\ninit = [\"data.sql\"]\n[sources.b.events]\n{}\n\n[sources.c]\nkind = \"sqlite\"\ninit = [\"data.sql\"]\n[sources.c.events]\n{}\n\n[sources.d]\nkind = \"sqlite\"\ninit = [\"data.sql\"]\ntime_format = \"sqlite\"\n[sources.d.events]\n{}\n",
         mapping("t_sqlite", ""),
         mapping("t_ms", "time_format = \"epoch\""),
         mapping("t_unix", "time_format = \"epoch\""),
+        mapping("t_sqlite", ""),
     );
     write(dir.path(), "reports.toml", &toml);
     let out = run(dir.path(), &["validate"]);
@@ -113,10 +114,11 @@ fn validate_warns_when_a_time_column_does_not_match() {
     assert_eq!(
         out.stderr,
         "reportctl: warning: reports.toml:4:1: source \"a\", key `events.time_format`: the time column \"ts\" of table t_sqlite holds values such as \"2026-11-28 22:59:59\" (SQLite's CURRENT_TIMESTAMP text, YYYY-MM-DD HH:MM:SS in UTC), but time_format = \"text\" compares it with RFC 3339 UTC text such as \"2026-11-30T06:00:00Z\", so a window would get the wrong rows; write the times as RFC 3339 UTC text (strftime('%Y-%m-%dT%H:%M:%SZ', …) in SQLite) or as Unix seconds with time_format = \"epoch\"\n\
-         reportctl: warning: reports.toml:12:1: source \"b\", key `events.time_format`: the time column \"ts\" of table t_ms holds values such as 1795906799999 (Unix milliseconds), but time_format = \"epoch\" compares it with Unix seconds such as \"1796018400\", so a window would get the wrong rows; write the times as Unix seconds, or as RFC 3339 UTC text with time_format = \"text\"\n"
+         reportctl: warning: reports.toml:12:1: source \"b\", key `events.time_format`: the time column \"ts\" of table t_ms holds values such as 1795906799999 (Unix milliseconds), but time_format = \"epoch\" compares it with Unix seconds such as \"1796018400\", so a window would get the wrong rows; write the times as Unix seconds, or as RFC 3339 UTC text with time_format = \"text\"\n\
+         reportctl: warning: reports.toml:29:1: source \"d\", key `events.time_format`: the time column \"ts\" of table t_sqlite holds values such as \"2026-11-28 22:59:59\" (SQLite's CURRENT_TIMESTAMP text, YYYY-MM-DD HH:MM:SS in UTC), but time_format = \"text\" compares it with RFC 3339 UTC text such as \"2026-11-30T06:00:00Z\", so a window would get the wrong rows; write the times as RFC 3339 UTC text (strftime('%Y-%m-%dT%H:%M:%SZ', …) in SQLite) or as Unix seconds with time_format = \"epoch\" (the source's time_format = \"sqlite\" is the form of :from and :to in its queries; structured outputs follow the mapping's)\n"
     );
     let out = run(dir.path(), &["validate", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v["warnings"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 3, "{v}");
     assert_eq!(v["warnings"][0]["key"], "events.time_format");
 }

@@ -92,12 +92,16 @@ impl Checker<'_> {
         let looks = odd
             .looks_like()
             .map_or(String::new(), |f| format!(" ({})", f.described()));
+        let note = match source {
+            SourceKind::Sqlite(db) if db.time_format != want && db.time_format.fits(odd) => format!(" (the source's time_format = \"{}\" is the form of :from and :to in its queries; structured outputs follow the mapping's)", db.time_format.name()),
+            _ => String::new(),
+        };
         self.warn(
             span,
             s,
             &format!("{key}.time_format"),
             format!(
-                "the time column \"{}\" of table {} holds values such as {}{looks}, but time_format = \"{word}\" compares it with {} such as \"{}\", so a window would get the wrong rows; {advice}",
+                "the time column \"{}\" of table {} holds values such as {}{looks}, but time_format = \"{word}\" compares it with {} such as \"{}\", so a window would get the wrong rows; {advice}{note}",
                 mapping.time,
                 mapping.table.join("."),
                 odd.shown(),
