@@ -102,11 +102,19 @@ impl TimeSample {
                 _ => None,
             }
         };
+        // Numbers compare as numbers: a fraction of a second is still seconds.
+        let number = |v: f64| {
+            if v.abs() >= 1e11 {
+                StoredTime::UnixMs
+            } else {
+                StoredTime::Unix
+            }
+        };
         match self {
-            TimeSample::Int(v) if v.abs() >= 100_000_000_000 => Some(StoredTime::UnixMs),
-            TimeSample::Int(_) => Some(StoredTime::Unix),
+            TimeSample::Int(v) => Some(number(*v as f64)),
+            TimeSample::Real(v) => Some(number(*v)),
             TimeSample::Text(t) => text_form(t),
-            TimeSample::Real(_) | TimeSample::Blob => None,
+            TimeSample::Blob => None,
         }
     }
 
@@ -306,7 +314,11 @@ mod tests {
             TimeSample::Int(1796018400000).looks_like(),
             Some(StoredTime::UnixMs)
         );
-        assert_eq!(TimeSample::Real(1.5).looks_like(), None);
+        assert_eq!(
+            TimeSample::Real(1796018400.5).looks_like(),
+            Some(StoredTime::Unix)
+        );
+        assert_eq!(TimeSample::Blob.looks_like(), None);
         assert!(StoredTime::Local.fits(&TimeSample::Text("2026-11-30 07:00:00".into())));
         assert!(!StoredTime::Rfc3339.fits(&TimeSample::Text("2026-11-30 07:00:00".into())));
         assert!(!StoredTime::Unix.fits(&TimeSample::Int(1796018400000)));
