@@ -2,10 +2,12 @@
 //! man pages (see `man`).
 
 pub mod man;
+mod now;
+
+pub use now::{now_or_clock, parse_now, Now};
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
 pub const EXIT_CODES: &str = "\
@@ -161,9 +163,11 @@ pub struct ListArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub offset: usize,
 
-    /// The instant "next run" is counted from (RFC 3339); default: now.
-    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
+    /// The instant "next run" is counted from; default: now. An RFC 3339 instant, a
+    /// local date (its midnight) or a local date-time such as 2026-11-30T07:00, read in
+    /// the settings' time zone.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<Now>,
 }
 
 #[derive(Debug, Args)]
@@ -172,9 +176,11 @@ pub struct PlanArgs {
     #[arg(value_name = "REPORT")]
     pub reports: Vec<String>,
 
-    /// Plan from this instant (RFC 3339, e.g. 2026-11-25T06:00:00-05:00); default: now.
-    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
+    /// Plan from this instant; default: now. An RFC 3339 instant (e.g.
+    /// 2026-11-25T06:00:00-05:00), a local date (2026-11-25, its midnight) or a local
+    /// date-time (2026-11-25T07:00), read in the settings' time zone.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<Now>,
 
     /// How many runs to show per report, 1 to 10000.
     #[arg(long, default_value_t = 5, value_name = "N")]
@@ -203,16 +209,20 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "output")]
     pub no_deliver: bool,
 
-    /// The instant the run is for (RFC 3339); default: now.
-    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
+    /// The instant the run is for; default: now. An RFC 3339 instant, a local date (its
+    /// midnight) or a local date-time such as 2026-11-30T07:00, read in the settings'
+    /// time zone.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<Now>,
 }
 
 #[derive(Debug, Args)]
 pub struct RunDueArgs {
-    /// Act as if it were this instant (RFC 3339); default: now.
-    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
+    /// Act as if it were this instant; default: now. An RFC 3339 instant, a local date
+    /// (its midnight) or a local date-time such as 2026-11-30T07:00, read in the
+    /// settings' time zone.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<Now>,
 
     /// Show what would run, record nothing and run nothing.
     #[arg(long)]
@@ -276,18 +286,11 @@ pub struct SendTestArgs {
     #[arg(value_name = "REPORT")]
     pub report: String,
 
-    /// Take the latest slot at or before this instant (RFC 3339); default: now.
-    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
-}
-
-/// An instant on the command line: RFC 3339 with `Z` or an offset.
-pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            format!("\"{s}\" is not an RFC 3339 instant; write e.g. 2026-11-25T06:00:00-05:00 or 2026-11-25T11:00:00Z")
-        })
+    /// Take the latest slot at or before this instant; default: now. An RFC 3339
+    /// instant, a local date (its midnight) or a local date-time such as
+    /// 2026-11-30T07:00, read in the settings' time zone.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<Now>,
 }
 
 #[cfg(test)]
@@ -298,12 +301,5 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn instants() {
-        assert!(parse_instant("2026-11-25T06:00:00-05:00").is_ok());
-        assert!(parse_instant("2026-11-25T11:00:00Z").is_ok());
-        assert!(parse_instant("2026-11-25 06:00").is_err());
     }
 }

@@ -15,7 +15,9 @@ use crate::schedule::describe;
 pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
     let config = super::load(cli)?;
     let wall = crate::clock::wall();
-    let now = args.now.unwrap_or(wall);
+    let now = args
+        .now
+        .map_or(wall, |n| n.instant(config.settings.timezone));
     let page: Vec<_> = config
         .reports
         .iter()

@@ -16,7 +16,7 @@ use crate::ledger::{self, FileRecord};
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8> {
     let config = super::load(cli)?;
     let report = super::one_report(&config, &args.report)?;
-    let now = args.now.unwrap_or_else(crate::clock::wall);
+    let now = crate::cli::now_or_clock(args.now, config.settings.timezone);
     let window = match (&args.from, &args.to) {
         (Some(from), Some(to)) => {
             manual::period(from, to, report.timezone, config.settings.max_range_days)?

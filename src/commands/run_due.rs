@@ -17,7 +17,7 @@ use crate::{exit, ui};
 
 pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
     let config = super::load(cli)?;
-    let now = args.now.unwrap_or_else(crate::clock::wall);
+    let now = crate::cli::now_or_clock(args.now, config.settings.timezone);
     let mut ledger = ledger::open(&config)?;
     let mut out = std::io::stdout().lock();
     if args.dry_run {

@@ -36,3 +36,5 @@ mod serve;
 mod serve_stall;
 mod structured;
 mod structured_pg;
+mod time_formats;
+mod windows;

@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 
 mod databases;
+mod time_samples;
 
 use crate::cli::Cli;
 use crate::config::{self, Diagnostic, Subject};
