@@ -24,6 +24,8 @@ pub enum TimeKind {
     SqliteText,
     /// Unix seconds (an integer).
     Epoch,
+    /// Unix milliseconds (an integer).
+    EpochMillis,
     /// Dates.
     Date,
 }
@@ -154,10 +156,15 @@ pub fn kind_of_value(sample: &str) -> Option<TimeKind> {
     use chrono::{DateTime, NaiveDate, NaiveDateTime};
     let s = sample.trim();
     if let Ok(n) = s.parse::<i64>() {
-        // Seconds between 2001 and 2100.
-        return (978_307_200..4_102_444_800)
-            .contains(&n)
-            .then_some(TimeKind::Epoch);
+        // Seconds or milliseconds between 2001 and 2100.
+        const SECONDS: std::ops::Range<i64> = 978_307_200..4_102_444_800;
+        return if SECONDS.contains(&n) {
+            Some(TimeKind::Epoch)
+        } else if SECONDS.contains(&(n / 1000)) {
+            Some(TimeKind::EpochMillis)
+        } else {
+            None
+        };
     }
     if DateTime::parse_from_rfc3339(s).is_ok() {
         return Some(TimeKind::Instant);
@@ -213,6 +220,7 @@ mod tests {
         );
         assert_eq!(kind_of_value("2026-11-30"), Some(TimeKind::Date));
         assert_eq!(kind_of_value("1796000000"), Some(TimeKind::Epoch));
+        assert_eq!(kind_of_value("1796000000123"), Some(TimeKind::EpochMillis));
         assert_eq!(kind_of_value("42"), None);
         assert_eq!(kind_of_value("hello"), None);
     }

@@ -67,8 +67,9 @@ path = "out"
 
 # --------------------------------------------------------------------------- reports
 
-# Every day at 07:00, the rows of {table} whose {column} falls in the day the window
-# covers. Add "team" (or another destination above) to destinations to deliver there too.
+# Every day at 07:00, the rows of {table} whose {column} falls on the day before (in
+# the zone above). Add "team" (or another destination above) to destinations to deliver
+# there too.
 [[reports]]
 name = {report}
 type = {kind}
@@ -83,11 +84,12 @@ ORDER BY {column_sql}
 [reports.schedule]
 frequency = "daily"
 at = "07:00"
+window = "yesterday"
 "#,
         what = what(&s.database),
         report_arg = shell_word(&report),
         timezone = toml_str(&s.timezone),
-        source = source(&s.database),
+        source = source(s),
         table = s.table.display(),
         column = s.time_column.name,
         report = toml_str(&report),
@@ -105,11 +107,12 @@ fn what(db: &Database) -> String {
     }
 }
 
-fn source(db: &Database) -> String {
-    match db {
+fn source(s: &Starter) -> String {
+    match &s.database {
         Database::Sqlite { path } => format!(
-            "# The SQLite database, opened read-only.\n[sources.db]\nkind = \"sqlite\"\npath = {}\n",
-            toml_str(path)
+            "# The SQLite database, opened read-only.\n[sources.db]\nkind = \"sqlite\"\npath = {}\n{}",
+            toml_str(path),
+            time_format(s)
         ),
         Database::Postgres {
             url,
@@ -139,6 +142,22 @@ fn source(db: &Database) -> String {
     }
 }
 
+/// How the SQLite source stores times, so that `:from` and `:to` are bound that way.
+fn time_format(s: &Starter) -> &'static str {
+    match s.time_column.time {
+        Some(TimeKind::SqliteText) => {
+            "# Times are stored as CURRENT_TIMESTAMP writes them (UTC): :from and :to are bound so.\ntime_format = \"sqlite\"\n"
+        }
+        Some(TimeKind::Epoch) => {
+            "# Times are stored as Unix seconds: :from and :to are bound so.\ntime_format = \"unix\"\n"
+        }
+        Some(TimeKind::EpochMillis) => {
+            "# Times are stored as Unix milliseconds: :from and :to are bound so.\ntime_format = \"unix_ms\"\n"
+        }
+        _ => "",
+    }
+}
+
 /// The WHERE condition that keeps the rows of the run's window, by how the time column
 /// stores its values.
 fn condition(s: &Starter) -> String {
@@ -146,11 +165,10 @@ fn condition(s: &Starter) -> String {
     match s.time_column.time.unwrap_or(TimeKind::Instant) {
         TimeKind::Instant => format!("{c} >= :from AND {c} < :to"),
         TimeKind::Local => format!("{c} >= :from_local AND {c} < :to_local"),
-        // `datetime()` reads both `2026-11-30 07:00:00` and `2026-11-30T07:00:00Z`.
-        TimeKind::SqliteText => {
-            format!("datetime({c}) >= datetime(:from) AND datetime({c}) < datetime(:to)")
+        // The source's time_format binds :from and :to as these columns store times.
+        TimeKind::SqliteText | TimeKind::Epoch | TimeKind::EpochMillis => {
+            format!("{c} >= :from AND {c} < :to")
         }
-        TimeKind::Epoch => format!("{c} >= :from_epoch AND {c} < :to_epoch"),
         TimeKind::Date => format!("{c} >= :from_date AND {c} <= :to_date"),
     }
 }

@@ -25,8 +25,8 @@ fn sqlite_db(dir: &Path, created_type: &str, created: &[&str]) {
     }
 }
 
-/// `run "Daily orders" -o -` for the slot of 2026-12-01 07:00 UTC, whose default
-/// window is 2026-11-29.
+/// `run "Daily orders" -o -` for the slot of 2026-11-30 07:00 UTC, whose window
+/// (`yesterday`) is 2026-11-29.
 fn rows(dir: &Path) -> String {
     let out = run(
         dir,
@@ -36,7 +36,7 @@ fn rows(dir: &Path) -> String {
             "-o",
             "-",
             "--now",
-            "2026-12-01T08:00:00Z",
+            "2026-11-30T08:00:00Z",
         ],
     );
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
@@ -68,7 +68,14 @@ fn sqlite_current_timestamp_text_gives_the_window_s_rows() {
     );
     let text = std::fs::read_to_string(d.join("reports.toml")).unwrap();
     assert!(text.contains("timezone = \"UTC\"\n"), "{text}");
-    assert!(text.contains("path = \"app.db\"\n"), "{text}");
+    assert!(
+        text.contains("path = \"app.db\"\ntime_format = \"sqlite\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("at = \"07:00\"\nwindow = \"yesterday\"\n"),
+        "{text}"
+    );
     let out = run(d, &["validate"]);
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
@@ -81,7 +88,7 @@ fn sqlite_current_timestamp_text_gives_the_window_s_rows() {
 }
 
 #[test]
-fn sqlite_unix_seconds_and_rfc3339_text() {
+fn sqlite_unix_seconds_milliseconds_and_rfc3339_text() {
     // 2026-11-29T00:00:00Z is 1795910400; 2026-11-30T00:00:00Z is 1795996800.
     let dir = tempdir();
     let d = dir.path();
@@ -97,6 +104,31 @@ fn sqlite_unix_seconds_and_rfc3339_text() {
     assert_eq!(
         rows(d),
         "id,customer,created_at\n2,c1,1795910400\n3,c2,1795996799\n"
+    );
+
+    let text = std::fs::read_to_string(d.join("reports.toml")).unwrap();
+    assert!(text.contains("time_format = \"unix\"\n"), "{text}");
+
+    // Milliseconds.
+    let dir = tempdir();
+    let d = dir.path();
+    sqlite_db(
+        d,
+        "INTEGER",
+        &[
+            "1795910399999",
+            "1795910400000",
+            "1795996799999",
+            "1795996800000",
+        ],
+    );
+    assert_eq!(
+        run(d, &["init", "--sqlite", "app.db", "--timezone", "UTC"]).code,
+        0
+    );
+    assert_eq!(
+        rows(d),
+        "id,customer,created_at\n2,c1,1795910400000\n3,c2,1795996799999\n"
     );
 
     let dir = tempdir();
@@ -275,7 +307,7 @@ fn postgres_then_validate_and_run_without_writing_the_password() {
         "-o",
         "-",
         "--now",
-        "2026-12-01T08:00:00Z",
+        "2026-11-30T08:00:00Z",
     ]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
     assert_eq!(
