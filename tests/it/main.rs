@@ -20,6 +20,7 @@ mod init;
 mod ledger;
 mod man;
 mod multihost;
+mod output;
 mod postgres_ledger;
 mod postgres_source;
 mod promises_io;
