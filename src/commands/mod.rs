@@ -53,7 +53,14 @@ pub fn run(cli: &Cli) -> Result<u8> {
 /// would cost more than reading them, and the process is about to give all its memory
 /// back at once.
 pub fn load(cli: &Cli) -> Result<std::mem::ManuallyDrop<Config>> {
+    let started = std::time::Instant::now();
     let config = config::load(&cli.config)?;
+    crate::ui::debug(format!(
+        "read {} from {} in {:.1} ms",
+        crate::ui::count(config.reports.len() as u64, "report", "reports"),
+        cli.config.display(),
+        started.elapsed().as_secs_f64() * 1000.0
+    ));
     warn_config(&config);
     Ok(std::mem::ManuallyDrop::new(config))
 }

@@ -18,11 +18,12 @@ use crate::{exit, ui};
 pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
     let config = super::load(cli)?;
     let now = crate::cli::now_or_clock(args.now, config.settings.timezone);
-    let mut ledger = ledger::open(&config)?;
     let mut out = std::io::stdout().lock();
     if args.dry_run {
+        let mut ledger = ledger::open_read_or_empty(&config)?;
         return dry_run(cli, &config, &mut ledger, now, &mut out);
     }
+    let mut ledger = ledger::open(&config)?;
     let wall = crate::clock::wall();
     if now > wall + chrono::Duration::minutes(1) {
         ui::warn(format!(

@@ -364,6 +364,15 @@ pub fn open_read(config: &Config) -> Result<Option<Ledger>> {
     }
 }
 
+/// The ledger for reading, or an empty one in memory when there is none yet: what a
+/// command that only looks (`run-due --dry-run`) sees before the first run.
+pub fn open_read_or_empty(config: &Config) -> Result<Ledger> {
+    match open_read(config)? {
+        Some(l) => Ok(l),
+        None => Ok(Box::new(sqlite::SqliteStore::memory()?)),
+    }
+}
+
 /// Where the ledger is, for messages.
 pub fn describe(config: &Config) -> String {
     match &config.settings.state {

@@ -221,3 +221,48 @@ fn run_to_stdout_into_head_ends_quietly() {
         (Some(0), "")
     );
 }
+
+#[test]
+fn more_v_says_more() {
+    let dir = workspace(2);
+    let d = dir.path();
+    let v = run(d, &["-v", "run", "Daily", "--now", NOW]);
+    let vv = run(d, &["-vv", "run", "Daily", "--now", NOW]);
+    assert_eq!((v.code, vv.code), (0, 0));
+    let lines = |s: &str| s.lines().count();
+    assert_eq!(lines(&v.stderr), 2, "{v:?}");
+    assert!(v
+        .stderr
+        .contains("reportctl: directory \"out\": 1 file in out: 79 bytes in "));
+    assert!(lines(&vv.stderr) >= 5, "{vv:?}");
+    assert!(
+        vv.stderr
+            .starts_with("reportctl: read 1 report from reports.toml in "),
+        "{vv:?}"
+    );
+    assert!(
+        vv.stderr
+            .contains(": wrote D_Daily_20261101_20261101.csv (2 rows, 79 bytes)\n"),
+        "{vv:?}"
+    );
+}
+
+#[test]
+fn commands_that_only_read_create_nothing() {
+    let dir = workspace(2);
+    let d = dir.path();
+    let before = common::fixtures::files_under(d);
+    for args in [
+        &["validate"][..],
+        &["list"],
+        &["plan"],
+        &["history"],
+        &["destinations"],
+        &["run-due", "--dry-run"],
+        &["status", "0123456789abcdef"],
+    ] {
+        run(d, args);
+        assert_eq!(common::fixtures::files_under(d), before, "{args:?}");
+        assert!(!d.join(".reportctl").exists(), "{args:?}");
+    }
+}
