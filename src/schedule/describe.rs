@@ -94,7 +94,19 @@ fn recurring(r: &Recurring, tz: Tz) -> String {
         ),
     };
     s.push_str(", covering ");
-    s.push_str(&match (r.frequency, r.window) {
+    s.push_str(&covering(r));
+    if let Some(start) = r.start {
+        s.push_str(&format!(", from {}", start.format("%Y-%m-%d %H:%M")));
+    }
+    if let Some(stop) = r.stop {
+        s.push_str(&format!(", until {}", stop.format("%Y-%m-%d %H:%M")));
+    }
+    s
+}
+
+/// What a recurring schedule's runs cover, after "covering ".
+fn covering(r: &Recurring) -> String {
+    match (r.frequency, r.window) {
         (_, WindowRule::Named(named)) => named_window(named),
         (Frequency::Hourly, WindowRule::TodayMinusTwo) => {
             format!(
@@ -133,14 +145,7 @@ fn recurring(r: &Recurring, tz: Tz) -> String {
                     .replace("at the run date", "of the run date")
             )
         }
-    });
-    if let Some(start) = r.start {
-        s.push_str(&format!(", from {}", start.format("%Y-%m-%d %H:%M")));
     }
-    if let Some(stop) = r.stop {
-        s.push_str(&format!(", until {}", stop.format("%Y-%m-%d %H:%M")));
-    }
-    s
 }
 
 /// A named window in words, as `list` shows it after "covering ".

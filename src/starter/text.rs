@@ -6,29 +6,40 @@ use super::{Database, Starter, TimeKind};
 /// The starter configuration for `s`.
 pub fn render(s: &Starter) -> String {
     let report = report_name(&s.table.name);
-    let kind = report_type(&s.table.name);
+    format!(
+        "{}\n[settings]\n# The zone the schedules and windows are read in (IANA name).\ntimezone = {}\n\n\
+         # {:-^80}\n\n{}\n# {:-^80}\n{DESTINATIONS}\n# {:-^80}\n\n{}",
+        header(s, &report),
+        toml_str(&s.timezone),
+        " source ",
+        source(s),
+        " destinations ",
+        " reports ",
+        report_block(s, &report),
+    )
+}
+
+fn header(s: &Starter, report: &str) -> String {
+    let arg = shell_word(report);
     format!(
         r#"# reportctl configuration, written by `reportctl init` for {what}.
 #
 # Check it, look at the first report's file, then deliver it for real:
 #
 #   reportctl validate
-#   reportctl run {report_arg} -o -          # print the latest window's CSV
-#   reportctl send-test {report_arg}         # deliver it once to its destinations
+#   reportctl run {arg} -o -          # print the latest window's CSV
+#   reportctl send-test {arg}         # deliver it once to its destinations
 #
 # then call `reportctl run-due` every few minutes (cron or the systemd timer): it runs
 # each report when it is due, exactly once. Secrets are never written here: they are
 # {{ env = "NAME" }} or {{ file = "/path" }} references, read when a run needs them.
+"#,
+        what = what(&s.database)
+    )
+}
 
-[settings]
-# The zone the schedules and windows are read in (IANA name).
-timezone = {timezone}
-
-# ---------------------------------------------------------------------------- source
-
-{source}
-# ---------------------------------------------------------------------- destinations
-
+/// The directory destination the report uses, and the others to fill in.
+const DESTINATIONS: &str = r#"
 # Files land in this directory (relative to this file), complete or not at all.
 [destinations.out]
 kind = "directory"
@@ -44,7 +55,7 @@ path = "out"
 # port = 587
 # tls = "starttls"
 # user = "reports@example.com"
-# password = {{ env = "SMTP_PASSWORD" }}
+# password = { env = "SMTP_PASSWORD" }
 # from = "Reports <reports@example.com>"
 
 # SFTP, with the server's key checked against known_hosts:
@@ -62,16 +73,17 @@ path = "out"
 # bucket = "reports"
 # prefix = "daily/"
 # region = "eu-west-1"
-# access_key_id = {{ env = "AWS_ACCESS_KEY_ID" }}
-# secret_access_key = {{ env = "AWS_SECRET_ACCESS_KEY" }}
+# access_key_id = { env = "AWS_ACCESS_KEY_ID" }
+# secret_access_key = { env = "AWS_SECRET_ACCESS_KEY" }
+"#;
 
-# --------------------------------------------------------------------------- reports
-
-# Every day at 07:00, the rows of {table} whose {column} falls on the day before (in
+fn report_block(s: &Starter, report: &str) -> String {
+    format!(
+        r#"# Every day at 07:00, the rows of {table} whose {column} falls on the day before (in
 # the zone above). Add "team" (or another destination above) to destinations to deliver
 # there too.
 [[reports]]
-name = {report}
+name = {name}
 type = {kind}
 source = "db"
 destinations = ["out"]
@@ -86,14 +98,10 @@ frequency = "daily"
 at = "07:00"
 window = "yesterday"
 "#,
-        what = what(&s.database),
-        report_arg = shell_word(&report),
-        timezone = toml_str(&s.timezone),
-        source = source(s),
         table = s.table.display(),
         column = s.time_column.name,
-        report = toml_str(&report),
-        kind = toml_str(&kind),
+        name = toml_str(report),
+        kind = toml_str(&report_type(&s.table.name)),
         table_sql = table_sql(s),
         condition = condition(s),
         column_sql = sql_name(&s.time_column.name),
