@@ -11,6 +11,7 @@ mod common;
 mod architecture;
 mod cli;
 mod command_source;
+mod config_dir;
 mod deliver_email;
 mod deliver_s3;
 mod deliver_sftp;

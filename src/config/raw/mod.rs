@@ -8,6 +8,7 @@
 //! `read` is the reader that fills these structs from the parsed document, part by part;
 //! `halves` reads a large file on two threads with it.
 
+pub(super) mod files;
 pub(super) mod halves;
 mod messages;
 pub(super) mod read;
