@@ -33,6 +33,7 @@ mod regress_ledger;
 mod regress_perf;
 mod regress_spool;
 mod run_due;
+mod schema;
 mod secrets;
 mod serve;
 mod serve_stall;
