@@ -22,7 +22,7 @@ struct ConfigFile {
 /// A data source, by `kind`.
 #[derive(schemars::JsonSchema)]
 #[schemars(tag = "kind", rename_all = "lowercase")]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::large_enum_variant)]
 enum Source {
     Sqlite(RawSqliteSource),
     Postgres(RawPostgresSource),
@@ -32,7 +32,7 @@ enum Source {
 /// A destination, by `kind`.
 #[derive(schemars::JsonSchema)]
 #[schemars(tag = "kind", rename_all = "lowercase")]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::large_enum_variant)]
 enum Destination {
     Directory(RawDirectoryDest),
     Email(RawEmailDest),
