@@ -26,7 +26,7 @@ use crate::exit::UsageError;
 
 pub fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
-        Command::Validate => validate::run(cli),
+        Command::Validate(args) => validate::run(cli, args),
         Command::List(args) => list::run(cli, args),
         Command::Plan(args) => plan::run(cli, args),
         Command::Run(args) => run::run(cli, args),
@@ -82,8 +82,9 @@ pub fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Report
             by_name.get(n.as_str()).copied().ok_or_else(|| {
                 let known: Vec<_> = config.reports.iter().map(|r| r.name.as_str()).collect();
                 anyhow!(UsageError(format!(
-                    "no report named \"{n}\" in {}; reports: {}",
+                    "no report named \"{n}\" in {}; {}reports: {}",
                     config.path.display(),
+                    crate::config::diag::did_you_mean(n, known.iter().copied(), "\""),
                     known.join(", ")
                 )))
             })

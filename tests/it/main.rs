@@ -34,3 +34,4 @@ mod serve;
 mod serve_stall;
 mod structured;
 mod structured_pg;
+mod validate_sql;

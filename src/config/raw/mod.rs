@@ -11,6 +11,7 @@
 pub(super) mod halves;
 mod messages;
 pub(super) mod read;
+mod unknown;
 
 /// The first stage: the document parsed and read into raw structs, with the problems
 /// found on the way; `Err` for a syntax error, which stops everything. A large file is
