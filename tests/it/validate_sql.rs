@@ -243,6 +243,19 @@ fn no_cascading_errors() {
         (out.code, out.stderr),
         (2, "reportctl: error: reports.toml:13:10: report \"Daily\", key `source`: unknown source \"other\"; defined: db\n".to_string())
     );
+    // A source or destination that cannot be read is reported there only, not again
+    // as "unknown" at the reports naming it.
+    let text = config(
+        &format!("{SQLITE}\nbusy = 3"),
+        "query = \"select x from t\"",
+    )
+    .replace("path = \"out\"", "path = \"out\"\nkeep = 3");
+    let out = validate(&text, &["validate"]);
+    assert_eq!(
+        (out.code, out.stderr),
+        (2, "reportctl: error: reports.toml:4:1: source \"db\", key `busy`: unknown key `busy`; did you mean `busy_timeout_ms`? allowed: `kind`, `path`, `init`, `busy_timeout_ms`, `events`\n\
+             reportctl: error: reports.toml:9:1: destination \"local\", key `keep`: unknown key `keep`; did you mean `keep_days`? allowed: `kind`, `path`, `keep_days`\n".to_string())
+    );
     let mail = "\n[destinations.mail]\nkind = \"email\"\nto = \"a@example.com\"\n";
     let out = validate(
         &(config(SQLITE, "query = \"select x from t\"") + mail),
@@ -264,6 +277,7 @@ fn postgres_unknown_columns_tables_and_parameters() {
     pg.client(&db)
         .batch_execute("CREATE TABLE t (x int, at timestamptz)")
         .unwrap();
+    // One line more than SQLite's: the query is on line 13.
     let source = format!(
         "kind = \"postgres\"\nurl = \"{}\"\npassword = {{ env = \"RCTL_TEST_PG_PASSWORD\" }}",
         pg.url(&db)
@@ -286,20 +300,20 @@ fn postgres_unknown_columns_tables_and_parameters() {
     );
     assert_eq!(
         v("query = \"select y from t\""),
-        error("12:17", "query", "PostgreSQL: column \"y\" does not exist (at line 1, column 8 of the query) [SQLSTATE 42703]")
+        error("13:17", "query", "PostgreSQL: column \"y\" does not exist (at line 1, column 8 of the query) [SQLSTATE 42703]")
     );
     assert_eq!(
         v("query = \"select x from nope\""),
-        error("12:23", "query", "PostgreSQL: relation \"nope\" does not exist (at line 1, column 15 of the query) [SQLSTATE 42P01]")
+        error("13:24", "query", "PostgreSQL: relation \"nope\" does not exist (at line 1, column 15 of the query) [SQLSTATE 42P01]")
     );
     assert_eq!(
         v("query = \"select x from t where at > :form\""),
-        error("12:9", "query", "the query uses the unknown parameter :form (at line 1, column 32 of the query); did you mean :from? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch")
+        error("13:9", "query", "the query uses the unknown parameter :form (at line 1, column 28 of the query); did you mean :from? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch")
     );
     assert_eq!(
         v("query = \"delete from t\""),
         error(
-            "12:9",
+            "13:9",
             "query",
             &format!("`DELETE` is not a read-only statement; {ONLY_READ}")
         )

@@ -64,7 +64,7 @@ impl<'a> Reader<'a> {
                     out.incomplete |= out.settings.is_none();
                 }
                 "sources" => {
-                    let (named, incomplete) = self.named(
+                    let (named, unreadable, incomplete) = self.named(
                         value,
                         "sources",
                         SOURCE_KINDS,
@@ -72,10 +72,11 @@ impl<'a> Reader<'a> {
                         Self::source,
                     );
                     out.sources = named;
-                    out.incomplete |= incomplete;
+                    out.incomplete |= incomplete || !unreadable.is_empty();
+                    out.unreadable_sources = unreadable;
                 }
                 "destinations" => {
-                    let (named, incomplete) = self.named(
+                    let (named, unreadable, incomplete) = self.named(
                         value,
                         "destinations",
                         DESTINATION_KINDS,
@@ -83,7 +84,8 @@ impl<'a> Reader<'a> {
                         Self::destination,
                     );
                     out.destinations = named;
-                    out.incomplete |= incomplete;
+                    out.incomplete |= incomplete || !unreadable.is_empty();
+                    out.unreadable_destinations = unreadable;
                 }
                 "serve" => {
                     out.serve = self.de(value, Subject::File, "serve");
@@ -158,7 +160,8 @@ impl<'a> Reader<'a> {
     }
 
     /// A table of named sources or destinations, each with a `kind` that says how to read
-    /// the rest: `read(kind, table, subject)`. Returns them and whether any was unreadable.
+    /// the rest: `read(kind, table, subject)`. Returns them, the names of those that
+    /// could not be read, and whether the whole table could not.
     fn named<'i, T>(
         &mut self,
         value: Spanned<DeValue<'i>>,
@@ -166,16 +169,16 @@ impl<'a> Reader<'a> {
         kinds: &str,
         subject_of: fn(String) -> Subject,
         read: impl Fn(&mut Self, &str, Spanned<DeValue<'i>>, &Subject) -> Option<T>,
-    ) -> (Vec<RawNamed<T>>, bool) {
+    ) -> (Vec<RawNamed<T>>, Vec<String>, bool) {
         let span = value.span();
         let mut named = Vec::new();
-        let mut incomplete = false;
+        let mut unreadable = Vec::new();
         let table = match value.into_inner() {
             DeValue::Table(t) => t,
             other => {
                 let want = format!("a table of named {key}, e.g. [{key}.NAME]");
                 self.wrong_type(span, Subject::File, key, &want, &other);
-                return (named, true);
+                return (named, unreadable, true);
             }
         };
         for (name, v) in table {
@@ -191,10 +194,10 @@ impl<'a> Reader<'a> {
                     span: name.span(),
                     value,
                 }),
-                None => incomplete = true,
+                None => unreadable.push(n.into_inner()),
             }
         }
-        (named, incomplete)
+        (named, unreadable, false)
     }
 
     fn wrong_type(
