@@ -38,4 +38,5 @@ mod serve_stall;
 mod structured;
 mod structured_pg;
 mod time_formats;
+mod validate_sql;
 mod windows;
