@@ -15,6 +15,7 @@ mod deliver_email;
 mod deliver_s3;
 mod deliver_sftp;
 mod fanout;
+mod docs;
 mod files;
 mod init;
 mod ledger;
