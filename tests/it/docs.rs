@@ -164,7 +164,7 @@ fn complete_secrets(value: &mut Value, dir: &Path, env: &mut Vec<String>) {
 }
 
 /// The keys whose value names a file that must exist (`validate` checks it even offline).
-const FILE_KEYS: &[&str] = &["path", "key_file", "known_hosts", "ca_file", "query_file"];
+const FILE_KEYS: &[&str] = &["path", "key_file", "known_hosts", "ca_file"];
 
 /// Makes the files the configuration names exist: a missing one is made in `dir` under
 /// its own name (a SQLite database for a sqlite source's `path`), and the value is
@@ -215,6 +215,23 @@ fn complete_files(config: &mut Table, dir: &Path) {
     }
 }
 
+/// Writes a query into every missing relative `query_file`, wherever it is.
+fn complete_query_files(value: &Value, dir: &Path) {
+    match value {
+        Value::Table(t) => {
+            if let Some(Value::String(name)) = t.get("query_file") {
+                if !dir.join(name).exists() {
+                    let query = "SELECT * FROM orders WHERE created_at >= :from AND created_at < :to";
+                    common::write(dir, name, query);
+                }
+            }
+            t.iter().for_each(|(_, v)| complete_query_files(v, dir));
+        }
+        Value::Array(a) => a.iter().for_each(|v| complete_query_files(v, dir)),
+        _ => {}
+    }
+}
+
 /// `validate --offline` on the block completed with the base; the failure to report, if any.
 fn check(block: &Block) -> Option<String> {
     let place = format!("{}:{}", block.file.display(), block.line);
@@ -226,6 +243,9 @@ fn check(block: &Block) -> Option<String> {
     merge(&mut config, snippet);
     let dir = common::tempdir();
     complete_files(&mut config, dir.path());
+    if let Some(reports) = config.get("reports") {
+        complete_query_files(reports, dir.path());
+    }
     let mut config = Value::Table(config);
     let mut env = Vec::new();
     complete_secrets(&mut config, dir.path(), &mut env);
