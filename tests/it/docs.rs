@@ -315,21 +315,56 @@ fn links(text: &str) -> Vec<(usize, String)> {
     found
 }
 
+/// The anchors of a Markdown file's headings, as GitHub makes them: lower case, spaces
+/// to `-`, other punctuation dropped (`` `plan --json`: a stable interface `` ->
+/// `plan---json-a-stable-interface`).
+fn anchors(text: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut found = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+        }
+        if in_code || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim();
+        let slug = title
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect();
+        found.push(slug);
+    }
+    found
+}
+
 #[test]
 fn every_relative_link_points_to_a_file() {
     let mut broken = Vec::new();
     for file in documents() {
         let text = std::fs::read_to_string(&file).unwrap();
         for (line, target) in links(&text) {
-            if target.contains("://") || target.starts_with('#') || target.starts_with("mailto:")
-            {
+            if target.contains("://") || target.starts_with("mailto:") {
                 continue;
             }
-            let path = target.split('#').next().unwrap();
-            let resolved = file.parent().unwrap().join(path);
+            let (path, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let resolved = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap().join(path)
+            };
             let arriving = ARRIVING.iter().any(|a| resolved == root().join(a));
             if !resolved.exists() && !arriving {
                 broken.push(format!("{}:{line}: {target}", file.display()));
+            } else if !anchor.is_empty() && resolved.extension().is_some_and(|e| e == "md") {
+                let text = std::fs::read_to_string(&resolved).unwrap_or_default();
+                if !arriving && !anchors(&text).iter().any(|a| a == anchor) {
+                    broken.push(format!("{}:{line}: {target}: no such heading", file.display()));
+                }
             }
         }
     }
