@@ -193,7 +193,8 @@ fn complete_files(config: &mut Table, dir: &Path) {
                 let local = if sqlite && *key == "path" {
                     let base = Path::new(name.as_str()).file_name().unwrap();
                     let db = rusqlite::Connection::open(dir.join(base)).unwrap();
-                    db.execute_batch("CREATE TABLE IF NOT EXISTS made_by_the_docs_test (x)").unwrap();
+                    db.execute_batch("CREATE TABLE IF NOT EXISTS made_by_the_docs_test (x)")
+                        .unwrap();
                     base.to_str().unwrap().to_string()
                 } else {
                     made(name)
@@ -207,7 +208,7 @@ fn complete_files(config: &mut Table, dir: &Path) {
             if let Some(i) = state.find("sslrootcert=") {
                 let start = i + "sslrootcert=".len();
                 let end = state[start..].find('&').map_or(state.len(), |e| start + e);
-                let ca = made(&state[start..end].to_string());
+                let ca = made(&state[start..end]);
                 let ca = dir.join(ca).display().to_string();
                 state.replace_range(start..end, &ca);
             }
@@ -221,7 +222,8 @@ fn complete_query_files(value: &Value, dir: &Path) {
         Value::Table(t) => {
             if let Some(Value::String(name)) = t.get("query_file") {
                 if !dir.join(name).exists() {
-                    let query = "SELECT * FROM orders WHERE created_at >= :from AND created_at < :to";
+                    let query =
+                        "SELECT * FROM orders WHERE created_at >= :from AND created_at < :to";
                     common::write(dir, name, query);
                 }
             }
@@ -267,7 +269,11 @@ fn check(block: &Block) -> Option<String> {
 #[test]
 fn every_toml_block_of_the_documentation_validates() {
     let blocks: Vec<Block> = documents().iter().flat_map(|f| toml_blocks(f)).collect();
-    assert!(blocks.len() >= 15, "only {} toml blocks found", blocks.len());
+    assert!(
+        blocks.len() >= 15,
+        "only {} toml blocks found",
+        blocks.len()
+    );
     let skipped = blocks.iter().filter(|b| !b.validated).count();
     assert!(
         skipped <= MAX_NOT_VALIDATED,
@@ -363,7 +369,10 @@ fn every_relative_link_points_to_a_file() {
             } else if !anchor.is_empty() && resolved.extension().is_some_and(|e| e == "md") {
                 let text = std::fs::read_to_string(&resolved).unwrap_or_default();
                 if !arriving && !anchors(&text).iter().any(|a| a == anchor) {
-                    broken.push(format!("{}:{line}: {target}: no such heading", file.display()));
+                    broken.push(format!(
+                        "{}:{line}: {target}: no such heading",
+                        file.display()
+                    ));
                 }
             }
         }
