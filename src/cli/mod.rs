@@ -61,10 +61,15 @@ pub enum Command {
     ///
     /// Reads the whole file and lists every problem it can find in one pass, each naming
     /// the file, line and column, the report (or source, destination) and key, and what is
-    /// allowed. Also checks what runs will need: that secrets can be read from their
-    /// environment variables or files and that referenced files exist. Silent and exit 0
-    /// when all is well.
-    Validate,
+    /// allowed, with a "did you mean" for misspelt keys, values and names. Also checks
+    /// what runs will need: that secrets can be read from their environment variables or
+    /// files, that referenced files exist, and that each report's query is one statement
+    /// that only reads and prepares on its source (unknown tables, columns and
+    /// parameters): SQLite on a read-only connection, PostgreSQL in a read-only
+    /// transaction that is rolled back, never executed. Queries of command sources are not
+    /// checked (-v says so). Silent and exit 0 when all is well.
+    #[command(after_help = VALIDATE_EXAMPLES)]
+    Validate(ValidateArgs),
 
     /// List the reports: status, schedule in words, next run.
     List(ListArgs),
@@ -152,6 +157,22 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+}
+
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  reportctl validate                 check everything, databases included
+  reportctl validate --offline       on a machine that cannot reach the databases
+  reportctl validate -v              also say which queries were not checked, and why
+  reportctl validate --json          the errors and warnings as JSON";
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Open no source: no SQLite database file and no PostgreSQL server. Queries are
+    /// still judged from their text (one statement that only reads); whether their
+    /// tables, columns and parameters exist is not checked.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]

@@ -27,7 +27,7 @@ use crate::exit::UsageError;
 
 pub fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
-        Command::Validate => validate::run(cli),
+        Command::Validate(args) => validate::run(cli, args),
         Command::List(args) => list::run(cli, args),
         Command::Plan(args) => plan::run(cli, args),
         Command::Run(args) => run::run(cli, args),
@@ -107,8 +107,9 @@ fn by_name_ignoring_case<'c>(config: &'c Config, name: &str) -> Result<&'c Repor
         [] => {
             let known: Vec<_> = config.reports.iter().map(|r| r.name.as_str()).collect();
             Err(anyhow!(UsageError(format!(
-                "no report named \"{name}\" in {}; reports: {}",
+                "no report named \"{name}\" in {}; {}reports: {}",
                 config.path.display(),
+                crate::config::diag::did_you_mean(name, known.iter().copied(), "\""),
                 known.join(", ")
             ))))
         }

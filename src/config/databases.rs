@@ -9,15 +9,32 @@ use std::path::Path;
 
 use super::model::{Source, SourceKind};
 
+/// What `validate` found about a report's query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryCheck {
+    /// Nothing to say: it only reads and prepares, or it was not checked (a command
+    /// source, `--offline`, a source reported elsewhere).
+    Fine,
+    /// The query is refused; `at`: the 1-based character position in the query of the
+    /// problem, when the database says.
+    Problem { message: String, at: Option<usize> },
+    /// The source cannot be reached to check queries: answered for the first of its
+    /// queries only, so that it is said once per source.
+    Unreachable(String),
+}
+
 pub trait Databases: Send {
     /// The problem with `path` as a SQLite database file, if any. A `ledger` may be
     /// missing but not empty; a missing source file is not reported here.
     fn sqlite_file(&mut self, path: &Path, ledger: bool) -> Option<String>;
 
-    /// The problem with `query` on `source`: `Some(None)` when it only reads,
-    /// `Some(Some(problem))` when it does not or cannot be asked, `None` when nothing is
-    /// to be said here (the source's file is no database, reported on its `path`).
-    fn query_problem(&mut self, source: &Source, query: &str) -> Option<Option<String>>;
+    /// What is wrong with `query` on `source`, for the report `subject` (a report's
+    /// name as messages show it: `report "Daily"`).
+    fn check_query(&mut self, subject: &str, source: &Source, query: &str) -> QueryCheck;
+
+    /// True when sources are not opened (`validate --offline`): only what can be seen
+    /// without them is checked.
+    fn offline(&self) -> bool;
 
     /// The columns of `table` in source `name`'s database; `Ok(None)` when it has no
     /// such table.

@@ -79,6 +79,45 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+/// The candidate closest to `word`, if one is close enough to be what was meant: equal
+/// ignoring case, blanks, `_` and `-`, or within a few edits (a third of the word's
+/// length, at least one), or the only one that begins with it. The one "did you mean" of every message: keys, values, zones,
+/// and names of sources, destinations and reports.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let norm = |s: &str| s.to_lowercase().replace([' ', '_', '-'], "");
+    let want = norm(word);
+    let limit = (want.chars().count() / 3).max(1);
+    // A few edits away; else the one name that begins with the word (`lease` for
+    // `lease_seconds`).
+    let mut prefixed = Vec::new();
+    let near = candidates
+        .into_iter()
+        .filter(|c| *c != word)
+        .inspect(|c| {
+            if want.chars().count() >= 3 && norm(c).starts_with(&want) {
+                prefixed.push(*c);
+            }
+        })
+        .map(|c| (strsim::damerau_levenshtein(&want, &norm(c)), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c);
+    near.or(match prefixed.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    })
+}
+
+/// "did you mean `x`? " for the closest candidate (`quote`: each side of it), or "".
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    quote: &str,
+) -> String {
+    closest(word, candidates)
+        .map_or_else(String::new, |c| format!("did you mean {quote}{c}{quote}? "))
+}
+
 /// The offsets just after each newline of `bytes`.
 fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
     bytes
@@ -203,6 +242,23 @@ impl<'a> SourceText<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closest_names() {
+        let keys = ["frequency", "every", "at", "destinations", "timezone"];
+        assert_eq!(closest("frequncy", keys), Some("frequency"));
+        assert_eq!(closest("destination", keys), Some("destinations"));
+        assert_eq!(closest("Time_Zone", keys), Some("timezone"));
+        assert_eq!(closest("colour", keys), None);
+        assert_eq!(closest("x", keys), None);
+        assert_eq!(closest("dest", keys), Some("destinations"));
+        assert_eq!(closest("e", keys), None);
+        assert_eq!(
+            closest("america/new york", ["America/New_York", "Europe/Paris"]),
+            Some("America/New_York")
+        );
+        assert_eq!(did_you_mean("evrey", keys, "`"), "did you mean `every`? ");
+    }
 
     #[test]
     fn positions_are_one_based_and_count_characters() {

@@ -19,7 +19,7 @@ pub mod secret;
 
 use std::path::{Path, PathBuf};
 
-pub use databases::Databases;
+pub use databases::{Databases, QueryCheck};
 pub use diag::{ConfigErrors, Diagnostic, SourceText, Subject};
 pub use model::*;
 pub use raw::{RawConfig, RawDestination, RawNamed, RawReportParts, RawSource};

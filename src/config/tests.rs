@@ -181,13 +181,13 @@ fn nested_unknown_keys_are_located() {
     let errs = messages(load_text(&text).unwrap_err());
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(
-        errs[0].starts_with("reports.toml:20:1: report \"Daily Views\", key `csv.delimeter`: unknown key `delimeter`; allowed: `delimiter`,"),
+        errs[0].starts_with("reports.toml:20:1: report \"Daily Views\", key `csv.delimeter`: unknown key `delimeter`; did you mean `delimiter`? allowed: `delimiter`,"),
         "{}",
         errs[0]
     );
     let text = MINIMAL.replace("kind = \"directory\"\n", "kind = \"directory\"\nkeep = 3\n");
     let errs = messages(load_text(&text).unwrap_err());
-    assert!(errs[0].contains("destination \"local\", key `keep`: unknown key `keep`; allowed: `kind`, `path`, `keep_days`"), "{errs:?}");
+    assert!(errs[0].contains("destination \"local\", key `keep`: unknown key `keep`; did you mean `keep_days`? allowed: `kind`, `path`, `keep_days`"), "{errs:?}");
 }
 
 #[test]

@@ -89,7 +89,7 @@ fn a_bad_time_format_is_refused() {
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(
         out.stderr,
-        "reportctl: error: reports.toml:11:15: source \"s\", key `time_format`: \"sqlite3\" is not allowed; allowed: rfc3339, sqlite, local, unix, unix_ms\n"
+        "reportctl: error: reports.toml:11:15: source \"s\", key `time_format`: \"sqlite3\" is not allowed; did you mean \"sqlite\"? allowed: rfc3339, sqlite, local, unix, unix_ms\n"
     );
 }
 

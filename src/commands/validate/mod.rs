@@ -6,15 +6,17 @@ use std::io::Write;
 use anyhow::Result;
 use serde_json::json;
 
+mod classify;
 mod databases;
 mod time_samples;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, ValidateArgs};
 use crate::config::{self, Diagnostic, Subject};
 use crate::{exit, ui};
 
-pub fn run(cli: &Cli) -> Result<u8> {
-    match config::load_with(&cli.config, Some(Box::new(databases::Inspector::default()))) {
+pub fn run(cli: &Cli, args: &ValidateArgs) -> Result<u8> {
+    let inspector = databases::Inspector::new(args.offline);
+    match config::load_with(&cli.config, Some(Box::new(inspector))) {
         Ok(c) => {
             // Kept until the process ends, as `super::load` does.
             let c = std::mem::ManuallyDrop::new(c);

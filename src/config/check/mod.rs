@@ -78,7 +78,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    pub fn config(&mut self, raw: RawConfig) -> Option<Config> {
+    pub fn config(&mut self, mut raw: RawConfig) -> Option<Config> {
         self.pickup_rules(&raw);
         let spool_span = raw
             .settings
@@ -93,11 +93,13 @@ impl<'a> Checker<'a> {
             .sources
             .iter()
             .map(|s| s.name.get_ref().clone())
+            .chain(std::mem::take(&mut raw.unreadable_sources))
             .collect();
         let declared_destinations: BTreeSet<String> = raw
             .destinations
             .iter()
             .map(|d| d.name.get_ref().clone())
+            .chain(std::mem::take(&mut raw.unreadable_destinations))
             .collect();
         let mut sources = BTreeMap::new();
         for s in raw.sources {

@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use super::structured::OutputContext;
 use super::Checker;
-use crate::config::diag::Subject;
+use crate::config::diag::{did_you_mean, Subject};
 use crate::config::model::*;
 use crate::config::names::check_identifier;
 use crate::config::raw::{RawOutput, RawReport};
@@ -91,8 +91,9 @@ impl Checker<'_> {
                     s,
                     &format!("{prefix}kind"),
                     format!(
-                        "\"{}\" is not an output kind; allowed: sql, summary, detail",
-                        other.escape_default()
+                        "\"{}\" is not an output kind; {}allowed: sql, summary, detail",
+                        other.escape_default(),
+                        did_you_mean(other, ["sql", "summary", "detail"], "\"")
                     ),
                 );
                 return None;
@@ -112,7 +113,8 @@ impl Checker<'_> {
             &query,
             written.or(o.query_file.as_ref().map(|v| (v, "query_file"))),
         ) {
-            self.query_reads_only(ctx.source, q, v.span(), s, &format!("{prefix}{key}"));
+            let at = (v.span(), key == "query");
+            self.query_reads_only(ctx.source, q, at, s, &format!("{prefix}{key}"));
         }
         Some(Output {
             kind: kind?,

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::structured::OutputContext;
 use super::{Checker, Defaults};
-use crate::config::diag::Subject;
+use crate::config::diag::{did_you_mean, Subject};
 use crate::config::limits;
 use crate::config::model::*;
 use crate::config::names::{check_report_name, FileNameTemplate, Var};
@@ -326,6 +326,10 @@ fn reference_message<'a>(
     if defined.is_empty() {
         format!("unknown {what} \"{name}\"; no {what}s are defined: add a [{what}s.{name}] table")
     } else {
-        format!("unknown {what} \"{name}\"; defined: {}", defined.join(", "))
+        let hint = did_you_mean(name, defined.iter().copied(), "\"");
+        format!(
+            "unknown {what} \"{name}\"; {hint}defined: {}",
+            defined.join(", ")
+        )
     }
 }

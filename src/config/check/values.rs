@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use toml::{Spanned, Value};
 
 use super::Checker;
-use crate::config::diag::Subject;
+use crate::config::diag::{did_you_mean, Subject};
 use crate::config::limits::Limit;
 use crate::config::raw::Int;
 use crate::config::secret::Secret;
@@ -83,12 +83,13 @@ impl Checker<'_> {
             Some((_, t)) => *t,
             None => {
                 let allowed: Vec<_> = choices.iter().map(|(n, _)| *n).collect();
+                let hint = did_you_mean(s.get_ref(), allowed.iter().copied(), "\"");
                 self.err(
                     s.span(),
                     subject,
                     key,
                     format!(
-                        "\"{}\" is not allowed; allowed: {}",
+                        "\"{}\" is not allowed; {hint}allowed: {}",
                         s.get_ref().escape_default(),
                         allowed.join(", ")
                     ),
@@ -130,9 +131,8 @@ impl Checker<'_> {
         match name.parse::<Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
-                let hint = suggest_zone(name)
-                    .map(|z| format!("did you mean {z}? "))
-                    .unwrap_or_default();
+                let zones = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name());
+                let hint = did_you_mean(name, zones, "");
                 self.err(
                     v.span(),
                     subject,
@@ -334,24 +334,9 @@ fn parse_local(s: &str) -> Option<NaiveDateTime> {
         })
 }
 
-fn suggest_zone(name: &str) -> Option<&'static str> {
-    let norm = |s: &str| s.to_ascii_lowercase().replace([' ', '_', '-'], "");
-    let want = norm(name);
-    chrono_tz::TZ_VARIANTS
-        .iter()
-        .map(|z| z.name())
-        .find(|z| norm(z) == want)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn zone_suggestions() {
-        assert_eq!(suggest_zone("america/new york"), Some("America/New_York"));
-        assert_eq!(suggest_zone("Nowhere/Else"), None);
-    }
 
     #[test]
     fn local_forms() {

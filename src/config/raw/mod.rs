@@ -13,6 +13,7 @@ pub(super) mod halves;
 mod messages;
 pub(super) mod read;
 pub mod schema;
+mod unknown;
 
 /// The first stage: the document parsed and read into raw structs, with the problems
 /// found on the way; `Err` for a syntax error, which stops everything. A large file is
@@ -578,6 +579,10 @@ pub struct RawConfig {
     pub destinations: Vec<RawNamed<RawDestination>>,
     pub reports: Vec<RawReportParts>,
     pub serve: Option<Spanned<RawServe>>,
+    /// Names of sources and destinations whose tables could not be read (their errors
+    /// are recorded): reports naming them get no second error.
+    pub unreadable_sources: Vec<String>,
+    pub unreadable_destinations: Vec<String>,
     /// Set when some part could not be read at all (errors already recorded).
     pub incomplete: bool,
 }

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::messages::{clean_message, find_by_span, key_path_at, syntax_message, type_name};
 use super::*;
-use crate::config::diag::{ConfigErrors, Diagnostic, SourceText, Subject};
+use crate::config::diag::{did_you_mean, ConfigErrors, Diagnostic, SourceText, Subject};
 
 /// The whole document parsed and read into raw structs on this thread, with the
 /// problems found on the way; `Err` for a syntax error, which stops everything.
@@ -64,7 +64,7 @@ impl<'a> Reader<'a> {
                     out.incomplete |= out.settings.is_none();
                 }
                 "sources" => {
-                    let (named, incomplete) = self.named(
+                    let (named, unreadable, incomplete) = self.named(
                         value,
                         "sources",
                         SOURCE_KINDS,
@@ -72,10 +72,11 @@ impl<'a> Reader<'a> {
                         Self::source,
                     );
                     out.sources = named;
-                    out.incomplete |= incomplete;
+                    out.incomplete |= incomplete || !unreadable.is_empty();
+                    out.unreadable_sources = unreadable;
                 }
                 "destinations" => {
-                    let (named, incomplete) = self.named(
+                    let (named, unreadable, incomplete) = self.named(
                         value,
                         "destinations",
                         DESTINATION_KINDS,
@@ -83,7 +84,8 @@ impl<'a> Reader<'a> {
                         Self::destination,
                     );
                     out.destinations = named;
-                    out.incomplete |= incomplete;
+                    out.incomplete |= incomplete || !unreadable.is_empty();
+                    out.unreadable_destinations = unreadable;
                 }
                 "serve" => {
                     out.serve = self.de(value, Subject::File, "serve");
@@ -109,7 +111,10 @@ impl<'a> Reader<'a> {
                         Some(key.span()),
                         Subject::File,
                         None,
-                        format!("unknown top-level key `{other}`; allowed: {TOP_LEVEL}"),
+                        format!(
+                            "unknown top-level key `{other}`; {}allowed: {TOP_LEVEL}",
+                            did_you_mean(other, TOP_LEVEL.split(", "), "`")
+                        ),
                     );
                     self.errors.push(d);
                     out.incomplete = true;
@@ -155,7 +160,8 @@ impl<'a> Reader<'a> {
     }
 
     /// A table of named sources or destinations, each with a `kind` that says how to read
-    /// the rest: `read(kind, table, subject)`. Returns them and whether any was unreadable.
+    /// the rest: `read(kind, table, subject)`. Returns them, the names of those that
+    /// could not be read, and whether the whole table could not.
     fn named<'i, T>(
         &mut self,
         value: Spanned<DeValue<'i>>,
@@ -163,16 +169,16 @@ impl<'a> Reader<'a> {
         kinds: &str,
         subject_of: fn(String) -> Subject,
         read: impl Fn(&mut Self, &str, Spanned<DeValue<'i>>, &Subject) -> Option<T>,
-    ) -> (Vec<RawNamed<T>>, bool) {
+    ) -> (Vec<RawNamed<T>>, Vec<String>, bool) {
         let span = value.span();
         let mut named = Vec::new();
-        let mut incomplete = false;
+        let mut unreadable = Vec::new();
         let table = match value.into_inner() {
             DeValue::Table(t) => t,
             other => {
                 let want = format!("a table of named {key}, e.g. [{key}.NAME]");
                 self.wrong_type(span, Subject::File, key, &want, &other);
-                return (named, true);
+                return (named, unreadable, true);
             }
         };
         for (name, v) in table {
@@ -188,10 +194,10 @@ impl<'a> Reader<'a> {
                     span: name.span(),
                     value,
                 }),
-                None => incomplete = true,
+                None => unreadable.push(n.into_inner()),
             }
         }
-        (named, incomplete)
+        (named, unreadable, false)
     }
 
     fn wrong_type(
@@ -248,7 +254,14 @@ impl<'a> Reader<'a> {
                         Some(k.span()),
                         subject.clone(),
                         Some("kind".into()),
-                        format!("{shown} is not a kind; allowed: {allowed}"),
+                        format!(
+                            "{shown} is not a kind; {}allowed: {allowed}",
+                            other.map_or_else(String::new, |o| did_you_mean(
+                                o,
+                                allowed.split(", "),
+                                "\""
+                            ))
+                        ),
                     );
                     self.errors.push(d);
                     None
@@ -342,10 +355,86 @@ impl<'a> Reader<'a> {
         match T::deserialize(ValueDeserializer::from(v)) {
             Ok(t) => Some(Spanned::new(span, t)),
             Err(e) => {
-                self.serde_error(&e, span, subject, prefix);
+                self.errors_of::<T>(e, span, subject, prefix);
                 None
             }
         }
+    }
+
+    /// Records serde's error `e` for the value at `span`; when it is an unknown key,
+    /// every unknown key of that table is recorded (see `unknown`), and the value is
+    /// read again without them to find what else is wrong.
+    fn errors_of<T: DeserializeOwned>(
+        &mut self,
+        mut e: toml::de::Error,
+        span: Range<usize>,
+        subject: Subject,
+        prefix: &str,
+    ) {
+        let mut value: Option<DeValue<'a>> = None;
+        while let (Some(allowed), Some(at)) = (unknown::allowed_keys(e.message()), e.span()) {
+            if value.is_none() {
+                value = self.reparsed_value(&span).cloned();
+            }
+            let Some(v) = value.as_mut() else { break };
+            let taken = unknown::take_unknown(v, at.start, &allowed);
+            if taken.is_empty() {
+                break;
+            }
+            for u in &taken {
+                let key = self.key_path(&span, u.span.start, prefix);
+                let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+                let hint = did_you_mean(&u.name, allowed.iter().map(String::as_str), "`");
+                let message = match list.is_empty() {
+                    true => format!("unknown key `{}`; this table has no keys", u.name),
+                    false => format!(
+                        "unknown key `{}`; {hint}allowed: {}",
+                        u.name,
+                        list.join(", ")
+                    ),
+                };
+                let d = self
+                    .src
+                    .diagnostic(Some(u.span.clone()), subject.clone(), key, message);
+                self.errors.push(d);
+            }
+            match T::deserialize(ValueDeserializer::from(Spanned::new(
+                span.clone(),
+                v.clone(),
+            ))) {
+                Ok(_) => return,
+                Err(next) => e = next,
+            }
+        }
+        self.serde_error(&e, span, subject, prefix);
+    }
+
+    /// The value at `span` in the document parsed again (once, and only when something
+    /// is wrong: serde consumed the value).
+    fn reparsed_value(&mut self, span: &Range<usize>) -> Option<&DeValue<'a>> {
+        let text = self.src.text;
+        let root = self
+            .reparsed
+            .get_or_insert_with(|| DeValue::Table(DeTable::parse_recoverable(text).0.into_inner()));
+        find_by_span(root, span)
+    }
+
+    /// The dotted key path, after `prefix`, of the key or value at `offset` inside the
+    /// value at `value_span`.
+    fn key_path(
+        &mut self,
+        value_span: &Range<usize>,
+        offset: usize,
+        prefix: &str,
+    ) -> Option<String> {
+        let mut path: Vec<String> = Vec::new();
+        if !prefix.is_empty() {
+            path.push(prefix.to_string());
+        }
+        if let Some(value) = self.reparsed_value(value_span) {
+            key_path_at(value, offset, &mut path);
+        }
+        (!path.is_empty()).then(|| path.join("."))
     }
 
     fn de_plain<T: DeserializeOwned>(
@@ -364,23 +453,10 @@ impl<'a> Reader<'a> {
         prefix: &str,
     ) {
         let span = e.span();
-        let mut path: Vec<String> = Vec::new();
-        if !prefix.is_empty() {
-            path.push(prefix.to_string());
-        }
-        if let Some(s) = &span {
-            // The value was consumed by serde; the key path is found in the document
-            // parsed again (once, and only when something is wrong), where the value is
-            // the one with the same span.
-            let text = self.src.text;
-            let root = self.reparsed.get_or_insert_with(|| {
-                DeValue::Table(DeTable::parse_recoverable(text).0.into_inner())
-            });
-            if let Some(value) = find_by_span(root, &value_span) {
-                key_path_at(value, s.start, &mut path);
-            }
-        }
-        let key = (!path.is_empty()).then(|| path.join("."));
+        let key = match &span {
+            Some(s) => self.key_path(&value_span, s.start, prefix),
+            None => (!prefix.is_empty()).then(|| prefix.to_string()),
+        };
         let d = self
             .src
             .diagnostic(span, subject, key, clean_message(e.message()));

@@ -118,6 +118,74 @@ pub fn text_rows(source: &PostgresSource, sql: &str) -> Result<Vec<Vec<Option<St
     })
 }
 
+/// Why `prepare_only` found a query wrong.
+pub enum PrepareError {
+    /// The server could not be reached, or the session not set up.
+    Unreachable(anyhow::Error),
+    /// The server (or the parameter rewriting) refused the query; `at` is the 1-based
+    /// character position in the query as written, when known.
+    Query { message: String, at: Option<usize> },
+}
+
+/// Prepares `sql` on the source without running it, in a read-only transaction that
+/// is rolled back: the server finds unknown tables, columns, functions and type errors
+/// (`validate`). Never executes it: a `PREPARE` of a `DELETE` would succeed even in a
+/// read-only transaction, so what a query does is judged from its text beforehand.
+pub fn prepare_only(source: &PostgresSource, sql: &str) -> Result<(), PrepareError> {
+    let translated =
+        params::translate(sql).map_err(|message| PrepareError::Query { message, at: None })?;
+    let types: Vec<Type> = translated.names.iter().map(|n| param_type(n)).collect();
+    let target = pgconn::for_source(source).map_err(PrepareError::Unreachable)?;
+    let rt = runtime().map_err(PrepareError::Unreachable)?;
+    rt.block_on(async {
+        let client = connect(&target).await.map_err(PrepareError::Unreachable)?;
+        let session = Session {
+            client: &client,
+            sql,
+            translated: &translated,
+        };
+        session
+            .setup(Tz::UTC, source.statement_timeout)
+            .await
+            .map_err(|e| {
+                PrepareError::Unreachable(
+                    e.context(format!("setting up the session on {}", target.describe)),
+                )
+            })?;
+        let result = match client.prepare_typed(&translated.sql, &types).await {
+            Ok(st) if st.columns().is_empty() => Err(PrepareError::Query {
+                message: "the query returns no columns; a report query must be a SELECT".into(),
+                at: None,
+            }),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let at = match e.as_db_error().and_then(|d| d.position()) {
+                    Some(tokio_postgres::error::ErrorPosition::Original(p)) => {
+                        session.original(*p, Some(0))
+                    }
+                    _ => None,
+                };
+                let message = session.explain(&e, Some(0)).to_string();
+                Err(PrepareError::Query { message, at })
+            }
+        };
+        // Nothing ran; the transaction is ended all the same.
+        let _ = client.batch_execute("ROLLBACK").await;
+        result
+    })
+}
+
+/// The PostgreSQL type each window parameter is bound as.
+fn param_type(name: &str) -> Type {
+    match name {
+        "from" | "to" => Type::TIMESTAMPTZ,
+        "from_local" | "to_local" => Type::TIMESTAMP,
+        "from_date" | "to_date" => Type::DATE,
+        "from_epoch" | "to_epoch" => Type::INT8,
+        other => unreachable!("not a window parameter: {other}"),
+    }
+}
+
 fn run(
     source: &PostgresSource,
     tz: Tz,
@@ -200,17 +268,17 @@ impl Values {
 
     /// The value and PostgreSQL type of the parameter `name`.
     fn get(&self, name: &str) -> (&(dyn ToSql + Sync), Type) {
-        match name {
-            "from" => (&self.from, Type::TIMESTAMPTZ),
-            "to" => (&self.to, Type::TIMESTAMPTZ),
-            "from_local" => (&self.from_local, Type::TIMESTAMP),
-            "to_local" => (&self.to_local, Type::TIMESTAMP),
-            "from_date" => (&self.from_date, Type::DATE),
-            "to_date" => (&self.to_date, Type::DATE),
-            "from_epoch" => (&self.from_epoch, Type::INT8),
-            "to_epoch" => (&self.to_epoch, Type::INT8),
-            other => unreachable!("not a window parameter: {other}"),
-        }
+        let value: &(dyn ToSql + Sync) = match name {
+            "from" => &self.from,
+            "to" => &self.to,
+            "from_local" => &self.from_local,
+            "to_local" => &self.to_local,
+            "from_date" => &self.from_date,
+            "to_date" => &self.to_date,
+            "from_epoch" => &self.from_epoch,
+            _ => &self.to_epoch,
+        };
+        (value, param_type(name))
     }
 }
 
@@ -225,11 +293,17 @@ impl Session<'_> {
     /// added in front of the translated query in the statement that failed; `None`
     /// for statements of our own).
     fn explain(&self, e: &tokio_postgres::Error, prefix: Option<usize>) -> anyhow::Error {
-        let at = |p: u32| {
-            let o = self.translated.original_position(p as usize, prefix?);
-            (o <= self.sql.chars().count() + 1).then(|| line_col(self.sql, o))
-        };
+        let at = |p: u32| self.original(p, prefix).map(|o| line_col(self.sql, o));
         anyhow!("{}", pgconn::describe_error(e, &at))
+    }
+
+    /// The 1-based character position in the query as written of PostgreSQL's
+    /// `position` in a statement with `prefix` characters in front of the query.
+    fn original(&self, position: u32, prefix: Option<usize>) -> Option<usize> {
+        let o = self
+            .translated
+            .original_position(position as usize, prefix?);
+        (o <= self.sql.chars().count() + 1).then_some(o)
     }
 
     async fn setup(&self, tz: Tz, statement_timeout: Option<Duration>) -> Result<()> {

@@ -92,10 +92,14 @@ pub fn translate(sql: &str) -> Result<Translated, String> {
                 if let Some(Token::Word(w)) = tokens.get(i + 1).map(|n| &n.token) {
                     if w.quote_style.is_none() {
                         let Some(name) = PARAM_NAMES.iter().find(|n| **n == w.value) else {
+                            let names: Vec<String> =
+                                PARAM_NAMES.iter().map(|n| format!(":{n}")).collect();
+                            let names = names.iter().map(String::as_str);
+                            let written = format!(":{}", w.value);
                             return Err(format!(
-                                "the query uses the unknown parameter :{} (at {} of the query); allowed: {}",
-                                w.value,
+                                "the query uses the unknown parameter {written} (at {} of the query); {}allowed: {}",
                                 at(),
+                                crate::config::diag::did_you_mean(&written, names, ""),
                                 allowed_params()
                             ));
                         };

@@ -1,0 +1,328 @@
+//! `validate` checks the SQL: a query that is not one read-only statement is refused
+//! from its text; each query is prepared on its source (SQLite read-only, PostgreSQL in
+//! a read-only transaction that is rolled back) to find unknown tables, columns and
+//! parameters, with the place in the file; `--offline` opens no source; every unknown
+//! key of a table in one pass, with "did you mean"; no follow-up errors.
+
+use crate::common::pg;
+use crate::common::{run, tempdir, write, Output};
+
+const ONLY_READ: &str = "a report's query must only read: SELECT, WITH … SELECT, VALUES or TABLE";
+
+/// A configuration with `source` as source "db", a directory destination "local" and
+/// one daily report "Daily" whose query is the line `query` (line 12 of the file).
+fn config(source: &str, query: &str) -> String {
+    format!(
+        "[sources.db]\n{source}\n\n[destinations.local]\nkind = \"directory\"\npath = \"out\"\n\n[[reports]]\nname = \"Daily\"\ntype = \"VIEWS\"\n{query}\nsource = \"db\"\ndestinations = [\"local\"]\n[reports.schedule]\nfrequency = \"daily\"\n"
+    )
+}
+
+const SQLITE: &str = "kind = \"sqlite\"\npath = \"data.db\"";
+
+/// Runs `args` on `text` in a directory holding `data.db` (table `t(x, at)`).
+fn validate(text: &str, args: &[&str]) -> Output {
+    let dir = tempdir();
+    let conn = rusqlite::Connection::open(dir.path().join("data.db")).unwrap();
+    conn.execute_batch("create table t(x, at);").unwrap();
+    drop(conn);
+    write(dir.path(), "reports.toml", text);
+    let out = run(dir.path(), args);
+    assert_eq!(out.stdout, "");
+    out
+}
+
+fn stderr(source: &str, query: &str, args: &[&str]) -> (i32, String) {
+    let out = validate(&config(source, query), args);
+    (out.code, out.stderr)
+}
+
+fn error(at: &str, key: &str, message: &str) -> (i32, String) {
+    (
+        2,
+        format!("reportctl: error: reports.toml:{at}: report \"Daily\", key `{key}`: source \"db\": {message}\n"),
+    )
+}
+
+#[test]
+fn sqlite_unknown_columns_tables_and_parameters_are_found_where_they_are() {
+    let v = |q: &str| stderr(SQLITE, q, &["validate"]);
+    assert_eq!(
+        v("query = \"select x from t where at >= :from\""),
+        (0, String::new())
+    );
+    assert_eq!(
+        v("query = \"select y from t\""),
+        error(
+            "12:17",
+            "query",
+            "SQLite: no such column: y (at line 1, column 8 of the query)"
+        )
+    );
+    assert_eq!(
+        v("query = \"select x from nope\""),
+        error("12:9", "query", "SQLite: no such table: nope")
+    );
+    assert_eq!(
+        v("query = '''\nselect x\nfrom t where at >= :form'''"),
+        error("14:20", "query", "the query uses the unknown parameter :form (at line 2, column 20 of the query); did you mean :from? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch")
+    );
+    assert_eq!(
+        v("query = \"delete from t\""),
+        error(
+            "12:9",
+            "query",
+            &format!("`DELETE` is not a read-only statement; {ONLY_READ}")
+        )
+    );
+    assert_eq!(
+        v("query = \"select x from t; delete from t\""),
+        error(
+            "12:9",
+            "query",
+            &format!("the query holds 2 statements; give one; {ONLY_READ}")
+        )
+    );
+    assert_eq!(
+        v("query = \"with d as (delete from t returning *) select * from d\""),
+        error(
+            "12:9",
+            "query",
+            &format!("the query holds a DELETE; {ONLY_READ}")
+        )
+    );
+}
+
+/// PostgreSQL text checks need no server: they come before it is asked.
+#[test]
+fn postgres_queries_that_do_not_only_read_are_refused_from_their_text() {
+    let pg = "kind = \"postgres\"\nurl = \"postgres://reporter@127.0.0.1:9/db\"";
+    for (query, why) in [
+        ("delete from t", "`DELETE` is not a read-only statement"),
+        (
+            "with d as (delete from t returning *) select * from d",
+            "the query holds a DELETE",
+        ),
+        (
+            "select 1; select 2",
+            "the query holds 2 statements; give one",
+        ),
+        (
+            "select * from (select * from t for update) s",
+            "`FOR UPDATE` locks rows",
+        ),
+        ("copy t to stdout", "`COPY` is not a read-only statement"),
+        ("call p()", "`CALL` is not a read-only statement"),
+    ] {
+        assert_eq!(
+            stderr(pg, &format!("query = \"{query}\""), &["validate"]),
+            error("12:9", "query", &format!("{why}; {ONLY_READ}")),
+            "{query}"
+        );
+    }
+}
+
+/// An unreachable source is one error, however many reports use it; `--offline` does
+/// not try it, and skips the SQLite files, but still judges the text.
+#[test]
+fn unreachable_sources_once_and_offline_not_at_all() {
+    let pg = "kind = \"postgres\"\nurl = \"postgres://reporter@127.0.0.1:9/db\"";
+    let second = "\n[[reports]]\nname = \"Other\"\ntype = \"VIEWS\"\nquery = \"select 2\"\nsource = \"db\"\ndestinations = [\"local\"]\n[reports.schedule]\nfrequency = \"daily\"\n";
+    let text = config(pg, "query = \"select 1\"") + second;
+    let out = validate(&text, &["validate"]);
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("reportctl: error: reports.toml:12:9: source \"db\": the queries on this source cannot be checked: connecting to PostgreSQL at 127.0.0.1:9/db as reporter: "),
+        "{}",
+        out.stderr
+    );
+    let out = validate(&text, &["validate", "--offline"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    // Offline, SQLite is not opened (the unknown column goes unseen) but a DELETE is
+    // refused from its text.
+    assert_eq!(
+        stderr(
+            SQLITE,
+            "query = \"select y from t\"",
+            &["validate", "--offline"]
+        ),
+        (0, String::new())
+    );
+    assert_eq!(
+        stderr(
+            SQLITE,
+            "query = \"delete from t\"",
+            &["validate", "--offline"]
+        ),
+        error(
+            "12:9",
+            "query",
+            &format!("`DELETE` is not a read-only statement; {ONLY_READ}")
+        )
+    );
+}
+
+#[test]
+fn command_sources_are_skipped_and_verbose_says_so() {
+    let cmd = "kind = \"command\"\nprogram = \"cat\"";
+    assert_eq!(
+        stderr(cmd, "query = \"delete from t\"", &["validate"]),
+        (0, String::new())
+    );
+    assert_eq!(
+        stderr(cmd, "query = \"delete from t\"", &["validate", "-v"]).1,
+        "reportctl: report \"Daily\": query not checked: command sources run an outside program\nreportctl: reports.toml: 1 reports, 1 sources, 1 destinations: no problems found\n"
+    );
+}
+
+/// Every unknown key of a table, each with its "did you mean"; and nothing that follows
+/// from them.
+#[test]
+fn every_unknown_key_with_did_you_mean() {
+    let text = format!(
+        "[settings]\ncatchup = 3\nlease = 30\ncolour = \"red\"\n\n{}",
+        config(
+            SQLITE,
+            "query = \"select x from t\"\nfile_nam = \"x.csv\"\nstatu = \"draft\""
+        )
+    );
+    let out = validate(&text, &["validate"]);
+    let settings = "`timezone`, `state`, `state_password`, `spool`, `spool_keep_days`, `max_range_days`, `catch_up`, `lease_seconds`, `lock_timeout_seconds`, `max_attempts`, `retry_delay_seconds`, `delivery_retries`, `delivery_backoff_seconds`, `allow_plain_secrets`, `file_name`, `date_format`, `csv`, `smtp`";
+    let report = "`name`, `type`, `source`, `query`, `query_file`, `destinations`, `notify`, `timezone`, `status`, `backfill`, `file_name`, `date_format`, `max_attempts`, `outputs`, `csv`, `schedule`, `events`";
+    assert_eq!(
+        (out.code, out.stderr),
+        (2, format!(
+            "reportctl: error: reports.toml:2:1: [settings], key `catchup`: unknown key `catchup`; did you mean `catch_up`? allowed: {settings}\n\
+             reportctl: error: reports.toml:3:1: [settings], key `lease`: unknown key `lease`; did you mean `lease_seconds`? allowed: {settings}\n\
+             reportctl: error: reports.toml:4:1: [settings], key `colour`: unknown key `colour`; allowed: {settings}\n\
+             reportctl: error: reports.toml:18:1: report \"Daily\", key `file_nam`: unknown key `file_nam`; did you mean `file_name`? allowed: {report}\n\
+             reportctl: error: reports.toml:19:1: report \"Daily\", key `statu`: unknown key `statu`; did you mean `status`? allowed: {report}\n"
+        ))
+    );
+}
+
+/// Names of sources, destinations and reports get a "did you mean" too.
+#[test]
+fn did_you_mean_for_names() {
+    let text = config(SQLITE, "query = \"select x from t\"")
+        .replace("source = \"db\"", "source = \"dv\"")
+        .replace("[\"local\"]", "[\"locl\"]");
+    let out = validate(&text, &["validate"]);
+    assert_eq!(
+        (out.code, out.stderr),
+        (2, "reportctl: error: reports.toml:13:10: report \"Daily\", key `source`: unknown source \"dv\"; did you mean \"db\"? defined: db\n\
+             reportctl: error: reports.toml:14:17: report \"Daily\", key `destinations`: unknown destination \"locl\"; did you mean \"local\"? defined: local\n".to_string())
+    );
+    let dir = tempdir();
+    rusqlite::Connection::open(dir.path().join("data.db")).unwrap();
+    write(
+        dir.path(),
+        "reports.toml",
+        &config(SQLITE, "query = \"select 1\""),
+    );
+    let out = run(dir.path(), &["run", "Dayly", "-o", "-"]);
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stderr, "reportctl: error: no report named \"Dayly\" in reports.toml; did you mean \"Daily\"? reports: Daily\n");
+}
+
+/// A value of the wrong type is one error: no "unknown destination" after it, no
+/// query errors for a report whose source is unknown.
+#[test]
+fn no_cascading_errors() {
+    let text = config(SQLITE, "query = \"select nothing from nowhere\"")
+        .replace("[\"local\"]", "\"local\"");
+    let out = validate(&text, &["validate"]);
+    assert_eq!(
+        (out.code, out.stderr),
+        (2, "reportctl: error: reports.toml:14:16: report \"Daily\", key `destinations`: expected an array, found string \"local\"\n".to_string())
+    );
+    let text = config(SQLITE, "query = \"select nothing from nowhere\"")
+        .replace("source = \"db\"", "source = \"other\"");
+    let out = validate(&text, &["validate"]);
+    assert_eq!(
+        (out.code, out.stderr),
+        (2, "reportctl: error: reports.toml:13:10: report \"Daily\", key `source`: unknown source \"other\"; defined: db\n".to_string())
+    );
+    // A source or destination that cannot be read is reported there only, not again
+    // as "unknown" at the reports naming it.
+    let text = config(
+        &format!("{SQLITE}\nbusy = 3"),
+        "query = \"select x from t\"",
+    )
+    .replace("path = \"out\"", "path = \"out\"\nkeep = 3");
+    let out = validate(&text, &["validate"]);
+    assert_eq!(
+        (out.code, out.stderr),
+        (2, "reportctl: error: reports.toml:4:1: source \"db\", key `busy`: unknown key `busy`; did you mean `busy_timeout_ms`? allowed: `kind`, `path`, `init`, `busy_timeout_ms`, `time_format`, `events`\n\
+             reportctl: error: reports.toml:9:1: destination \"local\", key `keep`: unknown key `keep`; did you mean `keep_days`? allowed: `kind`, `path`, `keep_days`\n".to_string())
+    );
+    let mail = "\n[destinations.mail]\nkind = \"email\"\nto = \"a@example.com\"\n";
+    let out = validate(
+        &(config(SQLITE, "query = \"select x from t\"") + mail),
+        &["validate"],
+    );
+    assert_eq!(
+        (out.code, out.stderr),
+        (2, "reportctl: error: reports.toml:20:6: destination \"mail\", key `to`: expected an array, found string \"a@example.com\"\n".to_string())
+    );
+}
+
+/// The same on a real PostgreSQL server: prepared in a read-only transaction that is
+/// rolled back, never run.
+#[test]
+#[ignore = "needs test servers: scripts/test"]
+fn postgres_unknown_columns_tables_and_parameters() {
+    let pg = pg::server();
+    let db = pg.fresh_db("rctl_validate_sql");
+    pg.client(&db)
+        .batch_execute("CREATE TABLE t (x int, at timestamptz)")
+        .unwrap();
+    // One line more than SQLite's: the query is on line 13.
+    let source = format!(
+        "kind = \"postgres\"\nurl = \"{}\"\npassword = {{ env = \"RCTL_TEST_PG_PASSWORD\" }}",
+        pg.url(&db)
+    );
+    let v = |q: &str| {
+        let dir = tempdir();
+        write(dir.path(), "reports.toml", &config(&source, q));
+        let out = crate::common::command(dir.path(), &["validate"])
+            .env("RCTL_TEST_PG_PASSWORD", &pg.password)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    assert_eq!(
+        v("query = \"select x from t where at >= :from\""),
+        (0, String::new())
+    );
+    assert_eq!(
+        v("query = \"select y from t\""),
+        error("13:17", "query", "PostgreSQL: column \"y\" does not exist (at line 1, column 8 of the query) [SQLSTATE 42703]")
+    );
+    assert_eq!(
+        v("query = \"select x from nope\""),
+        error("13:24", "query", "PostgreSQL: relation \"nope\" does not exist (at line 1, column 15 of the query) [SQLSTATE 42P01]")
+    );
+    assert_eq!(
+        v("query = \"select x from t where at > :form\""),
+        error("13:9", "query", "the query uses the unknown parameter :form (at line 1, column 28 of the query); did you mean :from? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch")
+    );
+    assert_eq!(
+        v("query = \"delete from t\""),
+        error(
+            "13:9",
+            "query",
+            &format!("`DELETE` is not a read-only statement; {ONLY_READ}")
+        )
+    );
+    // Nothing ran: the table is as it was.
+    let rows: i64 = pg
+        .client(&db)
+        .query_one("select count(*) from t", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0);
+}
