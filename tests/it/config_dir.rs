@@ -108,7 +108,7 @@ fn each_problem_names_its_file() {
         (
             2,
             "",
-            "reportctl: error: conf/b.toml:4:10: report \"Daily\", key `source`: unknown source \"dbb\"; defined: db\n\
+            "reportctl: error: conf/b.toml:4:10: report \"Daily\", key `source`: unknown source \"dbb\"; did you mean \"db\"? defined: db\n\
              reportctl: error: conf/b.toml:12:1: [settings]: [settings] is already at conf/a.toml:1; at most one file of the configuration directory holds it\n\
              reportctl: error: conf/b.toml:15:15: destination \"out\": destination \"out\" is already defined at conf/a.toml:9; a name is defined once\n"
         )
