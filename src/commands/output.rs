@@ -28,6 +28,9 @@ pub struct RunView<'a> {
     pub updated_at: String,
     pub files: &'a [FileRecord],
     pub receipts: &'a [ReceiptRecord],
+    /// A `resend` run: the run it delivered again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<&'a str>,
 }
 
 /// The zone a run is shown in: its report's, or UTC for a report no longer configured.
@@ -71,6 +74,7 @@ pub fn view<'a>(run: &'a RunRecord, tz: Tz) -> RunView<'a> {
         updated_at: utc(run.updated_at),
         files: &run.files,
         receipts: &run.receipts,
+        origin: run.origin.as_deref(),
     }
 }
 

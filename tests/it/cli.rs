@@ -459,7 +459,7 @@ fn list_paginates_and_describes() {
     );
     assert_eq!(
         out.stdout,
-        "NAME    STATUS  NEXT RUN  SCHEDULE\nPaused  draft   -         hourly at minute 0, covering the hour before the run's hour\n"
+        "NAME    STATUS  NEXT RUN  LAST RUN  SCHEDULE\nPaused  draft   -         -         hourly at minute 0, covering the hour before the run's hour\n"
     );
     let out = run(
         dir.path(),
