@@ -164,7 +164,7 @@ fn lines_of<'a>(
             RunStatus::Failed => {
                 lines.push(run_line(report, State::Failing, run, run.detail.clone()))
             }
-            status if run.run_at <= cutoff => {
+            status if run.run_at < cutoff => {
                 let detail = format!("{status}, not completed {}", late(run.run_at));
                 lines.push(run_line(report, State::Late, run, detail));
             }
@@ -172,7 +172,8 @@ fn lines_of<'a>(
         }
     }
     if let Some(first_seen) = w.first_seen {
-        if let Some(slot) = due::first_unrecorded(report, first_seen, w.last_slot, cutoff) {
+        let before = cutoff - Duration::seconds(1);
+        if let Some(slot) = due::first_unrecorded(report, first_seen, w.last_slot, before) {
             let at = slot.run_at.with_timezone(&Utc);
             lines.push(Line {
                 report,
@@ -207,7 +208,7 @@ fn ok_line<'a>(report: &'a Report, w: &Watch) -> Line<'a> {
             slot: None,
             token: None,
             detail: if w.first_seen.is_some() {
-                "no slot due yet".into()
+                "no slot run yet".into()
             } else {
                 "not seen by `reportctl run-due` yet".into()
             },

@@ -9,6 +9,7 @@
 mod common;
 
 mod architecture;
+mod check;
 mod cli;
 mod command_source;
 mod deliver_email;
