@@ -31,6 +31,7 @@ mod regress_config;
 mod regress_ledger;
 mod regress_perf;
 mod regress_spool;
+mod retry;
 mod run_due;
 mod secrets;
 mod serve;
