@@ -258,3 +258,113 @@ pub fn worst(lines: &[Line<'_>]) -> Severity {
         .max()
         .unwrap_or(Severity::Ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::RunRecord;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn report(status: &str) -> Report {
+        let text = format!(
+            "[settings]\ntimezone = \"UTC\"\n[sources.db]\nkind = \"sqlite\"\npath = \"x.db\"\n[destinations.out]\nkind = \"directory\"\npath = \"out\"\n[[reports]]\nname = \"R\"\ntype = \"R\"\nsource = \"db\"\ndestinations = [\"out\"]\nstatus = \"{status}\"\nquery = \"SELECT 1\"\n[reports.schedule]\nfrequency = \"daily\"\nat = \"06:00\"\n"
+        );
+        let config = crate::config::load_str(std::path::Path::new("r.toml"), &text)
+            .unwrap_or_else(|e| panic!("{e}"));
+        config.reports[0].clone()
+    }
+
+    fn run(token: &str, at: &str, status: RunStatus, created: &str) -> RunRecord {
+        RunRecord {
+            token: token.into(),
+            report: "R".into(),
+            kind: RunKind::Scheduled,
+            slot_at: Some(t(at)),
+            run_at: t(at),
+            window_from: t(at),
+            window_to: t(at),
+            status,
+            detail: format!("{token} detail"),
+            attempts: 1,
+            max_attempts: 2,
+            next_attempt_at: None,
+            owner: None,
+            created_at: t(created),
+            updated_at: t(created),
+            finished_at: None,
+            origin: None,
+            settled_by: None,
+            files: Vec::new(),
+            receipts: Vec::new(),
+        }
+    }
+
+    fn states(lines: &[Line<'_>]) -> Vec<(State, Option<String>)> {
+        lines.iter().map(|l| (l.state, l.token.clone())).collect()
+    }
+
+    #[test]
+    fn each_run_in_trouble_is_a_line_and_the_worst_decides() {
+        let r = report("active");
+        let created = "2026-11-05T00:00:00Z";
+        let w = Watch {
+            first_seen: Some(t("2026-11-01T00:00:00Z")),
+            last_slot: Some(t("2026-11-05T06:00:00Z")),
+            latest: None,
+            open: vec![
+                run("f", "2026-11-04T06:00:00Z", RunStatus::Failed, created),
+                run("q", "2026-11-05T06:00:00Z", RunStatus::Queued, created),
+            ],
+            attention: vec![
+                run("s1", "2026-11-01T06:00:00Z", RunStatus::Skipped, created),
+                run("s2", "2026-11-02T06:00:00Z", RunStatus::Skipped, created),
+                run("g", "2026-11-03T06:00:00Z", RunStatus::Failed, created),
+            ],
+        };
+        let grace = Duration::minutes(30);
+        let lines = lines_of(&r, &w, t("2026-11-05T06:30:00Z"), grace);
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            states(&lines),
+            vec![
+                (State::Skipped, some("s2")),
+                (State::GivenUp, some("g")),
+                (State::Failing, some("f")),
+            ],
+            "the queued slot is not late yet"
+        );
+        assert!(lines[0]
+            .detail
+            .starts_with("2 slots skipped by one catch-up"));
+        assert_eq!(worst(&lines), Severity::Critical);
+        let lines = lines_of(&r, &w, t("2026-11-05T06:31:00Z"), grace);
+        assert_eq!(lines[3].state, State::Late);
+        assert_eq!(
+            lines[3].detail,
+            "queued, not completed 31 minutes after its time (grace 30)"
+        );
+    }
+
+    #[test]
+    fn a_draft_is_paused_unless_a_slot_needs_attention() {
+        let r = report("draft");
+        let w = Watch::default();
+        let lines = lines_of(&r, &w, t("2026-11-05T06:30:00Z"), Duration::zero());
+        assert_eq!(states(&lines), vec![(State::Paused, None)]);
+        assert_eq!(worst(&lines), Severity::Ok);
+        let w = Watch {
+            attention: vec![run(
+                "g",
+                "2026-11-03T06:00:00Z",
+                RunStatus::Failed,
+                "2026-11-03T06:00:00Z",
+            )],
+            ..Watch::default()
+        };
+        let lines = lines_of(&r, &w, t("2026-11-05T06:30:00Z"), Duration::zero());
+        assert_eq!(states(&lines), vec![(State::GivenUp, Some("g".into()))]);
+    }
+}

@@ -74,6 +74,25 @@ fn run_rows(db: &mut dyn Sql, sql: &str, args: &[Value]) -> Result<Vec<RunRecord
     db.query(sql, args)?.iter().map(run_row).collect()
 }
 
+/// The runs of report `$1` that meet `cond`, in run order.
+fn runs_where(cond: &str) -> String {
+    format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE report = $1 AND ({cond})
+         ORDER BY run_at COLLATE \"C\", token COLLATE \"C\""
+    )
+}
+
+/// What `watch` reads of report `$1` besides its row: its open runs, its runs needing
+/// attention, and the run of its latest slot (`$2`). Each from an index of its own
+/// (the query-plan test in `sqlite.rs` holds them to it).
+pub(super) fn watch_sql() -> [String; 3] {
+    [
+        runs_where(OPEN),
+        runs_where(ATTENTION),
+        format!("SELECT {RUN_COLUMNS} FROM runs WHERE report = $1 AND slot_at = $2"),
+    ]
+}
+
 fn watch_one(db: &mut dyn Sql, report: &str) -> Result<Watch> {
     let mut w = Watch::default();
     let key = [report.into()];
@@ -84,17 +103,11 @@ fn watch_one(db: &mut dyn Sql, report: &str) -> Result<Watch> {
         w.first_seen = row.opt_ts(0)?;
         w.last_slot = row.opt_ts(1)?;
     }
-    let of = |cond: &str| {
-        format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE report = $1 AND ({cond})
-             ORDER BY run_at COLLATE \"C\", token COLLATE \"C\""
-        )
-    };
-    w.open = run_rows(db, &of(OPEN), &key)?;
-    w.attention = run_rows(db, &of(ATTENTION), &key)?;
+    let [open, attention, latest] = watch_sql();
+    w.open = run_rows(db, &open, &key)?;
+    w.attention = run_rows(db, &attention, &key)?;
     if let Some(slot) = w.last_slot {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE report = $1 AND slot_at = $2");
-        w.latest = run_rows(db, &sql, &[report.into(), ts(slot).into()])?.pop();
+        w.latest = run_rows(db, &latest, &[report.into(), ts(slot).into()])?.pop();
     }
     Ok(w)
 }
