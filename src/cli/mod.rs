@@ -15,6 +15,7 @@ Exit status:
   0   success, or nothing was due
   1   a run or a delivery failed (details on stderr and in `history`)
   2   usage or configuration error (the message names the file, line and key)
+  3   `check` only: UNKNOWN (see `reportctl check --help`)
   75  `send-test` refused by its rate limit; retry after the time it prints";
 
 /// Schedule, generate and deliver recurring CSV reports, exactly once.
