@@ -31,6 +31,9 @@ pub struct RunView<'a> {
     /// A `resend` run: the run it delivered again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<&'a str>,
+    /// A given-up or skipped slot that needs no attention any more: how it was settled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settled: Option<&'a str>,
 }
 
 /// The zone a run is shown in: its report's, or UTC for a report no longer configured.
@@ -75,6 +78,7 @@ pub fn view<'a>(run: &'a RunRecord, tz: Tz) -> RunView<'a> {
         files: &run.files,
         receipts: &run.receipts,
         origin: run.origin.as_deref(),
+        settled: run.settled_by.as_deref(),
     }
 }
 

@@ -10,47 +10,17 @@ use std::path::Path;
 
 use crate::common::{self, run_at, tempdir, write, Output};
 
-/// "Daily" at 06:00 to the directory `out`, two attempts a minute apart; "Paused" is a
-/// draft. `extra` goes into `[settings]`.
+/// `common::daily_config`: "Daily" at 06:00 to the directory `out`, two attempts a
+/// minute apart; and "Paused", a draft. `extra` goes into `[settings]`.
 fn config(extra: &str) -> String {
-    format!(
-        r#"[settings]
-timezone = "UTC"
-max_attempts = 2
-retry_delay_seconds = 60
-{extra}
-
-[sources.db]
-kind = "sqlite"
-init = ["data.sql"]
-
-[destinations.out]
-kind = "directory"
-path = "out"
-
-[[reports]]
-name = "Daily"
-type = "D"
-source = "db"
-destinations = ["out"]
-query = "SELECT n FROM t"
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-
-[[reports]]
-name = "Paused"
-type = "P"
-status = "draft"
-source = "db"
-destinations = ["out"]
-query = "SELECT n FROM t"
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-"#
-    )
+    let settings = format!("max_attempts = 2\nretry_delay_seconds = 60\n{extra}");
+    common::daily_config(&settings, "SELECT n FROM t", DAILY)
+        + &format!(
+            "\n[[reports]]\nname = \"Paused\"\ntype = \"P\"\nstatus = \"draft\"\nsource = \"db\"\ndestinations = [\"out\"]\nquery = \"SELECT n FROM t\"\n[reports.schedule]\n{DAILY}\n"
+        )
 }
+
+const DAILY: &str = "frequency = \"daily\"\nat = \"06:00\"";
 
 fn workspace(extra: &str) -> tempfile::TempDir {
     let dir = tempdir();

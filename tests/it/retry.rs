@@ -10,38 +10,20 @@ use std::path::Path;
 
 use crate::common::{self, tempdir, write, Output};
 
+/// `common::daily_config` with two attempts a minute apart and a second directory
+/// destination `copy`; `extra` goes into `[settings]`, `report_extra` into the report.
 fn config(extra: &str, report_extra: &str) -> String {
-    format!(
-        r#"[settings]
-timezone = "UTC"
-max_attempts = 2
-retry_delay_seconds = 60
-{extra}
-
-[sources.db]
-kind = "sqlite"
-init = ["data.sql"]
-
-[destinations.out]
-kind = "directory"
-path = "out"
-
-[destinations.copy]
-kind = "directory"
-path = "copy"
-
-[[reports]]
-name = "Daily"
-type = "D"
-source = "db"
-destinations = ["out", "copy"]
-query = "SELECT n FROM t"
-{report_extra}
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-"#
-    )
+    let settings = format!("max_attempts = 2\nretry_delay_seconds = 60\n{extra}");
+    let schedule = "frequency = \"daily\"\nat = \"06:00\"";
+    common::daily_config(&settings, "SELECT n FROM t", schedule)
+        .replace(
+            "destinations = [\"out\"]\n",
+            &format!("destinations = [\"out\", \"copy\"]\n{report_extra}\n"),
+        )
+        .replace(
+            "[[reports]]",
+            "[destinations.copy]\nkind = \"directory\"\npath = \"copy\"\n\n[[reports]]",
+        )
 }
 
 fn workspace(extra: &str, report_extra: &str) -> tempfile::TempDir {
