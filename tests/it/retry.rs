@@ -304,3 +304,28 @@ fn notify_on_failure_mails_only_failures() {
         "{out:?}"
     );
 }
+
+/// A slot skipped by catch-up can be delivered by `retry` too, for its own window.
+#[test]
+fn a_skipped_slot_is_retried_for_its_window() {
+    let dir = workspace("catch_up = 1", "");
+    let d = dir.path();
+    let out = at(d, "2026-11-01T00:00:00Z", &["run-due"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = at(d, "2026-11-02T07:00:00Z", &["run-due"]);
+    assert_eq!(out.code, 1, "one slot skipped: {out:?}");
+    let skipped: Vec<serde_json::Value> = history(d)
+        .into_iter()
+        .filter(|r| r["status"] == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    let token = skipped[0]["token"].as_str().unwrap();
+    let out = at(d, "2026-11-02T08:00:00Z", &["-q", "retry", token]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
+    assert!(d.join("out").join("D_Daily_20261030_20261030.csv").exists());
+    let check = at(d, "2026-11-02T08:00:00Z", &["check"]);
+    assert_eq!(check.code, 0, "{check:?}");
+}
