@@ -66,7 +66,7 @@ pub enum Command {
     /// when all is well.
     Validate,
 
-    /// List the reports: status, schedule in words, next run.
+    /// List the reports: status, next run, last run (time and status), schedule in words.
     List(ListArgs),
 
     /// Show the next runs of reports and the period each covers.
