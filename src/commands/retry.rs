@@ -13,7 +13,7 @@ use crate::cli::{Cli, ResendArgs};
 use crate::config::{Config, Report};
 use crate::engine::redo;
 use crate::exit::{self, UsageError};
-use crate::ledger::{self, AckOutcome, Ledger, RunRecord, RunStatus};
+use crate::ledger::{self, AckOutcome, Ledger, RunKind, RunRecord, RunStatus};
 
 /// The run `given` names (a whole token or a unique prefix).
 fn found(ledger: &mut Ledger, given: &str) -> Result<RunRecord> {
@@ -29,8 +29,15 @@ fn found(ledger: &mut Ledger, given: &str) -> Result<RunRecord> {
         })
 }
 
-/// The configured report of `run`.
+/// The configured report of `run`, which must not be a test (`send-test` again is the
+/// way to repeat one, under its rate limit).
 fn report_of<'c>(config: &'c Config, run: &RunRecord) -> Result<&'c Report> {
+    if run.kind == RunKind::Test {
+        return Err(anyhow!(UsageError(format!(
+            "run {} is a send-test run; call `reportctl send-test \"{}\"` again instead",
+            run.token, run.report
+        ))));
+    }
     config.report(&run.report).ok_or_else(|| {
         anyhow!(UsageError(format!(
             "run {} is of report \"{}\", which is not in {} any more",

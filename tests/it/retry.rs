@@ -329,3 +329,22 @@ fn a_skipped_slot_is_retried_for_its_window() {
     let check = at(d, "2026-11-02T08:00:00Z", &["check"]);
     assert_eq!(check.code, 0, "{check:?}");
 }
+
+/// A send-test run is repeated by send-test (under its rate limit), not by retry.
+#[test]
+fn a_send_test_run_is_not_retried() {
+    let dir = workspace("", "");
+    let d = dir.path();
+    write(d, "out", "not a directory\n");
+    let out = at(d, "2026-11-02T07:00:00Z", &["send-test", "Daily"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let token = history(d)[0]["token"].as_str().unwrap().to_string();
+    for cmd in ["retry", "resend"] {
+        let out = at(d, "2026-11-02T07:05:00Z", &[cmd, &token]);
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (2, format!("reportctl: error: run {token} is a send-test run; call `reportctl send-test \"Daily\"` again instead\n").as_str()),
+            "{cmd}"
+        );
+    }
+}
