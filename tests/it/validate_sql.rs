@@ -326,3 +326,22 @@ fn postgres_unknown_columns_tables_and_parameters() {
         .get(0);
     assert_eq!(rows, 0);
 }
+
+/// An output's query, inline or in a file, is named by its output's key.
+#[test]
+fn output_queries_are_named_by_their_output() {
+    let text = "[sources.db]\nkind = \"sqlite\"\npath = \"data.db\"\n\n[destinations.local]\nkind = \"directory\"\npath = \"out\"\n\n[[reports]]\nname = \"Pair\"\nsource = \"db\"\ndestinations = [\"local\"]\nfile_name = \"{type}_{from}.csv\"\n[[reports.outputs]]\ntype = \"VIEWS\"\nquery = \"select x from t where x = :to_dat\"\n[[reports.outputs]]\ntype = \"CLICKS\"\nquery_file = \"q.sql\"\n[reports.schedule]\nfrequency = \"daily\"\n";
+    let dir = tempdir();
+    rusqlite::Connection::open(dir.path().join("data.db"))
+        .unwrap()
+        .execute_batch("create table t(x);")
+        .unwrap();
+    write(dir.path(), "q.sql", "select x,\n  zz from t\n");
+    write(dir.path(), "reports.toml", text);
+    let out = run(dir.path(), &["validate"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (2, "reportctl: error: reports.toml:16:36: report \"Pair\", key `outputs[0].query`: source \"db\": the query uses the unknown parameter :to_dat (at line 1, column 27 of the query); did you mean :to_date? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch\n\
+             reportctl: error: reports.toml:19:14: report \"Pair\", key `outputs[1].query_file`: source \"db\": SQLite: no such column: zz (at line 2, column 3 of the query)\n")
+    );
+}
