@@ -256,6 +256,18 @@ fn no_cascading_errors() {
         (2, "reportctl: error: reports.toml:4:1: source \"db\", key `busy`: unknown key `busy`; did you mean `busy_timeout_ms`? allowed: `kind`, `path`, `init`, `busy_timeout_ms`, `events`\n\
              reportctl: error: reports.toml:9:1: destination \"local\", key `keep`: unknown key `keep`; did you mean `keep_days`? allowed: `kind`, `path`, `keep_days`\n".to_string())
     );
+    // [settings] that cannot be read: its error, not also "no SMTP server" at an email
+    // destination and a report's `notify`.
+    let smtp = "[settings.smtp]\nhost = \"localhost\"\ntls = \"none\"\nfrom = \"r@example.com\"\nprot = 25\n\n";
+    let text = config(
+        SQLITE,
+        "query = \"select x from t\"\nnotify = [\"ops@example.com\"]",
+    ) + "\n[destinations.mail]\nkind = \"email\"\nto = [\"a@example.com\"]\n";
+    let out = validate(&format!("{smtp}{text}"), &["validate"]);
+    assert_eq!(
+        (out.code, out.stderr),
+        (2, "reportctl: error: reports.toml:5:1: [settings], key `smtp.prot`: unknown key `prot`; did you mean `port`? allowed: `host`, `port`, `tls`, `user`, `password`, `from`, `ca_file`, `timeout_seconds`\n".to_string())
+    );
     let mail = "\n[destinations.mail]\nkind = \"email\"\nto = \"a@example.com\"\n";
     let out = validate(
         &(config(SQLITE, "query = \"select x from t\"") + mail),
