@@ -138,6 +138,11 @@ fn unreachable_sources_once_and_offline_not_at_all() {
     );
     let out = validate(&text, &["validate", "--offline"]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    // Offline, a PostgreSQL query's parameters are still read from its text.
+    assert_eq!(
+        stderr(pg, "query = \"select 1 where now() > :form\"", &["validate", "--offline"]),
+        error("12:33", "query", "the query uses the unknown parameter :form (at line 1, column 24 of the query); did you mean :from? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch")
+    );
     // Offline, SQLite is not opened (the unknown column goes unseen) but a DELETE is
     // refused from its text.
     assert_eq!(
@@ -320,7 +325,7 @@ fn postgres_unknown_columns_tables_and_parameters() {
     );
     assert_eq!(
         v("query = \"select x from t where at > :form\""),
-        error("13:9", "query", "the query uses the unknown parameter :form (at line 1, column 28 of the query); did you mean :from? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch")
+        error("13:37", "query", "the query uses the unknown parameter :form (at line 1, column 28 of the query); did you mean :from? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch")
     );
     assert_eq!(
         v("query = \"delete from t\""),

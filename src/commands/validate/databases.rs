@@ -134,9 +134,9 @@ impl Inspector {
             // SQLite's own verdict on a `PRAGMA` is clearer (see `sqlite_check`).
             SourceKind::Sqlite(_) if !self.offline && first_is_pragma(query) => Verdict::Reads,
             SourceKind::Sqlite(_) => classify(query, query, &SQLiteDialect {}),
-            SourceKind::Postgres(_) => match crate::source::postgres::params::translate(query) {
+            SourceKind::Postgres(_) => match crate::source::postgres::params::translate_at(query) {
                 Ok(t) => classify(query, &t.sql, &PostgreSqlDialect {}),
-                Err(e) => return problem(e),
+                Err((message, at)) => return QueryCheck::Problem { message, at },
             },
         };
         match verdict {
