@@ -362,3 +362,23 @@ fn output_queries_are_named_by_their_output() {
              reportctl: error: reports.toml:19:14: report \"Pair\", key `outputs[1].query_file`: source \"db\": SQLite: no such column: zz (at line 2, column 3 of the query)\n")
     );
 }
+
+/// A query the SQL parser cannot read is not refused for that: the database judges it,
+/// and `-v` says so.
+#[test]
+fn what_the_parser_cannot_read_is_said_under_verbose() {
+    let pg = "kind = \"postgres\"\nurl = \"postgres://reporter@127.0.0.1:9/db\"";
+    let query = "query = \"select * from t tablesample bernoulli(10) repeatable (1) ???\"";
+    assert_eq!(
+        stderr(pg, query, &["validate", "--offline"]),
+        (0, String::new())
+    );
+    let (code, err) = stderr(pg, query, &["validate", "--offline", "-v"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.starts_with(
+            "reportctl: report \"Daily\": the SQL parser cannot read the query (sql parser error: "
+        ) && err.contains("); the database judges it\n"),
+        "{err}"
+    );
+}
