@@ -17,6 +17,11 @@ fn config(source: &str, query: &str) -> String {
     )
 }
 
+/// One more daily report `name` on `source` with `query`, to append to `config`.
+fn another(name: &str, source: &str, query: &str) -> String {
+    format!("\n[[reports]]\nname = \"{name}\"\ntype = \"VIEWS\"\nquery = \"{query}\"\nsource = \"{source}\"\ndestinations = [\"local\"]\n[reports.schedule]\nfrequency = \"daily\"\n")
+}
+
 const SQLITE: &str = "kind = \"sqlite\"\npath = \"data.db\"";
 
 /// Runs `args` on `text` in a directory holding `data.db` (table `t(x, at)`).
@@ -126,8 +131,9 @@ fn postgres_queries_that_do_not_only_read_are_refused_from_their_text() {
 #[test]
 fn unreachable_sources_once_and_offline_not_at_all() {
     let pg = "kind = \"postgres\"\nurl = \"postgres://reporter@127.0.0.1:9/db\"";
-    let second = "\n[[reports]]\nname = \"Other\"\ntype = \"VIEWS\"\nquery = \"select 2\"\nsource = \"db\"\ndestinations = [\"local\"]\n[reports.schedule]\nfrequency = \"daily\"\n";
-    let text = config(pg, "query = \"select 1\"") + second;
+    let text = config(pg, "query = \"select 1\"")
+        + &another("Other", "db", "select 2")
+        + &another("Same", "db", "select 1");
     let out = validate(&text, &["validate"]);
     assert_eq!(out.code, 2);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
@@ -177,6 +183,12 @@ fn command_sources_are_skipped_and_verbose_says_so() {
     assert_eq!(
         stderr(cmd, "query = \"delete from t\"", &["validate", "-v"]).1,
         "reportctl: report \"Daily\": query not checked: command sources run an outside program\nreportctl: reports.toml: 1 reports, 1 sources, 1 destinations: no problems found\n"
+    );
+    // Each report is named, also when several share the query.
+    let text = config(cmd, "query = \"delete from t\"") + &another("Again", "db", "delete from t");
+    assert_eq!(
+        validate(&text, &["validate", "-v"]).stderr,
+        "reportctl: report \"Daily\": query not checked: command sources run an outside program\nreportctl: report \"Again\": query not checked: command sources run an outside program\nreportctl: reports.toml: 2 reports, 1 sources, 1 destinations: no problems found\n"
     );
 }
 

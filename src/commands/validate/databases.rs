@@ -76,18 +76,26 @@ impl Databases for Inspector {
     }
 
     fn check_query(&mut self, subject: &str, source: &Source, query: &str) -> QueryCheck {
+        if let SourceKind::Command(_) = &source.kind {
+            crate::ui::info(format!(
+                "{subject}: query not checked: command sources run an outside program"
+            ));
+            return QueryCheck::Fine;
+        }
         let memo = (source.name.clone(), query.to_string());
         if let Some(p) = self.read_checks.get(&memo) {
             return p.clone();
         }
         let check = self.check_once(subject, source, query);
-        let check = match check {
-            QueryCheck::Unreachable(_) if !self.unreachable.insert(source.name.clone()) => {
+        // Said once: the source's other queries are judged from their text only.
+        let remembered = match &check {
+            QueryCheck::Unreachable(_) => {
+                self.unreachable.insert(source.name.clone());
                 QueryCheck::Fine
             }
-            other => other,
+            other => other.clone(),
         };
-        self.read_checks.insert(memo, check.clone());
+        self.read_checks.insert(memo, remembered);
         check
     }
 
@@ -125,12 +133,7 @@ impl Inspector {
     /// The text first (what the query does), then the source (whether it prepares).
     fn check_once(&mut self, subject: &str, source: &Source, query: &str) -> QueryCheck {
         let verdict = match &source.kind {
-            SourceKind::Command(_) => {
-                crate::ui::info(format!(
-                    "{subject}: query not checked: command sources run an outside program"
-                ));
-                return QueryCheck::Fine;
-            }
+            SourceKind::Command(_) => return QueryCheck::Fine,
             // SQLite's own verdict on a `PRAGMA` is clearer (see `sqlite_check`).
             SourceKind::Sqlite(_) if !self.offline && first_is_pragma(query) => Verdict::Reads,
             SourceKind::Sqlite(_) => classify(query, query, &SQLiteDialect {}),
@@ -146,7 +149,7 @@ impl Inspector {
             )),
             Verdict::Reads => {}
         }
-        if self.offline {
+        if self.offline || self.unreachable.contains(&source.name) {
             return QueryCheck::Fine;
         }
         match &source.kind {
