@@ -11,8 +11,9 @@
 //! that each SQLite file is opened once, each (source, query) checked once, each
 //! (source, table) looked up once and each unreachable source reported once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect};
@@ -33,8 +34,9 @@ pub struct Inspector {
     table_columns: HashMap<(String, Vec<String>), TableColumns>,
     /// Verdicts, by (source, query): many reports share a query.
     read_checks: HashMap<(String, String), QueryCheck>,
-    /// Sources found unreachable (reported with their first query only).
-    unreachable: std::collections::HashSet<String>,
+    /// Sources found unreachable (reported with their first query only), shared with
+    /// the inspectors of other checking threads (`fork`).
+    unreachable: Arc<Mutex<HashSet<String>>>,
     /// `--offline`: no source is opened.
     offline: bool,
     /// Connections to SQLite files, by source, opened once (`None`: the file is not a
@@ -89,14 +91,15 @@ impl Databases for Inspector {
         let check = self.check_once(subject, source, query);
         // Said once: the source's other queries are judged from their text only.
         let remembered = match &check {
-            QueryCheck::Unreachable(_) => {
-                self.unreachable.insert(source.name.clone());
-                QueryCheck::Fine
-            }
+            QueryCheck::Unreachable(_) => QueryCheck::Fine,
             other => other.clone(),
         };
         self.read_checks.insert(memo, remembered);
-        check
+        match check {
+            // Another thread may have found it first.
+            QueryCheck::Unreachable(_) if !self.unreachable_now(&source.name) => QueryCheck::Fine,
+            other => other,
+        }
     }
 
     fn offline(&self) -> bool {
@@ -113,7 +116,10 @@ impl Databases for Inspector {
     }
 
     fn fork(&self) -> Box<dyn Databases> {
-        Box::new(Inspector::new(self.offline))
+        Box::new(Inspector {
+            unreachable: self.unreachable.clone(),
+            ..Inspector::new(self.offline)
+        })
     }
 }
 
@@ -128,6 +134,11 @@ impl Inspector {
             offline,
             ..Inspector::default()
         }
+    }
+
+    /// Records `source` as unreachable; false when it already was.
+    fn unreachable_now(&self, source: &str) -> bool {
+        self.unreachable.lock().unwrap().insert(source.to_string())
     }
 
     /// The text first (what the query does), then the source (whether it prepares).
@@ -149,7 +160,7 @@ impl Inspector {
             )),
             Verdict::Reads => {}
         }
-        if self.offline || self.unreachable.contains(&source.name) {
+        if self.offline || self.unreachable.lock().unwrap().contains(&source.name) {
             return QueryCheck::Fine;
         }
         match &source.kind {
