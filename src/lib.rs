@@ -8,6 +8,7 @@
 //! the engine and print.
 
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod deliver;
@@ -25,6 +26,7 @@ pub mod runtime;
 pub mod schedule;
 pub mod serve;
 pub mod source;
+pub mod starter;
 pub mod structured;
 pub mod template;
 pub mod ui;

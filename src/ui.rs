@@ -32,3 +32,19 @@ pub fn debug(msg: impl AsRef<str>) {
         eprintln!("reportctl: {}", crate::redact::text(msg.as_ref()));
     }
 }
+
+/// `1 file`, `2 files`, `0 files`: a count with its noun in the right number.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(super::count(1u32, "file", "files"), "1 file");
+        assert_eq!(super::count(0u32, "file", "files"), "0 files");
+        assert_eq!(super::count(2u64, "row", "rows"), "2 rows");
+    }
+}

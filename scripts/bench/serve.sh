@@ -24,70 +24,22 @@ command -v wrk >/dev/null || { echo "bench: wrk is missing (scripts/install-test
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "bench: nginx is missing (scripts/install-test-deps.sh)" >&2; exit 1; }
 
-cargo build --release --quiet
-BIN="$PWD/target/release/reportctl"
+# BENCH_BIN=target/debug/reportctl skips the release build (a quick trial of the script).
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN=$(realpath "$BENCH_BIN")
+else
+    cargo build --release --quiet
+    BIN="$PWD/target/release/reportctl"
+fi
 
-WORK=$(mktemp -d /tmp/reportctl-bench.XXXXXX)
-# nginx started as root serves as an unprivileged user, which must read the files.
-chmod 755 "$WORK"
-SERVE_PID=""
-NGINX_PID=""
-cleanup() {
-    if [ -n "$SERVE_PID" ] && kill -TERM "$SERVE_PID" 2>/dev/null; then
-        wait "$SERVE_PID" 2>/dev/null || true
-    fi
-    if [ -n "$NGINX_PID" ]; then
-        kill -QUIT "$NGINX_PID" 2>/dev/null || true
-    fi
-    sleep 0.2
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/bench/serve_common.sh
+. scripts/bench/serve_common.sh
 RC_PORT=$(free_port)
 NGINX_PORT=$(free_port)
-
-# A report whose file is about SIZE_MB (rows of ~100 bytes), delivered to a pickup store.
-ROWS=$(( SIZE_MB * 1024 * 1024 / 100 ))
-cat > "$WORK/init.sql" <<SQL
-create table t(x);
-SQL
-cat > "$WORK/reports.toml" <<TOML
-[settings]
-timezone = "UTC"
-[sources.gen]
-kind = "sqlite"
-init = ["init.sql"]
-[destinations.api]
-kind = "pickup"
-path = "store"
-[serve]
-api_key = { env = "BENCH_API_KEY" }
-link_secret = { env = "BENCH_LINK_SECRET" }
-max_connections = 4096
+pickup_report "$SIZE_MB" "max_connections = 4096
 # wrk's connections all come from 127.0.0.1.
-max_connections_per_client = 4096
-[[reports]]
-name = "Bench Export"
-type = "ROWS"
-source = "gen"
-destinations = ["api"]
-query = """
-with recursive n(i) as (select 1 union all select i + 1 from n where i < $ROWS)
-select i, printf('%090d', i) as pad from n
-"""
-[reports.schedule]
-frequency = "daily"
-TOML
-export BENCH_API_KEY="bench-api-key" BENCH_LINK_SECRET="bench-link-secret-0123456789abcdef0123"
-"$BIN" --config "$WORK/reports.toml" run "Bench Export"
-FILE=$(find "$WORK/store/Bench_Export" -name '*.csv' | head -n1)
-BYTES=$(stat -c %s "$FILE")
-
-"$BIN" --config "$WORK/reports.toml" serve --listen "127.0.0.1:$RC_PORT" 2> "$WORK/serve.log" &
-SERVE_PID=$!
-for _ in $(seq 50); do grep -q "listening on" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
+max_connections_per_client = 4096"
+start_serve "$RC_PORT"
 
 LISTING="http://127.0.0.1:$RC_PORT/reports/Bench_Export"
 curl -sf -H "X-API-Key: $BENCH_API_KEY" "$LISTING" > "$WORK/listing.json"
@@ -97,6 +49,8 @@ LINK=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["links"][
 mkdir -p "$WORK/nginx/www" "$WORK/nginx/tmp"
 cp "$WORK/listing.json" "$WORK/nginx/www/listing.json"
 cat > "$WORK/nginx/nginx.conf" <<CONF
+# The pickup store is owner-only: the workers read it as the user that starts nginx.
+user $(id -un);
 worker_processes auto;
 pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/error.log warn;
@@ -119,9 +73,7 @@ http {
     }
 }
 CONF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
-NGINX_PID=$!
-for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/listing.json" && break; sleep 0.1; done
+start_nginx "http://127.0.0.1:$NGINX_PORT/listing.json"
 
 # Same bytes from both.
 cmp <(curl -sf "$LINK") <(curl -sf "http://127.0.0.1:$NGINX_PORT/file.csv")

@@ -39,64 +39,13 @@ else
     BIN="$PWD/target/release/reportctl"
 fi
 
-WORK=$(mktemp -d /tmp/reportctl-bench.XXXXXX)
-# nginx started as root serves as an unprivileged user, which must read the files.
-chmod 755 "$WORK"
-SERVE_PID=""
-NGINX_PID=""
-cleanup() {
-    if [ -n "$SERVE_PID" ] && kill -TERM "$SERVE_PID" 2>/dev/null; then
-        wait "$SERVE_PID" 2>/dev/null || true
-    fi
-    if [ -n "$NGINX_PID" ]; then
-        kill -QUIT "$NGINX_PID" 2>/dev/null || true
-    fi
-    sleep 0.2
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/bench/serve_common.sh
+. scripts/bench/serve_common.sh
 RC_PORT=$(free_port)
 NGINX_PORT=$(free_port)
-
-# A report whose file is about SIZE_MB (rows of ~100 bytes), delivered to a pickup store.
-ROWS=$(( SIZE_MB * 1024 * 1024 / 100 ))
-echo "create table t(x);" > "$WORK/init.sql"
-cat > "$WORK/reports.toml" <<TOML
-[settings]
-timezone = "UTC"
-[sources.gen]
-kind = "sqlite"
-init = ["init.sql"]
-[destinations.api]
-kind = "pickup"
-path = "store"
-[serve]
-api_key = { env = "BENCH_API_KEY" }
-link_secret = { env = "BENCH_LINK_SECRET" }
-send_timeout_seconds = $SEND_TIMEOUT
-max_connections = $(( CLIENTS + 512 ))
-[[reports]]
-name = "Bench Export"
-type = "ROWS"
-source = "gen"
-destinations = ["api"]
-query = """
-with recursive n(i) as (select 1 union all select i + 1 from n where i < $ROWS)
-select i, printf('%090d', i) as pad from n
-"""
-[reports.schedule]
-frequency = "daily"
-TOML
-export BENCH_API_KEY="bench-api-key" BENCH_LINK_SECRET="bench-link-secret-0123456789abcdef0123"
-"$BIN" --config "$WORK/reports.toml" run "Bench Export" >/dev/null
-FILE=$(find "$WORK/store/Bench_Export" -name '*.csv' | head -n1)
-BYTES=$(stat -c %s "$FILE")
-
-"$BIN" --config "$WORK/reports.toml" serve --listen "127.0.0.1:$RC_PORT" 2> "$WORK/serve.log" &
-SERVE_PID=$!
-for _ in $(seq 50); do grep -q "listening on" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
+pickup_report "$SIZE_MB" "send_timeout_seconds = $SEND_TIMEOUT
+max_connections = $(( CLIENTS + 512 ))"
+start_serve "$RC_PORT"
 LINK=$(curl -sf -H "X-API-Key: $BENCH_API_KEY" "http://127.0.0.1:$RC_PORT/reports/Bench_Export" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["links"][0]["url"])')
 RC_PATH="/${LINK#http://*/}"
@@ -104,6 +53,8 @@ RC_PATH="/${LINK#http://*/}"
 mkdir -p "$WORK/nginx/www" "$WORK/nginx/tmp"
 echo ok > "$WORK/nginx/www/healthz"
 cat > "$WORK/nginx/nginx.conf" <<CONF
+# The pickup store is owner-only: the workers read it as the user that starts nginx.
+user $(id -un);
 worker_processes auto;
 worker_rlimit_nofile $(( CLIENTS * 4 + 1024 ));
 pid $WORK/nginx/nginx.pid;
@@ -128,9 +79,7 @@ http {
     }
 }
 CONF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
-NGINX_PID=$!
-for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/healthz" && break; sleep 0.1; done
+start_nginx "http://127.0.0.1:$NGINX_PORT/healthz"
 
 # The client: stalled downloads, /healthz timings, the server's RSS, descriptors and
 # established connections. One JSON line per server.

@@ -2,10 +2,12 @@
 //! man pages (see `man`).
 
 pub mod man;
+mod now;
+
+pub use now::{now_or_clock, parse_now, Now};
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
 pub const EXIT_CODES: &str = "\
@@ -103,13 +105,15 @@ pub enum Command {
 
     /// Show one run: status, window, files, deliveries and links.
     Status {
-        /// The run's token (from history, run-due --json or plan's {token}).
+        /// The run's token (from history, run-due --json or plan's {token}), or its
+        /// first characters (at least 4) when no other run's token starts with them.
         token: String,
     },
 
     /// Cancel a queued run. Runs that started or ended cannot be cancelled.
     Cancel {
-        /// The run's token.
+        /// The run's token, or its first characters (at least 4) when no other run's
+        /// token starts with them.
         token: String,
     },
 
@@ -135,6 +139,17 @@ pub enum Command {
     /// none). Runs until SIGTERM or SIGINT, then lets requests in flight finish and exits
     /// 0; exits 1 when it cannot listen, 2 for a configuration error.
     Serve(ServeArgs),
+
+    /// Write a starter configuration for your own database.
+    ///
+    /// Looks at the database (read-only), picks a table that has a time column (or the
+    /// ones given), and writes the configuration file (--config, default reports.toml)
+    /// with one daily report on that table at 07:00, delivered to the directory `out`,
+    /// and commented email, SFTP and S3 blocks to fill in. Never overwrites a file. A
+    /// password in the PostgreSQL URL is used to connect and never written: the file
+    /// reads it from the environment variable REPORTCTL_DB_PASSWORD.
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(InitArgs),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -169,9 +184,11 @@ pub struct ListArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub offset: usize,
 
-    /// The instant "next run" is counted from (RFC 3339); default: now.
-    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
+    /// The instant "next run" is counted from; default: now. An RFC 3339 instant, a
+    /// local date (its midnight) or a local date-time such as 2026-11-30T07:00, read in
+    /// the settings' time zone.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<Now>,
 }
 
 #[derive(Debug, Args)]
@@ -180,9 +197,11 @@ pub struct PlanArgs {
     #[arg(value_name = "REPORT")]
     pub reports: Vec<String>,
 
-    /// Plan from this instant (RFC 3339, e.g. 2026-11-25T06:00:00-05:00); default: now.
-    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
+    /// Plan from this instant; default: now. An RFC 3339 instant (e.g.
+    /// 2026-11-25T06:00:00-05:00), a local date (2026-11-25, its midnight) or a local
+    /// date-time (2026-11-25T07:00), read in the settings' time zone.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<Now>,
 
     /// How many runs to show per report, 1 to 10000.
     #[arg(long, default_value_t = 5, value_name = "N")]
@@ -211,16 +230,20 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "output")]
     pub no_deliver: bool,
 
-    /// The instant the run is for (RFC 3339); default: now.
-    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
+    /// The instant the run is for; default: now. An RFC 3339 instant, a local date (its
+    /// midnight) or a local date-time such as 2026-11-30T07:00, read in the settings'
+    /// time zone.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<Now>,
 }
 
 #[derive(Debug, Args)]
 pub struct RunDueArgs {
-    /// Act as if it were this instant (RFC 3339); default: now.
-    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
+    /// Act as if it were this instant; default: now. An RFC 3339 instant, a local date
+    /// (its midnight) or a local date-time such as 2026-11-30T07:00, read in the
+    /// settings' time zone.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<Now>,
 
     /// Show what would run, record nothing and run nothing.
     #[arg(long)]
@@ -246,24 +269,49 @@ pub struct HistoryArgs {
     pub limit: usize,
 }
 
+const INIT_EXAMPLES: &str = "\
+Examples:
+  reportctl init --sqlite app.db
+  reportctl init --sqlite app.db --table orders --time-column created_at
+  reportctl --config /etc/reportctl/reportctl.toml init --postgres postgres://reports@db.example.com/shop";
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("database").required(true).args(["sqlite", "postgres"])))]
+pub struct InitArgs {
+    /// A SQLite database file.
+    #[arg(long, value_name = "PATH")]
+    pub sqlite: Option<String>,
+
+    /// A PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+
+    /// The table the report reads (`table` or `schema.table`); default: the first one
+    /// with a time column.
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+
+    /// The column whose time decides which rows a run covers; default: the table's
+    /// first date or time column.
+    #[arg(long, value_name = "NAME")]
+    pub time_column: Option<String>,
+
+    /// The zone schedules are read in (IANA name); default: this machine's.
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct SendTestArgs {
     /// The report to test.
     #[arg(value_name = "REPORT")]
     pub report: String,
 
-    /// Take the latest slot at or before this instant (RFC 3339); default: now.
-    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
-}
-
-/// An instant on the command line: RFC 3339 with `Z` or an offset.
-pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            format!("\"{s}\" is not an RFC 3339 instant; write e.g. 2026-11-25T06:00:00-05:00 or 2026-11-25T11:00:00Z")
-        })
+    /// Take the latest slot at or before this instant; default: now. An RFC 3339
+    /// instant, a local date (its midnight) or a local date-time such as
+    /// 2026-11-30T07:00, read in the settings' time zone.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    pub now: Option<Now>,
 }
 
 #[cfg(test)]
@@ -274,12 +322,5 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn instants() {
-        assert!(parse_instant("2026-11-25T06:00:00-05:00").is_ok());
-        assert!(parse_instant("2026-11-25T11:00:00Z").is_ok());
-        assert!(parse_instant("2026-11-25 06:00").is_err());
     }
 }

@@ -71,7 +71,10 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
 pub fn status(cli: &Cli, token: &str) -> Result<u8> {
     let config = super::load(cli)?;
     let run = match ledger::open_read(&config)? {
-        Some(mut ledger) => ledger.get(token)?,
+        Some(mut ledger) => match super::resolve_token(&mut ledger, token)? {
+            Some(t) => ledger.get(&t)?,
+            None => None,
+        },
         None => None,
     };
     let run = run.ok_or_else(|| {
@@ -130,9 +133,13 @@ pub fn status(cli: &Cli, token: &str) -> Result<u8> {
 pub fn cancel(cli: &Cli, token: &str) -> Result<u8> {
     let config = super::load(cli)?;
     let mut ledger = ledger::open(&config)?;
-    match ledger.cancel(token, chrono::Utc::now())? {
+    let resolved = super::resolve_token(&mut ledger, token)?;
+    let token = resolved.as_deref().unwrap_or(token);
+    match ledger.cancel(token, crate::clock::wall())? {
         CancelOutcome::Cancelled => {
-            crate::ui::info(format!("cancelled run {token}"));
+            if crate::ui::level() >= 1 && !cli.json {
+                println!("cancelled run {token}");
+            }
             Ok(exit::OK)
         }
         CancelOutcome::NotFound => Err(anyhow!(UsageError(format!(

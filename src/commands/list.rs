@@ -5,7 +5,6 @@
 use std::io::Write;
 
 use anyhow::Result;
-use chrono::Utc;
 use serde_json::json;
 
 use super::output::rfc3339;
@@ -15,8 +14,10 @@ use crate::schedule::describe;
 
 pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
     let config = super::load(cli)?;
-    let wall = Utc::now();
-    let now = args.now.unwrap_or(wall);
+    let wall = crate::clock::wall();
+    let now = args
+        .now
+        .map_or(wall, |n| n.instant(config.settings.timezone));
     let page: Vec<_> = config
         .reports
         .iter()

@@ -89,7 +89,11 @@ pub fn summary(run: &RunRecord, tz: Tz) -> String {
         run.status
     );
     if !run.files.is_empty() {
-        s.push_str(&format!(", {rows} rows in {} file(s)", run.files.len()));
+        s.push_str(&format!(
+            ", {} in {}",
+            crate::ui::count(rows, "row", "rows"),
+            crate::ui::count(run.files.len() as u64, "file", "files")
+        ));
     }
     let delivered: Vec<_> = run
         .receipts
@@ -126,12 +130,39 @@ pub fn finished(
     Ok(completed)
 }
 
+/// What a run a person asked for made, one line per file and per destination it was
+/// delivered to: `wrote NAME: 2 rows, 85 bytes`, `delivered to out: 1 file in out`.
+pub fn result_lines(run: &RunRecord) -> Vec<String> {
+    let files = run.files.iter().map(|f| file_line(&f.name, f));
+    let deliveries = run
+        .receipts
+        .iter()
+        .filter(|r| r.status == crate::ledger::ReceiptStatus::Delivered)
+        .map(|r| format!("delivered to {}: {}", r.destination, r.detail));
+    files.chain(deliveries).collect()
+}
+
+/// `wrote PATH: 2 rows, 85 bytes`.
+pub fn file_line(path: &str, f: &FileRecord) -> String {
+    format!(
+        "wrote {path}: {}, {}",
+        crate::ui::count(f.rows, "row", "rows"),
+        crate::deliver::human_bytes(f.bytes)
+    )
+}
+
 /// Shows a run that has ended (see `finished`) on stdout and returns the exit code:
-/// `OK` when it completed, `FAILED` otherwise.
+/// `OK` when it completed, `FAILED` otherwise. A completed run's files and deliveries
+/// are listed on stdout, one line each, unless `--json` or `-q`.
 pub fn done(json: bool, run: &RunRecord, tz: Tz) -> anyhow::Result<u8> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let completed = finished(json, &mut out, run, tz)?;
+    if completed && !json && crate::ui::level() >= 1 {
+        for line in result_lines(run) {
+            writeln!(out, "{line}")?;
+        }
+    }
     out.flush()?;
     Ok(if completed {
         crate::exit::OK

@@ -134,7 +134,7 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
     }
     let config = super::load(cli)?;
     let reports = super::select(&config, &args.reports)?;
-    let now = args.now.unwrap_or_else(Utc::now);
+    let now = crate::cli::now_or_clock(args.now, config.settings.timezone);
     for report in &reports {
         if report.status == Status::Draft {
             crate::ui::info(format!("report \"{}\" is a draft: never due", report.name));

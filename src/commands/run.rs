@@ -6,7 +6,6 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use chrono::Utc;
 
 use super::output;
 use crate::cli::{Cli, RunArgs};
@@ -17,7 +16,7 @@ use crate::ledger::{self, FileRecord};
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8> {
     let config = super::load(cli)?;
     let report = super::one_report(&config, &args.report)?;
-    let now = args.now.unwrap_or_else(Utc::now);
+    let now = crate::cli::now_or_clock(args.now, config.settings.timezone);
     let window = match (&args.from, &args.to) {
         (Some(from), Some(to)) => {
             manual::period(from, to, report.timezone, config.settings.max_range_days)?
@@ -65,13 +64,9 @@ fn print_files(cli: &Cli, dir: &Path, files: &[FileRecord]) -> Result<()> {
                 "{}",
                 serde_json::json!({"path": dir.join(&f.name), "type": f.kind, "rows": f.rows, "bytes": f.bytes, "sha256": f.sha256})
             )?;
-        } else {
-            crate::ui::info(format!(
-                "{} ({} rows, {} bytes)",
-                dir.join(&f.name).display(),
-                f.rows,
-                f.bytes
-            ));
+        } else if crate::ui::level() >= 1 {
+            let path = dir.join(&f.name);
+            writeln!(out, "{}", output::file_line(&path.to_string_lossy(), f))?;
         }
     }
     out.flush()?;

@@ -17,13 +17,14 @@ use crate::{exit, ui};
 
 pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
     let config = super::load(cli)?;
-    let now = args.now.unwrap_or_else(Utc::now);
-    let mut ledger = ledger::open(&config)?;
+    let now = crate::cli::now_or_clock(args.now, config.settings.timezone);
     let mut out = std::io::stdout().lock();
     if args.dry_run {
+        let mut ledger = ledger::open_read_or_empty(&config)?;
         return dry_run(cli, &config, &mut ledger, now, &mut out);
     }
-    let wall = Utc::now();
+    let mut ledger = ledger::open(&config)?;
+    let wall = crate::clock::wall();
     if now > wall + chrono::Duration::minutes(1) {
         ui::warn(format!(
             "--now {} is ahead of this machine's clock ({}): the slots due up to it are recorded now, and run-due will not run them again when that time comes (use --dry-run to look ahead)",

@@ -2,7 +2,6 @@
 //! test run, at most once per report per minute; a call inside that minute exits 75.
 
 use anyhow::Result;
-use chrono::Utc;
 
 use super::output;
 use crate::cli::{Cli, SendTestArgs};
@@ -12,7 +11,7 @@ use crate::ledger;
 pub fn run(cli: &Cli, args: &SendTestArgs) -> Result<u8> {
     let config = super::load(cli)?;
     let report = super::one_report(&config, &args.report)?;
-    let now = args.now.unwrap_or_else(Utc::now);
+    let now = crate::cli::now_or_clock(args.now, config.settings.timezone);
     let window = manual::latest_window(report, now)?;
     let mut ledger = ledger::open(&config)?;
     let done = manual::send_test(&config, &mut ledger, report, &window, now)?;

@@ -45,6 +45,18 @@ pub trait Databases: Send {
         table: &[String],
     ) -> Result<Option<Vec<String>>, String>;
 
+    /// A few non-null values of `column` in `table` of source `name`'s database, for
+    /// the check of its time format (SQLite sources; none where not looked at).
+    fn time_samples(
+        &mut self,
+        _name: &str,
+        _source: &SourceKind,
+        _table: &[String],
+        _column: &str,
+    ) -> Result<Vec<crate::schedule::params::TimeSample>, String> {
+        Ok(Vec::new())
+    }
+
     /// A fresh inspector for a second checking thread (its own connections and caches).
     fn fork(&self) -> Box<dyn Databases>;
 }

@@ -123,6 +123,8 @@ pub struct SqliteSource {
     pub path: Option<PathBuf>,
     pub init: Vec<PathBuf>,
     pub busy_timeout: Duration,
+    /// How the database stores times: the form `:from` and `:to` bind in.
+    pub time_format: crate::schedule::params::StoredTime,
     pub events: Option<EventsMapping>,
 }
 

@@ -31,7 +31,11 @@ pub fn deliver(dest: &DirectoryDest, d: &Delivery<'_>) -> Result<Delivered> {
             .with_context(|| format!("writing {}", target.display()))?;
     }
     Ok(Delivered {
-        detail: format!("{} file(s) in {}", d.files.len(), dest.path.display()),
+        detail: format!(
+            "{} in {}",
+            crate::ui::count(d.files.len() as u64, "file", "files"),
+            dest.path.display()
+        ),
         links: Vec::new(),
     })
 }

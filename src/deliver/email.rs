@@ -39,15 +39,7 @@ pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
     let links = if attach {
         Vec::new()
     } else {
-        let links = super::download_links(d.config, d.report, d.delivered, d.files)?;
-        if links.is_empty() {
-            bail!(
-                "the files total {}, above max_attachment_mb ({}), and no S3 destination of report \"{}\" has uploaded them, so there is no download link to send instead; add an s3 destination to the report's destinations (it is delivered before mail) or raise max_attachment_mb",
-                super::human_bytes(total),
-                super::human_bytes(dest.max_attachment_bytes),
-                d.report.name
-            );
-        }
+        let links = links_instead(dest, d, total)?;
         body.push_str(&links_text(&links, total, dest.max_attachment_bytes));
         links
     };
@@ -66,16 +58,7 @@ pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
     }
     let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(body));
     if attach {
-        for f in d.files {
-            let path = d.spool.join(&f.name);
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            let content_type = ContentType::parse(content_type(&f.name))
-                .map_err(|e| anyhow!("content type of {}: {e}", f.name))?;
-            let body = Body::new_with_encoding(bytes, ContentTransferEncoding::Base64)
-                .map_err(|_| anyhow!("encoding {}", f.name))?;
-            parts = parts.singlepart(Attachment::new(f.name.clone()).body(body, content_type));
-        }
+        parts = attach_files(parts, d)?;
     }
     let message = builder
         .multipart(parts)
@@ -85,20 +68,52 @@ pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
     let recipients = dest.to.len() + dest.cc.len() + dest.bcc.len();
     let detail = if attach {
         format!(
-            "{} file(s) attached, to {recipients} recipient(s)",
-            d.files.len()
+            "{} attached, to {}",
+            crate::ui::count(d.files.len() as u64, "file", "files"),
+            crate::ui::count(recipients as u64, "recipient", "recipients")
         )
     } else {
         format!(
-            "download links to {} file(s) ({} is too large to attach), to {recipients} recipient(s)",
-            links.len(),
-            super::human_bytes(total)
+            "download links to {} ({} is too large to attach), to {}",
+            crate::ui::count(links.len() as u64, "file", "files"),
+            super::human_bytes(total),
+            crate::ui::count(recipients as u64, "recipient", "recipients")
         )
     };
     Ok(Delivered {
         detail,
         links: Vec::new(),
     })
+}
+
+/// Download links to the run's files, for a mail whose attachments would total
+/// `total` bytes, above the destination's limit: an error when no S3 destination of
+/// the report has them.
+fn links_instead(dest: &EmailDest, d: &Delivery<'_>, total: u64) -> Result<Vec<Link>> {
+    let links = super::download_links(d.config, d.report, d.delivered, d.files)?;
+    if links.is_empty() {
+        bail!(
+            "the files total {}, above max_attachment_mb ({}), and no S3 destination of report \"{}\" has uploaded them, so there is no download link to send instead; add an s3 destination to the report's destinations (it is delivered before mail) or raise max_attachment_mb",
+            super::human_bytes(total),
+            super::human_bytes(dest.max_attachment_bytes),
+            d.report.name
+        );
+    }
+    Ok(links)
+}
+
+/// `parts` with each of the run's files from the spool attached.
+fn attach_files(mut parts: MultiPart, d: &Delivery<'_>) -> Result<MultiPart> {
+    for f in d.files {
+        let path = d.spool.join(&f.name);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let content_type = ContentType::parse(content_type(&f.name))
+            .map_err(|e| anyhow!("content type of {}: {e}", f.name))?;
+        let body = Body::new_with_encoding(bytes, ContentTransferEncoding::Base64)
+            .map_err(|_| anyhow!("encoding {}", f.name))?;
+        parts = parts.singlepart(Attachment::new(f.name.clone()).body(body, content_type));
+    }
+    Ok(parts)
 }
 
 /// The destination's own SMTP server, else `[settings.smtp]` (checking guarantees one).

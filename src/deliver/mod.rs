@@ -169,7 +169,7 @@ pub fn download_links(
 pub fn human_bytes(n: u64) -> String {
     const MB: f64 = 1024.0 * 1024.0;
     match n {
-        n if n < 1024 => format!("{n} bytes"),
+        n if n < 1024 => crate::ui::count(n, "byte", "bytes"),
         n if (n as f64) < MB => format!("{:.1} KB", n as f64 / 1024.0),
         n => format!("{:.1} MB", n as f64 / MB),
     }

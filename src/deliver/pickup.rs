@@ -32,7 +32,7 @@ pub fn deliver(dest: &PickupDest, d: &Delivery<'_>) -> Result<Delivered> {
         run_at: d.run_at,
         from: d.window.from.with_timezone(&Utc),
         to: d.window.to.with_timezone(&Utc),
-        stored_at: Utc::now(),
+        stored_at: crate::clock::wall(),
     };
     let mut notes = Vec::new();
     match dest.naming {

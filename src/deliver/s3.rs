@@ -49,8 +49,8 @@ pub fn deliver(dest: &S3Dest, d: &Delivery<'_>) -> Result<Delivered> {
         let links = presign_with(&client, dest, d.files).await?;
         Ok(Delivered {
             detail: format!(
-                "{} file(s) in s3://{}/{}",
-                d.files.len(),
+                "{} in s3://{}/{}",
+                crate::ui::count(d.files.len() as u64, "file", "files"),
                 dest.bucket,
                 dest.prefix
             ),

@@ -55,8 +55,8 @@ pub fn deliver(dest: &SftpDest, d: &Delivery<'_>) -> Result<Delivered> {
     let _ = session.disconnect(None, "done", None);
     Ok(Delivered {
         detail: format!(
-            "{} file(s) in sftp://{}@{}:{}/{}",
-            d.files.len(),
+            "{} in sftp://{}@{}:{}/{}",
+            crate::ui::count(d.files.len() as u64, "file", "files"),
             dest.user,
             dest.host,
             dest.port,
@@ -244,7 +244,10 @@ fn upload(
             Failed::Read(e) => {
                 anyhow::Error::new(e).context(format!("reading {}", local.display()))
             }
-            Failed::Write(e) => io_error(session, e, "writing"),
+            Failed::Write(e) => {
+                cleanup_timeout(session);
+                io_error(session, e, "writing")
+            }
         })?;
         // Durable before it gets its name; servers without fsync@openssh.com skip it.
         let _ = remote.fsync();
@@ -264,9 +267,24 @@ fn upload(
         rename_over(sftp, &tmp, &target)
     })();
     if result.is_err() {
+        cleanup_timeout(session);
         let _ = sftp.unlink(&tmp);
     }
     result
+}
+
+/// How long each step of tidying up after a failed upload may wait (closing the
+/// remote file, removing the temporary file, closing the session). The connection is
+/// often dead by then (a stalled transfer): without this, each step waited the whole
+/// `io_timeout_seconds` again. A temporary file left behind has a hidden name and is
+/// overwritten by the next attempt of the same run.
+const CLEANUP_TIMEOUT: Duration = Duration::from_millis(500);
+
+fn cleanup_timeout(session: &Session) {
+    let now = Duration::from_millis(u64::from(session.timeout()));
+    if now.is_zero() || now > CLEANUP_TIMEOUT {
+        session.set_timeout(millis(CLEANUP_TIMEOUT));
+    }
 }
 
 /// Which side of a copy failed.

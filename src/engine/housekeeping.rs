@@ -12,7 +12,7 @@ use crate::ui;
 
 /// Prunes old files from directory destinations and spooled files no run needs.
 pub fn housekeeping(config: &Config, ledger: &mut Ledger) {
-    let wall = Utc::now();
+    let wall = crate::clock::wall();
     prune_destinations(config, ledger, wall);
     match spool::prune(config, ledger, wall) {
         Ok(removed) => {

@@ -10,8 +10,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use chrono::Utc;
-
 use crate::config::Config;
 use crate::ledger::{self, Claim};
 
@@ -51,7 +49,7 @@ impl LeaseKeeper {
                     ledger = open(&config);
                 }
                 if let Some(l) = ledger.as_mut() {
-                    match l.renew(&token, &claim, Utc::now()) {
+                    match l.renew(&token, &claim, crate::clock::wall()) {
                         Ok(true) => renewed = Instant::now(),
                         Ok(false) => {
                             flag.store(true, Ordering::SeqCst);

@@ -35,7 +35,7 @@ pub fn run(
 ) -> Result<RunRecord> {
     let claim = Claim::new(config.settings.lease);
     let run = new_run(report, RunKind::Manual, token::random_token(), now, window);
-    ledger.insert_claimed(&run, &claim, Utc::now())?;
+    ledger.insert_claimed(&run, &claim, crate::clock::wall())?;
     execute(config, ledger, &claim, now, report, &run.token)
 }
 
@@ -50,7 +50,7 @@ pub fn send_test(
 ) -> Result<RunRecord> {
     let claim = Claim::new(config.settings.lease);
     let run = new_run(report, RunKind::Test, token::random_token(), now, window);
-    let wall = Utc::now();
+    let wall = crate::clock::wall();
     let interval = chrono::Duration::seconds(TEST_INTERVAL_SECONDS);
     if let Err(last) = ledger.insert_test(&run, &claim, wall, interval)? {
         let wait = (last + interval - wall).num_seconds().max(1);

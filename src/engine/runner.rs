@@ -50,6 +50,15 @@ impl Runner<'_> {
         let keeper = LeaseKeeper::start(self.config, &run.token, self.claim);
         // 1. plan: what the run covers, as recorded.
         let window = Window::in_zone(run.window_from, run.window_to, report.timezone);
+        ui::debug(format!(
+            "run {} of \"{}\": attempt {} of {}, window {} to {}",
+            run.token,
+            report.name,
+            run.attempts,
+            run.max_attempts,
+            window.from.to_rfc3339(),
+            window.to.to_rfc3339()
+        ));
         // 2. source → 3. render, unless an earlier attempt spooled the files intact.
         let (spool, files) = match self.files(report, &run, &window)? {
             Ok(spooled) => spooled,
@@ -74,6 +83,10 @@ impl Runner<'_> {
             Err(e) => return Ok(Err(format!("{e:#}"))),
         };
         if let Some(files) = spool::intact(self.config, run) {
+            ui::debug(format!(
+                "run {}: the spooled files of an earlier attempt are intact; delivering them",
+                run.token
+            ));
             return Ok(Ok((spool, files)));
         }
         let job = RenderJob {
@@ -85,6 +98,15 @@ impl Runner<'_> {
         };
         match generate(&job, &spool, self.progress) {
             Ok(files) => {
+                for f in &files {
+                    ui::debug(format!(
+                        "run {}: wrote {} ({}, {})",
+                        run.token,
+                        f.name,
+                        ui::count(f.rows, "row", "rows"),
+                        crate::deliver::human_bytes(f.bytes)
+                    ));
+                }
                 self.ledger
                     .set_files(&run.token, &self.claim.owner, &files)?;
                 Ok(Ok((spool, files)))
@@ -151,7 +173,7 @@ impl Runner<'_> {
                 status,
                 &detail,
                 &new_links,
-                Utc::now(),
+                crate::clock::wall(),
             )?;
             if status == ReceiptStatus::Delivered {
                 delivered.push(dest.name.clone());
@@ -202,7 +224,7 @@ impl Runner<'_> {
             self.notify(report, run, &mut finish)?;
         }
         self.ledger
-            .finish(&run.token, &self.claim.owner, &finish, Utc::now())?;
+            .finish(&run.token, &self.claim.owner, &finish, crate::clock::wall())?;
         let done = self
             .ledger
             .get(&run.token)?

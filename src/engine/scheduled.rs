@@ -34,9 +34,17 @@ pub fn run_due(
     let mut ran = false;
     for (report, state) in config.reports.iter().zip(states) {
         let due = if ran {
-            due::collect(config, report, ledger, now, Utc::now(), true)?
+            due::collect(config, report, ledger, now, crate::clock::wall(), true)?
         } else {
-            due::collect_with(config, report, state, ledger, now, Utc::now(), true)?
+            due::collect_with(
+                config,
+                report,
+                state,
+                ledger,
+                now,
+                crate::clock::wall(),
+                true,
+            )?
         };
         let Due {
             pending,
@@ -57,7 +65,7 @@ pub fn run_due(
             }
         }
         for pending in pending {
-            let Some(run) = ledger.claim(&pending.token, &claim, now, Utc::now())? else {
+            let Some(run) = ledger.claim(&pending.token, &claim, now, crate::clock::wall())? else {
                 ui::debug(format!("run {} is taken by another process", pending.token));
                 continue;
             };
@@ -146,7 +154,15 @@ pub fn dry_run(
 ) -> Result<()> {
     let states = due::states(config, ledger)?;
     for (report, state) in config.reports.iter().zip(states) {
-        let due = due::collect_with(config, report, state, ledger, now, Utc::now(), false)?;
+        let due = due::collect_with(
+            config,
+            report,
+            state,
+            ledger,
+            now,
+            crate::clock::wall(),
+            false,
+        )?;
         for r in &due.unrecorded {
             let action = if r.status == RunStatus::Skipped {
                 "skip"

@@ -322,6 +322,9 @@ pub trait Store: Send {
 
     fn get(&mut self, token: &str) -> Result<Option<RunRecord>>;
 
+    /// Up to `limit` tokens that start with `prefix` (lower-case hex), in order.
+    fn tokens_starting(&mut self, prefix: &str, limit: usize) -> Result<Vec<String>>;
+
     /// The most recent runs, newest first.
     fn history(&mut self, report: Option<&str>, limit: usize) -> Result<Vec<RunRecord>>;
 
@@ -358,6 +361,15 @@ pub fn open_read(config: &Config) -> Result<Option<Ledger>> {
             Ok(sqlite::SqliteStore::open_read(path, timeout)?.map(|s| Box::new(s) as Ledger))
         }
         StateLocation::Postgres { .. } => open(config).map(Some),
+    }
+}
+
+/// The ledger for reading, or an empty one in memory when there is none yet: what a
+/// command that only looks (`run-due --dry-run`) sees before the first run.
+pub fn open_read_or_empty(config: &Config) -> Result<Ledger> {
+    match open_read(config)? {
+        Some(l) => Ok(l),
+        None => Ok(Box::new(sqlite::SqliteStore::memory()?)),
     }
 }
 

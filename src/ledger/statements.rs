@@ -351,6 +351,20 @@ impl<B: Backend> Store for B {
         self.read(|db| load(db, token))
     }
 
+    fn tokens_starting(&mut self, prefix: &str, limit: usize) -> Result<Vec<String>> {
+        // A range on the primary key: `~` sorts after every hex digit.
+        let end = format!("{prefix}~");
+        self.read(|db| {
+            let rows = db.query(
+                "SELECT token FROM runs
+                 WHERE token >= $1 COLLATE \"C\" AND token < $2 COLLATE \"C\"
+                 ORDER BY token COLLATE \"C\" LIMIT $3",
+                &[prefix.into(), end.as_str().into(), (limit as i64).into()],
+            )?;
+            rows.iter().map(|r| r.text(0)).collect()
+        })
+    }
+
     fn history(&mut self, report: Option<&str>, limit: usize) -> Result<Vec<RunRecord>> {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE (CAST($1 AS TEXT) IS NULL OR report = $1)

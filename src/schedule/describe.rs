@@ -3,7 +3,7 @@
 
 use chrono_tz::Tz;
 
-use super::spec::{Frequency, OnceAt, Recurring, Schedule, WindowRule};
+use super::spec::{Frequency, NamedWindow, OnceAt, Recurring, Schedule, WindowRule};
 
 const WEEKDAYS: [&str; 7] = [
     "Monday",
@@ -94,7 +94,20 @@ fn recurring(r: &Recurring, tz: Tz) -> String {
         ),
     };
     s.push_str(", covering ");
-    s.push_str(&match (r.frequency, r.window) {
+    s.push_str(&covering(r));
+    if let Some(start) = r.start {
+        s.push_str(&format!(", from {}", start.format("%Y-%m-%d %H:%M")));
+    }
+    if let Some(stop) = r.stop {
+        s.push_str(&format!(", until {}", stop.format("%Y-%m-%d %H:%M")));
+    }
+    s
+}
+
+/// What a recurring schedule's runs cover, after "covering ".
+fn covering(r: &Recurring) -> String {
+    match (r.frequency, r.window) {
+        (_, WindowRule::Named(named)) => named_window(named),
         (Frequency::Hourly, WindowRule::TodayMinusTwo) => {
             format!(
                 "the {} before the run's hour",
@@ -132,12 +145,25 @@ fn recurring(r: &Recurring, tz: Tz) -> String {
                     .replace("at the run date", "of the run date")
             )
         }
-    });
-    if let Some(start) = r.start {
-        s.push_str(&format!(", from {}", start.format("%Y-%m-%d %H:%M")));
     }
-    if let Some(stop) = r.stop {
-        s.push_str(&format!(", until {}", stop.format("%Y-%m-%d %H:%M")));
+}
+
+/// A named window in words, as `list` shows it after "covering ".
+pub fn named_window(named: NamedWindow) -> String {
+    match named {
+        NamedWindow::Yesterday => "yesterday".to_string(),
+        NamedWindow::DayBeforeYesterday => "the day before yesterday".to_string(),
+        NamedWindow::LastDays(1) => "the last day, up to the end of yesterday".to_string(),
+        NamedWindow::LastDays(n) => format!("the last {n} days, up to the end of yesterday"),
+        NamedWindow::PreviousWeek => "the previous week, Monday to Sunday".to_string(),
+        NamedWindow::PreviousMonth => "the previous calendar month".to_string(),
+        NamedWindow::PreviousQuarter => "the previous calendar quarter".to_string(),
+        NamedWindow::WeekToDate => {
+            "the week to date, Monday to yesterday (on Mondays the whole previous week)".to_string()
+        }
+        NamedWindow::MonthToDate => {
+            "the month to date, the 1st to yesterday (on the 1st the whole previous month)"
+                .to_string()
+        }
     }
-    s
 }

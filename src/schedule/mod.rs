@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 pub use describe::describe;
-pub use spec::{Frequency, OnceAt, Recurring, Schedule, WindowRule};
+pub use spec::{Frequency, NamedWindow, OnceAt, Recurring, Schedule, WindowRule};
 pub use window::Window;
 
 /// One scheduled run: when it happens and what it covers.

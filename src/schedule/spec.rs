@@ -42,6 +42,78 @@ pub enum WindowRule {
     /// table): hourly minutes/minutes, daily hours/hours, weekly days/days, monthly
     /// days/months, quarterly days/quarters.
     Offset { delay: u32, previous: u32 },
+    /// `window = "…"`: a calendar period named relative to the run's local date.
+    Named(NamedWindow),
+}
+
+/// The named windows of `[reports.schedule] window`, computed on local dates in the
+/// report's zone from the run's local date (independent of `at`). Each ends at the
+/// local midnight that starts the run's day, except `day_before_yesterday`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedWindow {
+    Yesterday,
+    /// The default daily window (`every = 1`, no `delay`/`previous_time`), by name.
+    DayBeforeYesterday,
+    /// `last_N_days`: the N whole days before the run's day, 1 ≤ N ≤ 366.
+    LastDays(u32),
+    /// The ISO week (Monday to Sunday) before the run's week.
+    PreviousWeek,
+    PreviousMonth,
+    PreviousQuarter,
+    /// Monday of the run's week up to the run's day; on a Monday the whole previous week.
+    WeekToDate,
+    /// The 1st of the run's month up to the run's day; on the 1st the whole previous month.
+    MonthToDate,
+}
+
+impl NamedWindow {
+    /// The longest `last_N_days`.
+    pub const MAX_DAYS: u32 = 366;
+
+    /// The names a user writes, with `last_N_days` as its pattern.
+    pub const NAMES: [&'static str; 8] = [
+        "yesterday",
+        "day_before_yesterday",
+        "last_N_days",
+        "previous_week",
+        "previous_month",
+        "previous_quarter",
+        "week_to_date",
+        "month_to_date",
+    ];
+
+    /// Reads a name; `Err` says why a `last_N_days` is out of range, `Ok(None)` is an
+    /// unknown name.
+    pub fn parse(s: &str) -> Result<Option<NamedWindow>, String> {
+        use NamedWindow::*;
+        Ok(Some(match s {
+            "yesterday" => Yesterday,
+            "day_before_yesterday" => DayBeforeYesterday,
+            "previous_week" => PreviousWeek,
+            "previous_month" => PreviousMonth,
+            "previous_quarter" => PreviousQuarter,
+            "week_to_date" => WeekToDate,
+            "month_to_date" => MonthToDate,
+            _ => {
+                let Some(n) = s
+                    .strip_prefix("last_")
+                    .and_then(|r| r.strip_suffix("_days"))
+                    .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                else {
+                    return Ok(None);
+                };
+                match n.parse::<u32>() {
+                    Ok(n) if (1..=Self::MAX_DAYS).contains(&n) => LastDays(n),
+                    _ => {
+                        return Err(format!(
+                            "\"{s}\": N in last_N_days must be 1 to {}",
+                            Self::MAX_DAYS
+                        ))
+                    }
+                }
+            }
+        }))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,11 +2,11 @@
 //! are computed on local dates and times and only then turned into instants, so that
 //! "the previous 2 days" is midnight to midnight across a DST change.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 use super::local::{clamped_day_of_month, first_of_month, month_index, quarter_index, resolve};
-use super::spec::{Frequency, Recurring, Schedule, WindowRule};
+use super::spec::{Frequency, NamedWindow, Recurring, Schedule, WindowRule};
 
 /// The covered period: `from` inclusive, `to` exclusive, both in the window's zone
 /// (the report's zone; UTC for the `send_at` form).
@@ -86,6 +86,10 @@ fn nominal_run_date(r: &Recurring, tz: Tz, run: DateTime<Utc>) -> NaiveDate {
 }
 
 fn recurring_window(r: &Recurring, tz: Tz, run: DateTime<Utc>) -> Window {
+    if let WindowRule::Named(named) = r.window {
+        let (first, end) = named_dates(named, nominal_run_date(r, tz, run));
+        return local_window(tz, midnight(first), midnight(end));
+    }
     if r.frequency == Frequency::Hourly {
         return hourly_window(r, tz, run);
     }
@@ -94,7 +98,7 @@ fn recurring_window(r: &Recurring, tz: Tz, run: DateTime<Utc>) -> Window {
     // period as any other and consecutive windows tile.
     let run_date = nominal_run_date(r, tz, run);
     match (r.frequency, r.window) {
-        (Frequency::Hourly, _) => unreachable!("handled above"),
+        (Frequency::Hourly, _) | (_, WindowRule::Named(_)) => unreachable!("handled above"),
         (_, WindowRule::TodayMinusTwo) => {
             // Ends at local midnight at the start of yesterday; starts where the
             // previous run's window ended, so consecutive windows tile.
@@ -136,6 +140,7 @@ fn hourly_window(r: &Recurring, tz: Tz, run: DateTime<Utc>) -> Window {
             run - Duration::minutes(i64::from(delay)),
             Duration::minutes(i64::from(previous)),
         ),
+        WindowRule::Named(_) => unreachable!("named windows are handled before"),
     };
     Window {
         from: (to - length).with_timezone(&tz),
@@ -154,5 +159,27 @@ fn previous_run_date(r: &Recurring, run_date: NaiveDate) -> NaiveDate {
             clamped_day_of_month((quarter_index(run_date) - every) * 3, r.run_on)
         }
         Frequency::Hourly => unreachable!("hourly windows are elapsed time"),
+    }
+}
+
+/// The first day and the (excluded) end day of a named window for a run on `day`.
+pub(super) fn named_dates(named: NamedWindow, day: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let days = |n: u32| day - Duration::days(i64::from(n));
+    let monday = days(day.weekday().num_days_from_monday());
+    let month = first_of_month(month_index(day));
+    match named {
+        NamedWindow::Yesterday => (days(1), day),
+        NamedWindow::DayBeforeYesterday => (days(2), days(1)),
+        NamedWindow::LastDays(n) => (days(n), day),
+        NamedWindow::PreviousWeek => (monday - Duration::weeks(1), monday),
+        NamedWindow::PreviousMonth => (first_of_month(month_index(day) - 1), month),
+        NamedWindow::PreviousQuarter => {
+            let quarter = quarter_index(day) * 3;
+            (first_of_month(quarter - 3), first_of_month(quarter))
+        }
+        NamedWindow::WeekToDate if day == monday => (monday - Duration::weeks(1), monday),
+        NamedWindow::WeekToDate => (monday, day),
+        NamedWindow::MonthToDate if day == month => (first_of_month(month_index(day) - 1), month),
+        NamedWindow::MonthToDate => (month, day),
     }
 }

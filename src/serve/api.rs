@@ -12,7 +12,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -22,10 +21,9 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use super::auth::{self, LinkError};
-use super::http::{encode_segment, error, unauthorized_empty, Note, RequestId};
+use super::files::{current, file_response, latest, open_current};
+use super::http::{encode_segment, error, unauthorized_empty, RequestId};
 use super::{Served, Shared};
-use crate::pickup::{self, Entry};
-use crate::render::naming;
 use crate::schedule::describe;
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -68,7 +66,7 @@ pub async fn list(
         return r;
     }
     let base = base_url(&state, &headers);
-    let now = Utc::now();
+    let now = crate::clock::wall();
     let mut reports = Vec::with_capacity(state.reports.len());
     for s in &state.reports {
         reports.push(describe_report(&state, s, &base, now).await);
@@ -94,7 +92,9 @@ pub async fn one(
             "unknown report",
         );
     };
-    json_response(describe_report(&state, s, &base_url(&state, &headers), Utc::now()).await)
+    json_response(
+        describe_report(&state, s, &base_url(&state, &headers), crate::clock::wall()).await,
+    )
 }
 
 fn json_response(v: Value) -> Response {
@@ -191,7 +191,7 @@ pub async fn download(
     let Ok(Path((id, kind))) = path else {
         return refused_link(&rid, &LinkError::BadSignature);
     };
-    let now = Utc::now();
+    let now = crate::clock::wall();
     if let Err(e) = state.links.verify(&id, &kind, expires, sig, now) {
         return refused_link(&rid, &e);
     }
@@ -251,147 +251,6 @@ fn internal(rid: &RequestId, e: &anyhow::Error) -> Response {
         rid,
         "internal error",
     )
-}
-
-/// The store's index entry of the current file of (report, type): `pickup::current`,
-/// which reads files, on a thread that may block.
-async fn current(s: &Served, key: &str, now: DateTime<Utc>) -> anyhow::Result<Option<Entry>> {
-    let (root, id, key, keep_days) = (
-        s.store.path.clone(),
-        s.id.clone(),
-        key.to_string(),
-        s.store.keep_days,
-    );
-    tokio::task::spawn_blocking(move || pickup::current(&root, &id, &key, keep_days, now)).await?
-}
-
-/// The store's index entry of (report, type), current or not: `pickup::read` on a
-/// thread that may block.
-async fn latest(s: &Served, key: &str) -> anyhow::Result<Option<Entry>> {
-    let (root, id, key) = (s.store.path.clone(), s.id.clone(), key.to_string());
-    tokio::task::spawn_blocking(move || pickup::read(&root, &id, &key)).await?
-}
-
-/// The current file of (report, type) when `accept` takes it, opened. A writer may
-/// replace the file between reading the index and opening it: then the index is read
-/// again.
-async fn open_current(
-    s: &Served,
-    key: &str,
-    now: DateTime<Utc>,
-    accept: impl Fn(&Entry) -> bool,
-) -> anyhow::Result<Option<(Entry, tokio::fs::File)>> {
-    for _ in 0..3 {
-        let Some(entry) = current(s, key, now).await? else {
-            return Ok(None);
-        };
-        if !accept(&entry) {
-            return Ok(None);
-        }
-        let path = entry.path(&s.store.path, &s.id);
-        match tokio::fs::File::open(&path).await {
-            Ok(f) => return Ok(Some((entry, f))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!("opening {}", path.display())))
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// A download's `Content-Type`: the file's type, CSV said to be UTF-8.
-fn content_type(name: &str) -> &'static str {
-    match naming::content_type(name) {
-        "text/csv" => "text/csv; charset=utf-8",
-        other => other,
-    }
-}
-
-/// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266): a plain ASCII fallback
-/// and the exact name.
-fn disposition(name: &str) -> String {
-    let plain: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii() && c != '"' && c != '\\' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!(
-        "attachment; filename=\"{plain}\"; filename*=UTF-8''{}",
-        encode_segment(name)
-    )
-}
-
-/// The size of the pieces a file is sent in. A client that stops reading holds one
-/// piece in the server until the send timeout: small enough for a thousand stalled
-/// downloads, large enough for few reads.
-const CHUNK: usize = 64 * 1024;
-
-/// The file, read in `CHUNK`s on the blocking pool. Each piece is a new buffer handed
-/// to the connection, and nothing is read ahead: a stalled download holds one piece.
-fn pieces(
-    file: std::fs::File,
-) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> + Send {
-    futures_util::stream::try_unfold(Some(file), |file| async move {
-        let Some(mut file) = file else {
-            return Ok(None);
-        };
-        let (file, piece) = tokio::task::spawn_blocking(move || {
-            use std::io::Read as _;
-            let mut buf = vec![0u8; CHUNK];
-            let n = loop {
-                match file.read(&mut buf) {
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    r => break r?,
-                }
-            };
-            buf.truncate(n);
-            Ok::<_, std::io::Error>((file, buf))
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        if piece.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some((axum::body::Bytes::from(piece), Some(file))))
-    })
-}
-
-async fn file_response(entry: &Entry, file: tokio::fs::File) -> Response {
-    let len = match file.metadata().await {
-        Ok(m) => m.len(),
-        Err(_) => entry.bytes,
-    };
-    let stream = pieces(file.into_std().await);
-    let mut resp = Response::new(Body::from_stream(stream));
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(&entry.file)),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    if let Ok(v) = HeaderValue::from_str(&disposition(&entry.file)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", entry.sha256)) {
-        h.insert(header::ETAG, v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    resp.extensions_mut()
-        .insert(Note(std::borrow::Cow::Owned(entry.file.clone())));
-    resp
 }
 
 /// A dated zip's file name: `{name}_{YYYYMMDD}.zip`, the name being letters, digits, `_`
@@ -479,7 +338,7 @@ pub async fn app_download(
             "older than keep_days",
         )
     };
-    let now = Utc::now();
+    let now = crate::clock::wall();
     let today = now.with_timezone(&s.report.timezone).date_naive();
     if date < today - chrono::Days::new(u64::from(keep)) {
         return older();
@@ -527,17 +386,5 @@ mod tests {
         ] {
             assert_eq!(parse_dated_zip_name(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn download_headers() {
-        assert_eq!(content_type("a.zip"), "application/zip");
-        assert_eq!(content_type("a.csv.gz"), "application/gzip");
-        assert_eq!(content_type("a.csv"), "text/csv; charset=utf-8");
-        assert_eq!(content_type("a.CSV"), "text/csv; charset=utf-8");
-        assert_eq!(
-            disposition("VIEWS_Vues é.csv"),
-            "attachment; filename=\"VIEWS_Vues _.csv\"; filename*=UTF-8''VIEWS_Vues%20%C3%A9.csv"
-        );
     }
 }

@@ -14,6 +14,7 @@
 mod api;
 pub mod auth;
 mod conn;
+mod files;
 mod http;
 
 use std::collections::BTreeMap;
@@ -196,9 +197,9 @@ pub fn run(config: &Config, listen: Option<SocketAddr>) -> Result<u8> {
             crate::ui::warn("no report has a pickup destination: GET /reports lists nothing");
         }
         log(format!(
-            "listening on http://{local} ({} report(s), {} app(s))",
-            state.reports.len(),
-            state.apps.len()
+            "listening on http://{local} ({}, {})",
+            crate::ui::count(state.reports.len() as u64, "report", "reports"),
+            crate::ui::count(state.apps.len() as u64, "app", "apps")
         ));
         let signal = async move {
             tokio::select! {
@@ -286,7 +287,8 @@ async fn accept_loop(
     drop(listener);
     let open = graceful.count();
     log(format!(
-        "{why}: shutting down; {open} connection(s) open, waiting up to {}s for requests in flight",
+        "{why}: shutting down; {} open, waiting up to {}s for requests in flight",
+        crate::ui::count(open as u64, "connection", "connections"),
         serve.shutdown_grace.as_secs()
     ));
     match tokio::time::timeout(serve.shutdown_grace, graceful.shutdown()).await {

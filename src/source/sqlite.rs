@@ -136,14 +136,16 @@ fn describe(e: &rusqlite::Error, sql: &str) -> String {
     }
 }
 
-/// Runs `sql` with the window bound to its named parameters and streams the rows.
+/// Runs `sql` with the window bound to its named parameters and streams the rows;
+/// `:from` and `:to` bind in the form the source stores its times in.
 pub fn query(
     source: &SqliteSource,
     sql: &str,
     params: &WindowParams,
     sink: &mut dyn RowSink,
 ) -> Result<()> {
-    with_db(source, |conn| query_conn(conn, sql, params, sink))
+    let params = params.clone().stored_as(source.time_format);
+    with_db(source, |conn| query_conn(conn, sql, &params, sink))
 }
 
 pub fn query_conn(

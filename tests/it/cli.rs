@@ -32,7 +32,7 @@ fn broken_configs_get_exact_errors_and_exit_2() {
         ("unknown report key", report("destination = [\"local\"]", "frequency = \"daily\""),
          "reports.toml:15:1: report \"Daily Views\", key `destination`: unknown key `destination`; did you mean `destinations`? allowed: `name`, `type`, `source`, `query`, `query_file`, `destinations`, `notify`, `timezone`, `status`, `backfill`, `file_name`, `date_format`, `max_attempts`, `outputs`, `csv`, `schedule`, `events`"),
         ("unknown schedule key", report("", "frequncy = \"daily\""),
-         "reports.toml:17:1: report \"Daily Views\", key `schedule.frequncy`: unknown key `frequncy`; did you mean `frequency`? allowed: `frequency`, `every`, `run_on`, `at`, `delay`, `previous_time`, `start`, `stop`, `send_at`, `included_range_days`, `once`, `from`, `to`"),
+         "reports.toml:17:1: report \"Daily Views\", key `schedule.frequncy`: unknown key `frequncy`; did you mean `frequency`? allowed: `frequency`, `every`, `run_on`, `at`, `delay`, `previous_time`, `window`, `start`, `stop`, `send_at`, `included_range_days`, `once`, `from`, `to`"),
         ("wrong type", report("", "frequency = \"daily\"\nevery = \"2\""),
          "reports.toml:18:9: report \"Daily Views\", key `schedule.every`: expected an integer, found string \"2\""),
         ("report name characters", report("", "frequency = \"daily\"").replace("name = \"Daily Views\"", "name = \"Daily/Views\""),
@@ -42,7 +42,7 @@ fn broken_configs_get_exact_errors_and_exit_2() {
         ("time zone", report("timezone = \"America/NewYork\"", "frequency = \"daily\""),
          "reports.toml:15:12: report \"Daily Views\", key `timezone`: \"America/NewYork\" is not an IANA time zone; did you mean America/New_York? use a name such as America/New_York, Europe/Berlin or UTC"),
         ("unknown frequency", report("", "frequency = \"dayly\""),
-         "reports.toml:17:13: report \"Daily Views\", key `schedule.frequency`: \"dayly\" is not a frequency; allowed: hourly, daily, weekly, monthly, quarterly"),
+         "reports.toml:17:13: report \"Daily Views\", key `schedule.frequency`: \"dayly\" is not a frequency; did you mean \"daily\"? allowed: hourly, daily, weekly, monthly, quarterly"),
         ("every out of range", report("", "frequency = \"daily\"\nevery = 9\nstart = 2026-01-01"),
          "reports.toml:18:9: report \"Daily Views\", key `schedule.every`: 9 is out of range; allowed: 1 to 6 (daily periods between runs)"),
         ("every without start", report("", "frequency = \"weekly\"\nevery = 2"),
@@ -80,7 +80,7 @@ fn broken_configs_get_exact_errors_and_exit_2() {
         ("one-time to before from", report("", "once = 2026-12-01T08:00:00\nfrom = 2026-11-30\nto = 2026-11-01"),
          "reports.toml:19:6: report \"Daily Views\", key `schedule.to`: to (2026-11-01) is before from (2026-11-30)"),
         ("mixed schedule forms", report("", "frequency = \"daily\"\nsend_at = \"09:00\""),
-         "reports.toml:16:1: report \"Daily Views\", key `schedule`: the schedule mixes keys of different forms; a schedule is one of: recurring (`frequency`, `every`, `run_on`, `at`, `delay`, `previous_time`, `start`, `stop`), daily at a UTC time (`send_at`, `included_range_days`) or one-time (`once`, `from`, `to`)"),
+         "reports.toml:16:1: report \"Daily Views\", key `schedule`: the schedule mixes keys of different forms; a schedule is one of: recurring (`frequency`, `every`, `run_on`, `at`, `window` or `delay` and `previous_time`, `start`, `stop`), daily at a UTC time (`send_at`, `included_range_days`) or one-time (`once`, `from`, `to`)"),
         ("stop before start", report("", "frequency = \"daily\"\nstart = 2026-06-01T00:00:00\nstop = 2026-05-01T00:00:00"),
          "reports.toml:19:8: report \"Daily Views\", key `schedule.stop`: stop (2026-05-01 00:00:00) must be after start (2026-06-01 00:00:00)"),
         ("start with an offset", report("", "frequency = \"daily\"\nstart = 2026-01-01T00:00:00Z"),
@@ -385,7 +385,7 @@ fn plan_json_is_exact() {
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
-            .contains("\"tomorrow\" is not an RFC 3339 instant"),
+            .contains("\"tomorrow\" is not a date or time; write an RFC 3339 instant"),
         "{out:?}"
     );
 }

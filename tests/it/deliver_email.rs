@@ -58,7 +58,7 @@ frequency = \"daily\"
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
         receipt(&run, "team")["detail"],
-        "2 file(s) attached, to 4 recipient(s)"
+        "2 files attached, to 4 recipients"
     );
 
     let mails = mails(&marker);
@@ -218,7 +218,7 @@ fn an_oversized_report_arrives_as_a_download_link() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
         receipt(&run, "team")["detail"],
-        "download links to 1 file(s) (10.6 KB is too large to attach), to 4 recipient(s)"
+        "download links to 1 file (10.6 KB is too large to attach), to 4 recipients"
     );
     let mails = mails(&marker);
     assert_eq!(mails.len(), 1);
@@ -314,7 +314,7 @@ fn notify_mails_after_scheduled_runs_say_how_each_destination_went() {
         "Window:  2026-11-22 00:00 to 2026-11-23 00:00 (UTC)",
         "Run at:  2026-11-24T06:00:00+00:00",
         &format!("  VIEWS_Notify Good_20261122_20261122.csv: 5 rows, {size} bytes"),
-        "  bucket (s3): delivered: 1 file(s) in s3://reportctl-test/",
+        "  bucket (s3): delivered: 1 file in s3://reportctl-test/",
         "Download links:",
     ] {
         assert!(good.contains(line), "{line:?} in:\n{good}");
@@ -328,7 +328,7 @@ fn notify_mails_after_scheduled_runs_say_how_each_destination_went() {
     for line in [
         "Status:  failed",
         &format!("  partner (sftp): failed: 2 attempts in this run: connecting to 127.0.0.1:{closed}: Connection refused (os error 111)"),
-        "  local (directory): delivered: 1 file(s) in",
+        "  local (directory): delivered: 1 file in",
         "(attempt 1 of 5; next try at or after 2026-11-24T06:05:00Z)",
     ] {
         assert!(bad.contains(line), "{line:?} in:\n{bad}");

@@ -40,7 +40,7 @@ fn an_upload_keeps_bytes_and_content_type_and_its_link_returns_the_file() {
     let r = receipt(&run, "bucket");
     assert_eq!(
         r["detail"],
-        format!("1 file(s) in s3://{}/{prefix}", env("S3", "S3_BUCKET"))
+        format!("1 file in s3://{}/{prefix}", env("S3", "S3_BUCKET"))
     );
     let link = &r["links"][0];
     assert_eq!(link["file"], name.as_str());

@@ -3,44 +3,17 @@
 //! replaced, remote directories created, and every host-key or login problem refused
 //! with nothing written.
 
-use std::path::Path;
 use std::process::Command;
 
 use crate::common::fixtures::*;
 use crate::common::servers::env;
-
-fn config(remote: &Path, sftp_extra: &str, settings_extra: &str) -> String {
-    format!(
-        "{}{}{}",
-        settings(settings_extra),
-        sftp_dest(
-            "partner",
-            remote,
-            &format!("create_dirs = true\n{sftp_extra}")
-        ),
-        report("Partner Views", &["partner"], "")
-    )
-}
-
-/// The SHA256 fingerprint of the test server's host key, as `ssh-keygen -l` shows it.
-fn server_fingerprint() -> String {
-    let out = Command::new("ssh-keygen")
-        .args(["-l", "-f", &env("SFTP", "SSHD_KNOWN_HOSTS")])
-        .output()
-        .expect("ssh-keygen");
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.split_whitespace()
-        .find(|w| w.starts_with("SHA256:"))
-        .expect("a fingerprint")
-        .to_string()
-}
 
 #[test]
 #[ignore = "needs test servers: scripts/test"]
 fn key_upload_creates_the_directory_and_arrives_byte_for_byte() {
     let remote = remote_dir("key").join("deep/er");
     let ws = Workspace::new(50);
-    ws.config(&config(&remote, "", ""));
+    ws.config(&sftp_config(&remote, "", ""));
     let (out, run) = ws.run_report("Partner Views");
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(run["status"], "completed");
@@ -63,7 +36,7 @@ fn password_login() {
     let remote = remote_dir("password");
     let mut ws = Workspace::new(3);
     ws.secrets(&["SFTP"]);
-    ws.config(&config(
+    ws.config(&sftp_config(
         &remote,
         "key_file = -\npassword = { env = \"T_SSH_PASSWORD\" }",
         "",
@@ -86,7 +59,7 @@ fn encrypted_key_with_its_passphrase() {
         "key_file = \"{}\"\nkey_passphrase = {{ env = \"T_SSH_PASSPHRASE\" }}",
         env("SFTP", "SSHD_KEY_ENC")
     );
-    ws.config(&config(&remote, &extra, ""));
+    ws.config(&sftp_config(&remote, &extra, ""));
     let (out, _) = ws.run_report("Partner Views");
     assert_eq!(out.code, 0, "{out:?}");
     assert!(remote.join(file_name("Partner Views")).is_file());
@@ -95,7 +68,7 @@ fn encrypted_key_with_its_passphrase() {
     let mut wrong = Workspace::new(3);
     wrong.set("T_SSH_PASSPHRASE", "not-the-passphrase");
     let remote2 = remote_dir("passphrase-wrong");
-    wrong.config(&config(&remote2, &extra, ""));
+    wrong.config(&sftp_config(&remote2, &extra, ""));
     let (out, _) = wrong.run_report("Partner Views");
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
@@ -112,7 +85,7 @@ fn an_older_file_of_the_same_name_is_replaced() {
     let remote = remote_dir("replace");
     let name = file_name("Partner Views");
     let ws = Workspace::new(3);
-    ws.config(&config(&remote, "", ""));
+    ws.config(&sftp_config(&remote, "", ""));
     let (out, _) = ws.run_report("Partner Views");
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(std::fs::read(remote.join(&name)).unwrap(), expected_csv(3));
@@ -129,7 +102,7 @@ fn an_older_file_of_the_same_name_is_replaced() {
 fn a_missing_directory_is_not_created_unless_asked() {
     let remote = remote_dir("nodir");
     let ws = Workspace::new(1);
-    ws.config(&config(&remote, "create_dirs = false", ""));
+    ws.config(&sftp_config(&remote, "create_dirs = false", ""));
     let (out, run) = ws.run_report("Partner Views");
     assert_eq!(out.code, 1, "{out:?}");
     let detail = receipt(&run, "partner")["detail"].as_str().unwrap();
@@ -151,7 +124,7 @@ fn an_unknown_host_key_is_refused_with_its_fingerprint_and_how_to_trust_it() {
     let known = ws.path().join("known_hosts");
     std::fs::write(&known, "# nothing yet\n").unwrap();
     let extra = format!("known_hosts = \"{}\"", known.display());
-    ws.config(&config(&remote, &extra, ""));
+    ws.config(&sftp_config(&remote, &extra, ""));
     let (out, run) = ws.run_report("Partner Views");
     assert_eq!(out.code, 1, "{out:?}");
     let port = env("SFTP", "SSHD_PORT");
@@ -175,7 +148,7 @@ fn an_unknown_host_key_is_refused_with_its_fingerprint_and_how_to_trust_it() {
     );
 
     // Trusting new keys explicitly: the key is recorded, and checked from then on.
-    ws.config(&config(
+    ws.config(&sftp_config(
         &remote,
         &format!("{extra}\naccept_new_host_key = true"),
         "",
@@ -189,7 +162,7 @@ fn an_unknown_host_key_is_refused_with_its_fingerprint_and_how_to_trust_it() {
         recorded,
         format!("# nothing yet\n{}", scanned.trim_end().to_string() + "\n")
     );
-    ws.config(&config(&remote, &extra, ""));
+    ws.config(&sftp_config(&remote, &extra, ""));
     let (out, _) = ws.run_report("Partner Views");
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stderr.is_empty(), "{out:?}");
@@ -207,7 +180,7 @@ fn a_changed_host_key_is_refused_even_when_new_keys_are_accepted() {
         "known_hosts = \"{}\"\naccept_new_host_key = true",
         known.display()
     );
-    ws.config(&config(&remote, &extra, ""));
+    ws.config(&sftp_config(&remote, &extra, ""));
     let (out, run) = ws.run_report("Partner Views");
     assert_eq!(out.code, 1, "{out:?}");
     let port = env("SFTP", "SSHD_PORT");
@@ -233,7 +206,7 @@ fn a_key_the_server_does_not_know_is_refused() {
     let remote = remote_dir("wrong-key");
     let ws = Workspace::new(1);
     let key = env("SFTP", "SSHD_WRONG_KEY");
-    ws.config(&config(&remote, &format!("key_file = \"{key}\""), ""));
+    ws.config(&sftp_config(&remote, &format!("key_file = \"{key}\""), ""));
     let (out, run) = ws.run_report("Partner Views");
     assert_eq!(out.code, 1, "{out:?}");
     let r = receipt(&run, "partner");
@@ -258,7 +231,7 @@ fn a_server_that_is_down_is_retried_within_the_run_then_reported() {
     drop(listener);
     let remote = remote_dir("down");
     let ws = Workspace::new(1);
-    ws.config(&config(&remote, &format!("port = {port}"), ""));
+    ws.config(&sftp_config(&remote, &format!("port = {port}"), ""));
     let out = ws.run(&[
         "-v",
         "run",
@@ -315,7 +288,7 @@ fn ssh_agent_login() {
         .unwrap();
     assert!(added.status.success(), "{added:?}");
     ws.set("SSH_AUTH_SOCK", socket.to_str().unwrap());
-    ws.config(&config(&remote, "key_file = -\nagent = true", ""));
+    ws.config(&sftp_config(&remote, "key_file = -\nagent = true", ""));
     let (out, _) = ws.run_report("Partner Views");
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
@@ -330,7 +303,7 @@ fn trusting_new_keys_creates_the_known_hosts_file() {
     let remote = remote_dir("new-known-hosts");
     let ws = Workspace::new(1);
     let known = ws.path().join("ssh/known_hosts");
-    ws.config(&config(
+    ws.config(&sftp_config(
         &remote,
         &format!(
             "known_hosts = \"{}\"\naccept_new_host_key = true",

@@ -52,11 +52,20 @@ start = 2026-11-02T00:00:00
 }
 
 fn spawn_host(dir: &Path, now: &str) -> Child {
-    common::command(dir, &["run-due", "--now", now])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start reportctl run-due")
+    spawn_host_at(dir, now, None)
+}
+
+/// `run-due --now now` on a host, its wall clock standing still at `wall` if given.
+fn spawn_host_at(dir: &Path, now: &str, wall: Option<&str>) -> Child {
+    let args = ["run-due", "--now", now];
+    match wall {
+        Some(wall) => common::command_at(dir, wall, &args),
+        None => common::command(dir, &args),
+    }
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start reportctl run-due")
 }
 
 fn finish(child: Child) -> common::Output {
@@ -155,7 +164,7 @@ fn a_host_killed_mid_run_is_taken_over_after_its_lease_once() {
     let query = "SELECT n FROM generate_series(1, 3) n, pg_sleep(2)";
     let hosts: Vec<_> = (0..2).map(|_| tempdir()).collect();
     for h in &hosts {
-        let cfg = host_config(&pg, &ledger, &source, query, "lease_seconds = 2")
+        let cfg = host_config(&pg, &ledger, &source, query, "lease_seconds = 60")
             .replace("start = 2026-11-02T00:00:00", "start = 2026-11-02T05:00:00");
         write(h.path(), "reports.toml", &cfg);
     }
@@ -165,8 +174,9 @@ fn a_host_killed_mid_run_is_taken_over_after_its_lease_once() {
         rows.first().map(|r| (r.get(0), r.get(1)))
     };
 
-    // Host A claims the slot and is killed while its query runs.
-    let mut a = spawn_host(hosts[0].path(), now);
+    // Host A claims the slot and is killed while its query runs. The hosts' wall clocks
+    // stand still, so "within the lease" and "after it" do not race the machine.
+    let mut a = spawn_host_at(hosts[0].path(), now, Some(now));
     let mut c = pg.client(&ledger);
     let deadline = Instant::now() + Duration::from_secs(20);
     while status(&mut c) != Some(("running".into(), 1)) {
@@ -178,13 +188,20 @@ fn a_host_killed_mid_run_is_taken_over_after_its_lease_once() {
     let _ = a.wait();
 
     // Within the lease, host B leaves the slot alone.
-    let b = finish(spawn_host(hosts[1].path(), now));
+    let b = finish(spawn_host_at(
+        hosts[1].path(),
+        now,
+        Some("2026-11-02T05:30:59Z"),
+    ));
     assert_eq!(b.code, 0, "{b:?}");
     assert_eq!(status(&mut c), Some(("running".into(), 1)));
 
     // After the lease, host B takes it over and completes it, once.
-    std::thread::sleep(Duration::from_millis(2500));
-    let b = finish(spawn_host(hosts[1].path(), now));
+    let b = finish(spawn_host_at(
+        hosts[1].path(),
+        now,
+        Some("2026-11-02T05:31:01Z"),
+    ));
     assert_eq!(b.code, 0, "{b:?}");
     assert_eq!(status(&mut c), Some(("completed".into(), 2)));
     let receipts = c

@@ -10,34 +10,12 @@
 
 use std::path::Path;
 
-use crate::common::{run, tempdir, write, Output};
+use crate::common::{self, run, tempdir, write, Output};
 
 /// A config with one report "Daily" (`SELECT n FROM t`, type `D`) delivered to the
 /// directory `out`; `settings` go into `[settings]`, `schedule` into its schedule.
 fn config(settings: &str, schedule: &str) -> String {
-    format!(
-        r#"[settings]
-timezone = "UTC"
-{settings}
-
-[sources.db]
-kind = "sqlite"
-init = ["data.sql"]
-
-[destinations.out]
-kind = "directory"
-path = "out"
-
-[[reports]]
-name = "Daily"
-type = "D"
-source = "db"
-destinations = ["out"]
-query = "SELECT n FROM t ORDER BY n"
-[reports.schedule]
-{schedule}
-"#
-    )
+    common::daily_config(settings, "SELECT n FROM t ORDER BY n", schedule)
 }
 
 const DAILY: &str = "frequency = \"daily\"\nat = \"06:00\"";
@@ -104,7 +82,7 @@ const TOKEN: &str = "5760b598a08f93b5";
 const DAILY_FILE: &str = "D_Daily_20261031_20261031.csv";
 /// … and the one-time report's (it covers 2026-11-01).
 const FILE: &str = "D_Daily_20261101_20261101.csv";
-const FAILED: &str = "failed, 2 rows in 1 file(s): directory \"out\": creating directory out: File exists (os error 17)";
+const FAILED: &str = "failed, 2 rows in 1 file: directory \"out\": creating directory out: File exists (os error 17)";
 
 /// First sight before the slot, then the slot's first attempt, which fails.
 fn first_attempt_fails(d: &Path) {

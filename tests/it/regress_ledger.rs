@@ -19,7 +19,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{run, tempdir, write};
+use crate::common::{run, run_at, tempdir, write};
 use chrono::{DateTime, Utc};
 
 const CONFIG: &str = r#"[settings]
@@ -77,8 +77,8 @@ fn first_seen(dir: &Path) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn list_next_run(dir: &Path) -> Option<DateTime<Utc>> {
-    let out = run(dir, &["--json", "list"]);
+fn list_next_run(dir: &Path, wall: &str) -> Option<DateTime<Utc>> {
+    let out = run_at(dir, wall, &["--json", "list"]);
     assert_eq!(out.code, 0, "{out:?}");
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     doc["reports"][0]["next_run"]
@@ -89,31 +89,34 @@ fn list_next_run(dir: &Path) -> Option<DateTime<Utc>> {
 // ---------------------------------------------------------------------------------
 // A future --now
 
+/// The wall clock the tests of a future `--now` stand still at (`run_at`).
+const WALL: &str = "2026-11-30T12:00:00Z";
+
+fn wall() -> DateTime<Utc> {
+    WALL.parse().unwrap()
+}
+
 #[test]
 fn future_now_records_first_sight_no_later_than_the_clock() {
     let dir = workspace();
-    let future = Utc::now() + chrono::Duration::days(365);
-    let out = run(dir.path(), &["run-due", "--now", &rfc(future)]);
+    let future = wall() + chrono::Duration::days(365);
+    let out = run_at(dir.path(), WALL, &["run-due", "--now", &rfc(future)]);
     // catch_up = 1: a year of slots is due at once; all but the latest are skipped.
     assert_eq!(out.code, 1, "{out:?}");
     // And it is said that those slots will not run again at their time.
     assert!(
         out.stderr.starts_with(&format!(
-            "reportctl: warning: --now {} is ahead of this machine's clock (",
+            "reportctl: warning: --now {} is ahead of this machine's clock ({WALL}): ",
             rfc(future)
         )) && out
             .stderr
             .contains("run-due will not run them again when that time comes"),
         "{out:?}"
     );
-    let seen = first_seen(dir.path());
-    assert!(
-        seen <= Utc::now(),
-        "first sight recorded in the future: {seen}"
-    );
+    assert_eq!(first_seen(dir.path()), wall(), "first sight is the clock's");
     // list says what run-due will run next: the slot after the last one recorded (a
     // year from now), not tomorrow's, which run-due will never run.
-    let next = list_next_run(dir.path()).expect("a next run");
+    let next = list_next_run(dir.path(), WALL).expect("a next run");
     assert!(
         next > future,
         "list shows {next}, run-due runs nothing before {future}"
@@ -124,9 +127,9 @@ fn future_now_records_first_sight_no_later_than_the_clock() {
 fn first_sight_in_the_future_is_corrected_with_a_warning() {
     let dir = workspace();
     // An older reportctl recorded first sight a year ahead (run-due --now in the future).
-    let out = run(dir.path(), &["run-due"]);
+    let out = run_at(dir.path(), WALL, &["run-due"]);
     assert_eq!(out.code, 0, "{out:?}");
-    let future = Utc::now() + chrono::Duration::days(365);
+    let future = wall() + chrono::Duration::days(365);
     let conn = rusqlite::Connection::open(ledger_path(dir.path())).unwrap();
     conn.execute(
         "UPDATE reports SET first_seen = ?1",
@@ -135,18 +138,22 @@ fn first_sight_in_the_future_is_corrected_with_a_warning() {
     .unwrap();
     drop(conn);
     // list does not believe it either: the next run is within a day.
-    let next = list_next_run(dir.path()).expect("a next run");
-    assert!(next <= Utc::now() + chrono::Duration::days(1), "{next}");
+    let next = list_next_run(dir.path(), WALL).expect("a next run");
+    assert!(next <= wall() + chrono::Duration::days(1), "{next}");
 
-    let later = Utc::now() + chrono::Duration::days(2);
-    let out = run(dir.path(), &["--json", "run-due", "--now", &rfc(later)]);
+    let later = wall() + chrono::Duration::days(2);
+    let out = run_at(
+        dir.path(),
+        WALL,
+        &["--json", "run-due", "--now", &rfc(later)],
+    );
     assert!(
         out.stderr
             .contains("reportctl: warning: report \"Daily Counts\": first seen")
             && out.stderr.contains("in the future"),
         "{out:?}"
     );
-    assert!(first_seen(dir.path()) <= Utc::now());
+    assert_eq!(first_seen(dir.path()), wall(), "corrected to the clock");
     // The two daily slots since the correction ran (catch_up = 1: one ran, one skipped).
     assert_eq!(out.stdout.lines().count(), 1, "{out:?}");
     assert_eq!(out.code, 1, "{out:?}");

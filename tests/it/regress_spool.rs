@@ -10,34 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{run, tempdir, write, Output};
+use crate::common::{run, run_at, tempdir, write, Output};
 
 /// A config with one daily report "Daily" (06:00 UTC) on table `t`, delivered to `out`.
 fn config(settings: &str, query: &str) -> String {
-    format!(
-        r#"[settings]
-timezone = "UTC"
-{settings}
-
-[sources.db]
-kind = "sqlite"
-init = ["data.sql"]
-
-[destinations.out]
-kind = "directory"
-path = "out"
-
-[[reports]]
-name = "Daily"
-type = "D"
-source = "db"
-destinations = ["out"]
-query = """{query}"""
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-"#
-    )
+    common::daily_config(settings, query, "frequency = \"daily\"\nat = \"06:00\"")
 }
 
 const SMALL: &str = "SELECT n FROM t";
@@ -223,7 +200,7 @@ fn only_run_directories_reportctl_made_are_pruned() {
 /// and the partial file gone from the spool at once.
 #[test]
 fn a_slot_given_up_after_a_crash_is_an_error() {
-    let settings = "lease_seconds = 2\nmax_attempts = 1\n\n[settings.smtp]\nhost = \"127.0.0.1\"\nport = 1\ntls = \"none\"\nfrom = \"reports@example.com\"";
+    let settings = "lease_seconds = 60\nmax_attempts = 1\n\n[settings.smtp]\nhost = \"127.0.0.1\"\nport = 1\ntls = \"none\"\nfrom = \"reports@example.com\"";
     let dir = workspace(settings, BIG);
     let d = dir.path();
     let toml = std::fs::read_to_string(d.join("reports.toml")).unwrap();
@@ -238,7 +215,7 @@ fn a_slot_given_up_after_a_crash_is_an_error() {
     let out = run(d, &["run-due", "--now", "2026-11-02T12:00:00Z"]);
     assert_eq!(out.code, 0, "{out:?}");
     let now = "2026-11-03T12:00:00Z";
-    let mut child = common::command(d, &["run-due", "--now", now])
+    let mut child = common::command_at(d, now, &["run-due", "--now", now])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -259,15 +236,12 @@ fn a_slot_given_up_after_a_crash_is_an_error() {
     child.wait().unwrap();
     assert!(!temp_files(&spool).is_empty());
 
-    // Once the lease has expired, the next run-due gives the slot up, loudly.
-    let started = Instant::now();
-    let out = loop {
-        let out = run(d, &["run-due", "--now", now]);
-        if out.code != 0 || started.elapsed() > Duration::from_secs(30) {
-            break out;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    // While the lease lasts the slot is left alone; once it has expired, the next
+    // run-due gives the slot up, loudly.
+    let out = run_at(d, "2026-11-03T12:00:59Z", &["run-due", "--now", now]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let after = "2026-11-03T12:01:01Z";
+    let out = run_at(d, after, &["run-due", "--now", now]);
     assert_eq!(out.code, 1, "{out:?}");
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{out:?}");
@@ -288,7 +262,7 @@ fn a_slot_given_up_after_a_crash_is_an_error() {
     assert!(walk(&d.join("out")).is_empty());
 
     // Given up once: the next call has nothing to say.
-    let out = run(d, &["run-due", "--now", now]);
+    let out = run_at(d, after, &["run-due", "--now", now]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
     let history = run(d, &["history", "--json"]);
     let v: serde_json::Value = serde_json::from_str(history.stdout.trim()).unwrap();

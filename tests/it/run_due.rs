@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{run, tempdir, write};
+use crate::common::{run, run_at, tempdir, write};
 
 /// A database with one event an hour from 2026-10-29T00:00Z for twelve days, every
 /// third one a view and the others clicks.
@@ -272,7 +272,8 @@ fn overlapping_run_due_runs_each_slot_once() {
 }
 
 /// A run-due killed while rendering leaves nothing half-written in the destination; the
-/// next run-due after the lease completes the slot, once.
+/// next run-due after the lease completes the slot, once. The wall clock stands still
+/// (`run_at`), so "while the lease lasts" and "after it" do not race the machine.
 #[test]
 fn killed_mid_render_is_completed_once_after_the_lease() {
     let dir = tempdir();
@@ -282,7 +283,7 @@ fn killed_mid_render_is_completed_once_after_the_lease() {
         "reports.toml",
         r#"[settings]
 timezone = "UTC"
-lease_seconds = 2
+lease_seconds = 60
 
 [sources.gen]
 kind = "sqlite"
@@ -312,7 +313,7 @@ frequency = "daily"
         run(d, &["run-due", "--now", "2026-11-02T12:00:00Z"]).code,
         0
     );
-    let mut child = common::command(d, &["run-due", "--now", now])
+    let mut child = common::command_at(d, now, &["run-due", "--now", now])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -340,11 +341,16 @@ frequency = "daily"
         "nothing is visible in the destination"
     );
 
-    // While the lease lasts, another run-due leaves the slot alone.
-    let out = run(d, &["run-due", "--now", now, "--json"]);
+    // While the lease lasts, another run-due leaves the slot alone; after it, one takes
+    // the slot over.
+    let out = run_at(
+        d,
+        "2026-11-03T12:00:59Z",
+        &["run-due", "--now", now, "--json"],
+    );
     assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
-    std::thread::sleep(Duration::from_millis(2200));
-    let out = run(d, &["run-due", "--now", now, "--json"]);
+    let after = "2026-11-03T12:01:01Z";
+    let out = run_at(d, after, &["run-due", "--now", now, "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
     let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert_eq!(
@@ -357,7 +363,7 @@ frequency = "daily"
     assert_eq!(text.lines().count(), 3_000_001);
     assert!(text.ends_with("3000000,row 03000000 of a large report,1500000.0\n"));
     // And never again.
-    let out = run(d, &["run-due", "--now", now, "--json"]);
+    let out = run_at(d, after, &["run-due", "--now", now, "--json"]);
     assert_eq!((out.code, out.stdout.as_str()), (0, ""));
 }
 
@@ -580,7 +586,7 @@ fn manual_runs_and_the_ledger_commands() {
     assert!(out.stdout.contains("status:    completed\n"), "{out:?}");
     assert!(
         out.stdout
-            .contains("delivery:  out delivered: 1 file(s) in out\n"),
+            .contains("delivery:  out delivered: 1 file in out\n"),
         "{out:?}"
     );
     let out = run(d, &["cancel", &token]);
@@ -602,9 +608,11 @@ fn manual_runs_and_the_ledger_commands() {
             "reportctl: error: no run with token ffffffffffffffff in the ledger\n"
         )
     );
-    // send-test: once, then refused for a minute with exit 75.
-    let out = run(
+    // send-test: once, then refused for a minute with exit 75 (the wall clock stands
+    // still at each call, 20 s apart).
+    let out = run_at(
         d,
+        "2026-11-03T12:00:00Z",
         &[
             "send-test",
             "Daily Counts",
@@ -615,12 +623,15 @@ fn manual_runs_and_the_ledger_commands() {
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("\"kind\":\"test\""));
-    let out = run(
+    let out = run_at(
         d,
+        "2026-11-03T12:00:20Z",
         &["send-test", "Daily Counts", "--now", "2026-11-03T12:00:00Z"],
     );
-    assert_eq!(out.code, 75, "{out:?}");
-    assert!(out.stderr.starts_with("reportctl: error: send-test for \"Daily Counts\" was called 0 s ago; at most one test per report per minute: retry after "), "{out:?}");
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (75, "reportctl: error: send-test for \"Daily Counts\" was called 20 s ago; at most one test per report per minute: retry after 40 s\n"),
+    );
 }
 
 /// Queued runs can be cancelled: a run-due that records the slots and is cut short

@@ -969,7 +969,7 @@ fn sigterm_lets_a_download_in_flight_finish() {
     assert_eq!(code, 0, "{log:#?}");
     assert!(
         log.iter()
-            .any(|l| l.contains("SIGTERM: shutting down; 1 connection(s) open")),
+            .any(|l| l.contains("SIGTERM: shutting down; 1 connection open")),
         "{log:#?}"
     );
     assert!(log

@@ -270,7 +270,7 @@ fn no_cascading_errors() {
     let out = validate(&text, &["validate"]);
     assert_eq!(
         (out.code, out.stderr),
-        (2, "reportctl: error: reports.toml:4:1: source \"db\", key `busy`: unknown key `busy`; did you mean `busy_timeout_ms`? allowed: `kind`, `path`, `init`, `busy_timeout_ms`, `events`\n\
+        (2, "reportctl: error: reports.toml:4:1: source \"db\", key `busy`: unknown key `busy`; did you mean `busy_timeout_ms`? allowed: `kind`, `path`, `init`, `busy_timeout_ms`, `time_format`, `events`\n\
              reportctl: error: reports.toml:9:1: destination \"local\", key `keep`: unknown key `keep`; did you mean `keep_days`? allowed: `kind`, `path`, `keep_days`\n".to_string())
     );
     // [settings] that cannot be read: its error, not also "no SMTP server" at an email

@@ -115,6 +115,16 @@ impl Databases for Inspector {
             .clone()
     }
 
+    fn time_samples(
+        &mut self,
+        _name: &str,
+        source: &SourceKind,
+        table: &[String],
+        column: &str,
+    ) -> Result<Vec<crate::schedule::params::TimeSample>, String> {
+        super::time_samples::time_samples(source, table, column)
+    }
+
     fn fork(&self) -> Box<dyn Databases> {
         Box::new(Inspector {
             unreachable: self.unreachable.clone(),

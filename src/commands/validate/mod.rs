@@ -8,6 +8,7 @@ use serde_json::json;
 
 mod classify;
 mod databases;
+mod time_samples;
 
 use crate::cli::{Cli, ValidateArgs};
 use crate::config::{self, Diagnostic, Subject};

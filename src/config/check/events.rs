@@ -264,6 +264,9 @@ impl Checker<'_> {
                 ),
             ),
             Ok(Some(columns)) => {
+                if columns.contains(&mapping.time) {
+                    self.time_column_form((name, source), mapping, span.clone(), s, key);
+                }
                 for c in mapping.physical_columns() {
                     if !columns.iter().any(|x| x == c) {
                         self.err(

@@ -11,6 +11,7 @@ mod report;
 mod schedule;
 mod serve;
 mod settings;
+pub use settings::machine_zone;
 mod smtp;
 mod source;
 mod spool;

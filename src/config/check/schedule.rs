@@ -10,9 +10,9 @@ use super::Checker;
 use crate::config::diag::Subject;
 use crate::config::limits;
 use crate::config::raw::RawSchedule;
-use crate::schedule::{Frequency, OnceAt, Recurring, Schedule, WindowRule};
+use crate::schedule::{Frequency, NamedWindow, OnceAt, Recurring, Schedule, WindowRule};
 
-const FORMS: &str = "a schedule is one of: recurring (`frequency`, `every`, `run_on`, `at`, `delay`, `previous_time`, `start`, `stop`), daily at a UTC time (`send_at`, `included_range_days`) or one-time (`once`, `from`, `to`)";
+const FORMS: &str = "a schedule is one of: recurring (`frequency`, `every`, `run_on`, `at`, `window` or `delay` and `previous_time`, `start`, `stop`), daily at a UTC time (`send_at`, `included_range_days`) or one-time (`once`, `from`, `to`)";
 
 impl Checker<'_> {
     pub(crate) fn schedule(
@@ -33,6 +33,20 @@ impl Checker<'_> {
             || r.stop.is_some();
         let send_at = r.send_at.is_some() || r.included_range_days.is_some();
         let once = r.once.is_some() || r.from.is_some() || r.to.is_some();
+        // `window` alone is a recurring schedule missing its frequency; with the keys of
+        // another form it is refused on its own (below) rather than as a mix of forms.
+        let recurring = recurring || (r.window.is_some() && !send_at && !once);
+        if let (Some(w), true) = (&r.window, send_at || once) {
+            let (form, covers) = if send_at {
+                (
+                    "a `send_at` schedule",
+                    "the `included_range_days` UTC days before the run date",
+                )
+            } else {
+                ("a one-time schedule", "`from` to `to`")
+            };
+            self.err(w.span(), subject, "schedule.window", format!("`window` is for recurring schedules (`frequency` = daily, weekly, monthly or quarterly); {form} covers {covers}"));
+        }
         match (recurring, send_at, once) {
             (true, false, false) => self.recurring(r, &span, subject),
             (false, true, false) => self.send_at(r, &span, subject),
@@ -85,7 +99,10 @@ impl Checker<'_> {
             &format!(" for {fname} ({})", lim.run_on_is),
         ) as u32;
         let at = self.time_of_day(r, frequency, run_on, subject);
-        let window = self.window_rule(r, &lim, fname, subject);
+        let window = match &r.window {
+            Some(w) => self.named_window(w, r, frequency, subject),
+            None => self.window_rule(r, &lim, fname, subject),
+        };
         let (start, stop) = self.start_stop(r, subject);
         if self.errors.len() > errors_before {
             return None;
@@ -126,8 +143,13 @@ impl Checker<'_> {
                         subject,
                         "schedule.frequency",
                         format!(
-                            "\"{}\" is not a frequency; allowed: {}",
+                            "\"{}\" is not a frequency; {}allowed: {}",
                             f.get_ref().escape_default(),
+                            crate::config::diag::did_you_mean(
+                                f.get_ref(),
+                                allowed.iter().copied(),
+                                "\""
+                            ),
                             allowed.join(", ")
                         ),
                     );
@@ -212,6 +234,47 @@ impl Checker<'_> {
                 WindowRule::Offset { delay, previous }
             }
         }
+    }
+
+    /// `window = "…"`, a named window: for daily and longer schedules, instead of
+    /// `delay`/`previous_time`.
+    fn named_window(
+        &mut self,
+        w: &Spanned<String>,
+        r: &RawSchedule,
+        frequency: Frequency,
+        subject: &Subject,
+    ) -> WindowRule {
+        let key = "schedule.window";
+        if frequency == Frequency::Hourly {
+            self.err(w.span(), subject, key, "`window` is for daily, weekly, monthly and quarterly schedules; an hourly run covers the `every` hours before its hour, or `previous_time` minutes ending `delay` minutes before the run");
+        }
+        let offsets = [("delay", &r.delay), ("previous_time", &r.previous_time)];
+        if let Some((name, Some(v))) = offsets.into_iter().find(|(_, v)| v.is_some()) {
+            self.err(v.span(), subject, &format!("schedule.{name}"), format!("give either `window` (a named period) or `delay` and `previous_time` (counted back from the run), not both; `window` = \"{}\" is set", w.get_ref().escape_default()));
+        }
+        match NamedWindow::parse(w.get_ref()) {
+            Ok(Some(named)) => return WindowRule::Named(named),
+            Ok(None) => {
+                let hint = did_you_mean(w.get_ref())
+                    .map_or(String::new(), |s| format!(" did you mean \"{s}\"?"));
+                let allowed = NamedWindow::NAMES.join(", ").replace(
+                    "last_N_days",
+                    &format!("last_N_days (N from 1 to {})", NamedWindow::MAX_DAYS),
+                );
+                self.err(
+                    w.span(),
+                    subject,
+                    key,
+                    format!(
+                        "\"{}\" is not a window;{hint} allowed: {allowed}",
+                        w.get_ref().escape_default()
+                    ),
+                );
+            }
+            Err(e) => self.err(w.span(), subject, key, e),
+        }
+        WindowRule::TodayMinusTwo
     }
 
     /// `start` and `stop`, and the rules that tie them to each other and to `every`.
@@ -330,33 +393,59 @@ impl Checker<'_> {
     }
 }
 
-/// "HH:MM", 00:00 to 23:59, exactly five characters.
+/// The window name closest to an unknown one, if one is close: a misspelt name, or
+/// `last_N_days` written another way ("last7days", "last_7_day").
+fn did_you_mean(s: &str) -> Option<String> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let mut candidates: Vec<String> = NamedWindow::NAMES
+        .iter()
+        .filter(|n| !n.contains('N'))
+        .map(|n| n.to_string())
+        .collect();
+    if !digits.is_empty() {
+        candidates.push(format!("last_{digits}_days"));
+    }
+    crate::config::diag::closest(s, candidates.iter().map(String::as_str)).map(str::to_string)
+}
+
+/// "HH:MM" or "H:MM", 00:00 to 23:59.
 fn parse_hh_mm(s: &str) -> Option<NaiveTime> {
-    let b = s.as_bytes();
-    if b.len() != 5
-        || b[2] != b':'
-        || !b
-            .iter()
-            .enumerate()
-            .all(|(i, c)| i == 2 || c.is_ascii_digit())
-    {
+    let (h, m) = s.split_once(':')?;
+    let digits = |p: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit())
+    };
+    if !digits(h, 1..=2) || !digits(m, 2..=2) {
         return None;
     }
-    let h: u32 = s[0..2].parse().ok()?;
-    let m: u32 = s[3..5].parse().ok()?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
     NaiveTime::from_hms_opt(h, m, 0).filter(|_| h < 24 && m < 60)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_hh_mm;
+    use super::{did_you_mean, parse_hh_mm};
+
+    #[test]
+    fn window_suggestions() {
+        let dym = |s| did_you_mean(s);
+        assert_eq!(dym("yesterdy").as_deref(), Some("yesterday"));
+        assert_eq!(dym("last7days").as_deref(), Some("last_7_days"));
+        assert_eq!(dym("last_7_day").as_deref(), Some("last_7_days"));
+        assert_eq!(dym("previous_months").as_deref(), Some("previous_month"));
+        assert_eq!(dym("Yesterday").as_deref(), Some("yesterday"));
+        assert_eq!(dym("fortnight"), None);
+    }
 
     #[test]
     fn hh_mm() {
         assert!(parse_hh_mm("00:00").is_some());
         assert!(parse_hh_mm("23:59").is_some());
         assert!(parse_hh_mm("24:00").is_none());
-        assert!(parse_hh_mm("9:00").is_none());
+        assert_eq!(parse_hh_mm("7:00"), parse_hh_mm("07:00"));
+        assert!(parse_hh_mm("7:00").is_some());
+        assert!(parse_hh_mm("007:00").is_none());
+        assert!(parse_hh_mm("7:0").is_none());
+        assert!(parse_hh_mm("+7:00").is_none());
         assert!(parse_hh_mm("09:60").is_none());
         assert!(parse_hh_mm("09:00:00").is_none());
     }

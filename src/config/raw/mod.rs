@@ -143,6 +143,8 @@ pub struct RawSqliteSource {
     pub path: Option<S<String>>,
     pub init: Option<S<Vec<S<String>>>>,
     pub busy_timeout_ms: Option<S<Int>>,
+    /// How the database stores times: the form `:from` and `:to` bind in.
+    pub time_format: Option<S<String>>,
     pub events: Option<S<RawEvents>>,
 }
 
@@ -316,6 +318,8 @@ pub struct RawSchedule {
     pub at: Option<S<String>>,
     pub delay: Option<S<Int>>,
     pub previous_time: Option<S<Int>>,
+    /// A named window (`yesterday`, `last_7_days`, `previous_month`, …).
+    pub window: Option<S<String>>,
     pub start: Option<S<toml::Value>>,
     pub stop: Option<S<toml::Value>>,
     pub send_at: Option<S<String>>,

@@ -4,6 +4,7 @@
 //! the properties over random zones and dates.
 
 mod dst;
+mod named;
 mod properties;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};

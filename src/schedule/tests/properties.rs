@@ -90,7 +90,7 @@ proptest! {
 }
 
 /// Zones with DST of every kind (one-hour, Lord Howe's half hour) first, then any zone.
-fn dst_zones() -> impl Strategy<Value = Tz> {
+pub(super) fn dst_zones() -> impl Strategy<Value = Tz> {
     prop_oneof![
         Just(chrono_tz::America::New_York),
         Just(chrono_tz::Europe::London),
@@ -102,7 +102,7 @@ fn dst_zones() -> impl Strategy<Value = Tz> {
 }
 
 /// Instants in the weeks around the DST changes of both hemispheres, or any instant.
-fn dst_instants() -> impl Strategy<Value = DateTime<Utc>> {
+pub(super) fn dst_instants() -> impl Strategy<Value = DateTime<Utc>> {
     let near = (
         1996i32..2054,
         prop::sample::select(vec![3u32, 4, 9, 10, 11]),
@@ -171,12 +171,12 @@ fn all_recurring() -> impl Strategy<Value = Schedule> {
         })
 }
 
-fn local_midnight(tz: Tz, d: NaiveDate) -> DateTime<Tz> {
+pub(super) fn local_midnight(tz: Tz, d: NaiveDate) -> DateTime<Tz> {
     local::resolve(tz, d.and_time(NaiveTime::MIN))
 }
 
 /// The local date whose slot (at `at`) resolved to `run`.
-fn nominal_date(tz: Tz, at: NaiveTime, run: DateTime<Tz>) -> NaiveDate {
+pub(super) fn nominal_date(tz: Tz, at: NaiveTime, run: DateTime<Tz>) -> NaiveDate {
     let d = run.date_naive();
     [d, d - Duration::days(1), d - Duration::days(2)]
         .into_iter()
@@ -190,6 +190,7 @@ fn check_window(r: &Recurring, tz: Tz, slot: &Slot) -> Result<(), TestCaseError>
     let (delay, previous) = match r.window {
         WindowRule::Offset { delay, previous } => (i64::from(delay), i64::from(previous)),
         WindowRule::TodayMinusTwo => (-1, -1),
+        WindowRule::Named(_) => return Ok(()), // see `named`
     };
     if r.frequency == Frequency::Hourly {
         // Elapsed time, back from the run instant.
@@ -256,6 +257,7 @@ fn check_window(r: &Recurring, tz: Tz, slot: &Slot) -> Result<(), TestCaseError>
 fn must_tile(r: &Recurring) -> bool {
     match (r.frequency, r.window) {
         (_, WindowRule::TodayMinusTwo) => true,
+        (_, WindowRule::Named(_)) => false, // see `named`
         (Frequency::Hourly, WindowRule::Offset { previous, .. }) => previous == 60 * r.every,
         (Frequency::Daily, WindowRule::Offset { previous, .. }) => previous == 24 * r.every,
         (Frequency::Weekly, WindowRule::Offset { previous, .. }) => previous == 7 * r.every,

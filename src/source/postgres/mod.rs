@@ -164,6 +164,28 @@ fn param_type(name: &str) -> Type {
     }
 }
 
+/// The rows of `sql` (no parameters), every value as text: for looking at a database's
+/// catalog, not for reports.
+pub fn text_rows(source: &PostgresSource, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+    let target = pgconn::for_source(source)?;
+    runtime()?.block_on(async {
+        let client = connect(&target).await?;
+        let messages = client
+            .simple_query(sql)
+            .await
+            .with_context(|| format!("reading the catalog of {}", target.describe))?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect())
+    })
+}
+
 fn run(
     source: &PostgresSource,
     tz: Tz,

@@ -132,6 +132,35 @@ pub fn sftp_dest(name: &str, remote: &Path, extra: &str) -> String {
     format!("[destinations.{name}]\n{}\n\n", lines.join("\n"))
 }
 
+/// A configuration whose report "Partner Views" goes to the SFTP destination
+/// "partner" at `remote` (created if missing); `sftp_extra` overrides or adds keys of
+/// the destination, `settings_extra` lines of `[settings]`.
+pub fn sftp_config(remote: &Path, sftp_extra: &str, settings_extra: &str) -> String {
+    format!(
+        "{}{}{}",
+        settings(settings_extra),
+        sftp_dest(
+            "partner",
+            remote,
+            &format!("create_dirs = true\n{sftp_extra}")
+        ),
+        report("Partner Views", &["partner"], "")
+    )
+}
+
+/// The SHA256 fingerprint of the test server's host key, as `ssh-keygen -l` shows it.
+pub fn server_fingerprint() -> String {
+    let out = Command::new("ssh-keygen")
+        .args(["-l", "-f", &env("SFTP", "SSHD_KNOWN_HOSTS")])
+        .output()
+        .expect("ssh-keygen");
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace()
+        .find(|w| w.starts_with("SHA256:"))
+        .expect("a fingerprint")
+        .to_string()
+}
+
 /// An S3 destination on the test bucket with the secret references of `SECRET_ENV`.
 pub fn s3_dest(name: &str, prefix: &str, extra: &str) -> String {
     let mut lines = vec![

@@ -36,13 +36,31 @@ pub fn command(dir: &Path, args: &[&str]) -> Command {
     c.current_dir(dir)
         .args(args)
         .env_remove("REPORTCTL_CONFIG")
+        .env_remove("REPORTCTL_TEST_WALL_CLOCK")
         .env("TZ", "UTC")
         .env("NO_COLOR", "1");
     c
 }
 
 pub fn run(dir: &Path, args: &[&str]) -> Output {
-    let out = command(dir, args).output().expect("run reportctl");
+    output(command(dir, args))
+}
+
+/// `reportctl args` in `dir` with its wall clock (claims, leases, the send-test limit)
+/// standing still at `wall` (RFC 3339): see `src/clock.rs`.
+pub fn command_at(dir: &Path, wall: &str, args: &[&str]) -> Command {
+    let mut c = command(dir, args);
+    c.env("REPORTCTL_TEST_WALL_CLOCK", wall);
+    c
+}
+
+/// `run` with the wall clock standing still at `wall`.
+pub fn run_at(dir: &Path, wall: &str, args: &[&str]) -> Output {
+    output(command_at(dir, wall, args))
+}
+
+pub fn output(mut command: Command) -> Output {
+    let out = command.output().expect("run reportctl");
     Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
@@ -64,4 +82,33 @@ pub fn tempdir() -> tempfile::TempDir {
         .prefix("reportctl-test-")
         .tempdir()
         .unwrap()
+}
+
+/// A configuration with one report "Daily" (type `D`) running `query` on the SQLite
+/// source `db` (made fresh each run from `data.sql`) and delivered to the directory
+/// `out`; `settings` go into `[settings]` (zone UTC), `schedule` into the report's.
+pub fn daily_config(settings: &str, query: &str, schedule: &str) -> String {
+    format!(
+        r#"[settings]
+timezone = "UTC"
+{settings}
+
+[sources.db]
+kind = "sqlite"
+init = ["data.sql"]
+
+[destinations.out]
+kind = "directory"
+path = "out"
+
+[[reports]]
+name = "Daily"
+type = "D"
+source = "db"
+destinations = ["out"]
+query = """{query}"""
+[reports.schedule]
+{schedule}
+"#
+    )
 }

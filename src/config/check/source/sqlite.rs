@@ -8,6 +8,8 @@ use crate::config::diag::Subject;
 use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawSqliteSource;
+use crate::schedule::params::StoredTime;
+use crate::structured::spec::{EventsMapping, TimeFormat};
 
 impl Checker<'_> {
     pub(super) fn sqlite_source(
@@ -42,11 +44,70 @@ impl Checker<'_> {
             .events
             .as_ref()
             .and_then(|e| self.events(e, s, "events", true));
+        let time_format = self.word(
+            &r.time_format,
+            s,
+            "time_format",
+            &StoredTime::ALL,
+            StoredTime::default(),
+        );
         SourceKind::Sqlite(SqliteSource {
             path,
             init,
             busy_timeout,
+            time_format,
             events,
         })
+    }
+}
+
+impl Checker<'_> {
+    /// Under `validate`: a few values of an events mapping's time column look like the
+    /// form its window is compared in (RFC 3339 UTC text for `time_format = "text"`,
+    /// Unix seconds for `"epoch"`); a warning otherwise, since such a report runs but
+    /// returns the wrong rows.
+    pub(crate) fn time_column_form(
+        &mut self,
+        (name, source): (&str, &SourceKind),
+        mapping: &EventsMapping,
+        span: Range<usize>,
+        s: &Subject,
+        key: &str,
+    ) {
+        let (want, word, advice) = match mapping.time_format {
+            TimeFormat::Text => (StoredTime::Rfc3339, "text", "write the times as RFC 3339 UTC text (strftime('%Y-%m-%dT%H:%M:%SZ', …) in SQLite) or as Unix seconds with time_format = \"epoch\""),
+            TimeFormat::Epoch => (StoredTime::Unix, "epoch", "write the times as Unix seconds, or as RFC 3339 UTC text with time_format = \"text\""),
+            TimeFormat::Native => return,
+        };
+        let Some(db) = self.databases.as_mut() else {
+            return;
+        };
+        // A table that cannot be read is reported where its columns are looked up.
+        let Ok(samples) = db.time_samples(name, source, &mapping.table, &mapping.time) else {
+            return;
+        };
+        let Some(odd) = samples.iter().find(|v| !want.fits(v)) else {
+            return;
+        };
+        let looks = odd
+            .looks_like()
+            .map_or(String::new(), |f| format!(" ({})", f.described()));
+        let note = match source {
+            SourceKind::Sqlite(db) if db.time_format != want && db.time_format.fits(odd) => format!(" (the source's time_format = \"{}\" is the form of :from and :to in its queries; structured outputs follow the mapping's)", db.time_format.name()),
+            _ => String::new(),
+        };
+        self.warn(
+            span,
+            s,
+            &format!("{key}.time_format"),
+            format!(
+                "the time column \"{}\" of table {} holds values such as {}{looks}, but time_format = \"{word}\" compares it with {} such as \"{}\", so a window would get the wrong rows; {advice}{note}",
+                mapping.time,
+                mapping.table.join("."),
+                odd.shown(),
+                want.described(),
+                want.example(),
+            ),
+        );
     }
 }
