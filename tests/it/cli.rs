@@ -42,7 +42,7 @@ fn broken_configs_get_exact_errors_and_exit_2() {
         ("time zone", report("timezone = \"America/NewYork\"", "frequency = \"daily\""),
          "reports.toml:15:12: report \"Daily Views\", key `timezone`: \"America/NewYork\" is not an IANA time zone; did you mean America/New_York? use a name such as America/New_York, Europe/Berlin or UTC"),
         ("unknown frequency", report("", "frequency = \"dayly\""),
-         "reports.toml:17:13: report \"Daily Views\", key `schedule.frequency`: \"dayly\" is not a frequency; allowed: hourly, daily, weekly, monthly, quarterly"),
+         "reports.toml:17:13: report \"Daily Views\", key `schedule.frequency`: \"dayly\" is not a frequency; did you mean \"daily\"? allowed: hourly, daily, weekly, monthly, quarterly"),
         ("every out of range", report("", "frequency = \"daily\"\nevery = 9\nstart = 2026-01-01"),
          "reports.toml:18:9: report \"Daily Views\", key `schedule.every`: 9 is out of range; allowed: 1 to 6 (daily periods between runs)"),
         ("every without start", report("", "frequency = \"weekly\"\nevery = 2"),

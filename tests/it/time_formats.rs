@@ -121,4 +121,7 @@ fn validate_warns_when_a_time_column_does_not_match() {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["warnings"].as_array().unwrap().len(), 3, "{v}");
     assert_eq!(v["warnings"][0]["key"], "events.time_format");
+    // `--offline` opens no source, so it samples nothing.
+    let out = run(dir.path(), &["validate", "--offline"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
 }

@@ -17,6 +17,11 @@ fn config(source: &str, query: &str) -> String {
     )
 }
 
+/// One more daily report `name` on `source` with `query`, to append to `config`.
+fn another(name: &str, source: &str, query: &str) -> String {
+    format!("\n[[reports]]\nname = \"{name}\"\ntype = \"VIEWS\"\nquery = \"{query}\"\nsource = \"{source}\"\ndestinations = [\"local\"]\n[reports.schedule]\nfrequency = \"daily\"\n")
+}
+
 const SQLITE: &str = "kind = \"sqlite\"\npath = \"data.db\"";
 
 /// Runs `args` on `text` in a directory holding `data.db` (table `t(x, at)`).
@@ -126,8 +131,9 @@ fn postgres_queries_that_do_not_only_read_are_refused_from_their_text() {
 #[test]
 fn unreachable_sources_once_and_offline_not_at_all() {
     let pg = "kind = \"postgres\"\nurl = \"postgres://reporter@127.0.0.1:9/db\"";
-    let second = "\n[[reports]]\nname = \"Other\"\ntype = \"VIEWS\"\nquery = \"select 2\"\nsource = \"db\"\ndestinations = [\"local\"]\n[reports.schedule]\nfrequency = \"daily\"\n";
-    let text = config(pg, "query = \"select 1\"") + second;
+    let text = config(pg, "query = \"select 1\"")
+        + &another("Other", "db", "select 2")
+        + &another("Same", "db", "select 1");
     let out = validate(&text, &["validate"]);
     assert_eq!(out.code, 2);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
@@ -138,6 +144,11 @@ fn unreachable_sources_once_and_offline_not_at_all() {
     );
     let out = validate(&text, &["validate", "--offline"]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    // Offline, a PostgreSQL query's parameters are still read from its text.
+    assert_eq!(
+        stderr(pg, "query = \"select 1 where now() > :form\"", &["validate", "--offline"]),
+        error("12:33", "query", "the query uses the unknown parameter :form (at line 1, column 24 of the query); did you mean :from? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch")
+    );
     // Offline, SQLite is not opened (the unknown column goes unseen) but a DELETE is
     // refused from its text.
     assert_eq!(
@@ -172,6 +183,12 @@ fn command_sources_are_skipped_and_verbose_says_so() {
     assert_eq!(
         stderr(cmd, "query = \"delete from t\"", &["validate", "-v"]).1,
         "reportctl: report \"Daily\": query not checked: command sources run an outside program\nreportctl: reports.toml: 1 reports, 1 sources, 1 destinations: no problems found\n"
+    );
+    // Each report is named, also when several share the query.
+    let text = config(cmd, "query = \"delete from t\"") + &another("Again", "db", "delete from t");
+    assert_eq!(
+        validate(&text, &["validate", "-v"]).stderr,
+        "reportctl: report \"Daily\": query not checked: command sources run an outside program\nreportctl: report \"Again\": query not checked: command sources run an outside program\nreportctl: reports.toml: 2 reports, 1 sources, 1 destinations: no problems found\n"
     );
 }
 
@@ -256,6 +273,18 @@ fn no_cascading_errors() {
         (2, "reportctl: error: reports.toml:4:1: source \"db\", key `busy`: unknown key `busy`; did you mean `busy_timeout_ms`? allowed: `kind`, `path`, `init`, `busy_timeout_ms`, `time_format`, `events`\n\
              reportctl: error: reports.toml:9:1: destination \"local\", key `keep`: unknown key `keep`; did you mean `keep_days`? allowed: `kind`, `path`, `keep_days`\n".to_string())
     );
+    // [settings] that cannot be read: its error, not also "no SMTP server" at an email
+    // destination and a report's `notify`.
+    let smtp = "[settings.smtp]\nhost = \"localhost\"\ntls = \"none\"\nfrom = \"r@example.com\"\nprot = 25\n\n";
+    let text = config(
+        SQLITE,
+        "query = \"select x from t\"\nnotify = [\"ops@example.com\"]",
+    ) + "\n[destinations.mail]\nkind = \"email\"\nto = [\"a@example.com\"]\n";
+    let out = validate(&format!("{smtp}{text}"), &["validate"]);
+    assert_eq!(
+        (out.code, out.stderr),
+        (2, "reportctl: error: reports.toml:5:1: [settings], key `smtp.prot`: unknown key `prot`; did you mean `port`? allowed: `host`, `port`, `tls`, `user`, `password`, `from`, `ca_file`, `timeout_seconds`\n".to_string())
+    );
     let mail = "\n[destinations.mail]\nkind = \"email\"\nto = \"a@example.com\"\n";
     let out = validate(
         &(config(SQLITE, "query = \"select x from t\"") + mail),
@@ -308,7 +337,7 @@ fn postgres_unknown_columns_tables_and_parameters() {
     );
     assert_eq!(
         v("query = \"select x from t where at > :form\""),
-        error("13:9", "query", "the query uses the unknown parameter :form (at line 1, column 28 of the query); did you mean :from? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch")
+        error("13:37", "query", "the query uses the unknown parameter :form (at line 1, column 28 of the query); did you mean :from? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch")
     );
     assert_eq!(
         v("query = \"delete from t\""),
@@ -325,4 +354,43 @@ fn postgres_unknown_columns_tables_and_parameters() {
         .unwrap()
         .get(0);
     assert_eq!(rows, 0);
+}
+
+/// An output's query, inline or in a file, is named by its output's key.
+#[test]
+fn output_queries_are_named_by_their_output() {
+    let text = "[sources.db]\nkind = \"sqlite\"\npath = \"data.db\"\n\n[destinations.local]\nkind = \"directory\"\npath = \"out\"\n\n[[reports]]\nname = \"Pair\"\nsource = \"db\"\ndestinations = [\"local\"]\nfile_name = \"{type}_{from}.csv\"\n[[reports.outputs]]\ntype = \"VIEWS\"\nquery = \"select x from t where x = :to_dat\"\n[[reports.outputs]]\ntype = \"CLICKS\"\nquery_file = \"q.sql\"\n[reports.schedule]\nfrequency = \"daily\"\n";
+    let dir = tempdir();
+    rusqlite::Connection::open(dir.path().join("data.db"))
+        .unwrap()
+        .execute_batch("create table t(x);")
+        .unwrap();
+    write(dir.path(), "q.sql", "select x,\n  zz from t\n");
+    write(dir.path(), "reports.toml", text);
+    let out = run(dir.path(), &["validate"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (2, "reportctl: error: reports.toml:16:36: report \"Pair\", key `outputs[0].query`: source \"db\": the query uses the unknown parameter :to_dat (at line 1, column 27 of the query); did you mean :to_date? allowed: :from, :to, :from_local, :to_local, :from_date, :to_date, :from_epoch, :to_epoch\n\
+             reportctl: error: reports.toml:19:14: report \"Pair\", key `outputs[1].query_file`: source \"db\": SQLite: no such column: zz (at line 2, column 3 of the query)\n")
+    );
+}
+
+/// A query the SQL parser cannot read is not refused for that: the database judges it,
+/// and `-v` says so.
+#[test]
+fn what_the_parser_cannot_read_is_said_under_verbose() {
+    let pg = "kind = \"postgres\"\nurl = \"postgres://reporter@127.0.0.1:9/db\"";
+    let query = "query = \"select * from t tablesample bernoulli(10) repeatable (1) ???\"";
+    assert_eq!(
+        stderr(pg, query, &["validate", "--offline"]),
+        (0, String::new())
+    );
+    let (code, err) = stderr(pg, query, &["validate", "--offline", "-v"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.starts_with(
+            "reportctl: report \"Daily\": the SQL parser cannot read the query (sql parser error: "
+        ) && err.contains("); the database judges it\n"),
+        "{err}"
+    );
 }

@@ -11,8 +11,9 @@
 //! that each SQLite file is opened once, each (source, query) checked once, each
 //! (source, table) looked up once and each unreachable source reported once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect};
@@ -33,8 +34,9 @@ pub struct Inspector {
     table_columns: HashMap<(String, Vec<String>), TableColumns>,
     /// Verdicts, by (source, query): many reports share a query.
     read_checks: HashMap<(String, String), QueryCheck>,
-    /// Sources found unreachable (reported with their first query only).
-    unreachable: std::collections::HashSet<String>,
+    /// Sources found unreachable (reported with their first query only), shared with
+    /// the inspectors of other checking threads (`fork`).
+    unreachable: Arc<Mutex<HashSet<String>>>,
     /// `--offline`: no source is opened.
     offline: bool,
     /// Connections to SQLite files, by source, opened once (`None`: the file is not a
@@ -76,19 +78,28 @@ impl Databases for Inspector {
     }
 
     fn check_query(&mut self, subject: &str, source: &Source, query: &str) -> QueryCheck {
+        if let SourceKind::Command(_) = &source.kind {
+            crate::ui::info(format!(
+                "{subject}: query not checked: command sources run an outside program"
+            ));
+            return QueryCheck::Fine;
+        }
         let memo = (source.name.clone(), query.to_string());
         if let Some(p) = self.read_checks.get(&memo) {
             return p.clone();
         }
         let check = self.check_once(subject, source, query);
-        let check = match check {
-            QueryCheck::Unreachable(_) if !self.unreachable.insert(source.name.clone()) => {
-                QueryCheck::Fine
-            }
-            other => other,
+        // Said once: the source's other queries are judged from their text only.
+        let remembered = match &check {
+            QueryCheck::Unreachable(_) => QueryCheck::Fine,
+            other => other.clone(),
         };
-        self.read_checks.insert(memo, check.clone());
-        check
+        self.read_checks.insert(memo, remembered);
+        match check {
+            // Another thread may have found it first.
+            QueryCheck::Unreachable(_) if !self.unreachable_now(&source.name) => QueryCheck::Fine,
+            other => other,
+        }
     }
 
     fn offline(&self) -> bool {
@@ -111,11 +122,17 @@ impl Databases for Inspector {
         table: &[String],
         column: &str,
     ) -> Result<Vec<crate::schedule::params::TimeSample>, String> {
+        if self.offline {
+            return Ok(Vec::new());
+        }
         super::time_samples::time_samples(source, table, column)
     }
 
     fn fork(&self) -> Box<dyn Databases> {
-        Box::new(Inspector::new(self.offline))
+        Box::new(Inspector {
+            unreachable: self.unreachable.clone(),
+            ..Inspector::new(self.offline)
+        })
     }
 }
 
@@ -132,21 +149,21 @@ impl Inspector {
         }
     }
 
+    /// Records `source` as unreachable; false when it already was.
+    fn unreachable_now(&self, source: &str) -> bool {
+        self.unreachable.lock().unwrap().insert(source.to_string())
+    }
+
     /// The text first (what the query does), then the source (whether it prepares).
     fn check_once(&mut self, subject: &str, source: &Source, query: &str) -> QueryCheck {
         let verdict = match &source.kind {
-            SourceKind::Command(_) => {
-                crate::ui::info(format!(
-                    "{subject}: query not checked: command sources run an outside program"
-                ));
-                return QueryCheck::Fine;
-            }
+            SourceKind::Command(_) => return QueryCheck::Fine,
             // SQLite's own verdict on a `PRAGMA` is clearer (see `sqlite_check`).
             SourceKind::Sqlite(_) if !self.offline && first_is_pragma(query) => Verdict::Reads,
             SourceKind::Sqlite(_) => classify(query, query, &SQLiteDialect {}),
-            SourceKind::Postgres(_) => match crate::source::postgres::params::translate(query) {
+            SourceKind::Postgres(_) => match crate::source::postgres::params::translate_at(query) {
                 Ok(t) => classify(query, &t.sql, &PostgreSqlDialect {}),
-                Err(e) => return problem(e),
+                Err((message, at)) => return QueryCheck::Problem { message, at },
             },
         };
         match verdict {
@@ -156,7 +173,7 @@ impl Inspector {
             )),
             Verdict::Reads => {}
         }
-        if self.offline {
+        if self.offline || self.unreachable.lock().unwrap().contains(&source.name) {
             return QueryCheck::Fine;
         }
         match &source.kind {

@@ -12,7 +12,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::Checker;
-use crate::config::diag::Subject;
+use crate::config::diag::{did_you_mean, Subject};
 use crate::config::model::SourceKind;
 use crate::config::raw::RawEvents;
 use crate::structured::spec::*;
@@ -227,8 +227,9 @@ impl Checker<'_> {
                             s,
                             &k("default_columns"),
                             format!(
-                                "\"{}\" is not a column of this mapping; allowed: {}",
+                                "\"{}\" is not a column of this mapping; {}allowed: {}",
                                 c.get_ref().escape_default(),
+                                did_you_mean(c.get_ref(), known.iter().map(|k| k.as_ref()), "\""),
                                 known.join(", ")
                             ),
                         );

@@ -39,6 +39,9 @@ pub struct Checker<'a> {
     /// value): every command that loads it prints them on stderr.
     pub warnings: Vec<Diagnostic>,
     allow_plain_secrets: bool,
+    /// `[settings]` is in the file but could not be read (its errors are recorded):
+    /// what depends on it (`[settings.smtp]`) is not reported missing.
+    settings_unreadable: bool,
     /// Also check what a run will need from the outside world: secrets resolvable,
     /// files present. `validate` asks for this; `plan` and `list` do not.
     pub preflight: bool,
@@ -73,6 +76,7 @@ impl<'a> Checker<'a> {
             errors: Vec::new(),
             warnings: Vec::new(),
             allow_plain_secrets: false,
+            settings_unreadable: false,
             preflight: false,
             databases: None,
         }
@@ -85,6 +89,7 @@ impl<'a> Checker<'a> {
             .as_ref()
             .and_then(|s| s.get_ref().spool.as_ref())
             .map(Spanned::span);
+        self.settings_unreadable = raw.settings_unreadable;
         let defaults = self.settings(raw.settings);
         let serve = raw.serve.as_ref().map(|s| self.serve(s));
         // Reports may name a source or destination that has problems of its own: those
@@ -187,6 +192,7 @@ impl<'a> Checker<'a> {
     fn worker(&self) -> Checker<'a> {
         let mut c = Checker::new(self.src, self.base_dir.clone());
         c.allow_plain_secrets = self.allow_plain_secrets;
+        c.settings_unreadable = self.settings_unreadable;
         c.preflight = self.preflight;
         c.databases = self.databases.as_ref().map(|d| d.fork());
         c

@@ -228,7 +228,7 @@ impl Checker<'_> {
         let notify = self.mailboxes(&raw.notify, s, "notify");
         if let Some(n) = &raw.notify {
             match &defaults.settings.smtp {
-                _ if n.get_ref().is_empty() => {}
+                _ if n.get_ref().is_empty() || self.settings_unreadable => {}
                 None => self.err(
                     n.span(),
                     s,

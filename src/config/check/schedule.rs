@@ -143,8 +143,13 @@ impl Checker<'_> {
                         subject,
                         "schedule.frequency",
                         format!(
-                            "\"{}\" is not a frequency; allowed: {}",
+                            "\"{}\" is not a frequency; {}allowed: {}",
                             f.get_ref().escape_default(),
+                            crate::config::diag::did_you_mean(
+                                f.get_ref(),
+                                allowed.iter().copied(),
+                                "\""
+                            ),
                             allowed.join(", ")
                         ),
                     );
@@ -400,12 +405,7 @@ fn did_you_mean(s: &str) -> Option<String> {
     if !digits.is_empty() {
         candidates.push(format!("last_{digits}_days"));
     }
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(&s.to_ascii_lowercase(), &c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    crate::config::diag::closest(s, candidates.iter().map(String::as_str)).map(str::to_string)
 }
 
 /// "HH:MM" or "H:MM", 00:00 to 23:59.

@@ -7,7 +7,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::Checker;
-use crate::config::diag::Subject;
+use crate::config::diag::{did_you_mean, Subject};
 use crate::config::limits;
 use crate::config::model::{Source, SourceKind};
 use crate::config::raw::{Int, RawFilter, RawOutput};
@@ -236,8 +236,9 @@ impl Checker<'_> {
                     x.s,
                     &x.key("group_by"),
                     format!(
-                        "\"{}\" is not a dimension of the events mapping; allowed: {}",
+                        "\"{}\" is not a dimension of the events mapping; {}allowed: {}",
                         name.escape_default(),
+                        did_you_mean(name, allowed.iter().copied(), "\""),
                         allowed.join(", ")
                     ),
                 );
@@ -357,8 +358,9 @@ impl Checker<'_> {
                         x.s,
                         &x.key("columns_order"),
                         format!(
-                            "\"{}\" is not a column of the events mapping; allowed: default, {}",
+                            "\"{}\" is not a column of the events mapping; {}allowed: default, {}",
                             name.escape_default(),
+                            did_you_mean(name, known.iter().map(|k| k.as_ref()), "\""),
                             known.join(", ")
                         ),
                     ),
@@ -481,8 +483,9 @@ impl Checker<'_> {
                     None => bad(
                         self,
                         format!(
-                            "\"{}\" is not a dimension of the events mapping; allowed: {}",
+                            "\"{}\" is not a dimension of the events mapping; {}allowed: {}",
                             d.escape_default(),
+                            did_you_mean(d, m.dimensions.keys().map(String::as_str), "\""),
                             m.dimensions.keys().cloned().collect::<Vec<_>>().join(", ")
                         ),
                     ),
@@ -494,8 +497,9 @@ impl Checker<'_> {
                 None => bad(
                     self,
                     format!(
-                        "\"{}\" is not a measure of the events mapping; allowed: {}",
+                        "\"{}\" is not a measure of the events mapping; {}allowed: {}",
                         x.escape_default(),
+                        did_you_mean(x, m.measures.keys().map(String::as_str), "\""),
                         m.measures.keys().cloned().collect::<Vec<_>>().join(", ")
                     ),
                 ),

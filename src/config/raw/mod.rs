@@ -589,6 +589,8 @@ pub struct RawConfig {
     /// are recorded): reports naming them get no second error.
     pub unreadable_sources: Vec<String>,
     pub unreadable_destinations: Vec<String>,
+    /// `[settings]` is in the file but could not be read.
+    pub settings_unreadable: bool,
     /// Set when some part could not be read at all (errors already recorded).
     pub incomplete: bool,
 }

@@ -61,7 +61,8 @@ impl<'a> Reader<'a> {
             match key.get_ref().as_ref() {
                 "settings" => {
                     out.settings = self.de(value, Subject::Settings, "");
-                    out.incomplete |= out.settings.is_none();
+                    out.settings_unreadable = out.settings.is_none();
+                    out.incomplete |= out.settings_unreadable;
                 }
                 "sources" => {
                     let (named, unreadable, incomplete) = self.named(
@@ -382,7 +383,21 @@ impl<'a> Reader<'a> {
                 break;
             }
             for u in &taken {
-                let key = self.key_path(&span, u.span.start, prefix);
+                let inside = self
+                    .reparsed_value(&span)
+                    .and_then(|v| unknown::path_of_key(v, u.span.start));
+                let key = match inside {
+                    Some(p) => Some(
+                        [prefix]
+                            .into_iter()
+                            .filter(|p| !p.is_empty())
+                            .map(str::to_string)
+                            .chain(p)
+                            .collect::<Vec<_>>()
+                            .join("."),
+                    ),
+                    None => self.key_path(&span, u.span.start, prefix),
+                };
                 let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
                 let hint = did_you_mean(&u.name, allowed.iter().map(String::as_str), "`");
                 let message = match list.is_empty() {

@@ -56,6 +56,28 @@ pub(super) fn take_unknown(
     unknown
 }
 
+/// The key path (`smtp.port`, `outputs[1].kind`) inside `value` of the key that starts
+/// at `offset`.
+pub(super) fn path_of_key(value: &DeValue<'_>, offset: usize) -> Option<Vec<String>> {
+    let DeValue::Table(t) = value else {
+        return None;
+    };
+    t.iter().find_map(|(k, v)| {
+        let name = k.get_ref().to_string();
+        if k.span().start == offset {
+            return Some(vec![name]);
+        }
+        let (name, mut rest) = match v.get_ref() {
+            DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                path_of_key(item.get_ref(), offset).map(|p| (format!("{name}[{i}]"), p))
+            })?,
+            other => (name, path_of_key(other, offset)?),
+        };
+        rest.insert(0, name);
+        Some(rest)
+    })
+}
+
 /// The table (in `value` or below) with a key that starts at `offset`.
 fn table_with_key_at<'v, 'i>(
     value: &'v mut DeValue<'i>,
@@ -111,6 +133,7 @@ mod tests {
         assert_eq!(names, ["foo", "baz"]);
         assert_eq!(got[0].span.start, foo);
         let bar = text.find("bar").unwrap();
+        assert_eq!(path_of_key(&root, bar).unwrap(), ["a", "b", "bar"]);
         let got = take_unknown(&mut root, bar, &["y".to_string()]);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].name, "bar");

@@ -133,7 +133,7 @@ pub enum PrepareError {
 /// read-only transaction, so what a query does is judged from its text beforehand.
 pub fn prepare_only(source: &PostgresSource, sql: &str) -> Result<(), PrepareError> {
     let translated =
-        params::translate(sql).map_err(|message| PrepareError::Query { message, at: None })?;
+        params::translate_at(sql).map_err(|(message, at)| PrepareError::Query { message, at })?;
     let types: Vec<Type> = translated.names.iter().map(|n| param_type(n)).collect();
     let target = pgconn::for_source(source).map_err(PrepareError::Unreachable)?;
     let rt = runtime().map_err(PrepareError::Unreachable)?;

@@ -62,14 +62,20 @@ pub fn line_col(sql: &str, position: usize) -> String {
 
 /// Rewrites `:name` parameters as `$n` (one number per distinct name).
 pub fn translate(sql: &str) -> Result<Translated, String> {
+    translate_at(sql).map_err(|(message, _)| message)
+}
+
+/// `translate`, with the 1-based character position in `sql` of what it refused.
+pub fn translate_at(sql: &str) -> Result<Translated, (String, Option<usize>)> {
     let dialect = PostgreSqlDialect {};
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| {
-            format!(
+            let m = format!(
                 "the query cannot be read: {} (at line {}, column {} of the query)",
                 e.message, e.location.line, e.location.column
-            )
+            );
+            (m, None)
         })?;
     // Character offset of each line start, to turn (line, column) into an offset.
     let mut line_starts = vec![0usize];
@@ -87,6 +93,7 @@ pub fn translate(sql: &str) -> Result<Translated, String> {
     while i < tokens.len() {
         let t = &tokens[i];
         let at = || format!("line {}, column {}", t.span.start.line, t.span.start.column);
+        let here = Some(offset(t.span.start.line, t.span.start.column) + 1);
         match &t.token {
             Token::Colon => {
                 if let Some(Token::Word(w)) = tokens.get(i + 1).map(|n| &n.token) {
@@ -96,12 +103,12 @@ pub fn translate(sql: &str) -> Result<Translated, String> {
                                 PARAM_NAMES.iter().map(|n| format!(":{n}")).collect();
                             let names = names.iter().map(String::as_str);
                             let written = format!(":{}", w.value);
-                            return Err(format!(
+                            return Err((format!(
                                 "the query uses the unknown parameter {written} (at {} of the query); {}allowed: {}",
                                 at(),
                                 crate::config::diag::did_you_mean(&written, names, ""),
                                 allowed_params()
-                            ));
+                            ), here));
                         };
                         let n = match names.iter().position(|x| x == name) {
                             Some(p) => p + 1,
@@ -121,11 +128,11 @@ pub fn translate(sql: &str) -> Result<Translated, String> {
                 }
             }
             Token::Placeholder(p) => {
-                return Err(format!(
+                return Err((format!(
                     "the query uses the positional parameter {p} (at {} of the query); use the named window parameters: {}",
                     at(),
                     allowed_params()
-                ));
+                ), here));
             }
             _ => {}
         }

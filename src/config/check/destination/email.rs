@@ -34,7 +34,7 @@ impl Checker<'_> {
         let from = r.from.as_ref().and_then(|f| self.mailbox(f, s, "from"));
         let server = smtp.as_ref().or(settings.smtp.as_ref());
         match server {
-            None if r.smtp.is_none() => self.err(
+            None if r.smtp.is_none() && !self.settings_unreadable => self.err(
                 span.clone(),
                 s,
                 "smtp",
