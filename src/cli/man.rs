@@ -109,7 +109,7 @@ fn page(cmd: clap::Command, top: bool) -> (String, Vec<u8>) {
         out.extend_from_slice(
             format!(
                 ".SH \"SEE ALSO\"\n{}\n",
-                roff_escape("The README of the project, and reports.example.toml for every key of the configuration.")
+                roff_escape("The README and docs/ of the project (docs/configuration.md for every key of the configuration), and reports.example.toml.")
             )
             .as_bytes(),
         );

@@ -17,7 +17,7 @@ pub struct RunView<'a> {
     pub status: &'static str,
     pub detail: &'a str,
     /// Progress in percent: 0 queued, 50 running, 100 ended.
-    pub progress: &'static str,
+    pub progress: u8,
     pub run_at: String,
     pub from: String,
     pub to: String,
@@ -63,9 +63,9 @@ pub fn view<'a>(run: &'a RunRecord, tz: Tz) -> RunView<'a> {
         status: run.status.name(),
         detail: &run.detail,
         progress: match run.status {
-            RunStatus::Queued => "0",
-            RunStatus::Running => "50",
-            _ => "100",
+            RunStatus::Queued => 0,
+            RunStatus::Running => 50,
+            _ => 100,
         },
         run_at: local(run.run_at, tz),
         from: local(run.window_from, tz),

@@ -38,7 +38,7 @@ pub enum WindowRule {
     /// yesterday and spans `every` periods back. Hourly: the `every` whole hours before
     /// the run's hour.
     TodayMinusTwo,
-    /// `delay` and `previous_time`, in the frequency's units (see the README's schedule
+    /// `delay` and `previous_time`, in the frequency's units (see docs/schedules.md's schedule
     /// table): hourly minutes/minutes, daily hours/hours, weekly days/days, monthly
     /// days/months, quarterly days/quarters.
     Offset { delay: u32, previous: u32 },

@@ -178,7 +178,7 @@ fn log(msg: impl AsRef<str>) {
 pub fn run(config: &Config, listen: Option<SocketAddr>) -> Result<u8> {
     let serve = config.serve.as_ref().ok_or_else(|| {
         anyhow!(UsageError(format!(
-            "{} has no [serve] table; add one with api_key and link_secret (see the README, \"Pickup API\")",
+            "{} has no [serve] table; add one with api_key and link_secret (see docs/serve.md)",
             config.path.display()
         )))
     })?;

@@ -1184,7 +1184,7 @@ fn serve_refuses_to_start_without_what_it_needs() {
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(
         out.stderr,
-        "reportctl: error: reports.toml has no [serve] table; add one with api_key and link_secret (see the README, \"Pickup API\")\n"
+        "reportctl: error: reports.toml has no [serve] table; add one with api_key and link_secret (see docs/serve.md)\n"
     );
     // An address already in use.
     write(dir.path(), "reports.toml", &config(7));

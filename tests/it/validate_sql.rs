@@ -294,6 +294,17 @@ fn no_cascading_errors() {
         (out.code, out.stderr),
         (2, "reportctl: error: reports.toml:20:6: destination \"mail\", key `to`: expected an array, found string \"a@example.com\"\n".to_string())
     );
+    // An [settings.smtp] whose password cannot be read: that error, not also "no SMTP
+    // server" at the email destination and the report's `notify`.
+    let smtp = "[settings.smtp]\nhost = \"smtp.example.com\"\nuser = \"r\"\npassword = { env = \"RCTL_TEST_UNSET_SMTP_PASSWORD\" }\nfrom = \"r@example.com\"\n\n";
+    let out = validate(&format!("{smtp}{text}"), &["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(
+        out.stderr.contains("RCTL_TEST_UNSET_SMTP_PASSWORD")
+            && !out.stderr.contains("no SMTP server"),
+        "{out:?}"
+    );
 }
 
 /// The same on a real PostgreSQL server: prepared in a read-only transaction that is

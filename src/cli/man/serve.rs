@@ -1,5 +1,5 @@
 //! The extra sections of `reportctl-serve(1)`: running under systemd and behind a
-//! reverse proxy (the README says the same, with more).
+//! reverse proxy (docs/serve.md says the same, with more).
 
 /// A block of a man page section: a paragraph, or an example shown as is.
 pub enum Block {

@@ -90,7 +90,14 @@ impl<'a> Checker<'a> {
             .and_then(|s| s.get_ref().spool.as_ref())
             .map(Spanned::span);
         self.settings_unreadable = raw.settings_unreadable;
+        let smtp_given = raw
+            .settings
+            .as_ref()
+            .is_some_and(|s| s.get_ref().smtp.is_some());
         let defaults = self.settings(raw.settings);
+        // A [settings.smtp] with problems of its own (reported there) is not also "no SMTP
+        // server" at every email destination and notify list.
+        self.settings_unreadable |= smtp_given && defaults.settings.smtp.is_none();
         let serve = raw.serve.as_ref().map(|s| self.serve(s));
         // Reports may name a source or destination that has problems of its own: those
         // are reported once, at the source or destination, not again at every report.

@@ -133,7 +133,7 @@ pub(super) fn clean_message(m: &str) -> String {
     }
     if m == "integer number overflowed" {
         // Beyond 128 bits: no setting's range is anywhere near.
-        m = "the integer is far too large (more than 38 digits); see the key's allowed range in the README".to_string();
+        m = "the integer is far too large (more than 38 digits); docs/configuration.md gives each key's allowed range".to_string();
     }
     if let Some(rest) = m.strip_prefix("missing field") {
         m = format!("missing key{rest}");
