@@ -6,7 +6,7 @@
 # Installs, only when missing:
 #   apt:   openssh-server openssh-client sqlite3 iproute2 hyperfine wrk nginx openssl curl time
 #          python3 python3-venv postgresql-15 (binaries in /usr/lib/postgresql/15/bin)
-#   venv:  $REPORTCTL_TOOLS/venv with aiosmtpd and awscli
+#   venv:  $REPORTCTL_TOOLS/venv with aiosmtpd, awscli and jsonschema
 #   cargo: s3s-fs 0.14.1 (binary) into $REPORTCTL_TOOLS/bin
 # REPORTCTL_TOOLS defaults to $HOME/.cache/reportctl-tools.
 # The tests use only private servers on 127.0.0.1 (scripts/test-servers/), so the
@@ -173,6 +173,14 @@ else
     "$VENV/bin/pip" install -q --disable-pip-version-check awscli >&2 || die "awscli: pip install failed"
     "$VENV/bin/aws" --version >/dev/null 2>&1 || die "awscli: aws not runnable after install"
     log "awscli: ok (installed into $VENV)"
+fi
+# jsonschema: an independent check that real configurations follow reportctl.schema.json.
+if "$VENV/bin/python" -c 'import jsonschema' >/dev/null 2>&1; then
+    log "jsonschema: ok (already in $VENV)"
+else
+    "$VENV/bin/pip" install -q --disable-pip-version-check jsonschema >&2 || die "jsonschema: pip install failed"
+    "$VENV/bin/python" -c 'import jsonschema' || die "jsonschema: not importable after install"
+    log "jsonschema: ok (installed into $VENV)"
 fi
 
 # s3s-fs (S3 server that checks signatures).

@@ -27,7 +27,8 @@ Exit status:
 #[derive(Debug, Parser)]
 #[command(name = "reportctl", version, propagate_version = true, after_long_help = EXIT_CODES)]
 pub struct Cli {
-    /// The configuration file.
+    /// The configuration file, or a directory whose *.toml files (in name order) make
+    /// the configuration together.
     #[arg(
         short,
         long,

@@ -127,10 +127,15 @@ fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
         .map(|(i, _)| i + 1)
 }
 
-/// The text of a configuration file, for turning byte spans into lines and columns.
+/// The text of a configuration file, for turning byte spans into lines and columns;
+/// or of the files of a configuration directory, one after the other, each starting on
+/// a line of its own: a position then names the file it falls in, and its line there.
 pub struct SourceText<'a> {
     pub path: &'a Path,
     pub text: &'a str,
+    /// The files of a directory: where each starts in `text`, in order (empty for one
+    /// file, which is `path`).
+    files: Vec<(usize, PathBuf)>,
     /// Where each line starts, found the first time a position is asked for: a file
     /// without problems is never scanned for them.
     line_starts: std::sync::OnceLock<Vec<usize>>,
@@ -138,11 +143,52 @@ pub struct SourceText<'a> {
 
 impl<'a> SourceText<'a> {
     pub fn new(path: &'a Path, text: &'a str) -> Self {
+        Self::with_files(path, text, Vec::new())
+    }
+
+    /// The text of the directory `path`'s files, `files` saying where each starts.
+    pub fn with_files(path: &'a Path, text: &'a str, files: Vec<(usize, PathBuf)>) -> Self {
         SourceText {
             path,
             text,
+            files,
             line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The files of a directory and where each starts (empty for one file).
+    pub fn files(&self) -> &[(usize, PathBuf)] {
+        &self.files
+    }
+
+    /// Where each file starts (`[0]` for one file).
+    pub fn file_starts(&self) -> Vec<usize> {
+        if self.files.is_empty() {
+            vec![0]
+        } else {
+            self.files.iter().map(|(s, _)| *s).collect()
+        }
+    }
+
+    /// The file a byte offset falls in, and where that file starts.
+    fn file_at(&self, offset: usize) -> (&Path, usize) {
+        let i = self.files.partition_point(|(start, _)| *start <= offset);
+        match i.checked_sub(1).map(|i| &self.files[i]) {
+            Some((start, path)) => (path, *start),
+            None => (self.path, 0),
+        }
+    }
+
+    /// The file and its 1-based (line, column) of a byte offset.
+    pub fn place(&self, offset: usize) -> (&Path, (usize, usize)) {
+        let (path, start) = self.file_at(offset);
+        let (line, col) = self.position(offset);
+        let first = if start == 0 {
+            1
+        } else {
+            self.position(start).0
+        };
+        (path, (line - first + 1, col))
     }
 
     fn line_starts(&self) -> &[usize] {
@@ -176,9 +222,16 @@ impl<'a> SourceText<'a> {
         key: Option<String>,
         message: impl Into<String>,
     ) -> Diagnostic {
+        let (file, position) = match span {
+            Some(s) => {
+                let (file, position) = self.place(s.start);
+                (file, Some(position))
+            }
+            None => (self.path, None),
+        };
         Diagnostic {
-            file: self.path.to_path_buf(),
-            position: span.map(|s| self.position(s.start)),
+            file: file.to_path_buf(),
+            position,
             subject,
             key,
             message: message.into(),

@@ -24,7 +24,8 @@ pub use diag::{ConfigErrors, Diagnostic, SourceText, Subject};
 pub use model::*;
 pub use raw::{RawConfig, RawDestination, RawNamed, RawReportParts, RawSource};
 
-/// Reads and checks the configuration file at `path`.
+/// Reads and checks the configuration at `path`: a file, or a directory whose `*.toml`
+/// files together make the configuration (see `raw::files`).
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     load_with(path, None)
 }
@@ -35,6 +36,12 @@ pub fn load_with(
     path: &Path,
     preflight: Option<Box<dyn Databases>>,
 ) -> Result<Config, ConfigErrors> {
+    if path.is_dir() {
+        let (text, files) = raw::files::gather(path)?;
+        let src = SourceText::with_files(path, &text, files);
+        let (raw, errors) = raw::files::read(&src)?;
+        return check_raw(&src, path.to_path_buf(), (raw, errors), preflight);
+    }
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![Diagnostic {
             file: path.to_path_buf(),
@@ -61,20 +68,32 @@ fn load_str_with(
     preflight: Option<Box<dyn Databases>>,
 ) -> Result<Config, ConfigErrors> {
     let src = SourceText::new(path, text);
-    let (raw, errors) = raw::read_raw(&src)?;
+    let read = raw::read_raw(&src)?;
     let base_dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut checker = check::Checker::new(&src, base_dir);
+    check_raw(&src, base_dir, read, preflight)
+}
+
+/// The second stage: the raw parts checked into a `Config`, every problem sorted by
+/// file and place.
+fn check_raw(
+    src: &SourceText<'_>,
+    base_dir: PathBuf,
+    (raw, errors): (RawConfig, Vec<Diagnostic>),
+    preflight: Option<Box<dyn Databases>>,
+) -> Result<Config, ConfigErrors> {
+    let mut checker = check::Checker::new(src, base_dir);
     checker.errors = errors;
     checker.preflight = preflight.is_some();
     checker.databases = preflight;
     let config = checker.config(raw);
     let mut errors = checker.errors;
-    errors.sort_by_key(|d| d.position.unwrap_or((usize::MAX, 0)));
+    let place = |d: &Diagnostic| (d.file.clone(), d.position.unwrap_or((usize::MAX, 0)));
+    errors.sort_by_key(place);
     let mut warnings = checker.warnings;
-    warnings.sort_by_key(|d| d.position.unwrap_or((usize::MAX, 0)));
+    warnings.sort_by_key(place);
     match config {
         Some(c) if errors.is_empty() => Ok(Config { warnings, ..c }),
         _ => Err(ConfigErrors(errors)),

@@ -8,9 +8,11 @@
 //! `read` is the reader that fills these structs from the parsed document, part by part;
 //! `halves` reads a large file on two threads with it.
 
+pub(super) mod files;
 pub(super) mod halves;
 mod messages;
 pub(super) mod read;
+pub mod schema;
 mod unknown;
 
 /// The first stage: the document parsed and read into raw structs, with the problems
@@ -40,40 +42,69 @@ pub type S<T> = Spanned<T>;
 /// message) instead of a bare serde error.
 pub type Int = i128;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Settings")]
 #[serde(deny_unknown_fields)]
 pub struct RawSettings {
+    #[schemars(with = "Option<String>")]
     pub timezone: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub state: Option<S<String>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub state_password: Option<S<toml::Value>>,
+    #[schemars(with = "Option<String>")]
     pub spool: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub spool_keep_days: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub max_range_days: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub catch_up: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub lease_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub lock_timeout_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub max_attempts: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub retry_delay_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub delivery_retries: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub delivery_backoff_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<bool>")]
     pub allow_plain_secrets: Option<S<bool>>,
+    #[schemars(with = "Option<String>")]
     pub file_name: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub date_format: Option<S<String>>,
+    #[schemars(with = "Option<RawCsv>")]
     pub csv: Option<S<RawCsv>>,
+    #[schemars(with = "Option<RawSmtp>")]
     pub smtp: Option<S<RawSmtp>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Csv")]
 #[serde(deny_unknown_fields)]
 pub struct RawCsv {
+    #[schemars(with = "Option<String>")]
     pub delimiter: Option<S<String>>,
+    #[schemars(with = "Option<bool>")]
     pub header: Option<S<bool>>,
+    #[schemars(with = "Option<bool>")]
     pub bom: Option<S<bool>>,
+    #[schemars(with = "Option<String>")]
     pub line_ending: Option<S<String>>,
+    #[schemars(with = "Option<bool>")]
     pub formula_guard: Option<S<bool>>,
+    #[schemars(with = "Option<String>")]
     pub null: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub blob: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub compression: Option<S<String>>,
+    #[schemars(with = "Option<Number>")]
     pub compress_above_mb: Option<S<Number>>,
 }
 
@@ -113,6 +144,16 @@ impl<'de> Deserialize<'de> for Number {
     }
 }
 
+impl schemars::JsonSchema for Number {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Number".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "number" })
+    }
+}
+
 impl Number {
     pub fn get(self) -> f64 {
         match self {
@@ -122,170 +163,285 @@ impl Number {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Smtp")]
 #[serde(deny_unknown_fields)]
 pub struct RawSmtp {
+    #[schemars(with = "Option<String>")]
     pub host: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub port: Option<S<Int>>,
+    #[schemars(with = "Option<String>")]
     pub tls: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub user: Option<S<String>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub password: Option<S<toml::Value>>,
+    #[schemars(with = "Option<String>")]
     pub from: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub ca_file: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub timeout_seconds: Option<S<Int>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "SqliteSource")]
 #[serde(deny_unknown_fields)]
 pub struct RawSqliteSource {
     /// Read before this struct; listed so that unknown-key errors name it.
+    #[schemars(skip)]
     pub kind: Option<IgnoredAny>,
+    #[schemars(with = "Option<String>")]
     pub path: Option<S<String>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub init: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<Int>")]
     pub busy_timeout_ms: Option<S<Int>>,
     /// How the database stores times: the form `:from` and `:to` bind in.
+    #[schemars(with = "Option<String>")]
     pub time_format: Option<S<String>>,
+    #[schemars(with = "Option<RawEvents>")]
     pub events: Option<S<RawEvents>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "PostgresSource")]
 #[serde(deny_unknown_fields)]
 pub struct RawPostgresSource {
     /// Read before this struct; listed so that unknown-key errors name it.
+    #[schemars(skip)]
     pub kind: Option<IgnoredAny>,
+    #[schemars(with = "Option<String>")]
     pub url: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub host: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub port: Option<S<Int>>,
+    #[schemars(with = "Option<String>")]
     pub user: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub dbname: Option<S<String>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub password: Option<S<toml::Value>>,
+    #[schemars(with = "Option<String>")]
     pub sslmode: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub ca_file: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub connect_timeout_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub statement_timeout_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<RawEvents>")]
     pub events: Option<S<RawEvents>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "CommandSource")]
 #[serde(deny_unknown_fields)]
 pub struct RawCommandSource {
     /// Read before this struct; listed so that unknown-key errors name it.
+    #[schemars(skip)]
     pub kind: Option<IgnoredAny>,
+    #[schemars(with = "Option<String>")]
     pub program: Option<S<String>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub args: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub env: Option<S<toml::Table>>,
+    #[schemars(with = "Option<Int>")]
     pub timeout_seconds: Option<S<Int>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "DirectoryDest")]
 #[serde(deny_unknown_fields)]
 pub struct RawDirectoryDest {
     /// Read before this struct; listed so that unknown-key errors name it.
+    #[schemars(skip)]
     pub kind: Option<IgnoredAny>,
+    #[schemars(with = "Option<String>")]
     pub path: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub keep_days: Option<S<Int>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "EmailDest")]
 #[serde(deny_unknown_fields)]
 pub struct RawEmailDest {
     /// Read before this struct; listed so that unknown-key errors name it.
+    #[schemars(skip)]
     pub kind: Option<IgnoredAny>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub to: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub cc: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub bcc: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<String>")]
     pub from: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub subject: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub body: Option<S<String>>,
+    #[schemars(with = "Option<Number>")]
     pub max_attachment_mb: Option<S<Number>>,
+    #[schemars(with = "Option<RawSmtp>")]
     pub smtp: Option<S<RawSmtp>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "SftpDest")]
 #[serde(deny_unknown_fields)]
 pub struct RawSftpDest {
     /// Read before this struct; listed so that unknown-key errors name it.
+    #[schemars(skip)]
     pub kind: Option<IgnoredAny>,
+    #[schemars(with = "Option<String>")]
     pub host: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub port: Option<S<Int>>,
+    #[schemars(with = "Option<String>")]
     pub user: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub path: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub known_hosts: Option<S<String>>,
+    #[schemars(with = "Option<bool>")]
     pub accept_new_host_key: Option<S<bool>>,
+    #[schemars(with = "Option<String>")]
     pub key_file: Option<S<String>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub key_passphrase: Option<S<toml::Value>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub password: Option<S<toml::Value>>,
+    #[schemars(with = "Option<bool>")]
     pub agent: Option<S<bool>>,
+    #[schemars(with = "Option<bool>")]
     pub create_dirs: Option<S<bool>>,
+    #[schemars(with = "Option<Int>")]
     pub connect_timeout_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub io_timeout_seconds: Option<S<Int>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "S3Dest")]
 #[serde(deny_unknown_fields)]
 pub struct RawS3Dest {
     /// Read before this struct; listed so that unknown-key errors name it.
+    #[schemars(skip)]
     pub kind: Option<IgnoredAny>,
+    #[schemars(with = "Option<String>")]
     pub bucket: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub prefix: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub region: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub endpoint: Option<S<String>>,
+    #[schemars(with = "Option<bool>")]
     pub path_style: Option<S<bool>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub access_key_id: Option<S<toml::Value>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub secret_access_key: Option<S<toml::Value>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub session_token: Option<S<toml::Value>>,
+    #[schemars(with = "Option<String>")]
     pub sse: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub sse_kms_key_id: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub content_type: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub link_minutes: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub part_size_mb: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub multipart_threshold_mb: Option<S<Int>>,
 }
 
 /// A report without its sub-tables (`schedule`, `csv`, `outputs`), which are read on
 /// their own so that a mistake in one does not hide mistakes in the others.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Report")]
 #[serde(deny_unknown_fields)]
 pub struct RawReport {
+    #[schemars(with = "Option<String>")]
     pub name: Option<S<String>>,
     #[serde(rename = "type")]
+    #[schemars(with = "Option<String>")]
     pub kind: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub source: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub query: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub query_file: Option<S<String>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub destinations: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub notify: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<String>")]
     pub timezone: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub status: Option<S<String>>,
+    #[schemars(with = "Option<bool>")]
     pub backfill: Option<S<bool>>,
+    #[schemars(with = "Option<String>")]
     pub file_name: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub date_format: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub max_attempts: Option<S<Int>>,
     /// Read on their own before this struct; listed so that unknown-key errors name them.
+    #[schemars(with = "Option<Vec<RawOutput>>")]
     pub outputs: Option<IgnoredAny>,
+    #[schemars(with = "Option<RawCsv>")]
     pub csv: Option<IgnoredAny>,
+    #[schemars(with = "Option<RawSchedule>")]
     pub schedule: Option<IgnoredAny>,
+    #[schemars(with = "Option<RawEvents>")]
     pub events: Option<IgnoredAny>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Output")]
 #[serde(deny_unknown_fields)]
 pub struct RawOutput {
     #[serde(rename = "type")]
+    #[schemars(with = "Option<String>")]
     pub file_type: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub query: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub query_file: Option<S<String>>,
     /// `sql` (with `query`), `summary` or `detail`.
+    #[schemars(with = "Option<String>")]
     pub kind: Option<S<String>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub traffic: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub group_by: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub time_series: Option<S<toml::Value>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub counters: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub columns_order: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<std::collections::BTreeMap<String, Vec<String>>>")]
     pub filter: Option<S<RawFilter>>,
+    #[schemars(
+        with = "Option<std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>>"
+    )]
     pub traffic_filter: Option<S<std::collections::BTreeMap<String, S<RawFilter>>>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub exclude_data: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<Int>")]
     pub row_limit: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub cardinality_limit: Option<S<Int>>,
 }
 
@@ -294,76 +450,124 @@ pub struct RawOutput {
 pub type RawFilter = std::collections::BTreeMap<String, S<Vec<S<String>>>>;
 
 /// An events mapping (`[sources.NAME.events]` or `[reports.events]`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Events")]
 #[serde(deny_unknown_fields)]
 pub struct RawEvents {
+    #[schemars(with = "Option<String>")]
     pub table: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub time: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub time_format: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub traffic: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub id: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub tags: Option<S<String>>,
     /// Dimension → a column, or several columns (matched touchpoints).
+    #[schemars(with = "Option<std::collections::BTreeMap<String, serde_json::Value>>")]
     pub dimensions: Option<S<std::collections::BTreeMap<String, S<toml::Value>>>>,
+    #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
     pub measures: Option<S<std::collections::BTreeMap<String, S<String>>>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub default_columns: Option<S<Vec<S<String>>>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Schedule")]
 #[serde(deny_unknown_fields)]
 pub struct RawSchedule {
+    #[schemars(with = "Option<String>")]
     pub frequency: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub every: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub run_on: Option<S<Int>>,
+    #[schemars(with = "Option<String>")]
     pub at: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub delay: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub previous_time: Option<S<Int>>,
     /// A named window (`yesterday`, `last_7_days`, `previous_month`, …).
+    #[schemars(with = "Option<String>")]
     pub window: Option<S<String>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub start: Option<S<toml::Value>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub stop: Option<S<toml::Value>>,
+    #[schemars(with = "Option<String>")]
     pub send_at: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub included_range_days: Option<S<Int>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub once: Option<S<toml::Value>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub from: Option<S<toml::Value>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub to: Option<S<toml::Value>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "PickupDest")]
 #[serde(deny_unknown_fields)]
 pub struct RawPickupDest {
     /// Read before this struct; listed so that unknown-key errors name it.
+    #[schemars(skip)]
     pub kind: Option<IgnoredAny>,
+    #[schemars(with = "Option<String>")]
     pub path: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
     pub keep_days: Option<S<Int>>,
+    #[schemars(with = "Option<String>")]
     pub naming: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub app_id: Option<S<String>>,
 }
 
 /// `[serve]`: the pickup API (`reportctl serve`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Serve")]
 #[serde(deny_unknown_fields)]
 pub struct RawServe {
+    #[schemars(with = "Option<String>")]
     pub listen: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub public_url: Option<S<String>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub api_key: Option<S<toml::Value>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub link_secret: Option<S<toml::Value>>,
+    #[schemars(with = "Option<Int>")]
     pub link_minutes: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub request_timeout_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub max_request_bytes: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub max_connections: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub max_connections_per_client: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub send_timeout_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub idle_timeout_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub shutdown_grace_seconds: Option<S<Int>>,
     /// `[serve.apps.APP_ID]`: an app of the app download endpoint, one table per app.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawApp>>")]
     pub apps: Option<S<std::collections::BTreeMap<S<String>, S<RawApp>>>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "App")]
 #[serde(deny_unknown_fields)]
 pub struct RawApp {
+    #[schemars(with = "Option<serde_json::Value>")]
     pub api_key: Option<S<toml::Value>>,
+    #[schemars(with = "Option<serde_json::Value>")]
     pub signature_secret: Option<S<toml::Value>>,
 }
 

@@ -96,6 +96,28 @@ pub fn table_columns(source: &PostgresSource, table: &[String]) -> Result<Option
     })
 }
 
+/// The rows of `sql` (no parameters), every value as text: for looking at a database's
+/// catalog, not for reports.
+pub fn text_rows(source: &PostgresSource, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+    let target = pgconn::for_source(source)?;
+    runtime()?.block_on(async {
+        let client = connect(&target).await?;
+        let messages = client
+            .simple_query(sql)
+            .await
+            .with_context(|| format!("reading the catalog of {}", target.describe))?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect())
+    })
+}
+
 /// Why `prepare_only` found a query wrong.
 pub enum PrepareError {
     /// The server could not be reached, or the session not set up.
@@ -162,28 +184,6 @@ fn param_type(name: &str) -> Type {
         "from_epoch" | "to_epoch" => Type::INT8,
         other => unreachable!("not a window parameter: {other}"),
     }
-}
-
-/// The rows of `sql` (no parameters), every value as text: for looking at a database's
-/// catalog, not for reports.
-pub fn text_rows(source: &PostgresSource, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-    let target = pgconn::for_source(source)?;
-    runtime()?.block_on(async {
-        let client = connect(&target).await?;
-        let messages = client
-            .simple_query(sql)
-            .await
-            .with_context(|| format!("reading the catalog of {}", target.describe))?;
-        Ok(messages
-            .iter()
-            .filter_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(r) => {
-                    Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
-                }
-                _ => None,
-            })
-            .collect())
-    })
 }
 
 fn run(
