@@ -44,7 +44,7 @@ pub fn main() -> ExitCode {
             // clap prints help and version on stdout (exit 0) and usage errors on stderr.
             let _ = e.print();
             return if e.use_stderr() {
-                ExitCode::from(exit::USAGE)
+                ExitCode::from(usage_exit_code(&e))
             } else {
                 ExitCode::SUCCESS
             };
@@ -54,6 +54,27 @@ pub fn main() -> ExitCode {
     match commands::run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => ExitCode::from(exit::report(&err)),
+    }
+}
+
+/// The exit code of a usage error clap found: 2, but 3 (UNKNOWN) for `check`, which
+/// follows the monitoring plugin convention where 2 means CRITICAL.
+fn usage_exit_code(e: &clap::Error) -> u8 {
+    let matches = <cli::Cli as clap::CommandFactory>::command()
+        .ignore_errors(true)
+        .try_get_matches();
+    match matches.as_ref().map(|m| m.subcommand_name()) {
+        Ok(Some("check")) => {
+            // A monitoring system reads the status line on stdout.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("");
+            println!(
+                "REPORTCTL UNKNOWN - usage: {}",
+                first.strip_prefix("error: ").unwrap_or(first)
+            );
+            commands::CHECK_UNKNOWN
+        }
+        _ => exit::USAGE,
     }
 }
 

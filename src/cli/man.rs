@@ -15,6 +15,23 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("75", "Try again later: send\\-test refused by its rate limit (one test per report per minute; retry after the time it prints), or the ledger stayed locked by another process for lock_timeout_seconds (the message names the holder when known)."),
 ];
 
+/// `check` follows the monitoring plugin convention instead.
+const CHECK_EXIT_STATUS: &[(&str, &str)] = &[
+    ("0", "OK: every report ok, or paused (status = \"draft\")."),
+    ("1", "WARNING: a slot is late, or failing with attempts left."),
+    ("2", "CRITICAL: a slot was given up, or skipped by catch\\-up (until a later slot completes, retry delivers it or ack settles it)."),
+    ("3", "UNKNOWN: check could not tell: a usage or configuration error, or a ledger it cannot read. For check, 2 never means a usage error."),
+];
+
+/// The top page's: every command's, and check's own 3.
+const TOP_EXIT_STATUS: &[(&str, &str)] = &[
+    EXIT_STATUS[0],
+    EXIT_STATUS[1],
+    EXIT_STATUS[2],
+    ("3", "check only: UNKNOWN (see reportctl\\-check(1), whose statuses follow the Nagios/Icinga plugin convention)."),
+    EXIT_STATUS[3],
+];
+
 const ENVIRONMENT: &[(&str, &str)] = &[
     ("REPORTCTL_CONFIG", "The configuration file, when \\-\\-config is not given (default: reports.toml)."),
     ("TZ", "The zone of reports and settings that name none, when it is an IANA zone name; else the system zone (a value naming no zone gets a warning)."),
@@ -81,7 +98,12 @@ fn page(cmd: clap::Command, top: bool) -> (String, Vec<u8>) {
     if cmd.get_name() == "serve" {
         extra_sections(&mut out, serve::SECTIONS);
     }
-    section(&mut out, "EXIT STATUS", EXIT_STATUS);
+    let status = match cmd.get_name() {
+        _ if top => TOP_EXIT_STATUS,
+        "check" => CHECK_EXIT_STATUS,
+        _ => EXIT_STATUS,
+    };
+    section(&mut out, "EXIT STATUS", status);
     if top {
         section(&mut out, "ENVIRONMENT", ENVIRONMENT);
         out.extend_from_slice(

@@ -15,6 +15,7 @@ Exit status:
   0   success, or nothing was due
   1   a run or a delivery failed (details on stderr and in `history`)
   2   usage or configuration error (the message names the file, line and key)
+  3   `check` only: UNKNOWN (see `reportctl check --help`)
   75  `send-test` refused by its rate limit; retry after the time it prints";
 
 /// Schedule, generate and deliver recurring CSV reports, exactly once.
@@ -71,7 +72,7 @@ pub enum Command {
     #[command(after_help = VALIDATE_EXAMPLES)]
     Validate(ValidateArgs),
 
-    /// List the reports: status, schedule in words, next run.
+    /// List the reports: status, next run, last run (time and status), schedule in words.
     List(ListArgs),
 
     /// Show the next runs of reports and the period each covers.
@@ -151,6 +152,50 @@ pub enum Command {
     /// reads it from the environment variable REPORTCTL_DB_PASSWORD.
     #[command(after_help = INIT_EXAMPLES)]
     Init(InitArgs),
+
+    /// Say whether every report's latest slots went well: for Nagios, Icinga or cron.
+    ///
+    /// One line per report that is fine (ok, or paused by status = "draft") and one per
+    /// slot that needs a look: late (not completed --grace minutes after its time, or
+    /// never taken by run-due), failing (failed, attempts left), given up, or skipped
+    /// by catch-up. A given-up or skipped slot stays until a later slot of its report
+    /// completes, or `retry` delivers it, or `ack` settles it. The first line is a
+    /// monitoring plugin's status line (REPORTCTL OK|WARNING|CRITICAL|UNKNOWN - counts |
+    /// performance data). Reads the ledger only, and a bounded part of it per report.
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+
+    /// Deliver a failed, given-up or skipped run now, to the destinations that lack it.
+    ///
+    /// One more attempt of the same run: the spooled files when intact, else generated
+    /// again for the run's window; recorded in the ledger as an attempt and receipts.
+    /// Exit 0 when every destination has it, 1 when a delivery failed again.
+    #[command(after_help = RETRY_EXAMPLES)]
+    Retry {
+        /// The run's token, or its first characters (at least 4) when no other run's
+        /// token starts with them.
+        token: String,
+    },
+
+    /// Deliver a completed run again, on purpose (all destinations, or one).
+    ///
+    /// Recorded as a new run of kind `resend` naming the original (its `origin`); the
+    /// original slot's exactly-once record is left as it was. The files are generated
+    /// again for the original run's window. Exit 0 when delivered, 1 when a delivery
+    /// failed.
+    #[command(after_help = RESEND_EXAMPLES)]
+    Resend(ResendArgs),
+
+    /// Settle a given-up or skipped slot, so that `check` no longer reports it.
+    ///
+    /// For a slot you have dealt with otherwise (or decided not to send). A skipped slot
+    /// is settled with the other slots the same catch-up skipped. Recorded in the ledger
+    /// (`status TOKEN` shows it).
+    Ack {
+        /// The run's token, or its first characters (at least 4) when no other run's
+        /// token starts with them.
+        token: String,
+    },
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -268,6 +313,51 @@ pub struct HistoryArgs {
     /// Show at most this many runs.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub limit: usize,
+}
+
+const CHECK_HELP: &str = "\
+Exit status (the Nagios/Icinga plugin convention):
+  0   OK: every report ok or paused
+  1   WARNING: a slot is late, or failing with attempts left
+  2   CRITICAL: a slot was given up or skipped by catch-up
+  3   UNKNOWN: check could not tell (usage or configuration error, unreadable ledger)
+
+Examples:
+  reportctl check
+  reportctl check \"Daily Views\" --grace 60
+  reportctl --json check";
+
+const RETRY_EXAMPLES: &str = "\
+Examples:
+  reportctl retry 5760b598
+  reportctl check     # the tokens of given-up slots";
+
+const RESEND_EXAMPLES: &str = "\
+Examples:
+  reportctl resend 5760b598
+  reportctl resend 5760b598 --destination finance-sftp";
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Reports to check, by name; default: all.
+    #[arg(value_name = "REPORT")]
+    pub reports: Vec<String>,
+
+    /// Minutes after its time a slot may still be unfinished before it is late;
+    /// default: [settings] check_grace_minutes (30).
+    #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(0..=10_080))]
+    pub grace: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResendArgs {
+    /// The completed run's token, or its first characters (at least 4) when no other
+    /// run's token starts with them.
+    pub token: String,
+
+    /// Deliver to this destination only (one of the report's).
+    #[arg(long, value_name = "NAME")]
+    pub destination: Option<String>,
 }
 
 const INIT_EXAMPLES: &str = "\

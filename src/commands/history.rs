@@ -95,6 +95,12 @@ pub fn status(cli: &Cli, token: &str) -> Result<u8> {
         if !v.detail.is_empty() {
             writeln!(out, "detail:    {}", v.detail)?;
         }
+        if let Some(origin) = v.origin {
+            writeln!(out, "resend of: {origin}")?;
+        }
+        if let Some(settled) = v.settled {
+            writeln!(out, "settled:   {settled}")?;
+        }
         writeln!(out, "run at:    {}", v.run_at)?;
         writeln!(out, "window:    {} to {}", v.from, v.to)?;
         writeln!(out, "attempts:  {} of {}", v.attempts, v.max_attempts)?;

@@ -1,6 +1,8 @@
-//! `reportctl list`: the reports with their status, schedule in words and next run,
-//! paginated with `--limit`/`--offset`. The next run is the one `run-due`
-//! will take given the ledger (read-only; nothing is created when there is none).
+//! `reportctl list`: the reports with their status, next run, last run (time and
+//! status) and schedule in words, paginated with `--limit`/`--offset`. The next run is
+//! the one `run-due` will take given the ledger (none for a one-time report that has
+//! run); the last run is the latest recorded, of any kind (read-only; nothing is
+//! created when there is no ledger).
 
 use std::io::Write;
 
@@ -9,7 +11,9 @@ use serde_json::json;
 
 use super::output::rfc3339;
 use crate::cli::{Cli, ListArgs};
+use crate::config::Report;
 use crate::exit;
+use crate::ledger::RunRecord;
 use crate::schedule::describe;
 
 pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
@@ -29,12 +33,22 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
         .iter()
         .map(|r| crate::engine::due::next_slot(r, ledger.as_mut(), now, wall))
         .collect::<Result<Vec<_>>>()?;
+    let names: Vec<&str> = page.iter().map(|r| r.name.as_str()).collect();
+    let lasts = match ledger.as_mut() {
+        Some(l) => l.last_runs(&names)?,
+        None => vec![None; page.len()],
+    };
+    let last_at = |r: &Report, last: &Option<RunRecord>| {
+        last.as_ref()
+            .map(|run| rfc3339(&run.run_at.with_timezone(&r.timezone)))
+    };
     let mut out = std::io::stdout().lock();
     if cli.json {
         let reports: Vec<_> = page
             .iter()
             .zip(&nexts)
-            .map(|(r, next)| {
+            .zip(&lasts)
+            .map(|((r, next), last)| {
                 json!({
                     "name": r.name,
                     "status": r.status.name(),
@@ -46,6 +60,11 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
                     "next_run": next.as_ref().map(|s| rfc3339(&s.run_at)),
                     "next_from": next.as_ref().map(|s| rfc3339(&s.window.from)),
                     "next_to": next.as_ref().map(|s| rfc3339(&s.window.to)),
+                    "last_run": last.as_ref().map(|run| json!({
+                        "token": run.token,
+                        "run_at": last_at(r, last),
+                        "status": run.status.name(),
+                    })),
                 })
             })
             .collect();
@@ -61,9 +80,10 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
             "NAME".to_string(),
             "STATUS".into(),
             "NEXT RUN".into(),
+            "LAST RUN".into(),
             "SCHEDULE".into(),
         ]];
-        for (r, next) in page.iter().zip(&nexts) {
+        for ((r, next), last) in page.iter().zip(&nexts).zip(&lasts) {
             let next = next
                 .as_ref()
                 .map_or_else(|| "-".to_string(), |s| rfc3339(&s.run_at));
@@ -71,6 +91,10 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
                 r.name.clone(),
                 r.status.name().to_string(),
                 next,
+                match (last_at(r, last), last) {
+                    (Some(at), Some(run)) => format!("{at} {}", run.status),
+                    _ => "-".into(),
+                },
                 describe(&r.schedule, r.timezone),
             ]);
         }

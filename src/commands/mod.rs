@@ -3,12 +3,14 @@
 //! `main` as `anyhow::Error`. Commands never import each other: what several share is
 //! here (loading, report selection, tables) or in `output` (how runs are shown).
 
+mod check;
 mod destinations;
 mod history;
 mod init;
 mod list;
 mod output;
 mod plan;
+mod retry;
 mod run;
 mod run_due;
 mod send_test;
@@ -25,6 +27,9 @@ use crate::cli::{Cli, Command};
 use crate::config::{self, Config, Report};
 use crate::exit::UsageError;
 
+/// `check`'s exit status when it cannot tell (see `check`).
+pub const CHECK_UNKNOWN: u8 = check::UNKNOWN;
+
 pub fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
         Command::Validate(args) => validate::run(cli, args),
@@ -37,6 +42,10 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Cancel { token } => history::cancel(cli, token),
         Command::SendTest(args) => send_test::run(cli, args),
         Command::Destinations => destinations::run(cli),
+        Command::Check(args) => check::run(cli, args),
+        Command::Retry { token } => retry::retry(cli, token),
+        Command::Resend(args) => retry::resend(cli, args),
+        Command::Ack { token } => retry::ack(cli, token),
         Command::Init(args) => init::run(cli, args),
         Command::Serve(args) => serve::run(cli, args),
         Command::Completions { shell } => {

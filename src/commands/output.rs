@@ -28,6 +28,12 @@ pub struct RunView<'a> {
     pub updated_at: String,
     pub files: &'a [FileRecord],
     pub receipts: &'a [ReceiptRecord],
+    /// A `resend` run: the run it delivered again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<&'a str>,
+    /// A given-up or skipped slot that needs no attention any more: how it was settled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settled: Option<&'a str>,
 }
 
 /// The zone a run is shown in: its report's, or UTC for a report no longer configured.
@@ -71,6 +77,8 @@ pub fn view<'a>(run: &'a RunRecord, tz: Tz) -> RunView<'a> {
         updated_at: utc(run.updated_at),
         files: &run.files,
         receipts: &run.receipts,
+        origin: run.origin.as_deref(),
+        settled: run.settled_by.as_deref(),
     }
 }
 

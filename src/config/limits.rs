@@ -57,6 +57,10 @@ pub const MAX_ATTEMPTS: Limit = limit(1, 100, 5, "");
 pub const RETRY_DELAY: Limit = seconds(0, 86_400, 60);
 pub const DELIVERY_RETRIES: Limit = limit(0, 10, 2, " retries");
 pub const DELIVERY_BACKOFF: Limit = seconds(0, 300, 5);
+/// How long after its time a slot may still be running before `check` calls it late:
+/// longer than a run-due interval (5 minutes) plus a slow run and a retry or two,
+/// short enough that a dead cron job is seen within the hour.
+pub const CHECK_GRACE: Limit = limit(0, 10_080, 30, " minutes");
 
 // ----- SMTP servers ([settings.smtp], an email destination's `smtp`) -----
 pub const SMTP_STARTTLS_PORT: Limit = port(587);

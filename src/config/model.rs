@@ -60,6 +60,23 @@ pub struct Settings {
     /// The wait before the first in-run retry; it doubles with each further one.
     pub delivery_backoff: Duration,
     pub smtp: Option<Smtp>,
+    /// `check`: how long after its time a slot may be unfinished before it is late.
+    pub check_grace: Duration,
+    /// When reports send their notify mail, unless they say otherwise.
+    pub notify_on: NotifyOn,
+}
+
+/// When a report's notify mail is sent: after every scheduled run, or only after one
+/// that failed (or was given up or skipped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyOn {
+    Always,
+    Failure,
+}
+
+impl NotifyOn {
+    pub const CHOICES: [(&'static str, NotifyOn); 2] =
+        [("always", NotifyOn::Always), ("failure", NotifyOn::Failure)];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,6 +322,7 @@ pub struct Report {
     pub outputs: Vec<Output>,
     pub destinations: Vec<String>,
     pub notify: Vec<String>,
+    pub notify_on: NotifyOn,
     pub timezone: Tz,
     pub status: Status,
     pub schedule: Schedule,

@@ -99,6 +99,19 @@ pub fn next_slot(
     Ok(plan.slots_from(from).next())
 }
 
+/// The first slot of `report` due at or before `until` that the ledger has not
+/// recorded (`run-due` has not taken it), given what it recorded. Reads nothing.
+pub fn first_unrecorded(
+    report: &Report,
+    first_seen: DateTime<Utc>,
+    last_slot: Option<DateTime<Utc>>,
+    until: DateTime<Utc>,
+) -> Option<Slot> {
+    let plan = Plan::new(&report.schedule, report.timezone, first_seen);
+    let from = search_from(report, first_seen, last_slot);
+    plan.slots_between(from, until).next()
+}
+
 /// What the ledger holds about each report of `config`, in configuration order: one
 /// read per report, done up front (see `collect`).
 pub fn states(config: &Config, ledger: &mut Ledger) -> Result<Vec<ReportState>> {

@@ -36,7 +36,7 @@ pub fn run(
     let claim = Claim::new(config.settings.lease);
     let run = new_run(report, RunKind::Manual, token::random_token(), now, window);
     ledger.insert_claimed(&run, &claim, crate::clock::wall())?;
-    execute(config, ledger, &claim, now, report, &run.token)
+    execute_only(config, ledger, &claim, now, (report, None), &run.token)
 }
 
 /// Records a test run of `report` for `window` (its latest) and executes it, at most
@@ -62,16 +62,17 @@ pub fn send_test(
             ),
         }));
     }
-    execute(config, ledger, &claim, now, report, &run.token)
+    execute_only(config, ledger, &claim, now, (report, None), &run.token)
 }
 
-/// Executes a run recorded as claimed by `claim`.
-fn execute(
+/// Executes a run recorded as claimed by `claim`, delivering to `only` that destination
+/// when given.
+pub(super) fn execute_only(
     config: &Config,
     ledger: &mut Ledger,
     claim: &Claim,
     now: DateTime<Utc>,
-    report: &Report,
+    (report, only): (&Report, Option<&str>),
     token: &str,
 ) -> Result<RunRecord> {
     let run = ledger
@@ -83,6 +84,7 @@ fn execute(
         claim,
         now,
         progress: &Progress::for_stderr(),
+        only,
     };
     runner.execute(report, run)
 }

@@ -8,6 +8,8 @@
 //! - `notify`: the mail after a scheduled run;
 //! - `spool`: the run directories (creation, intact check, tidying, pruning);
 //! - `housekeeping`: pruning after the runs (destinations, spool);
+//! - `watch`: what `check` says about each report's latest slots;
+//! - `redo`: `retry` and `resend`, a recorded run delivered again;
 //! - `token`: run tokens.
 //!
 //! Commands call into it and print what it returns; it never prints a run's summary.
@@ -17,10 +19,12 @@ mod housekeeping;
 pub mod lease;
 pub mod manual;
 pub mod notify;
+pub mod redo;
 pub mod runner;
 pub mod scheduled;
 pub mod spool;
 pub mod token;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;

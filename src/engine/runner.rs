@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 
 use super::lease::LeaseKeeper;
 use super::{notify, spool};
-use crate::config::{Config, Report};
+use crate::config::{Config, NotifyOn, Report};
 use crate::deliver::{self, Delivery};
 use crate::ledger::{
     Claim, FileRecord, Finish, Ledger, LostClaim, ReceiptStatus, RunKind, RunRecord,
@@ -39,6 +39,9 @@ pub struct Runner<'a> {
     /// The logical time (`--now`): retry times are counted from it.
     pub now: DateTime<Utc>,
     pub progress: &'a Progress,
+    /// Deliver to this destination only (`resend --destination`); else to all of the
+    /// report's.
+    pub only: Option<&'a str>,
 }
 
 /// A failure of the report itself: recorded as the run's detail, not an error.
@@ -134,7 +137,7 @@ impl Runner<'_> {
             .collect();
         let mut failures = Vec::new();
         for dest in deliver::order(self.config, report) {
-            if delivered.contains(&dest.name) {
+            if delivered.contains(&dest.name) || self.only.is_some_and(|o| o != dest.name) {
                 continue;
             }
             if keeper.lost() {
@@ -220,7 +223,9 @@ impl Runner<'_> {
                 Finish::Failed { detail, retry_at }
             }
         };
-        if run.kind == RunKind::Scheduled && !report.notify.is_empty() {
+        let wanted =
+            report.notify_on == NotifyOn::Always || matches!(finish, Finish::Failed { .. });
+        if run.kind == RunKind::Scheduled && !report.notify.is_empty() && wanted {
             self.notify(report, run, &mut finish)?;
         }
         self.ledger

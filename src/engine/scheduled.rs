@@ -75,6 +75,7 @@ pub fn run_due(
                 claim: &claim,
                 now,
                 progress: &progress,
+                only: None,
             };
             let done = runner.execute(report, run)?;
             ran = true;

@@ -88,6 +88,7 @@ fn execute(config: &Config, ledger: &mut Ledger, token: &str, now: &str) -> RunR
         claim: &claim,
         now: t(now),
         progress: &Progress::disabled(),
+        only: None,
     };
     runner.execute(&config.reports[0], run).unwrap()
 }

@@ -18,6 +18,8 @@
 //! (`statements.rs`, `records.rs`), over the seam in `sql.rs`; `schema.rs` holds the
 //! tables.
 
+mod attention;
+mod ops;
 pub mod postgres;
 mod records;
 pub mod schema;
@@ -42,6 +44,9 @@ pub enum RunKind {
     Manual,
     /// `reportctl send-test`.
     Test,
+    /// `reportctl resend`: a completed run delivered again on purpose (`origin` names
+    /// it). Never a slot: it has no `slot_at`, so it can never stand for one.
+    Resend,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -73,7 +78,12 @@ macro_rules! names {
     };
 }
 
-names!(RunKind { Scheduled = "scheduled", Manual = "manual", Test = "test" });
+names!(RunKind {
+    Scheduled = "scheduled",
+    Manual = "manual",
+    Test = "test",
+    Resend = "resend",
+});
 names!(RunStatus {
     Queued = "queued",
     Running = "running",
@@ -191,6 +201,11 @@ pub struct RunRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// A `resend` run: the token of the run it delivered again.
+    pub origin: Option<String>,
+    /// A given-up or skipped slot that no longer needs attention: how (`ack`, `retry`,
+    /// a later slot completed).
+    pub settled_by: Option<String>,
     pub files: Vec<FileRecord>,
     pub receipts: Vec<ReceiptRecord>,
 }
@@ -226,7 +241,7 @@ pub enum CancelOutcome {
 }
 
 /// A ledger back-end. Every method is one transaction.
-pub trait Store: Send {
+pub trait Store: Operations + Send {
     /// When `report` was first seen. With `record`, a report never seen is recorded as
     /// first seen then.
     fn first_seen(
@@ -337,6 +352,8 @@ pub trait Store: Send {
 }
 
 pub type Ledger = Box<dyn Store>;
+
+pub use ops::{AckOutcome, Operations, Watch};
 
 /// Opens the ledger the configuration names for writing, creating or migrating it;
 /// waits at most `lock_timeout_seconds` for another process (then exit code 75).

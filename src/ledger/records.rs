@@ -9,7 +9,8 @@ use super::*;
 /// The columns of `runs` that `runs` reads, in its order.
 pub(super) const RUN_COLUMNS: &str =
     "token, report, kind, slot_at, run_at, window_from, window_to, status, detail,
-     attempts, max_attempts, next_attempt_at, owner, created_at, updated_at, finished_at";
+     attempts, max_attempts, next_attempt_at, owner, created_at, updated_at, finished_at,
+     origin, settled_by";
 
 /// The run with `token`, if any.
 pub(super) fn load(db: &mut dyn Sql, token: &str) -> Result<Option<RunRecord>> {
@@ -30,7 +31,7 @@ pub(super) fn runs(db: &mut dyn Sql, rows: &[Row]) -> Result<Vec<RunRecord>> {
 }
 
 /// A `runs` row (files and receipts are filled in by `details`).
-fn run_row(r: &Row) -> Result<RunRecord> {
+pub(super) fn run_row(r: &Row) -> Result<RunRecord> {
     let kind = r.text(2)?;
     let status = r.text(7)?;
     Ok(RunRecord {
@@ -50,6 +51,8 @@ fn run_row(r: &Row) -> Result<RunRecord> {
         created_at: r.ts(13)?,
         updated_at: r.ts(14)?,
         finished_at: r.opt_ts(15)?,
+        origin: r.opt_text(16)?,
+        settled_by: r.opt_text(17)?,
         files: Vec::new(),
         receipts: Vec::new(),
     })

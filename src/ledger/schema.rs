@@ -84,6 +84,34 @@ pub const MIGRATIONS: &[&str] = &[
          WHERE runs.report = reports.name AND slot_at IS NOT NULL
     );
     ",
+    // 3: what `check`, `ack`, `retry` and `resend` need. A scheduled run given up
+    // (failed, no retry planned) or skipped needs attention until it is *settled*: by
+    // `ack`, by `retry`, or by a later slot (recorded in a later run-due call) that
+    // completes; `settled_at`/`settled_by` say when and how. The partial index
+    // `runs_attention` holds the unsettled ones only, so `check` reads what is wrong,
+    // not the history. `origin` links a `resend` run to the run it sent again;
+    // `runs_latest` finds a report's latest run for `list` (partial, like `runs_slot`,
+    // so that no other statement mistakes it for an index of the report's runs). Runs
+    // given up or skipped before this version count as settled when a later slot
+    // completed.
+    "
+    ALTER TABLE runs ADD COLUMN origin TEXT;
+    ALTER TABLE runs ADD COLUMN settled_at TEXT;
+    ALTER TABLE runs ADD COLUMN settled_by TEXT;
+    CREATE INDEX runs_attention ON runs (report)
+        WHERE kind = 'scheduled' AND settled_at IS NULL
+          AND (status = 'skipped' OR (status = 'failed' AND next_attempt_at IS NULL));
+    CREATE INDEX runs_latest ON runs (report, run_at COLLATE \"C\") WHERE run_at IS NOT NULL;
+    UPDATE runs SET settled_at = updated_at, settled_by = 'a later slot completed'
+     WHERE kind = 'scheduled' AND settled_at IS NULL
+          AND (status = 'skipped' OR (status = 'failed' AND next_attempt_at IS NULL))
+       AND EXISTS (
+           SELECT 1 FROM runs later
+            WHERE later.report = runs.report AND later.kind = 'scheduled'
+              AND later.status = 'completed'
+              AND later.slot_at COLLATE \"C\" > runs.slot_at
+              AND later.created_at COLLATE \"C\" > runs.created_at);
+    ",
 ];
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

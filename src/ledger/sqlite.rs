@@ -444,53 +444,5 @@ impl ToSql for Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statements_are_spelled_for_sqlite() {
-        assert_eq!(
-            spelled(
-                "SELECT max(a COLLATE \"C\") FROM t
-                 WHERE b = $1 AND c COLLATE \"C\" > $12 FOR UPDATE"
-            ),
-            "SELECT max(a) FROM t
-                 WHERE b = ?1 AND c > ?12"
-        );
-    }
-
-    /// run-due reads this for every report: it must probe indexes, never scan the runs
-    /// (the history can hold millions).
-    #[test]
-    fn report_state_reads_indexes_only() {
-        let l = SqliteStore::memory().unwrap();
-        let mut stmt = l
-            .conn
-            .prepare(&format!(
-                "EXPLAIN QUERY PLAN {}",
-                spelled(&super::super::statements::report_state_sql())
-            ))
-            .unwrap();
-        let plan: Vec<String> = stmt
-            .query_map(["A"], |r| r.get::<_, String>(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        assert!(
-            plan.iter()
-                .all(|p| !p.starts_with("SCAN runs") && !p.starts_with("SCAN reports")),
-            "{plan:?}"
-        );
-        assert!(
-            plan.iter()
-                .any(|p| p.contains("USING INDEX runs_open (report=?)")),
-            "{plan:?}"
-        );
-        assert!(
-            plan.iter().all(|p| !p.contains("runs_slot")
-                && !p.contains("runs_report_status")
-                && (!p.starts_with("SEARCH runs") || p.contains("runs_open"))),
-            "nothing read from an index of the whole history: {plan:?}"
-        );
-    }
-}
+#[path = "sqlite_tests.rs"]
+mod tests;

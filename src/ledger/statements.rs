@@ -22,7 +22,7 @@ const FIRST_SEEN: &str = "SELECT first_seen FROM reports WHERE name = $1";
 
 /// A run still owed: the condition of the partial index `runs_open` (schema version 2),
 /// written the same way so that both databases answer from that index.
-const OPEN: &str =
+pub(super) const OPEN: &str =
     "status IN ('queued', 'running') OR (status = 'failed' AND next_attempt_at IS NOT NULL)";
 
 /// The conditions under which a run may be claimed; `$2` is the wall clock, `$3` the
@@ -324,6 +324,9 @@ impl<B: Backend> Store for B {
                     ts(wall).into(),
                 ],
             )?;
+            if status == Completed {
+                super::attention::settle_earlier(db, token, wall)?;
+            }
             Ok(())
         })
     }
@@ -428,7 +431,7 @@ fn insert_run(db: &mut dyn Sql, run: &NewRun, wall: DateTime<Utc>) -> Result<u64
     Ok(inserted)
 }
 
-fn insert_claimed(
+pub(super) fn insert_claimed(
     db: &mut dyn Sql,
     run: &NewRun,
     claim: &Claim,

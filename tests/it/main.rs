@@ -9,6 +9,7 @@
 mod common;
 
 mod architecture;
+mod check;
 mod cli;
 mod command_source;
 mod config_dir;
@@ -33,6 +34,7 @@ mod regress_config;
 mod regress_ledger;
 mod regress_perf;
 mod regress_spool;
+mod retry;
 mod run_due;
 mod schema;
 mod secrets;

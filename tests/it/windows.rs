@@ -259,7 +259,7 @@ fn list_says_the_window_in_words() {
         ]
     );
     assert!(
-        out.stdout.contains("paris yesterday             active  2026-11-30T07:00:00+01:00  daily at 07:00 Europe/Paris, covering yesterday\n"),
+        out.stdout.contains("paris yesterday             active  2026-11-30T07:00:00+01:00  -         daily at 07:00 Europe/Paris, covering yesterday\n"),
         "{}",
         out.stdout
     );

@@ -75,6 +75,13 @@ impl Checker<'_> {
         let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s, &ctx);
         let dests = self.report_destinations(&raw, s, &span, destinations);
         let notify = self.report_notify(&raw, s, defaults);
+        let notify_on = self.word(
+            &raw.notify_on,
+            s,
+            "notify_on",
+            &NotifyOn::CHOICES,
+            defaults.settings.notify_on,
+        );
         let status = self.word(
             &raw.status,
             s,
@@ -106,6 +113,7 @@ impl Checker<'_> {
             outputs,
             destinations: dests,
             notify,
+            notify_on,
             timezone: timezone?,
             status,
             schedule: schedule?,

@@ -131,6 +131,19 @@ impl Checker<'_> {
             limits::DELIVERY_BACKOFF,
         );
         let smtp = raw.smtp.as_ref().and_then(|m| self.smtp(m, s, "smtp"));
+        let check_grace = self.limit(
+            &raw.check_grace_minutes,
+            s,
+            "check_grace_minutes",
+            limits::CHECK_GRACE,
+        );
+        let notify_on = self.word(
+            &raw.notify_on,
+            s,
+            "notify_on",
+            &NotifyOn::CHOICES,
+            NotifyOn::Always,
+        );
         let file_name = self.file_name(&raw.file_name, s, "file_name");
         let date_format = self.date_format(&raw.date_format, s, "date_format");
         Defaults {
@@ -148,6 +161,8 @@ impl Checker<'_> {
                 delivery_retries,
                 delivery_backoff,
                 smtp,
+                check_grace: std::time::Duration::from_secs(check_grace as u64 * 60),
+                notify_on,
             },
             file_name: file_name.unwrap_or_else(|| {
                 FileNameTemplate::parse(DEFAULT_TEMPLATE).expect("default template")

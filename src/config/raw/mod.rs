@@ -74,6 +74,10 @@ pub struct RawSettings {
     pub delivery_backoff_seconds: Option<S<Int>>,
     #[schemars(with = "Option<bool>")]
     pub allow_plain_secrets: Option<S<bool>>,
+    #[schemars(with = "Option<Int>")]
+    pub check_grace_minutes: Option<S<Int>>,
+    #[schemars(with = "Option<String>")]
+    pub notify_on: Option<S<String>>,
     #[schemars(with = "Option<String>")]
     pub file_name: Option<S<String>>,
     #[schemars(with = "Option<String>")]
@@ -384,6 +388,8 @@ pub struct RawReport {
     pub destinations: Option<S<Vec<S<String>>>>,
     #[schemars(with = "Option<Vec<String>>")]
     pub notify: Option<S<Vec<S<String>>>>,
+    #[schemars(with = "Option<String>")]
+    pub notify_on: Option<S<String>>,
     #[schemars(with = "Option<String>")]
     pub timezone: Option<S<String>>,
     #[schemars(with = "Option<String>")]

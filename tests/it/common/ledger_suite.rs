@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Duration as Dur, Utc};
 use reportctl::ledger::{
-    CancelOutcome, Claim, FileRecord, Finish, Ledger, Link, NewRun, ReceiptStatus, ReportState,
-    RunKind, RunStatus,
+    AckOutcome, CancelOutcome, Claim, FileRecord, Finish, Ledger, Link, NewRun, ReceiptStatus,
+    ReportState, RunKind, RunStatus,
 };
 
 pub type Open<'a> = &'a (dyn Fn() -> Ledger + Sync);
@@ -58,6 +58,9 @@ pub fn run_all(open: Open<'_>) {
     concurrent_claims_are_won_once(open);
     report_states_follow_first_sight_slots_and_open_runs(open);
     runs_whose_process_died_are_abandoned_once(open);
+    given_up_slots_need_attention_until_settled(open);
+    skipped_slots_are_settled_together_and_not_by_their_catch_up(open);
+    retry_claims_again_and_resend_is_a_run_of_its_own(open);
 }
 
 pub fn first_seen_is_recorded_once(open: Open<'_>) {
@@ -606,6 +609,9 @@ pub fn version_1_ledger() -> String {
                 ('a2', 'A', 'scheduled', '2026-01-03T00:00:00.000Z', '2026-01-03T00:00:00.000Z',
                  '2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z', 'queued', 5,
                  '2026-01-03T00:00:00.000Z', '2026-01-03T00:00:00.000Z'),
+                ('a0', 'A', 'scheduled', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z',
+                 '2025-12-31T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'failed', 5,
+                 '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
                 ('m1', 'B', 'manual', NULL, '2026-01-05T00:00:00.000Z',
                  '2026-01-04T00:00:00.000Z', '2026-01-05T00:00:00.000Z', 'completed', 5,
                  '2026-01-05T00:00:00.000Z', '2026-01-05T00:00:00.000Z');",
@@ -614,7 +620,8 @@ pub fn version_1_ledger() -> String {
 }
 
 /// `version_1_ledger`, opened (and so upgraded): each report's latest slot comes from
-/// its recorded scheduled runs, and what is open from its runs.
+/// its recorded scheduled runs, and what is open from its runs; the slot given up
+/// before a later one completed needs no attention (schema version 3).
 pub fn version_1_upgrade_keeps_each_report_s_latest_slot(ledger: &mut Ledger) {
     let states = ledger.report_states(&["A", "B", "C"]).unwrap();
     assert_eq!(states[0].last_slot, Some(t("2026-01-03T00:00:00Z")));
@@ -622,4 +629,160 @@ pub fn version_1_upgrade_keeps_each_report_s_latest_slot(ledger: &mut Ledger) {
     assert_eq!(states[1].last_slot, None, "B has only a manual run");
     assert!(!states[1].open);
     assert_eq!(states[2].first_seen, None);
+    let a0 = ledger.get("a0").unwrap().unwrap();
+    assert_eq!(a0.settled_by.as_deref(), Some("a later slot completed"));
+    let watch = ledger.watch(&["A"]).unwrap().pop().unwrap();
+    assert!(watch.attention.is_empty(), "{watch:?}");
+    assert_eq!(watch.latest.map(|r| r.token), Some("a2".to_string()));
+}
+
+/// Runs `run` (claimed now) to its end: failed for good, or completed.
+fn end(l: &mut Ledger, run: &NewRun, completed: bool, wall: DateTime<Utc>) {
+    let c = claim("end");
+    l.claim(&run.token, &c, run.run_at, wall)
+        .unwrap()
+        .expect("claimable");
+    let finish = if completed {
+        Finish::Completed {
+            detail: String::new(),
+        }
+    } else {
+        Finish::Failed {
+            detail: "down".into(),
+            retry_at: None,
+        }
+    };
+    l.finish(&run.token, &c.owner, &finish, wall).unwrap();
+}
+
+fn attention(l: &mut Ledger, report: &str) -> Vec<String> {
+    let w = l.watch(&[report]).unwrap().pop().unwrap();
+    w.attention.into_iter().map(|r| r.token).collect()
+}
+
+/// A given-up slot is read by `watch` until `ack` settles it, or a later slot (recorded
+/// later) completes; `watch` also reads the open runs and the latest slot's run.
+pub fn given_up_slots_need_attention_until_settled(open: Open<'_>) {
+    let mut l = open();
+    let wall = t(WALL);
+    let (one, two, three) = (
+        slot("at", "2026-11-21T06:00:00Z"),
+        slot("at", "2026-11-22T06:00:00Z"),
+        slot("at", "2026-11-23T06:00:00Z"),
+    );
+    l.first_seen("at", Some(wall)).unwrap();
+    l.enqueue(std::slice::from_ref(&one), wall).unwrap();
+    end(&mut l, &one, false, wall);
+    assert_eq!(attention(&mut l, "at"), vec![one.token.clone()]);
+    l.enqueue(std::slice::from_ref(&two), wall + Dur::hours(1))
+        .unwrap();
+    let w = l.watch(&["at", "nobody"]).unwrap();
+    assert_eq!(w[0].open.len(), 1, "the queued slot");
+    assert_eq!(
+        w[0].latest.as_ref().map(|r| r.status),
+        Some(RunStatus::Queued)
+    );
+    assert_eq!(w[1], Default::default());
+    end(&mut l, &two, true, wall + Dur::hours(1));
+    assert!(attention(&mut l, "at").is_empty());
+    assert_eq!(
+        l.get(&one.token).unwrap().unwrap().settled_by,
+        Some(format!("later slot {} completed", two.token))
+    );
+    // ack
+    l.enqueue(std::slice::from_ref(&three), wall + Dur::hours(2))
+        .unwrap();
+    end(&mut l, &three, false, wall + Dur::hours(2));
+    assert_eq!(attention(&mut l, "at"), vec![three.token.clone()]);
+    let ack = |l: &mut Ledger, token: &str| l.ack(token, "acknowledged", wall).unwrap();
+    assert_eq!(ack(&mut l, &three.token), AckOutcome::Acked(1));
+    assert!(attention(&mut l, "at").is_empty());
+    assert_eq!(
+        ack(&mut l, &three.token),
+        AckOutcome::AlreadySettled("acknowledged".into())
+    );
+    assert_eq!(
+        ack(&mut l, &two.token),
+        AckOutcome::NotCritical(RunStatus::Completed)
+    );
+    assert_eq!(ack(&mut l, "0000000000000000"), AckOutcome::NotFound);
+}
+
+/// Slots skipped by a catch-up are not settled by the slot that catch-up queued with
+/// them, and one `ack` settles them all.
+pub fn skipped_slots_are_settled_together_and_not_by_their_catch_up(open: Open<'_>) {
+    let mut l = open();
+    let wall = t(WALL);
+    let mut runs: Vec<NewRun> = ["2026-11-20", "2026-11-21", "2026-11-22"]
+        .iter()
+        .map(|d| slot("sk", &format!("{d}T06:00:00Z")))
+        .collect();
+    for r in &mut runs[..2] {
+        r.status = RunStatus::Skipped;
+        r.detail = "missed".into();
+    }
+    l.enqueue(&runs, wall).unwrap();
+    end(&mut l, &runs[2], true, wall);
+    let skipped = vec![runs[0].token.clone(), runs[1].token.clone()];
+    assert_eq!(attention(&mut l, "sk"), skipped);
+    assert_eq!(
+        l.ack(&runs[1].token, "acknowledged", wall).unwrap(),
+        AckOutcome::Acked(2)
+    );
+    assert!(attention(&mut l, "sk").is_empty());
+}
+
+/// `claim_again` takes a failed or skipped run whatever its attempts (and nothing
+/// else); `insert_resend` records a run of kind resend naming its origin, which is then
+/// its report's latest run.
+pub fn retry_claims_again_and_resend_is_a_run_of_its_own(open: Open<'_>) {
+    let mut l = open();
+    let wall = t(WALL);
+    let mut run = slot("rr", "2026-11-21T06:00:00Z");
+    run.max_attempts = 1;
+    l.enqueue(std::slice::from_ref(&run), wall).unwrap();
+    assert_eq!(l.last_runs(&["rr", "none"]).unwrap()[1], None);
+    let c = claim("retry");
+    assert!(
+        l.claim_again(&run.token, &c, wall).unwrap().is_none(),
+        "queued"
+    );
+    end(&mut l, &run, false, wall);
+    let again = l.claim_again(&run.token, &c, wall).unwrap().unwrap();
+    assert_eq!((again.status, again.attempts), (RunStatus::Running, 2));
+    assert!(
+        l.claim_again(&run.token, &c, wall).unwrap().is_none(),
+        "running"
+    );
+    let done = Finish::Completed {
+        detail: String::new(),
+    };
+    l.finish(&run.token, &c.owner, &done, wall).unwrap();
+    assert!(attention(&mut l, "rr").is_empty());
+
+    let resend = NewRun {
+        token: "00000000000000rr".into(),
+        kind: RunKind::Resend,
+        slot_at: None,
+        max_attempts: 1,
+        ..run.clone()
+    };
+    l.insert_resend(&resend, &run.token, &c, wall + Dur::minutes(1))
+        .unwrap();
+    let got = l.get(&resend.token).unwrap().unwrap();
+    assert_eq!(
+        (got.kind, got.status, got.origin.as_deref()),
+        (
+            RunKind::Resend,
+            RunStatus::Running,
+            Some(run.token.as_str())
+        )
+    );
+    let last = l.last_runs(&["rr"]).unwrap().pop().unwrap().unwrap();
+    assert_eq!(last.token, resend.token, "the latest run, resends included");
+    assert_eq!(
+        l.last_slot("rr").unwrap(),
+        Some(run.run_at),
+        "a resend is no slot"
+    );
 }
