@@ -14,7 +14,7 @@ use crate::cli::{Cli, ListArgs};
 use crate::config::Report;
 use crate::exit;
 use crate::ledger::RunRecord;
-use crate::schedule::describe;
+use crate::schedule::{describe, Slot};
 
 pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
     let config = super::load(cli)?;
@@ -38,67 +38,26 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
         Some(l) => l.last_runs(&names)?,
         None => vec![None; page.len()],
     };
-    let last_at = |r: &Report, last: &Option<RunRecord>| {
-        last.as_ref()
-            .map(|run| rfc3339(&run.run_at.with_timezone(&r.timezone)))
-    };
     let mut out = std::io::stdout().lock();
+    let rows = page
+        .iter()
+        .zip(&nexts)
+        .zip(&lasts)
+        .map(|((r, n), l)| (*r, n, l));
     if cli.json {
-        let reports: Vec<_> = page
-            .iter()
-            .zip(&nexts)
-            .zip(&lasts)
-            .map(|((r, next), last)| {
-                json!({
-                    "name": r.name,
-                    "status": r.status.name(),
-                    "schedule": describe(&r.schedule, r.timezone),
-                    "timezone": r.timezone.name(),
-                    "source": r.source,
-                    "types": r.outputs.iter().map(|o| o.kind.as_str()).collect::<Vec<_>>(),
-                    "destinations": r.destinations,
-                    "next_run": next.as_ref().map(|s| rfc3339(&s.run_at)),
-                    "next_from": next.as_ref().map(|s| rfc3339(&s.window.from)),
-                    "next_to": next.as_ref().map(|s| rfc3339(&s.window.to)),
-                    "last_run": last.as_ref().map(|run| json!({
-                        "token": run.token,
-                        "run_at": last_at(r, last),
-                        "status": run.status.name(),
-                    })),
-                })
-            })
-            .collect();
         let doc = json!({
             "total": config.reports.len(),
             "offset": args.offset,
             "limit": args.limit,
-            "reports": reports,
+            "reports": rows.map(|(r, next, last)| json_row(r, next, last)).collect::<Vec<_>>(),
         });
         writeln!(out, "{doc}")?;
     } else {
-        let mut rows = vec![vec![
-            "NAME".to_string(),
-            "STATUS".into(),
-            "NEXT RUN".into(),
-            "LAST RUN".into(),
-            "SCHEDULE".into(),
-        ]];
-        for ((r, next), last) in page.iter().zip(&nexts).zip(&lasts) {
-            let next = next
-                .as_ref()
-                .map_or_else(|| "-".to_string(), |s| rfc3339(&s.run_at));
-            rows.push(vec![
-                r.name.clone(),
-                r.status.name().to_string(),
-                next,
-                match (last_at(r, last), last) {
-                    (Some(at), Some(run)) => format!("{at} {}", run.status),
-                    _ => "-".into(),
-                },
-                describe(&r.schedule, r.timezone),
-            ]);
-        }
-        write!(out, "{}", super::table(&rows))?;
+        let mut table = vec![["NAME", "STATUS", "NEXT RUN", "LAST RUN", "SCHEDULE"]
+            .map(String::from)
+            .to_vec()];
+        table.extend(rows.map(|(r, next, last)| table_row(r, next, last)));
+        write!(out, "{}", super::table(&table))?;
         if args.offset + page.len() < config.reports.len() {
             crate::ui::warn(format!(
                 "showing {} of {} reports; see more with --offset {}",
@@ -110,4 +69,44 @@ pub fn run(cli: &Cli, args: &ListArgs) -> Result<u8> {
     }
     out.flush()?;
     Ok(exit::OK)
+}
+
+/// When the last run was for, in the report's zone.
+fn last_at(r: &Report, last: &Option<RunRecord>) -> Option<String> {
+    last.as_ref()
+        .map(|run| rfc3339(&run.run_at.with_timezone(&r.timezone)))
+}
+
+fn json_row(r: &Report, next: &Option<Slot>, last: &Option<RunRecord>) -> serde_json::Value {
+    json!({
+        "name": r.name,
+        "status": r.status.name(),
+        "schedule": describe(&r.schedule, r.timezone),
+        "timezone": r.timezone.name(),
+        "source": r.source,
+        "types": r.outputs.iter().map(|o| o.kind.as_str()).collect::<Vec<_>>(),
+        "destinations": r.destinations,
+        "next_run": next.as_ref().map(|s| rfc3339(&s.run_at)),
+        "next_from": next.as_ref().map(|s| rfc3339(&s.window.from)),
+        "next_to": next.as_ref().map(|s| rfc3339(&s.window.to)),
+        "last_run": last.as_ref().map(|run| json!({
+            "token": run.token,
+            "run_at": last_at(r, last),
+            "status": run.status.name(),
+        })),
+    })
+}
+
+fn table_row(r: &Report, next: &Option<Slot>, last: &Option<RunRecord>) -> Vec<String> {
+    vec![
+        r.name.clone(),
+        r.status.name().to_string(),
+        next.as_ref()
+            .map_or_else(|| "-".to_string(), |s| rfc3339(&s.run_at)),
+        match (last_at(r, last), last) {
+            (Some(at), Some(run)) => format!("{at} {}", run.status),
+            _ => "-".into(),
+        },
+        describe(&r.schedule, r.timezone),
+    ]
 }

@@ -6,6 +6,7 @@ mod csv;
 mod database;
 mod destination;
 mod events;
+mod filters;
 mod output;
 mod report;
 mod schedule;

@@ -110,6 +110,44 @@ impl Checker<'_> {
             "lock_timeout_seconds",
             limits::LOCK_TIMEOUT,
         );
+        let (max_attempts, retry_delay, delivery_retries, delivery_backoff) = self.retries(&raw, s);
+        let smtp = raw.smtp.as_ref().and_then(|m| self.smtp(m, s, "smtp"));
+        let (check_grace, notify_on) = self.watching(&raw, s);
+        let file_name = self.file_name(&raw.file_name, s, "file_name");
+        let date_format = self.date_format(&raw.date_format, s, "date_format");
+        Defaults {
+            settings: Settings {
+                timezone,
+                state,
+                spool,
+                spool_keep_days,
+                max_range_days,
+                catch_up,
+                lease,
+                lock_timeout,
+                max_attempts,
+                retry_delay,
+                delivery_retries,
+                delivery_backoff,
+                smtp,
+                check_grace,
+                notify_on,
+            },
+            file_name: file_name.unwrap_or_else(|| {
+                FileNameTemplate::parse(DEFAULT_TEMPLATE).expect("default template")
+            }),
+            date_format: date_format.unwrap_or_else(|| DEFAULT_DATE_FORMAT.to_string()),
+            csv: raw.csv,
+        }
+    }
+
+    /// `max_attempts`, `retry_delay_seconds`, `delivery_retries` and
+    /// `delivery_backoff_seconds`.
+    fn retries(
+        &mut self,
+        raw: &RawSettings,
+        s: &Subject,
+    ) -> (u32, std::time::Duration, u32, std::time::Duration) {
         let max_attempts =
             self.limit(&raw.max_attempts, s, "max_attempts", limits::MAX_ATTEMPTS) as u32;
         let retry_delay = self.duration(
@@ -130,7 +168,16 @@ impl Checker<'_> {
             "delivery_backoff_seconds",
             limits::DELIVERY_BACKOFF,
         );
-        let smtp = raw.smtp.as_ref().and_then(|m| self.smtp(m, s, "smtp"));
+        (
+            max_attempts,
+            retry_delay,
+            delivery_retries,
+            delivery_backoff,
+        )
+    }
+
+    /// `check_grace_minutes` and `notify_on`.
+    fn watching(&mut self, raw: &RawSettings, s: &Subject) -> (std::time::Duration, NotifyOn) {
         let check_grace = self.limit(
             &raw.check_grace_minutes,
             s,
@@ -144,32 +191,8 @@ impl Checker<'_> {
             &NotifyOn::CHOICES,
             NotifyOn::Always,
         );
-        let file_name = self.file_name(&raw.file_name, s, "file_name");
-        let date_format = self.date_format(&raw.date_format, s, "date_format");
-        Defaults {
-            settings: Settings {
-                timezone,
-                state,
-                spool,
-                spool_keep_days,
-                max_range_days,
-                catch_up,
-                lease,
-                lock_timeout,
-                max_attempts,
-                retry_delay,
-                delivery_retries,
-                delivery_backoff,
-                smtp,
-                check_grace: std::time::Duration::from_secs(check_grace as u64 * 60),
-                notify_on,
-            },
-            file_name: file_name.unwrap_or_else(|| {
-                FileNameTemplate::parse(DEFAULT_TEMPLATE).expect("default template")
-            }),
-            date_format: date_format.unwrap_or_else(|| DEFAULT_DATE_FORMAT.to_string()),
-            csv: raw.csv,
-        }
+        let grace = std::time::Duration::from_secs(check_grace as u64 * 60);
+        (grace, notify_on)
     }
 
     pub(super) fn file_name(

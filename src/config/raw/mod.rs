@@ -8,6 +8,7 @@
 //! `read` is the reader that fills these structs from the parsed document, part by part;
 //! `halves` reads a large file on two threads with it.
 
+mod endpoints;
 pub(super) mod files;
 pub(super) mod halves;
 mod messages;
@@ -34,6 +35,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diag::Subject;
+
+pub use endpoints::*;
 
 pub type S<T> = Spanned<T>;
 
@@ -189,184 +192,6 @@ pub struct RawSmtp {
     pub timeout_seconds: Option<S<Int>>,
 }
 
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "SqliteSource")]
-#[serde(deny_unknown_fields)]
-pub struct RawSqliteSource {
-    /// Read before this struct; listed so that unknown-key errors name it.
-    #[schemars(skip)]
-    pub kind: Option<IgnoredAny>,
-    #[schemars(with = "Option<String>")]
-    pub path: Option<S<String>>,
-    #[schemars(with = "Option<Vec<String>>")]
-    pub init: Option<S<Vec<S<String>>>>,
-    #[schemars(with = "Option<Int>")]
-    pub busy_timeout_ms: Option<S<Int>>,
-    /// How the database stores times: the form `:from` and `:to` bind in.
-    #[schemars(with = "Option<String>")]
-    pub time_format: Option<S<String>>,
-    #[schemars(with = "Option<RawEvents>")]
-    pub events: Option<S<RawEvents>>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "PostgresSource")]
-#[serde(deny_unknown_fields)]
-pub struct RawPostgresSource {
-    /// Read before this struct; listed so that unknown-key errors name it.
-    #[schemars(skip)]
-    pub kind: Option<IgnoredAny>,
-    #[schemars(with = "Option<String>")]
-    pub url: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub host: Option<S<String>>,
-    #[schemars(with = "Option<Int>")]
-    pub port: Option<S<Int>>,
-    #[schemars(with = "Option<String>")]
-    pub user: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub dbname: Option<S<String>>,
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub password: Option<S<toml::Value>>,
-    #[schemars(with = "Option<String>")]
-    pub sslmode: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub ca_file: Option<S<String>>,
-    #[schemars(with = "Option<Int>")]
-    pub connect_timeout_seconds: Option<S<Int>>,
-    #[schemars(with = "Option<Int>")]
-    pub statement_timeout_seconds: Option<S<Int>>,
-    #[schemars(with = "Option<RawEvents>")]
-    pub events: Option<S<RawEvents>>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "CommandSource")]
-#[serde(deny_unknown_fields)]
-pub struct RawCommandSource {
-    /// Read before this struct; listed so that unknown-key errors name it.
-    #[schemars(skip)]
-    pub kind: Option<IgnoredAny>,
-    #[schemars(with = "Option<String>")]
-    pub program: Option<S<String>>,
-    #[schemars(with = "Option<Vec<String>>")]
-    pub args: Option<S<Vec<S<String>>>>,
-    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
-    pub env: Option<S<toml::Table>>,
-    #[schemars(with = "Option<Int>")]
-    pub timeout_seconds: Option<S<Int>>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "DirectoryDest")]
-#[serde(deny_unknown_fields)]
-pub struct RawDirectoryDest {
-    /// Read before this struct; listed so that unknown-key errors name it.
-    #[schemars(skip)]
-    pub kind: Option<IgnoredAny>,
-    #[schemars(with = "Option<String>")]
-    pub path: Option<S<String>>,
-    #[schemars(with = "Option<Int>")]
-    pub keep_days: Option<S<Int>>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "EmailDest")]
-#[serde(deny_unknown_fields)]
-pub struct RawEmailDest {
-    /// Read before this struct; listed so that unknown-key errors name it.
-    #[schemars(skip)]
-    pub kind: Option<IgnoredAny>,
-    #[schemars(with = "Option<Vec<String>>")]
-    pub to: Option<S<Vec<S<String>>>>,
-    #[schemars(with = "Option<Vec<String>>")]
-    pub cc: Option<S<Vec<S<String>>>>,
-    #[schemars(with = "Option<Vec<String>>")]
-    pub bcc: Option<S<Vec<S<String>>>>,
-    #[schemars(with = "Option<String>")]
-    pub from: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub subject: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub body: Option<S<String>>,
-    #[schemars(with = "Option<Number>")]
-    pub max_attachment_mb: Option<S<Number>>,
-    #[schemars(with = "Option<RawSmtp>")]
-    pub smtp: Option<S<RawSmtp>>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "SftpDest")]
-#[serde(deny_unknown_fields)]
-pub struct RawSftpDest {
-    /// Read before this struct; listed so that unknown-key errors name it.
-    #[schemars(skip)]
-    pub kind: Option<IgnoredAny>,
-    #[schemars(with = "Option<String>")]
-    pub host: Option<S<String>>,
-    #[schemars(with = "Option<Int>")]
-    pub port: Option<S<Int>>,
-    #[schemars(with = "Option<String>")]
-    pub user: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub path: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub known_hosts: Option<S<String>>,
-    #[schemars(with = "Option<bool>")]
-    pub accept_new_host_key: Option<S<bool>>,
-    #[schemars(with = "Option<String>")]
-    pub key_file: Option<S<String>>,
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub key_passphrase: Option<S<toml::Value>>,
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub password: Option<S<toml::Value>>,
-    #[schemars(with = "Option<bool>")]
-    pub agent: Option<S<bool>>,
-    #[schemars(with = "Option<bool>")]
-    pub create_dirs: Option<S<bool>>,
-    #[schemars(with = "Option<Int>")]
-    pub connect_timeout_seconds: Option<S<Int>>,
-    #[schemars(with = "Option<Int>")]
-    pub io_timeout_seconds: Option<S<Int>>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "S3Dest")]
-#[serde(deny_unknown_fields)]
-pub struct RawS3Dest {
-    /// Read before this struct; listed so that unknown-key errors name it.
-    #[schemars(skip)]
-    pub kind: Option<IgnoredAny>,
-    #[schemars(with = "Option<String>")]
-    pub bucket: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub prefix: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub region: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub endpoint: Option<S<String>>,
-    #[schemars(with = "Option<bool>")]
-    pub path_style: Option<S<bool>>,
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub access_key_id: Option<S<toml::Value>>,
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub secret_access_key: Option<S<toml::Value>>,
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub session_token: Option<S<toml::Value>>,
-    #[schemars(with = "Option<String>")]
-    pub sse: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub sse_kms_key_id: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub content_type: Option<S<String>>,
-    #[schemars(with = "Option<Int>")]
-    pub link_minutes: Option<S<Int>>,
-    #[schemars(with = "Option<Int>")]
-    pub part_size_mb: Option<S<Int>>,
-    #[schemars(with = "Option<Int>")]
-    pub multipart_threshold_mb: Option<S<Int>>,
-}
-
 /// A report without its sub-tables (`schedule`, `csv`, `outputs`), which are read on
 /// their own so that a mistake in one does not hide mistakes in the others.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -514,23 +339,6 @@ pub struct RawSchedule {
     pub from: Option<S<toml::Value>>,
     #[schemars(with = "Option<serde_json::Value>")]
     pub to: Option<S<toml::Value>>,
-}
-
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "PickupDest")]
-#[serde(deny_unknown_fields)]
-pub struct RawPickupDest {
-    /// Read before this struct; listed so that unknown-key errors name it.
-    #[schemars(skip)]
-    pub kind: Option<IgnoredAny>,
-    #[schemars(with = "Option<String>")]
-    pub path: Option<S<String>>,
-    #[schemars(with = "Option<Int>")]
-    pub keep_days: Option<S<Int>>,
-    #[schemars(with = "Option<String>")]
-    pub naming: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub app_id: Option<S<String>>,
 }
 
 /// `[serve]`: the pickup API (`reportctl serve`).
