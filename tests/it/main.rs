@@ -19,6 +19,7 @@ mod files;
 mod ledger;
 mod man;
 mod multihost;
+mod packaging;
 mod postgres_ledger;
 mod postgres_source;
 mod promises_io;
