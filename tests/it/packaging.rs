@@ -1,4 +1,9 @@
-//! Install and packaging: `--version` names the commit and the build date.
+//! Install and packaging: `--version` names the commit and the build date; the shell
+//! completions the Debian package ships (`packaging/completions/`) are what the binary's
+//! own `completions` command prints — regenerate them with
+//! `REPORTCTL_UPDATE_COMPLETIONS=1 cargo test --test it packaging::`; every file the
+//! package lists exists. The package itself is built, installed and purged by
+//! `scripts/package-test.sh` (CI).
 
 use std::path::Path;
 use std::process::Command;
@@ -64,4 +69,71 @@ fn version_names_commit_and_build_date() {
             .contains(&format!("{version} (commit {commit}, built ")),
         "{sub:?}"
     );
+}
+
+const COMPLETIONS: &[(&str, &str)] = &[
+    ("bash", "reportctl.bash"),
+    ("zsh", "_reportctl"),
+    ("fish", "reportctl.fish"),
+];
+
+#[test]
+fn shipped_completions_are_up_to_date() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/completions");
+    let update = std::env::var_os("REPORTCTL_UPDATE_COMPLETIONS").is_some();
+    let tmp = tempdir();
+    let mut stale = Vec::new();
+    for (shell, file) in COMPLETIONS {
+        let out = run(tmp.path(), &["completions", shell]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let path = dir.join(file);
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &out.stdout).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(out.stdout.as_str()) {
+            stale.push(*file);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "completions out of date: {}; run REPORTCTL_UPDATE_COMPLETIONS=1 cargo test --test it packaging::",
+        stale.join(", ")
+    );
+}
+
+/// Every source path of `[package.metadata.deb] assets` exists (globs: at least one
+/// file), so `cargo deb` cannot fail on a renamed file.
+#[test]
+fn deb_assets_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let deb = &manifest["package"]["metadata"]["deb"];
+    let assets = deb["assets"].as_array().expect("assets");
+    assert!(!assets.is_empty());
+    for asset in assets {
+        let src = asset
+            .get("source")
+            .or_else(|| asset.get(0))
+            .and_then(|s| s.as_str())
+            .expect("an asset's source");
+        if src.starts_with("target/") {
+            continue; // built by cargo deb
+        }
+        let found = match src.split_once('*') {
+            Some((dir, suffix)) => std::fs::read_dir(root.join(dir))
+                .map(|d| {
+                    d.flatten()
+                        .any(|e| e.file_name().to_string_lossy().ends_with(suffix))
+                })
+                .unwrap_or(false),
+            None => root.join(src).is_file(),
+        };
+        assert!(found, "package asset {src} is missing");
+    }
+    for file in ["maintainer-scripts/postinst", "maintainer-scripts/postrm"] {
+        assert!(root.join("packaging/debian").join(file).is_file(), "{file}");
+    }
 }
