@@ -7,7 +7,8 @@
 #   apt:   openssh-server openssh-client sqlite3 iproute2 hyperfine wrk nginx openssl curl time
 #          python3 python3-venv postgresql-15 (binaries in /usr/lib/postgresql/15/bin)
 #   venv:  $REPORTCTL_TOOLS/venv with aiosmtpd, awscli and jsonschema
-#   cargo: s3s-fs 0.14.1 (binary) into $REPORTCTL_TOOLS/bin
+#   apt:   systemd (systemd-analyze, for scripts/package-test.sh)
+#   cargo: s3s-fs 0.14.1 (binary) and cargo-deb 3.8.0 into $REPORTCTL_TOOLS/bin
 # REPORTCTL_TOOLS defaults to $HOME/.cache/reportctl-tools.
 # The tests use only private servers on 127.0.0.1 (scripts/test-servers/), so the
 # system sshd that openssh-server brings is never left running or enabled: it is
@@ -21,6 +22,7 @@ set -euo pipefail
 TOOLS="${REPORTCTL_TOOLS:-$HOME/.cache/reportctl-tools}"
 VENV="$TOOLS/venv"
 S3S_VERSION=0.14.1
+CARGO_DEB_VERSION=3.8.0
 PG_BIN=/usr/lib/postgresql/15/bin
 export DEBIAN_FRONTEND=noninteractive
 
@@ -75,6 +77,8 @@ ensure_pkg hyperfine      hyperfine      /usr/bin/hyperfine
 ensure_pkg wrk            wrk            /usr/bin/wrk
 # GNU time: wall time and peak memory in the benchmarks (scripts/bench/).
 ensure_pkg time           time           /usr/bin/time
+# systemd-analyze verify checks the units of the Debian package (scripts/package-test.sh).
+ensure_pkg systemd        systemd        /usr/bin/systemd-analyze
 
 # The system sshd (port 22, the machine's users and passwords) must not run:
 # stop it and disable it, with systemd or the init script.
@@ -200,6 +204,24 @@ else
     rm -rf "$build_dir"
     [ -x "$S3S" ] || die "s3s-fs: $S3S missing after cargo install"
     log "s3s-fs: ok (installed at $S3S)"
+fi
+
+# cargo-deb (builds the Debian package in scripts/package-test.sh), pinned.
+CARGO_DEB="$TOOLS/bin/cargo-deb"
+if [ -x "$CARGO_DEB" ] && "$CARGO_DEB" --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
+    log "cargo-deb: ok (already at $CARGO_DEB)"
+else
+    command -v cargo >/dev/null 2>&1 || die "cargo-deb: cargo not found"
+    log "cargo-deb: building with cargo install (takes a few minutes)"
+    build_dir="$(mktemp -d)"
+    if ! CARGO_TARGET_DIR="$build_dir" cargo install --locked "cargo-deb@$CARGO_DEB_VERSION" \
+        --root "$TOOLS" >&2; then
+        rm -rf "$build_dir"
+        die "cargo-deb: cargo install failed"
+    fi
+    rm -rf "$build_dir"
+    [ -x "$CARGO_DEB" ] || die "cargo-deb: $CARGO_DEB missing after cargo install"
+    log "cargo-deb: ok (installed at $CARGO_DEB)"
 fi
 
 log "all test dependencies present (tools root: $TOOLS)"

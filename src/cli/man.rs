@@ -120,7 +120,11 @@ fn page(cmd: clap::Command, top: bool) -> (String, Vec<u8>) {
 
 /// Every man page: (file name, roff text).
 pub fn pages() -> Vec<(String, Vec<u8>)> {
-    let mut cmd = Cli::command().disable_help_subcommand(true);
+    // The pages carry the plain version: the commit and build date of `--version`
+    // would make them stale at every commit.
+    let mut cmd = Cli::command()
+        .disable_help_subcommand(true)
+        .long_version(None::<&str>);
     cmd.build();
     let mut pages = vec![page(cmd.clone(), true)];
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {

@@ -18,6 +18,17 @@ Exit status:
   3   `check` only: UNKNOWN (see `reportctl check --help`)
   75  `send-test` refused by its rate limit; retry after the time it prints";
 
+/// `--version`: the version, the git commit built (or "unknown" outside a git checkout)
+/// and the build date (see build.rs). `-V` prints the version alone.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("REPORTCTL_GIT_COMMIT"),
+    ", built ",
+    env!("REPORTCTL_BUILD_DATE"),
+    ")"
+);
+
 /// Schedule, generate and deliver recurring CSV reports, exactly once.
 ///
 /// Report definitions live in a TOML file. reportctl works out which reports are due and
@@ -26,7 +37,13 @@ Exit status:
 /// A ledger records every run so that `run-due`, called from cron, never sends a slot
 /// twice and never silently drops one.
 #[derive(Debug, Parser)]
-#[command(name = "reportctl", version, propagate_version = true, after_long_help = EXIT_CODES)]
+#[command(
+    name = "reportctl",
+    version,
+    long_version = LONG_VERSION,
+    propagate_version = true,
+    after_long_help = EXIT_CODES
+)]
 pub struct Cli {
     /// The configuration file, or a directory whose *.toml files (in name order) make
     /// the configuration together.

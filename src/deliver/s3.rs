@@ -17,12 +17,14 @@ use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::SharedHttpClient;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
 use aws_sdk_s3::Client;
+use aws_smithy_http_client::tls;
 use chrono::Utc;
 use tokio::task::JoinSet;
 
@@ -76,6 +78,16 @@ fn key_of(dest: &S3Dest, name: &str) -> String {
     format!("{}{name}", dest.prefix)
 }
 
+/// The SDK's HTTPS client on rustls with ring: the crypto stack the SMTP and PostgreSQL
+/// connections use too, so the binary carries one.
+fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 async fn client(dest: &S3Dest) -> Result<Client> {
     let region = Region::new(dest.region.clone());
     let mut builder = match (&dest.access_key_id, &dest.secret_access_key) {
@@ -98,11 +110,13 @@ async fn client(dest: &S3Dest) -> Result<Client> {
             );
             aws_sdk_s3::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
+                .http_client(https_client())
                 .region(region)
                 .credentials_provider(creds)
         }
         _ => {
             let shared = aws_config::defaults(BehaviorVersion::latest())
+                .http_client(https_client())
                 .region(region)
                 .load()
                 .await;

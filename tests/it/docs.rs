@@ -63,10 +63,6 @@ const NOT_VALIDATED: &str = "<!-- not validated:";
 const MAX_NOT_VALIDATED: usize = 3;
 const README_MAX_LINES: usize = 160;
 
-/// Files that the README links to and that another branch of the same change brings
-/// (the install guide): allowed to be missing until it is merged.
-const ARRIVING: &[&str] = &["docs/install.md"];
-
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -363,12 +359,11 @@ fn every_relative_link_points_to_a_file() {
             } else {
                 file.parent().unwrap().join(path)
             };
-            let arriving = ARRIVING.iter().any(|a| resolved == root().join(a));
-            if !resolved.exists() && !arriving {
+            if !resolved.exists() {
                 broken.push(format!("{}:{line}: {target}", file.display()));
             } else if !anchor.is_empty() && resolved.extension().is_some_and(|e| e == "md") {
                 let text = std::fs::read_to_string(&resolved).unwrap_or_default();
-                if !arriving && !anchors(&text).iter().any(|a| a == anchor) {
+                if !anchors(&text).iter().any(|a| a == anchor) {
                     broken.push(format!(
                         "{}:{line}: {target}: no such heading",
                         file.display()

@@ -24,6 +24,7 @@ mod ledger;
 mod man;
 mod multihost;
 mod output;
+mod packaging;
 mod postgres_ledger;
 mod postgres_source;
 mod promises_io;

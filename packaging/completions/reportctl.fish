@@ -1,0 +1,145 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_reportctl_global_optspecs
+    string join \n c/config= v/verbose q/quiet json h/help V/version
+end
+
+function __fish_reportctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_reportctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_reportctl_using_subcommand
+    set -l cmd (__fish_reportctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c reportctl -n "__fish_reportctl_needs_command" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_needs_command" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_needs_command" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_needs_command" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c reportctl -n "__fish_reportctl_needs_command" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "validate" -d 'Check the configuration and report every problem found'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "list" -d 'List the reports: status, schedule in words, next run'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "plan" -d 'Show the next runs of reports and the period each covers'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "run" -d 'Run one report now, for an explicit period or its latest scheduled window'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "run-due" -d 'Run every report slot that is due: the command for cron'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "history" -d 'Show recent runs, newest first'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "status" -d 'Show one run: status, window, files, deliveries and links'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "cancel" -d 'Cancel a queued run. Runs that started or ended cannot be cancelled'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "send-test" -d 'Deliver a report\'s latest window now, as a test (at most once a minute)'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "destinations" -d 'List the configured destinations, by type and id'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "serve" -d 'Serve the pickup API: report listings with download links, and dated zips to apps'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c reportctl -n "__fish_reportctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand validate" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand validate" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand validate" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand validate" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c reportctl -n "__fish_reportctl_using_subcommand validate" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand list" -l limit -d 'Show at most this many reports' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand list" -l offset -d 'Skip this many reports first' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand list" -l now -d 'The instant "next run" is counted from (RFC 3339); default: now' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand list" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand list" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand list" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand list" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand list" -s h -l help -d 'Print help'
+complete -c reportctl -n "__fish_reportctl_using_subcommand list" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -l now -d 'Plan from this instant (RFC 3339, e.g. 2026-11-25T06:00:00-05:00); default: now' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -l count -d 'How many runs to show per report, 1 to 10000' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l from -d 'First day (report-zone date, included) or instant (RFC 3339) of the period' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l to -d 'Last day (report-zone date, included) or end instant (RFC 3339, excluded)' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s o -l output -d 'Write the files into DIR instead of delivering them; `-` writes the CSV to stdout' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l now -d 'The instant the run is for (RFC 3339); default: now' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l no-deliver -d 'Generate the files into the spool and report them, without delivering'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -l now -d 'Act as if it were this instant (RFC 3339); default: now' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -l dry-run -d 'Show what would run, record nothing and run nothing'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand history" -l limit -d 'Show at most this many runs' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand history" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand history" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand history" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand history" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand history" -s h -l help -d 'Print help'
+complete -c reportctl -n "__fish_reportctl_using_subcommand history" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand status" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand status" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand status" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand status" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c reportctl -n "__fish_reportctl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -s h -l help -d 'Print help'
+complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -l now -d 'Take the latest slot at or before this instant (RFC 3339); default: now' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand destinations" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand destinations" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand destinations" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand destinations" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand destinations" -s h -l help -d 'Print help'
+complete -c reportctl -n "__fish_reportctl_using_subcommand destinations" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand serve" -l listen -d 'Listen on this IP address and port instead of [serve] listen; port 0 takes a free port (the address is printed on stderr)' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand serve" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand serve" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand serve" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand serve" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c reportctl -n "__fish_reportctl_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand completions" -s c -l config -d 'The configuration file' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand completions" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand completions" -s q -l quiet -d 'Say nothing on stderr but errors'
+complete -c reportctl -n "__fish_reportctl_using_subcommand completions" -l json -d 'Print machine-readable JSON on stdout'
+complete -c reportctl -n "__fish_reportctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c reportctl -n "__fish_reportctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "validate" -d 'Check the configuration and report every problem found'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "list" -d 'List the reports: status, schedule in words, next run'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "plan" -d 'Show the next runs of reports and the period each covers'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "run" -d 'Run one report now, for an explicit period or its latest scheduled window'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "run-due" -d 'Run every report slot that is due: the command for cron'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "history" -d 'Show recent runs, newest first'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "status" -d 'Show one run: status, window, files, deliveries and links'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "cancel" -d 'Cancel a queued run. Runs that started or ended cannot be cancelled'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "send-test" -d 'Deliver a report\'s latest window now, as a test (at most once a minute)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "destinations" -d 'List the configured destinations, by type and id'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "serve" -d 'Serve the pickup API: report listings with download links, and dated zips to apps'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c reportctl -n "__fish_reportctl_using_subcommand help; and not __fish_seen_subcommand_from validate list plan run run-due history status cancel send-test destinations serve completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
