@@ -16,8 +16,14 @@ _reportctl() {
             ",$1")
                 cmd="reportctl"
                 ;;
+            reportctl,ack)
+                cmd="reportctl__subcmd__ack"
+                ;;
             reportctl,cancel)
                 cmd="reportctl__subcmd__cancel"
+                ;;
+            reportctl,check)
+                cmd="reportctl__subcmd__check"
                 ;;
             reportctl,completions)
                 cmd="reportctl__subcmd__completions"
@@ -31,11 +37,20 @@ _reportctl() {
             reportctl,history)
                 cmd="reportctl__subcmd__history"
                 ;;
+            reportctl,init)
+                cmd="reportctl__subcmd__init"
+                ;;
             reportctl,list)
                 cmd="reportctl__subcmd__list"
                 ;;
             reportctl,plan)
                 cmd="reportctl__subcmd__plan"
+                ;;
+            reportctl,resend)
+                cmd="reportctl__subcmd__resend"
+                ;;
+            reportctl,retry)
+                cmd="reportctl__subcmd__retry"
                 ;;
             reportctl,run)
                 cmd="reportctl__subcmd__run"
@@ -55,8 +70,14 @@ _reportctl() {
             reportctl,validate)
                 cmd="reportctl__subcmd__validate"
                 ;;
+            reportctl__subcmd__help,ack)
+                cmd="reportctl__subcmd__help__subcmd__ack"
+                ;;
             reportctl__subcmd__help,cancel)
                 cmd="reportctl__subcmd__help__subcmd__cancel"
+                ;;
+            reportctl__subcmd__help,check)
+                cmd="reportctl__subcmd__help__subcmd__check"
                 ;;
             reportctl__subcmd__help,completions)
                 cmd="reportctl__subcmd__help__subcmd__completions"
@@ -70,11 +91,20 @@ _reportctl() {
             reportctl__subcmd__help,history)
                 cmd="reportctl__subcmd__help__subcmd__history"
                 ;;
+            reportctl__subcmd__help,init)
+                cmd="reportctl__subcmd__help__subcmd__init"
+                ;;
             reportctl__subcmd__help,list)
                 cmd="reportctl__subcmd__help__subcmd__list"
                 ;;
             reportctl__subcmd__help,plan)
                 cmd="reportctl__subcmd__help__subcmd__plan"
+                ;;
+            reportctl__subcmd__help,resend)
+                cmd="reportctl__subcmd__help__subcmd__resend"
+                ;;
+            reportctl__subcmd__help,retry)
+                cmd="reportctl__subcmd__help__subcmd__retry"
                 ;;
             reportctl__subcmd__help,run)
                 cmd="reportctl__subcmd__help__subcmd__run"
@@ -101,8 +131,30 @@ _reportctl() {
 
     case "${cmd}" in
         reportctl)
-            opts="-c -v -q -h -V --config --verbose --quiet --json --help --version validate list plan run run-due history status cancel send-test destinations serve completions help"
+            opts="-c -v -q -h -V --config --verbose --quiet --json --help --version validate list plan run run-due history status cancel send-test destinations serve init check retry resend ack completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        reportctl__subcmd__ack)
+            opts="-c -v -q -h -V --config --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -129,6 +181,32 @@ _reportctl() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        reportctl__subcmd__check)
+            opts="-c -v -q -h -V --grace --config --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -189,7 +267,7 @@ _reportctl() {
             return 0
             ;;
         reportctl__subcmd__help)
-            opts="validate list plan run run-due history status cancel send-test destinations serve completions help"
+            opts="validate list plan run run-due history status cancel send-test destinations serve init check retry resend ack completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -202,7 +280,35 @@ _reportctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        reportctl__subcmd__help__subcmd__ack)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         reportctl__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        reportctl__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -272,6 +378,20 @@ _reportctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        reportctl__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         reportctl__subcmd__help__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -287,6 +407,34 @@ _reportctl() {
             return 0
             ;;
         reportctl__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        reportctl__subcmd__help__subcmd__resend)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        reportctl__subcmd__help__subcmd__retry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -410,6 +558,48 @@ _reportctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        reportctl__subcmd__init)
+            opts="-c -v -q -h -V --sqlite --postgres --table --time-column --timezone --config --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sqlite)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --postgres)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timezone)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         reportctl__subcmd__list)
             opts="-c -v -q -h -V --limit --offset --now --config --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -459,6 +649,54 @@ _reportctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        reportctl__subcmd__resend)
+            opts="-c -v -q -h -V --destination --config --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --destination)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        reportctl__subcmd__retry)
+            opts="-c -v -q -h -V --config --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -617,7 +855,7 @@ _reportctl() {
             return 0
             ;;
         reportctl__subcmd__validate)
-            opts="-c -v -q -h -V --config --verbose --quiet --json --help --version"
+            opts="-c -v -q -h -V --offline --config --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
