@@ -1077,6 +1077,8 @@ fn configuration_errors() {
 #[test]
 fn the_deprecated_naming_value_loads_with_a_warning() {
     let warning = "reportctl: warning: reports.toml:16:10: destination \"moe\", key `naming`: \"seed002\" is the deprecated name of \"dated-zip\"; write naming = \"dated-zip\" instead\n";
+    // The wall clock stands still at the run (`command_at`): the pickup store keeps
+    // files keep_days from then, whatever today's date.
     let now = "2026-11-23T12:00:00Z";
     let mut stored = Vec::new();
     for (naming, stderr) in [("seed002", warning), ("dated-zip", "")] {
@@ -1091,7 +1093,7 @@ fn the_deprecated_naming_value_loads_with_a_warning() {
             &["run", "Report test", "--now", now],
             &["history"],
         ] {
-            let out = command(dir.path(), args)
+            let out = crate::common::command_at(dir.path(), now, args)
                 .envs(SECRETS.iter().copied())
                 .output()
                 .unwrap();
@@ -1102,7 +1104,7 @@ fn the_deprecated_naming_value_loads_with_a_warning() {
                 "{naming} {args:?}"
             );
         }
-        let out = command(dir.path(), &["validate", "--json"])
+        let out = crate::common::command_at(dir.path(), now, &["validate", "--json"])
             .envs(SECRETS.iter().copied())
             .output()
             .unwrap();
