@@ -13,48 +13,21 @@ use std::path::Path;
 use crate::common::pickup_serve::{pickup_store, Server, API_KEY};
 use crate::common::{self, run_at, tempdir, write};
 
-const CONFIG: &str = r#"[settings]
-timezone = "UTC"
-max_attempts = 1
-delivery_retries = 0
-metrics_file = "reportctl.prom"
+/// `common::daily_config` ("Daily" at 06:00 to the directory `out`, given up after
+/// one attempt), the metrics file, and "Broken" at 06:00 to the broken `bad`.
+fn config() -> String {
+    let settings = "max_attempts = 1\ndelivery_retries = 0\nmetrics_file = \"reportctl.prom\"";
+    common::daily_config(settings, "SELECT n FROM t", DAILY)
+        + &format!(
+            "\n[destinations.bad]\nkind = \"directory\"\npath = \"bad\"\n\n[[reports]]\nname = \"Broken\"\ntype = \"B\"\nsource = \"db\"\ndestinations = [\"bad\"]\nquery = \"SELECT n FROM t\"\n[reports.schedule]\n{DAILY}\n"
+        )
+}
 
-[sources.db]
-kind = "sqlite"
-init = ["data.sql"]
-
-[destinations.out]
-kind = "directory"
-path = "out"
-
-[destinations.bad]
-kind = "directory"
-path = "bad"
-
-[[reports]]
-name = "Sales EU daily"
-type = "S"
-source = "db"
-destinations = ["out"]
-query = "SELECT n FROM t"
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-
-[[reports]]
-name = "Broken"
-type = "B"
-source = "db"
-destinations = ["bad"]
-query = "SELECT n FROM t"
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-"#;
+const DAILY: &str = "frequency = \"daily\"\nat = \"06:00\"";
 
 /// The label set of the first report (label escaping: the unit tests of `metrics.rs`;
 /// report names hold no quotes or backslashes).
-const SALES: &str = r#"report="Sales EU daily""#;
+const SALES: &str = r#"report="Daily""#;
 
 fn workspace() -> tempfile::TempDir {
     let dir = tempdir();
@@ -64,7 +37,7 @@ fn workspace() -> tempfile::TempDir {
         "data.sql",
         "create table t(n integer);\ninsert into t values (1), (2);\n",
     );
-    write(d, "reports.toml", CONFIG);
+    write(d, "reports.toml", &config());
     write(d, "bad", "not a directory\n");
     dir
 }
