@@ -103,13 +103,16 @@ pub(super) fn count_delivery(
 }
 
 /// The latest run of report `$1` (test runs aside) whose status is in `statuses`;
-/// the index `runs_latest` answers it walking back from the latest.
-fn latest_sql(columns: &str, statuses: &[RunStatus]) -> String {
+/// the index `runs_latest` answers it walking back from the latest. (The range on
+/// `run_at` is what makes SQLite take that index rather than `runs_report_status`,
+/// which would read every run of the report and sort them; the query-plan test in
+/// `sqlite.rs` holds it.)
+pub(super) fn latest_sql(columns: &str, statuses: &[RunStatus]) -> String {
     let words: Vec<String> = statuses.iter().map(|s| format!("'{s}'")).collect();
     format!(
         "SELECT {columns} FROM runs
-          WHERE report = $1 AND run_at IS NOT NULL AND kind <> '{test}'
-            AND status IN ({words})
+          WHERE report = $1 AND run_at IS NOT NULL AND run_at COLLATE \"C\" > ''
+            AND kind <> '{test}' AND status IN ({words})
           ORDER BY run_at COLLATE \"C\" DESC, created_at COLLATE \"C\" DESC LIMIT 1",
         test = RunKind::Test,
         words = words.join(", ")
