@@ -238,7 +238,7 @@ pub fn write_file(path: &Path, text: &str) -> Result<()> {
         .file_name()
         .with_context(|| format!("metrics_file {} names no file", path.display()))?
         .to_string_lossy();
-    let tmp = crate::fsutil::temp_name(dir, &name, "metrics");
+    let tmp = crate::fsutil::temp_name(dir, &name, &format!("metrics-{}", std::process::id()));
     // `commit` makes the directory durable: it needs one to name ("." for a bare name).
     let target = dir.join(&*name);
     let write = || -> std::io::Result<()> {
