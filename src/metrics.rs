@@ -202,10 +202,26 @@ fn delivery_family(e: &mut Exposition, config: &Config, figures: &Figures) {
 
 fn run_due_families(e: &mut Exposition, r: &RunDueFigures) {
     let families = [
-        ("reportctl_run_due_last_timestamp_seconds", "When the latest run-due call ended (unix time).", unix(r.finished_at)),
-        ("reportctl_run_due_duration_seconds", "How long the latest run-due call took.", format!("{:.3}", r.duration_seconds)),
-        ("reportctl_run_due_runs_claimed", "Runs the latest run-due call claimed and ran (with runs it found given up after their process died).", r.claimed.to_string()),
-        ("reportctl_run_due_success", "1 when the latest run-due call ended without an error and every run went well, else 0.", u8::from(r.ok).to_string()),
+        (
+            "reportctl_run_due_last_timestamp_seconds",
+            "When the latest run-due call ended (unix time).",
+            unix(r.finished_at),
+        ),
+        (
+            "reportctl_run_due_duration_seconds",
+            "How long the latest run-due call took.",
+            format!("{:.3}", r.duration_seconds),
+        ),
+        (
+            "reportctl_run_due_runs_claimed",
+            "Runs the latest run-due call claimed and ran (with runs it found given up after their process died).",
+            r.claimed.to_string(),
+        ),
+        (
+            "reportctl_run_due_success",
+            "1 when the latest run-due call ended without an error and every run went well, else 0.",
+            u8::from(r.ok).to_string(),
+        ),
     ];
     for (name, help, value) in families {
         e.family(name, "gauge", help, |s| s(&[], value));
