@@ -71,8 +71,8 @@ fn query_plan(sql: &str) -> Vec<String> {
 /// `runs_latest` from the latest run, not through the report's whole history.
 #[test]
 fn metrics_read_the_latest_runs_from_their_index() {
-    use super::super::metrics::{latest_sql, ENDED};
     use super::super::RunStatus;
+    use crate::ledger::metrics::{latest_sql, ENDED};
     for statuses in [&ENDED[..], &[RunStatus::Completed]] {
         let plan = query_plan(&latest_sql("token", statuses));
         let search = "SEARCH runs USING INDEX runs_latest ";
