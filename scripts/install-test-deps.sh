@@ -9,6 +9,9 @@
 #   venv:  $REPORTCTL_TOOLS/venv with aiosmtpd, awscli and jsonschema
 #   apt:   systemd (systemd-analyze, for scripts/package-test.sh)
 #   cargo: s3s-fs 0.14.1 (binary) and cargo-deb 3.8.0 into $REPORTCTL_TOOLS/bin
+#   deb:   promtool (the metrics tests' checker) into $REPORTCTL_TOOLS/bin, taken out of
+#          Debian's prometheus package with apt-get download + dpkg-deb -x: installing
+#          the package would start a Prometheus server
 # REPORTCTL_TOOLS defaults to $HOME/.cache/reportctl-tools.
 # The tests use only private servers on 127.0.0.1 (scripts/test-servers/), so the
 # system sshd that openssh-server brings is never left running or enabled: it is
@@ -185,6 +188,26 @@ else
     "$VENV/bin/pip" install -q --disable-pip-version-check jsonschema >&2 || die "jsonschema: pip install failed"
     "$VENV/bin/python" -c 'import jsonschema' || die "jsonschema: not importable after install"
     log "jsonschema: ok (installed into $VENV)"
+fi
+
+# promtool: `promtool check metrics` checks the metrics reportctl writes (tests/it/metrics.rs).
+PROMTOOL="$TOOLS/bin/promtool"
+if [ -x "$PROMTOOL" ] && "$PROMTOOL" --version >/dev/null 2>&1; then
+    log "promtool: ok (already at $PROMTOOL)"
+else
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        "${SUDO[@]}" apt-get update -qq >&2 || die "promtool: apt-get update failed"
+        APT_UPDATED=1
+    fi
+    deb_dir="$(mktemp -d)"
+    chmod 0755 "$deb_dir" # readable by apt's _apt user, which downloads
+    (cd "$deb_dir" && apt-get download -qq prometheus >&2) || die "promtool: apt-get download prometheus failed"
+    dpkg-deb -x "$deb_dir"/prometheus_*.deb "$deb_dir/x" || die "promtool: dpkg-deb -x failed"
+    mkdir -p "$TOOLS/bin"
+    install -m 0755 "$deb_dir/x/usr/bin/promtool" "$PROMTOOL" || die "promtool: not in the prometheus package"
+    rm -rf "$deb_dir"
+    "$PROMTOOL" --version >/dev/null 2>&1 || die "promtool: $PROMTOOL does not run"
+    log "promtool: ok (extracted from the prometheus package into $PROMTOOL)"
 fi
 
 # s3s-fs (S3 server that checks signatures).

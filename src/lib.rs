@@ -17,6 +17,7 @@ pub mod exit;
 pub mod fsutil;
 pub mod halves;
 pub mod ledger;
+pub mod metrics;
 pub mod pgconn;
 pub mod pickup;
 pub mod progress;

@@ -455,10 +455,11 @@ EOF
 
 # ---------------------------------------------------------------- main
 
-set_env 'RCTL_TEST_TOOLS=|RCTL_TEST_PYTHON=|RCTL_TEST_AWS=' \
+set_env 'RCTL_TEST_TOOLS=|RCTL_TEST_PYTHON=|RCTL_TEST_AWS=|RCTL_TEST_PROMTOOL=' \
     "RCTL_TEST_TOOLS=$TOOLS" \
     "RCTL_TEST_PYTHON=$PY" \
-    "RCTL_TEST_AWS=$AWS"
+    "RCTL_TEST_AWS=$AWS" \
+    "RCTL_TEST_PROMTOOL=$TOOLS/bin/promtool"
 
 for s in "${SERVERS[@]}"; do
     # Restart cleanly if this server is already running under DIR.

@@ -116,7 +116,9 @@ pub enum Command {
     /// ledger so that overlapping invocations never run a slot twice, generates the files
     /// and delivers them. Failed deliveries are retried by later calls, up to
     /// max_attempts, without regenerating files that were delivered elsewhere. Meant for
-    /// `*/5 * * * * reportctl run-due`. Quiet when everything succeeded.
+    /// `*/5 * * * * reportctl run-due`. Quiet when everything succeeded. With
+    /// [settings] metrics_file, writes Prometheus metrics there after every call (for
+    /// node_exporter's textfile collector).
     RunDue(RunDueArgs),
 
     /// Show recent runs, newest first.
@@ -153,7 +155,9 @@ pub enum Command {
     /// GET /reports/{id} (API key) list the reports that have a pickup destination, each
     /// with a links array of {type, url, expires}; the URLs are signed and work for
     /// link_minutes. GET /campaign_reports/rest_api/{app_id}/{filename} serves dated
-    /// zips to apps (Basic auth and a Signature header). Configured by the [serve] table.
+    /// zips to apps (Basic auth and a Signature header). GET /metrics (API key) answers
+    /// Prometheus metrics, the same as run-due's metrics_file. Configured by the [serve]
+    /// table.
     /// Logs one line per request on stderr (never a secret, never a query string; -q for
     /// none). Runs until SIGTERM or SIGINT, then lets requests in flight finish and exits
     /// 0; exits 1 when it cannot listen, 2 for a configuration error.

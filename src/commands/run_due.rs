@@ -12,8 +12,9 @@ use super::output;
 use crate::cli::{Cli, RunDueArgs};
 use crate::config::{Config, Report};
 use crate::engine::scheduled::{self, WouldRun};
+use crate::ledger::metrics::{Figures, RunDueFigures};
 use crate::ledger::{self, Ledger};
-use crate::{exit, ui};
+use crate::{exit, metrics, ui};
 
 pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
     let config = super::load(cli)?;
@@ -23,7 +24,34 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
         let mut ledger = ledger::open_read_or_empty(&config)?;
         return dry_run(cli, &config, &mut ledger, now, &mut out);
     }
-    let mut ledger = ledger::open(&config)?;
+    let started = std::time::Instant::now();
+    let mut claimed = 0;
+    let mut ledger = None;
+    let outcome = run_all(cli, &config, now, &mut ledger, &mut claimed, &mut out);
+    if let Some(path) = &config.settings.metrics_file {
+        let figures = RunDueFigures {
+            finished_at: crate::clock::wall(),
+            duration_seconds: started.elapsed().as_secs_f64(),
+            claimed,
+            ok: matches!(outcome, Ok(true)),
+        };
+        write_metrics(&config, ledger.as_mut(), path, &figures);
+    }
+    out.flush()?;
+    Ok(if outcome? { exit::OK } else { exit::FAILED })
+}
+
+/// Runs what is due; `ledger` keeps the ledger once opened, `claimed` counts the runs
+/// that ended, for the metrics.
+fn run_all(
+    cli: &Cli,
+    config: &Config,
+    now: DateTime<Utc>,
+    ledger: &mut Option<Ledger>,
+    claimed: &mut u64,
+    out: &mut impl Write,
+) -> Result<bool> {
+    let ledger = ledger.insert(ledger::open(config)?);
     let wall = crate::clock::wall();
     if now > wall + chrono::Duration::minutes(1) {
         ui::warn(format!(
@@ -32,11 +60,46 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
             wall.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ));
     }
-    let all_well = scheduled::run_due(&config, &mut ledger, now, &mut |report, run| {
-        Ok(output::finished(cli.json, &mut out, run, report.timezone)?)
-    })?;
-    out.flush()?;
-    Ok(if all_well { exit::OK } else { exit::FAILED })
+    scheduled::run_due(config, ledger, now, &mut |report, run| {
+        *claimed += 1;
+        Ok(output::finished(cli.json, out, run, report.timezone)?)
+    })
+}
+
+/// Writes the metrics file after a call, whatever became of it: the ledger's figures
+/// when it could be read (else this call's alone), and keeps this call's figures in the
+/// ledger for `serve`. A metrics failure is a warning; it changes no exit code.
+fn write_metrics(
+    config: &Config,
+    ledger: Option<&mut Ledger>,
+    path: &std::path::Path,
+    figures: &RunDueFigures,
+) {
+    let text = match ledger {
+        Some(l) => {
+            if let Err(e) = l.record_run_due(figures) {
+                ui::warn(format!(
+                    "could not keep the run-due figures in the ledger: {e:#}"
+                ));
+            }
+            metrics::from_ledger(config, l, Some(figures)).unwrap_or_else(|e| {
+                ui::warn(format!("metrics without the ledger's figures: {e:#}"));
+                metrics::render(config, &only(figures))
+            })
+        }
+        None => metrics::render(config, &only(figures)),
+    };
+    if let Err(e) = metrics::write_file(path, &text) {
+        ui::warn(format!("{e:#}"));
+    }
+}
+
+/// Figures with this call's alone (the ledger could not be read).
+fn only(figures: &RunDueFigures) -> Figures {
+    Figures {
+        run_due: Some(figures.clone()),
+        ..Figures::default()
+    }
 }
 
 fn dry_run(

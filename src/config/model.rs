@@ -64,6 +64,8 @@ pub struct Settings {
     pub check_grace: Duration,
     /// When reports send their notify mail, unless they say otherwise.
     pub notify_on: NotifyOn,
+    /// Where `run-due` writes its Prometheus metrics (`metrics_file`), if anywhere.
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// When a report's notify mail is sent: after every scheduled run, or only after one

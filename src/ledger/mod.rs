@@ -19,6 +19,7 @@
 //! tables.
 
 mod attention;
+pub mod metrics;
 mod ops;
 pub mod postgres;
 mod records;
@@ -241,7 +242,7 @@ pub enum CancelOutcome {
 }
 
 /// A ledger back-end. Every method is one transaction.
-pub trait Store: Operations + Send {
+pub trait Store: Operations + Metrics + Send {
     /// When `report` was first seen. With `record`, a report never seen is recorded as
     /// first seen then.
     fn first_seen(
@@ -353,6 +354,7 @@ pub trait Store: Operations + Send {
 
 pub type Ledger = Box<dyn Store>;
 
+pub use metrics::Metrics;
 pub use ops::{AckOutcome, Operations, Watch};
 
 /// Opens the ledger the configuration names for writing, creating or migrating it;

@@ -112,6 +112,27 @@ pub const MIGRATIONS: &[&str] = &[
               AND later.slot_at COLLATE \"C\" > runs.slot_at
               AND later.created_at COLLATE \"C\" > runs.created_at);
     ",
+    // 4: delivery counters for the metrics (`metrics.rs`): per destination and outcome
+    // (`delivered`, `failed`), one per delivery attempt, incremented in the transaction
+    // that records the receipt, so that they never go down; pruning old runs and
+    // receipts leaves them alone. Started from the receipts already recorded: each
+    // delivered receipt is one delivery, its other attempts failed ones.
+    "
+    CREATE TABLE delivery_counts (
+        destination TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        count BIGINT NOT NULL,
+        PRIMARY KEY (destination, outcome)
+    );
+    INSERT INTO delivery_counts (destination, outcome, count)
+        SELECT destination, 'delivered', count(*) FROM receipts
+         WHERE status = 'delivered' GROUP BY destination;
+    INSERT INTO delivery_counts (destination, outcome, count)
+        SELECT destination, 'failed',
+               CAST(sum(attempts - CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS BIGINT)
+          FROM receipts GROUP BY destination
+        HAVING sum(attempts - CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) > 0;
+    ",
 ];
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -138,10 +159,15 @@ pub fn upgrade(db: &mut dyn Sql) -> Result<()> {
         db.batch(sql)
             .with_context(|| format!("migrating the ledger to schema version {}", i + 1))?;
     }
+    set_meta(db, "schema_version", &VERSION.to_string())
+}
+
+/// Sets `key` in `meta` to `value`.
+pub(super) fn set_meta(db: &mut dyn Sql, key: &str, value: &str) -> Result<()> {
     db.execute(
-        "INSERT INTO meta (key, value) VALUES ('schema_version', $1)
+        "INSERT INTO meta (key, value) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        &[VERSION.to_string().into()],
+        &[key.into(), value.into()],
     )?;
     Ok(())
 }

@@ -66,3 +66,20 @@ fn query_plan(sql: &str) -> Vec<String> {
         .collect::<rusqlite::Result<_>>()
         .unwrap()
 }
+
+/// The metrics read each report's latest ended run and latest success walking back
+/// `runs_latest` from the latest run, not through the report's whole history.
+#[test]
+fn metrics_read_the_latest_runs_from_their_index() {
+    use super::super::RunStatus;
+    use crate::ledger::metrics::{latest_sql, ENDED};
+    for statuses in [&ENDED[..], &[RunStatus::Completed]] {
+        let plan = query_plan(&latest_sql("token", statuses));
+        let search = "SEARCH runs USING INDEX runs_latest ";
+        assert!(plan.iter().any(|p| p.starts_with(search)), "{plan:?}");
+        assert!(
+            plan.iter().all(|p| !p.contains("TEMP B-TREE FOR ORDER BY")),
+            "{plan:?}"
+        );
+    }
+}

@@ -275,6 +275,7 @@ impl<B: Backend> Store for B {
                     delivered.into(),
                 ],
             )?;
+            super::metrics::count_delivery(db, destination, status)?;
             if !links.is_empty() {
                 let args = [token.into(), destination.into()];
                 db.execute(

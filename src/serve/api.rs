@@ -5,6 +5,7 @@
 //! - `GET /download/{id}/{type}?expires=…&sig=…`: a signed link, valid `link_minutes`;
 //! - `GET /campaign_reports/rest_api/{app_id}/{filename}` (Basic auth + `Signature`):
 //!   the app download endpoint, serving dated zips;
+//! - `GET /metrics` (API key): Prometheus metrics (`metrics.rs`);
 //! - `GET /healthz`.
 //!
 //! Nothing a client sends is joined to a path: ids and types are looked up among the
@@ -31,7 +32,7 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 /// The API key check of `/reports`: the refusal, if refused.
-fn refused(state: &Shared, headers: &HeaderMap, rid: &RequestId) -> Option<Response> {
+pub(super) fn refused(state: &Shared, headers: &HeaderMap, rid: &RequestId) -> Option<Response> {
     let key = auth::api_key(
         headers
             .get(header::AUTHORIZATION)

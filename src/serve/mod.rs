@@ -16,6 +16,7 @@ pub mod auth;
 mod conn;
 mod files;
 mod http;
+mod metrics;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -53,6 +54,8 @@ pub struct App {
 
 /// What every request can see.
 pub struct Shared {
+    /// The configuration (for `/metrics`, which reads the ledger).
+    pub config: Arc<Config>,
     pub reports: Vec<Served>,
     pub api_key: auth::Key,
     pub links: auth::LinkSigner,
@@ -125,6 +128,7 @@ fn shared(config: &Config, serve: &Serve, local: SocketAddr) -> Result<Shared> {
         );
     }
     Ok(Shared {
+        config: Arc::new(config.clone()),
         reports: served_reports(config),
         api_key: auth::Key::new(resolve("api_key", &serve.api_key)?.expose()),
         links: auth::LinkSigner::new(link_secret.expose(), serve.link_minutes),
@@ -147,6 +151,7 @@ fn router(state: Arc<Shared>) -> Router {
             "/campaign_reports/rest_api/{app_id}/{filename}",
             get(api::app_download),
         )
+        .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(api::healthz))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)

@@ -22,6 +22,7 @@ mod files;
 mod init;
 mod ledger;
 mod man;
+mod metrics;
 mod multihost;
 mod output;
 mod packaging;

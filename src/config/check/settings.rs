@@ -112,7 +112,7 @@ impl Checker<'_> {
         );
         let (max_attempts, retry_delay, delivery_retries, delivery_backoff) = self.retries(&raw, s);
         let smtp = raw.smtp.as_ref().and_then(|m| self.smtp(m, s, "smtp"));
-        let (check_grace, notify_on) = self.watching(&raw, s);
+        let (check_grace, notify_on, metrics_file) = self.watching(&raw, s);
         let file_name = self.file_name(&raw.file_name, s, "file_name");
         let date_format = self.date_format(&raw.date_format, s, "date_format");
         Defaults {
@@ -132,6 +132,7 @@ impl Checker<'_> {
                 smtp,
                 check_grace,
                 notify_on,
+                metrics_file,
             },
             file_name: file_name.unwrap_or_else(|| {
                 FileNameTemplate::parse(DEFAULT_TEMPLATE).expect("default template")
@@ -176,8 +177,12 @@ impl Checker<'_> {
         )
     }
 
-    /// `check_grace_minutes` and `notify_on`.
-    fn watching(&mut self, raw: &RawSettings, s: &Subject) -> (std::time::Duration, NotifyOn) {
+    /// `check_grace_minutes`, `notify_on` and `metrics_file`.
+    fn watching(
+        &mut self,
+        raw: &RawSettings,
+        s: &Subject,
+    ) -> (std::time::Duration, NotifyOn, Option<std::path::PathBuf>) {
         let check_grace = self.limit(
             &raw.check_grace_minutes,
             s,
@@ -192,7 +197,15 @@ impl Checker<'_> {
             NotifyOn::Always,
         );
         let grace = std::time::Duration::from_secs(check_grace as u64 * 60);
-        (grace, notify_on)
+        let metrics_file = raw.metrics_file.as_ref().and_then(|v| {
+            if v.get_ref().trim().is_empty() {
+                let what = "must be a file path (node_exporter's textfile collector reads `*.prom` files in its directory); leave the key out to write no metrics";
+                self.err(v.span(), s, "metrics_file", what);
+                return None;
+            }
+            Some(self.path(v.get_ref()))
+        });
+        (grace, notify_on, metrics_file)
     }
 
     pub(super) fn file_name(

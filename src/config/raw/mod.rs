@@ -82,6 +82,8 @@ pub struct RawSettings {
     #[schemars(with = "Option<String>")]
     pub notify_on: Option<S<String>>,
     #[schemars(with = "Option<String>")]
+    pub metrics_file: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
     pub file_name: Option<S<String>>,
     #[schemars(with = "Option<String>")]
     pub date_format: Option<S<String>>,

@@ -61,6 +61,7 @@ pub fn run_all(open: Open<'_>) {
     given_up_slots_need_attention_until_settled(open);
     skipped_slots_are_settled_together_and_not_by_their_catch_up(open);
     retry_claims_again_and_resend_is_a_run_of_its_own(open);
+    metrics_figures(open);
 }
 
 pub fn first_seen_is_recorded_once(open: Open<'_>) {
@@ -594,7 +595,7 @@ pub fn runs_whose_process_died_are_abandoned_once(open: Open<'_>) {
 
 /// A ledger as schema version 1 left it (before each report's latest slot was kept in
 /// its row): report A with a completed and a queued scheduled run, report B with only
-/// a manual run.
+/// a manual run; receipts, before delivery counters were kept.
 pub fn version_1_ledger() -> String {
     format!(
         "{}
@@ -614,14 +615,20 @@ pub fn version_1_ledger() -> String {
                  '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
                 ('m1', 'B', 'manual', NULL, '2026-01-05T00:00:00.000Z',
                  '2026-01-04T00:00:00.000Z', '2026-01-05T00:00:00.000Z', 'completed', 5,
-                 '2026-01-05T00:00:00.000Z', '2026-01-05T00:00:00.000Z');",
+                 '2026-01-05T00:00:00.000Z', '2026-01-05T00:00:00.000Z');
+         INSERT INTO receipts (token, destination, status, attempts, updated_at)
+         VALUES ('a1', 'mail', 'delivered', 3, '2026-01-02T00:00:00.000Z'),
+                ('a0', 'mail', 'failed', 5, '2026-01-01T00:00:00.000Z'),
+                ('m1', 'sftp', 'delivered', 1, '2026-01-05T00:00:00.000Z');",
         reportctl::ledger::schema::MIGRATIONS[0]
     )
 }
 
 /// `version_1_ledger`, opened (and so upgraded): each report's latest slot comes from
 /// its recorded scheduled runs, and what is open from its runs; the slot given up
-/// before a later one completed needs no attention (schema version 3).
+/// before a later one completed needs no attention (schema version 3); the delivery
+/// counters start from the receipts: each delivered one is a delivery, its other
+/// attempts failed ones (schema version 4).
 pub fn version_1_upgrade_keeps_each_report_s_latest_slot(ledger: &mut Ledger) {
     let states = ledger.report_states(&["A", "B", "C"]).unwrap();
     assert_eq!(states[0].last_slot, Some(t("2026-01-03T00:00:00Z")));
@@ -634,6 +641,95 @@ pub fn version_1_upgrade_keeps_each_report_s_latest_slot(ledger: &mut Ledger) {
     let watch = ledger.watch(&["A"]).unwrap().pop().unwrap();
     assert!(watch.attention.is_empty(), "{watch:?}");
     assert_eq!(watch.latest.map(|r| r.token), Some("a2".to_string()));
+    let counts: Vec<_> = ledger
+        .figures(&[])
+        .unwrap()
+        .deliveries
+        .into_iter()
+        .map(|c| (c.destination, c.outcome, c.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("mail".to_string(), ReceiptStatus::Delivered, 1),
+            ("mail".to_string(), ReceiptStatus::Failed, 7),
+            ("sftp".to_string(), ReceiptStatus::Delivered, 1),
+        ]
+    );
+}
+
+/// The metrics' figures: each delivery attempt counted by outcome with its receipt
+/// (never down); a report's latest ended run and latest success with its files' rows
+/// and bytes; test runs left out; run-due's own figures kept.
+pub fn metrics_figures(open: Open<'_>) {
+    use reportctl::ledger::metrics::RunDueFigures;
+    let mut l = open();
+    let wall = t(WALL);
+    let ok = slot("mf", "2026-11-20T06:00:00Z");
+    let bad = slot("mf", "2026-11-21T06:00:00Z");
+    l.enqueue(&[ok.clone(), bad.clone()], wall).unwrap();
+    let c = claim("mf");
+    l.claim(&ok.token, &c, bad.run_at, wall).unwrap().unwrap();
+    let file = |n: &str, rows| FileRecord {
+        kind: "VIEWS".into(),
+        name: n.into(),
+        rows,
+        bytes: 10 * rows,
+        sha256: "ab".repeat(32),
+    };
+    l.set_files(&ok.token, &c.owner, &[file("a.csv", 3), file("b.csv", 4)])
+        .unwrap();
+    for status in [
+        ReceiptStatus::Failed,
+        ReceiptStatus::Failed,
+        ReceiptStatus::Delivered,
+    ] {
+        l.set_receipt(&ok.token, &c.owner, "mf-dest", status, "", &[], wall)
+            .unwrap();
+    }
+    l.set_receipt(
+        &ok.token,
+        &c.owner,
+        "mf-dest",
+        ReceiptStatus::Pending,
+        "",
+        &[],
+        wall,
+    )
+    .unwrap();
+    let finished = wall + Dur::seconds(90);
+    let done = Finish::Completed {
+        detail: String::new(),
+    };
+    l.finish(&ok.token, &c.owner, &done, finished).unwrap();
+    end(&mut l, &bad, false, wall);
+    let f = l.figures(&["mf", "nobody"]).unwrap();
+    let last = f.reports[0].last.clone().unwrap();
+    assert_eq!(last.status, RunStatus::Failed);
+    let success = f.reports[0].last_success.clone().unwrap();
+    assert_eq!(
+        (success.finished_at, success.rows, success.bytes),
+        (finished, 7, 70)
+    );
+    assert_eq!(f.reports[1], Default::default());
+    let mine: Vec<_> = f
+        .deliveries
+        .iter()
+        .filter(|c| c.destination == "mf-dest")
+        .map(|c| (c.outcome, c.count))
+        .collect();
+    assert_eq!(
+        mine,
+        [(ReceiptStatus::Delivered, 1), (ReceiptStatus::Failed, 2)]
+    );
+    let r = RunDueFigures {
+        finished_at: wall,
+        duration_seconds: 1.5,
+        claimed: 2,
+        ok: false,
+    };
+    l.record_run_due(&r).unwrap();
+    assert_eq!(open().figures(&[]).unwrap().run_due, Some(r));
 }
 
 /// Runs `run` (claimed now) to its end: failed for good, or completed.
