@@ -98,6 +98,7 @@ impl Runner<'_> {
             window,
             run: run.run_at.with_timezone(&report.timezone).naive_local(),
             token: &run.token,
+            test: run.kind == RunKind::Test,
         };
         match generate(&job, &spool, self.progress) {
             Ok(files) => {
@@ -155,6 +156,7 @@ impl Runner<'_> {
                 spool,
                 files,
                 delivered: &delivered,
+                test: run.kind == RunKind::Test,
             };
             // Server messages may repeat a secret: redacted before anything records them.
             let (status, detail, new_links) = match deliver::deliver(dest, &delivery) {

@@ -39,6 +39,7 @@ mod retry;
 mod run_due;
 mod schema;
 mod secrets;
+mod send_test;
 mod serve;
 mod serve_stall;
 mod structured;
