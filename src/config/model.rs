@@ -64,6 +64,8 @@ pub struct Settings {
     pub check_grace: Duration,
     /// When reports send their notify mail, unless they say otherwise.
     pub notify_on: NotifyOn,
+    /// Heartbeat pings of every report that has no `ping_url` of its own.
+    pub ping_url: Option<Secret>,
 }
 
 /// When a report's notify mail is sent: after every scheduled run, or only after one
@@ -323,6 +325,9 @@ pub struct Report {
     pub destinations: Vec<String>,
     pub notify: Vec<String>,
     pub notify_on: NotifyOn,
+    /// Heartbeat pings (healthchecks.io convention): the report's own, else the
+    /// settings'.
+    pub ping_url: Option<Secret>,
     pub timezone: Tz,
     pub status: Status,
     pub schedule: Schedule,

@@ -70,13 +70,13 @@ fn test_mails_say_so_in_the_subject() {
     assert_eq!(out.code, 0, "{out:?}");
     let mails = mails(&marker);
     assert_eq!(mails.len(), 1, "{mails:?}");
-    assert_eq!(mails[0].subject, "[TEST] Mail Test 2026-11-02");
+    assert_eq!(mails[0].subject, "[TEST] Mail Test 2026-11-01");
     let names: Vec<&str> = mails[0]
         .attachments
         .iter()
         .map(|a| a.filename.as_str())
         .collect();
-    assert_eq!(names, ["TEST_VIEWS_Mail Test_20261102_20261102.csv"]);
+    assert_eq!(names, ["TEST_VIEWS_Mail Test_20261101_20261101.csv"]);
 }
 
 /// Two send-tests at the same instant, in two processes: the ledger lets one through;
