@@ -97,12 +97,23 @@ fn two_send_tests_at_once_one_proceeds() {
             .expect("start reportctl")
     };
     let (a, b) = (spawn(), spawn());
-    let mut codes: Vec<i32> = [a, b]
+    let mut outs: Vec<_> = [a, b]
         .into_iter()
-        .map(|c| c.wait_with_output().unwrap().status.code().unwrap_or(-1))
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            let stderr = String::from_utf8(out.stderr).unwrap();
+            (out.status.code().unwrap_or(-1), stderr)
+        })
         .collect();
-    codes.sort();
-    assert_eq!(codes, [0, 75]);
+    outs.sort();
+    assert_eq!(
+        outs,
+        [
+            (0, String::new()),
+            (75, "reportctl: error: send-test for \"Daily\" was called 0 s ago; at most one test per report per minute: retry after 60 s\n".into())
+        ],
+        "refused by the rate limit, not by a locked ledger"
+    );
     let files = std::fs::read_dir(d.join("out")).unwrap().count();
     assert_eq!(files, 1);
 }
@@ -168,4 +179,29 @@ fn a_failed_send_test_releases_the_window() {
         3,
         "{out:?}"
     );
+}
+
+/// The case that used up the minute before: a mail to a server on a wrong port. Fixed
+/// at once, the next call goes through.
+#[test]
+fn a_send_test_to_a_wrong_port_releases_the_window() {
+    let dir = workspace("out");
+    let d = dir.path();
+    let toml = std::fs::read_to_string(d.join("reports.toml")).unwrap();
+    let smtp = "[settings.smtp]\nhost = \"127.0.0.1\"\nport = 1\ntls = \"none\"\nfrom = \"reports@example.com\"\n\n";
+    let mail = toml
+        .replace(
+            "timezone = \"UTC\"\n",
+            "timezone = \"UTC\"\ndelivery_retries = 0\n",
+        )
+        .replace("[sources.db]", &format!("{smtp}[sources.db]"))
+        .replace(
+            "[destinations.out]\nkind = \"directory\"\npath = \"out\"",
+            "[destinations.out]\nkind = \"email\"\nto = [\"ann@example.com\"]",
+        );
+    write(d, "reports.toml", &mail);
+    let (code, stderr) = send_test(d, NOW, NOW);
+    assert_eq!(code, 1, "{stderr}");
+    write(d, "reports.toml", &toml);
+    assert_eq!(send_test(d, "2026-11-03T12:00:05Z", NOW).0, 0);
 }
