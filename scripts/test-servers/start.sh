@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start real test servers on 127.0.0.1 for reportctl's integration tests.
 #
-#   scripts/test-servers/start.sh DIR [sshd|smtp|s3|postgres ...]   (default: all four)
+#   scripts/test-servers/start.sh DIR [sshd|smtp|s3|postgres|http ...]   (default: all five)
 #
 # Every server gets a free port on 127.0.0.1, lives under DIR/<name>/, and is
 # checked with a real client before this script returns. Its settings are
@@ -36,7 +36,7 @@ S3_BUCKET=reportctl-test
 PG_USER=reportctl
 PG_DB=reportctl_test
 
-usage() { echo "usage: $0 DIR [sshd|smtp|s3|postgres ...]" >&2; exit 2; }
+usage() { echo "usage: $0 DIR [sshd|smtp|s3|postgres|http ...]" >&2; exit 2; }
 msg() { echo "start.sh: $*" >&2; }
 
 [ $# -ge 1 ] || usage
@@ -49,9 +49,9 @@ case "$DIR" in
         exit 2 ;;
 esac
 SERVERS=("$@")
-[ ${#SERVERS[@]} -gt 0 ] || SERVERS=(sshd smtp s3 postgres)
+[ ${#SERVERS[@]} -gt 0 ] || SERVERS=(sshd smtp s3 postgres http)
 for s in "${SERVERS[@]}"; do
-    case "$s" in sshd|smtp|s3|postgres) ;; *) msg "unknown server: $s"; usage ;; esac
+    case "$s" in sshd|smtp|s3|postgres|http) ;; *) msg "unknown server: $s"; usage ;; esac
 done
 
 [ "$(id -u)" -eq 0 ] || { msg "must run as root"; exit 2; }
@@ -97,6 +97,18 @@ launch() {
 }
 
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# wait_ports_file NAME LOG FILE PID PROGRAM: until a server that binds its own ports
+# has written them to FILE (bounded wait); fails if PROGRAM exits first.
+wait_ports_file() {
+    local name="$1" log="$2" file="$3" pid="$4" program="$5" deadline
+    deadline=$((SECONDS + WAIT_SECS))
+    while [ ! -s "$file" ]; do
+        pid_alive "$pid" || fail "$name" "$log" "$program exited"
+        [ $SECONDS -lt $deadline ] || fail "$name" "$log" "no ports file within ${WAIT_SECS}s"
+        sleep 0.1
+    done
+}
 
 # set_env PREFIX_REGEX NAME=value...: replace the lines matching the prefix.
 set_env() {
@@ -282,14 +294,9 @@ start_smtp() {
         --user "$SMTP_USER" --password-env RCTL_SMTPD_PASSWORD \
         --maildir "$d/Maildir" --ports-file "$d/ports.env"
     STARTED+=(smtp)
-    local pid deadline
+    local pid
     pid="$(cat "$DIR/pids/smtp.pid")"
-    deadline=$((SECONDS + WAIT_SECS))
-    while [ ! -s "$d/ports.env" ]; do
-        pid_alive "$pid" || fail smtp "$log" "smtpd.py exited"
-        [ $SECONDS -lt $deadline ] || fail smtp "$log" "no ports file within ${WAIT_SECS}s"
-        sleep 0.1
-    done
+    wait_ports_file smtp "$log" "$d/ports.env" "$pid" smtpd.py
     local STARTTLS_PORT SMTPS_PORT PLAIN_PORT
     eval "$(grep -E '^(STARTTLS|SMTPS|PLAIN)_PORT=[0-9]+$' "$d/ports.env")"
     # Real client check of all three listeners.
@@ -453,6 +460,42 @@ EOF
     msg "postgres: ok on 127.0.0.1:$port (pid $(cat "$DIR/pids/postgres.pid"))"
 }
 
+# ---------------------------------------------------------------- http
+
+# The heartbeat receiver (HTTP, and HTTPS with a certificate from a CA made now):
+# every request recorded as a JSON line in DIR/http/requests.jsonl.
+start_http() {
+    local d="$DIR/http" log="$DIR/http/httpd.log"
+    mkdir -p "$d"
+    chmod 700 "$d"
+    : >"$log"
+    : >"$d/requests.jsonl"
+    rm -f "$d/ports.env"
+    make_smtp_certs "$d" || fail http "" "openssl could not make the certificates"
+    launch http "$log" "$PY" "$SCRIPT_DIR/httpd.py" --host 127.0.0.1 \
+        --requests "$d/requests.jsonl" --ports-file "$d/ports.env" \
+        --cert "$d/cert.pem" --key "$d/key.pem"
+    STARTED+=(http)
+    local pid
+    pid="$(cat "$DIR/pids/http.pid")"
+    wait_ports_file http "$log" "$d/ports.env" "$pid" httpd.py
+    local HTTP_PORT HTTPS_PORT
+    eval "$(grep -E '^HTTPS?_PORT=[0-9]+$' "$d/ports.env")"
+    # Real client check; the check's own request is then cleared from the record.
+    curl -fsS --max-time 10 -d check "http://127.0.0.1:$HTTP_PORT/start-check" >>"$log" 2>&1 \
+        || fail http "$log" "HTTP client check failed (port $HTTP_PORT)"
+    curl -fsS --max-time 10 --cacert "$d/ca.pem" -d check "https://127.0.0.1:$HTTPS_PORT/start-check" >>"$log" 2>&1 \
+        || fail http "$log" "HTTPS client check failed (port $HTTPS_PORT)"
+    grep -q '"path": "/start-check"' "$d/requests.jsonl" || fail http "$log" "the check request was not recorded"
+    : >"$d/requests.jsonl"
+    set_env 'RCTL_TEST_HTTPS?_' \
+        "RCTL_TEST_HTTP_URL=http://127.0.0.1:$HTTP_PORT" \
+        "RCTL_TEST_HTTPS_URL=https://127.0.0.1:$HTTPS_PORT" \
+        "RCTL_TEST_HTTP_CA=$d/ca.pem" \
+        "RCTL_TEST_HTTP_REQUESTS=$d/requests.jsonl"
+    msg "http: ok on 127.0.0.1 http:$HTTP_PORT https:$HTTPS_PORT (pid $pid)"
+}
+
 # ---------------------------------------------------------------- main
 
 set_env 'RCTL_TEST_TOOLS=|RCTL_TEST_PYTHON=|RCTL_TEST_AWS=|RCTL_TEST_PROMTOOL=' \
@@ -471,6 +514,7 @@ for s in "${SERVERS[@]}"; do
         smtp) start_smtp ;;
         s3) start_s3 ;;
         postgres) start_postgres ;;
+        http) start_http ;;
     esac
 done
 msg "all started; settings in $DIR/servers.env"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stop the test servers started under DIR by start.sh.
 #
-#   scripts/test-servers/stop.sh DIR [sshd|smtp|s3|postgres ...]   (default: all)
+#   scripts/test-servers/stop.sh DIR [sshd|smtp|s3|postgres|http ...]   (default: all)
 #
 # Tolerant of servers that were never started or are already dead. Only
 # processes whose PID is recorded under DIR (and whose command line still
@@ -13,12 +13,12 @@ set -uo pipefail
 
 PG_BIN=/usr/lib/postgresql/15/bin
 
-[ $# -ge 1 ] || { echo "usage: $0 DIR [sshd|smtp|s3|postgres ...]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 DIR [sshd|smtp|s3|postgres|http ...]" >&2; exit 2; }
 [ -d "$1" ] || exit 0
 DIR="$(cd "$1" && pwd -P)"
 shift
 SERVERS=("$@")
-[ ${#SERVERS[@]} -gt 0 ] || SERVERS=(sshd smtp s3 postgres)
+[ ${#SERVERS[@]} -gt 0 ] || SERVERS=(sshd smtp s3 postgres http)
 
 msg() { echo "stop.sh: $*" >&2; }
 RC=0
@@ -118,6 +118,7 @@ for s in "${SERVERS[@]}"; do
         sshd) stop_simple sshd /usr/sbin/sshd; remove_sshd_user ;;
         smtp) stop_simple smtp smtpd.py ;;
         s3) stop_simple s3 s3s-fs ;;
+        http) stop_simple http httpd.py ;;
         postgres) stop_postgres ;;
         *) msg "unknown server: $s"; RC=2 ;;
     esac

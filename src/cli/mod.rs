@@ -141,9 +141,12 @@ pub enum Command {
     /// Deliver a report's latest window now, as a test (at most once a minute).
     ///
     /// Generates the window of the report's latest slot at or before --now and delivers
-    /// it to all its destinations, recorded in the ledger as a test run. Limited to one
-    /// call per report per minute: a call within a minute of the last one exits 75 and
-    /// says when to retry.
+    /// it to all its destinations, recorded in the ledger as a test run: its file names
+    /// start with TEST_ and its mail subjects with [TEST]. Limited to one test per report
+    /// per minute by the machine's clock (not --now): a call within a minute of the last
+    /// test exits 75 and says when to retry, without starting the minute again. A test
+    /// that no destination accepted (a wrong port, a bad query) does not use up the
+    /// minute.
     SendTest(SendTestArgs),
 
     /// List the configured destinations, by type and id.

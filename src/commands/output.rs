@@ -7,6 +7,8 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::engine::summary::local;
+pub use crate::engine::summary::summary;
 use crate::ledger::{FileRecord, ReceiptRecord, RunRecord, RunStatus};
 
 #[derive(Serialize)]
@@ -46,11 +48,6 @@ pub fn rfc3339(t: &DateTime<Tz>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
-fn local(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .to_rfc3339_opts(SecondsFormat::Secs, false)
-}
-
 fn utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -84,38 +81,6 @@ pub fn view<'a>(run: &'a RunRecord, tz: Tz) -> RunView<'a> {
 
 pub fn json(run: &RunRecord, tz: Tz) -> String {
     serde_json::to_string(&view(run, tz)).expect("a run serializes")
-}
-
-/// `Daily Views 2026-11-25T06:00:00-05:00: completed, 3 rows in 1 file, delivered to local`.
-pub fn summary(run: &RunRecord, tz: Tz) -> String {
-    let rows: u64 = run.files.iter().map(|f| f.rows).sum();
-    let mut s = format!(
-        "{} {} [{}]: {}",
-        run.report,
-        local(run.run_at, tz),
-        run.token,
-        run.status
-    );
-    if !run.files.is_empty() {
-        s.push_str(&format!(
-            ", {} in {}",
-            crate::ui::count(rows, "row", "rows"),
-            crate::ui::count(run.files.len() as u64, "file", "files")
-        ));
-    }
-    let delivered: Vec<_> = run
-        .receipts
-        .iter()
-        .filter(|r| r.status == crate::ledger::ReceiptStatus::Delivered)
-        .map(|r| r.destination.as_str())
-        .collect();
-    if !delivered.is_empty() {
-        s.push_str(&format!(", delivered to {}", delivered.join(", ")));
-    }
-    if !run.detail.is_empty() {
-        s.push_str(&format!(": {}", run.detail));
-    }
-    s
 }
 
 /// Shows a run that has ended: its JSON line on `out` with `--json`, and its summary on

@@ -66,6 +66,8 @@ pub struct Settings {
     pub notify_on: NotifyOn,
     /// Where `run-due` writes its Prometheus metrics (`metrics_file`), if anywhere.
     pub metrics_file: Option<PathBuf>,
+    /// Heartbeat pings of every report that has no `ping_url` of its own.
+    pub ping_url: Option<Secret>,
 }
 
 /// When a report's notify mail is sent: after every scheduled run, or only after one
@@ -325,6 +327,9 @@ pub struct Report {
     pub destinations: Vec<String>,
     pub notify: Vec<String>,
     pub notify_on: NotifyOn,
+    /// Heartbeat pings (healthchecks.io convention): the report's own, else the
+    /// settings'.
+    pub ping_url: Option<Secret>,
     pub timezone: Tz,
     pub status: Status,
     pub schedule: Schedule,

@@ -19,6 +19,9 @@ use crate::render::naming::content_type;
 use crate::schedule::Window;
 use crate::template::{Template, MAIL_VARS};
 
+/// What a `send-test` run's mail subject starts with.
+pub const TEST_SUBJECT: &str = "[TEST] ";
+
 pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
     let server = server_of(dest, d)?;
     let facts = Facts {
@@ -30,6 +33,11 @@ pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
         status: "completed",
     };
     let subject = facts.fill(&dest.subject);
+    let subject = if d.test {
+        format!("{TEST_SUBJECT}{subject}")
+    } else {
+        subject
+    };
     let mut body = facts.fill(&dest.body);
     if body.trim().is_empty() {
         body = facts.render(DEFAULT_BODY)?;

@@ -38,6 +38,8 @@ pub struct Delivery<'a> {
     /// The destinations of this run that have the files already (in this attempt or an
     /// earlier one): a mail too large for its attachments links to an S3 one of them.
     pub delivered: &'a [String],
+    /// A `send-test` run: mail subjects start with `[TEST] `.
+    pub test: bool,
 }
 
 /// A successful delivery: a short description, and links when the destination gives

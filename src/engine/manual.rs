@@ -127,6 +127,7 @@ impl Local<'_> {
             window: &self.window,
             run: self.now.with_timezone(&self.report.timezone).naive_local(),
             token: &self.token,
+            test: false,
         }
     }
 
@@ -174,6 +175,7 @@ impl Local<'_> {
             spool: &spool,
             files: &files,
             delivered: &[],
+            test: false,
         };
         let result = deliver::directory::deliver(&dest, &delivery);
         let _ = spool::remove(self.config, &format!("local-{}", self.token));

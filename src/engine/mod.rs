@@ -6,6 +6,8 @@
 //! - `runner`: one claimed run end to end: plan → source → render → deliver → ledger;
 //! - `lease`: keeping a claim alive while a run works;
 //! - `notify`: the mail after a scheduled run;
+//! - `ping`: heartbeat pings of scheduled runs (`ping_url`);
+//! - `summary`: a run in one line;
 //! - `spool`: the run directories (creation, intact check, tidying, pruning);
 //! - `housekeeping`: pruning after the runs (destinations, spool);
 //! - `watch`: what `check` says about each report's latest slots;
@@ -19,10 +21,12 @@ mod housekeeping;
 pub mod lease;
 pub mod manual;
 pub mod notify;
+pub mod ping;
 pub mod redo;
 pub mod runner;
 pub mod scheduled;
 pub mod spool;
+pub mod summary;
 pub mod token;
 pub mod watch;
 

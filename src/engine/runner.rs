@@ -21,7 +21,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::lease::LeaseKeeper;
-use super::{notify, spool};
+use super::{notify, ping, spool};
 use crate::config::{Config, NotifyOn, Report};
 use crate::deliver::{self, Delivery};
 use crate::ledger::{
@@ -51,6 +51,7 @@ impl Runner<'_> {
     /// Executes `run`, which this process has claimed. Returns the run as recorded.
     pub fn execute(&mut self, report: &Report, run: RunRecord) -> Result<RunRecord> {
         let keeper = LeaseKeeper::start(self.config, &run.token, self.claim);
+        ping::started(report, &run);
         // 1. plan: what the run covers, as recorded.
         let window = Window::in_zone(run.window_from, run.window_to, report.timezone);
         ui::debug(format!(
@@ -98,6 +99,7 @@ impl Runner<'_> {
             window,
             run: run.run_at.with_timezone(&report.timezone).naive_local(),
             token: &run.token,
+            test: run.kind == RunKind::Test,
         };
         match generate(&job, &spool, self.progress) {
             Ok(files) => {
@@ -155,6 +157,7 @@ impl Runner<'_> {
                 spool,
                 files,
                 delivered: &delivered,
+                test: run.kind == RunKind::Test,
             };
             // Server messages may repeat a secret: redacted before anything records them.
             let (status, detail, new_links) = match deliver::deliver(dest, &delivery) {
@@ -240,6 +243,7 @@ impl Runner<'_> {
                 run.token
             ));
         }
+        ping::finished(report, &done);
         Ok(done)
     }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::due::{self, Due};
 use super::runner::Runner;
-use super::{housekeeping, notify, spool};
+use super::{housekeeping, notify, ping, spool};
 use crate::config::{Config, Report};
 use crate::ledger::{Claim, Ledger, NewRun, RunRecord, RunStatus};
 use crate::progress::Progress;
@@ -110,6 +110,7 @@ fn report_skipped(
     eprintln!("reportctl: error: {message}");
     if let Some(run) = ledger.get(&last.token)? {
         notify_given_up(config, report, &run, &message);
+        ping::finished(report, &run);
     }
     Ok(())
 }
@@ -124,6 +125,7 @@ fn tidy_given_up(config: &Config, report: &Report, run: &RunRecord) {
         ));
     }
     notify_given_up(config, report, run, &run.detail);
+    ping::finished(report, run);
 }
 
 /// The notify mail for slots given up outside a run (a dead process, catch-up); one

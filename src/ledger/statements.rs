@@ -161,9 +161,14 @@ impl<B: Backend> Store for B {
         wall: DateTime<Utc>,
         interval: Duration,
     ) -> Result<std::result::Result<(), DateTime<Utc>>> {
+        // A failed test that no destination accepted (a wrong port, a bad query)
+        // released its window: it does not count.
         let last_test = format!(
-            "SELECT max(created_at COLLATE \"C\") FROM runs WHERE report = $1 AND kind = '{}'",
-            RunKind::Test
+            "SELECT max(created_at COLLATE \"C\") FROM runs WHERE report = $1 AND kind = '{}'
+               AND NOT (status = '{Failed}' AND NOT EXISTS (SELECT 1 FROM receipts r
+                 WHERE r.token = runs.token AND r.status = '{}'))",
+            RunKind::Test,
+            ReceiptStatus::Delivered
         );
         self.write(|db| {
             B::lock_send_tests(db, &run.report)?;

@@ -29,12 +29,15 @@ pub struct RenderJob<'a> {
     /// When the run is for, local to the report.
     pub run: NaiveDateTime,
     pub token: &'a str,
+    /// A `send-test` run: its file names start with `TEST_`.
+    pub test: bool,
 }
 
 impl RenderJob<'_> {
     /// The uncompressed file name of one output.
     pub fn csv_name(&self, kind: &str) -> Result<String> {
-        self.report
+        let name = self
+            .report
             .file_name
             .render(&NameValues {
                 kind,
@@ -45,7 +48,14 @@ impl RenderJob<'_> {
                 token: self.token,
                 date_format: &self.report.date_format,
             })
-            .map_err(|e| anyhow::anyhow!("report \"{}\": {e}", self.report.name))
+            .and_then(|n| {
+                if self.test {
+                    naming::test_name(&n)
+                } else {
+                    Ok(n)
+                }
+            });
+        name.map_err(|e| anyhow::anyhow!("report \"{}\": {e}", self.report.name))
     }
 }
 

@@ -71,6 +71,18 @@ impl FileNameTemplate {
     }
 }
 
+/// What a `send-test` run puts before each file name, so that nobody takes its files
+/// for a scheduled run's.
+pub const TEST_PREFIX: &str = "TEST_";
+
+/// The name of a file of a `send-test` run: `TEST_` and the name, checked again (the
+/// prefix may make it too long).
+pub fn test_name(name: &str) -> Result<String, String> {
+    let marked = format!("{TEST_PREFIX}{name}");
+    check_file_name(&marked)?;
+    Ok(marked)
+}
+
 /// The last line of defence: a rendered name is one plain file name.
 pub fn check_file_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
@@ -233,6 +245,17 @@ mod tests {
         assert!(check_date_format("%Q")
             .unwrap_err()
             .contains("not a valid strftime"));
+    }
+
+    #[test]
+    fn test_runs_are_marked() {
+        assert_eq!(
+            test_name("VIEWS_x_1_2.csv").unwrap(),
+            "TEST_VIEWS_x_1_2.csv"
+        );
+        assert!(test_name(&"x".repeat(251))
+            .unwrap_err()
+            .contains("256 bytes"));
     }
 
     #[test]

@@ -66,7 +66,7 @@ fn run_send_test_and_cancel_say_what_they_did() {
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
         (
             0,
-            "wrote D_Daily_20261101_20261101.csv: 2 rows, 79 bytes\ndelivered to out: 1 file in out\n",
+            "wrote TEST_D_Daily_20261101_20261101.csv: 2 rows, 79 bytes\ndelivered to out: 1 file in out\n",
             ""
         )
     );

@@ -12,7 +12,7 @@ mod report;
 mod schedule;
 mod serve;
 mod settings;
-pub use settings::machine_zone;
+pub use settings::{check_ping_url, machine_zone};
 mod smtp;
 mod source;
 mod spool;

@@ -82,6 +82,9 @@ impl Checker<'_> {
             &NotifyOn::CHOICES,
             defaults.settings.notify_on,
         );
+        let ping_url = self
+            .ping_url(&raw.ping_url, s)
+            .or_else(|| defaults.settings.ping_url.clone());
         let status = self.word(
             &raw.status,
             s,
@@ -114,6 +117,7 @@ impl Checker<'_> {
             destinations: dests,
             notify,
             notify_on,
+            ping_url,
             timezone: timezone?,
             status,
             schedule: schedule?,

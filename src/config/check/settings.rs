@@ -15,6 +15,7 @@ use crate::config::names::{
 };
 use crate::config::pgurl::{is_postgres_url, split_ssl_params, url_has_password};
 use crate::config::raw::RawSettings;
+use crate::config::secret::Secret;
 
 impl Checker<'_> {
     /// libpq's `sslmode` and `sslrootcert` in a PostgreSQL ledger's URL.
@@ -113,6 +114,7 @@ impl Checker<'_> {
         let (max_attempts, retry_delay, delivery_retries, delivery_backoff) = self.retries(&raw, s);
         let smtp = raw.smtp.as_ref().and_then(|m| self.smtp(m, s, "smtp"));
         let (check_grace, notify_on, metrics_file) = self.watching(&raw, s);
+        let ping_url = self.ping_url(&raw.ping_url, s);
         let file_name = self.file_name(&raw.file_name, s, "file_name");
         let date_format = self.date_format(&raw.date_format, s, "date_format");
         Defaults {
@@ -133,6 +135,7 @@ impl Checker<'_> {
                 check_grace,
                 notify_on,
                 metrics_file,
+                ping_url,
             },
             file_name: file_name.unwrap_or_else(|| {
                 FileNameTemplate::parse(DEFAULT_TEMPLATE).expect("default template")
@@ -206,6 +209,29 @@ impl Checker<'_> {
             Some(self.path(v.get_ref()))
         });
         (grace, notify_on, metrics_file)
+    }
+
+    /// `ping_url`: a URL (checked now), or a secret reference holding one (checked when
+    /// read, before each ping).
+    pub(super) fn ping_url(
+        &mut self,
+        v: &Option<Spanned<toml::Value>>,
+        s: &Subject,
+    ) -> Option<Secret> {
+        let value = v.as_ref()?;
+        let toml::Value::String(url) = value.get_ref() else {
+            return self.secret(v, s, "ping_url");
+        };
+        if let Err(e) = check_ping_url(url) {
+            self.err(
+                value.span(),
+                s,
+                "ping_url",
+                format!("{e}; expected a URL such as \"https://hc-ping.com/<uuid>\", or {{ env = \"NAME\" }} holding one"),
+            );
+            return None;
+        }
+        Some(Secret::Plain(url.clone()))
     }
 
     pub(super) fn file_name(
@@ -282,6 +308,24 @@ fn zone_from_tz(tz: Option<&str>, system: impl Fn() -> Tz) -> (Tz, Option<String
     }
 }
 
+/// A ping URL: http or https, with a host, no user or password in it.
+pub fn check_ping_url(s: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "a ping URL is http:// or https://, not {}://",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("the ping URL has no host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the ping URL holds a user or password; healthchecks-style URLs carry their key in the path".into());
+    }
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,5 +344,20 @@ mod tests {
             zone_from_tz(Some("Mars/Base"), sys),
             (sys(), Some("Mars/Base".to_string()))
         );
+    }
+
+    #[test]
+    fn ping_urls_are_checked() {
+        assert!(check_ping_url("https://hc-ping.com/abc").is_ok());
+        assert!(check_ping_url("http://127.0.0.1:8000/x/y").is_ok());
+        assert!(check_ping_url("ftp://h/x")
+            .unwrap_err()
+            .contains("not ftp://"));
+        assert!(check_ping_url("hc-ping.com/abc")
+            .unwrap_err()
+            .starts_with("not a URL"));
+        assert!(check_ping_url("https://u:p@h/x")
+            .unwrap_err()
+            .contains("user or password"));
     }
 }

@@ -81,6 +81,9 @@ pub struct RawSettings {
     pub check_grace_minutes: Option<S<Int>>,
     #[schemars(with = "Option<String>")]
     pub notify_on: Option<S<String>>,
+    /// A URL, or a secret reference holding one.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub ping_url: Option<S<toml::Value>>,
     #[schemars(with = "Option<String>")]
     pub metrics_file: Option<S<String>>,
     #[schemars(with = "Option<String>")]
@@ -217,6 +220,9 @@ pub struct RawReport {
     pub notify: Option<S<Vec<S<String>>>>,
     #[schemars(with = "Option<String>")]
     pub notify_on: Option<S<String>>,
+    /// A URL, or a secret reference holding one.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub ping_url: Option<S<toml::Value>>,
     #[schemars(with = "Option<String>")]
     pub timezone: Option<S<String>>,
     #[schemars(with = "Option<String>")]

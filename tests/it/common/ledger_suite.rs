@@ -404,6 +404,45 @@ pub fn send_test_rate_limit(open: Open<'_>) {
         (RunKind::Test, RunStatus::Running, 1)
     );
     assert!(l.get("t2").unwrap().is_none());
+    // A test that failed with nothing delivered releases the minute; one that a
+    // destination accepted keeps it.
+    let failed = |detail: &str| Finish::Failed {
+        detail: detail.into(),
+        retry_at: None,
+    };
+    let at = wall + Dur::seconds(70);
+    l.set_receipt(
+        "t3",
+        "me",
+        "sftp",
+        ReceiptStatus::Failed,
+        "refused",
+        &[],
+        at,
+    )
+    .unwrap();
+    l.finish("t3", "me", &failed("refused"), at).unwrap();
+    assert_eq!(
+        l.insert_test(&test("t4"), &claim("me"), at, minute)
+            .unwrap(),
+        Ok(())
+    );
+    l.set_receipt(
+        "t4",
+        "me",
+        "dir",
+        ReceiptStatus::Delivered,
+        "1 file",
+        &[],
+        at,
+    )
+    .unwrap();
+    l.finish("t4", "me", &failed("sftp refused"), at).unwrap();
+    assert_eq!(
+        l.insert_test(&test("t5"), &claim("me"), at + Dur::seconds(1), minute)
+            .unwrap(),
+        Err(at)
+    );
 }
 
 pub fn delivered_files_for_pruning(open: Open<'_>) {

@@ -22,6 +22,7 @@ fn start_name(server: &str) -> &'static str {
         "SFTP" => "sshd",
         "SMTP" => "smtp",
         "S3" => "s3",
+        "HTTP" => "http",
         _ => "postgres",
     }
 }
