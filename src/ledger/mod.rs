@@ -22,6 +22,7 @@ mod attention;
 mod ops;
 pub mod postgres;
 mod records;
+mod retention;
 pub mod schema;
 mod sql;
 pub mod sqlite;
@@ -342,6 +343,11 @@ pub trait Store: Operations + Send {
 
     /// The most recent runs, newest first.
     fn history(&mut self, report: Option<&str>, limit: usize) -> Result<Vec<RunRecord>>;
+
+    /// Deletes at most `limit` finished runs recorded and last changed before `before`
+    /// (with their files, receipts and links) that nothing needs any more (see
+    /// `retention.rs`), in one transaction; returns how many went.
+    fn prune_runs(&mut self, before: DateTime<Utc>, limit: usize) -> Result<u64>;
 
     /// Files delivered to `destination` before `before` (wall clock), with when.
     fn delivered_files(

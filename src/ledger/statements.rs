@@ -381,6 +381,10 @@ impl<B: Backend> Store for B {
         })
     }
 
+    fn prune_runs(&mut self, before: DateTime<Utc>, limit: usize) -> Result<u64> {
+        self.write(|db| super::retention::prune_batch(db, OPEN, before, limit))
+    }
+
     fn delivered_files(
         &mut self,
         destination: &str,

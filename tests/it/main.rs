@@ -35,6 +35,7 @@ mod regress_config;
 mod regress_ledger;
 mod regress_perf;
 mod regress_spool;
+mod retention;
 mod retry;
 mod run_due;
 mod schema;
