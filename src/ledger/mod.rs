@@ -269,6 +269,10 @@ pub trait Store: Operations + Send {
     /// Records scheduled runs; a token already recorded is left as it is.
     fn enqueue(&mut self, runs: &[NewRun], wall: DateTime<Utc>) -> Result<()>;
 
+    /// Records scheduled runs already settled `by` (slots skipped while their report
+    /// was paused: they need no attention); a token already recorded is left as it is.
+    fn enqueue_settled(&mut self, runs: &[NewRun], by: &str, wall: DateTime<Utc>) -> Result<()>;
+
     /// Records a manual or test run, already claimed by `claim`.
     fn insert_claimed(&mut self, run: &NewRun, claim: &Claim, wall: DateTime<Utc>) -> Result<()>;
 

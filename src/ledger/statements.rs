@@ -117,6 +117,18 @@ impl<B: Backend> Store for B {
         })
     }
 
+    fn enqueue_settled(&mut self, runs: &[NewRun], by: &str, wall: DateTime<Utc>) -> Result<()> {
+        let settle = "UPDATE runs SET settled_at = $2, settled_by = $3 WHERE token = $1";
+        self.write(|db| {
+            for run in runs {
+                if insert_run(db, run, wall)? == 1 {
+                    db.execute(settle, &[(&run.token).into(), ts(wall).into(), by.into()])?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn insert_claimed(&mut self, run: &NewRun, claim: &Claim, wall: DateTime<Utc>) -> Result<()> {
         self.write(|db| insert_claimed(db, run, claim, wall))
     }

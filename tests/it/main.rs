@@ -25,6 +25,7 @@ mod man;
 mod multihost;
 mod output;
 mod packaging;
+mod pause;
 mod postgres_ledger;
 mod postgres_source;
 mod promises_io;

@@ -62,6 +62,7 @@ pub fn run_all(open: Open<'_>) {
     skipped_slots_are_settled_together_and_not_by_their_catch_up(open);
     retry_claims_again_and_resend_is_a_run_of_its_own(open);
     retention_prunes_only_what_nothing_needs(open);
+    slots_skipped_while_paused_are_settled_at_once(open);
 }
 
 pub fn first_seen_is_recorded_once(open: Open<'_>) {
@@ -865,4 +866,30 @@ pub fn retention_prunes_only_what_nothing_needs(open: Open<'_>) {
     l.ack(&young.token, "acknowledged", wall).unwrap();
     assert_eq!(l.prune_runs(before, 10).unwrap(), 0);
     assert!(!gone(&mut l, &young), "the latest run and slot are kept");
+}
+
+/// Slots recorded while their report was paused are skipped and settled in the same
+/// transaction: they never need attention, and they move the report's latest slot.
+pub fn slots_skipped_while_paused_are_settled_at_once(open: Open<'_>) {
+    let mut l = open();
+    let wall = t(WALL);
+    let mut runs: Vec<NewRun> = ["2026-11-21", "2026-11-22"]
+        .iter()
+        .map(|d| slot("paused", &format!("{d}T06:00:00Z")))
+        .collect();
+    for r in &mut runs {
+        r.status = RunStatus::Skipped;
+        r.detail = "paused".into();
+    }
+    l.first_seen("paused", Some(wall - Dur::days(3))).unwrap();
+    l.enqueue_settled(&runs, "paused", wall).unwrap();
+    l.enqueue_settled(&runs, "again", wall).unwrap();
+    assert!(attention(&mut l, "paused").is_empty());
+    let run = l.get(&runs[1].token).unwrap().unwrap();
+    assert_eq!(
+        (run.status, run.settled_by.as_deref()),
+        (RunStatus::Skipped, Some("paused"))
+    );
+    let state = l.report_states(&["paused"]).unwrap().pop().unwrap();
+    assert_eq!(state.last_slot, Some(runs[1].run_at));
 }
