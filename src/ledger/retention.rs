@@ -10,8 +10,8 @@ use super::attention::ATTENTION;
 use super::sql::Sql;
 use super::*;
 
-/// The tokens of up to `$2` runs recorded and last changed before `$1` that may go,
-/// oldest first; `open` is the condition of a run still owed (`statements::OPEN`).
+/// The tokens of up to `$2` runs recorded and last changed before `$1` that may go, in
+/// no particular order (an order would make each batch weigh every old run, not `$2`); `open` is the condition of a run still owed (`statements::OPEN`).
 /// Unqualified columns are those of `r`.
 fn prunable(open: &str) -> String {
     format!(
@@ -22,7 +22,6 @@ fn prunable(open: &str) -> String {
                  OR r.slot_at COLLATE \"C\" < (SELECT last_slot FROM reports WHERE name = r.report))
             AND EXISTS (SELECT 1 FROM runs later WHERE later.report = r.report
                           AND later.run_at COLLATE \"C\" > r.run_at COLLATE \"C\")
-          ORDER BY r.created_at COLLATE \"C\", r.token COLLATE \"C\"
           LIMIT $2"
     )
 }
@@ -41,18 +40,17 @@ pub(super) fn prune_batch(
         .iter()
         .map(|r| r.text(0))
         .collect::<Result<_>>()?;
-    let mut removed = 0;
-    for token in &tokens {
-        for table in ["files", "receipts", "links"] {
-            db.execute(
-                &format!("DELETE FROM {table} WHERE token = $1"),
-                &[token.as_str().into()],
-            )?;
-        }
-        removed += db.execute(
-            "DELETE FROM runs WHERE token = $1",
-            &[token.as_str().into()],
-        )?;
+    if tokens.is_empty() {
+        return Ok(0);
     }
+    // One statement per table for the whole batch: `token IN ($1, …, $n)`.
+    let list: Vec<String> = (1..=tokens.len()).map(|i| format!("${i}")).collect();
+    let args: Vec<_> = tokens.iter().map(|t| t.into()).collect();
+    for table in ["files", "receipts", "links"] {
+        let sql = format!("DELETE FROM {table} WHERE token IN ({})", list.join(", "));
+        db.execute(&sql, &args)?;
+    }
+    let sql = format!("DELETE FROM runs WHERE token IN ({})", list.join(", "));
+    let removed = db.execute(&sql, &args)?;
     Ok(removed)
 }
