@@ -323,3 +323,18 @@ paused  Daily   -     -      status = \"draft\": its slots are not run
         "{check:?}"
     );
 }
+
+#[test]
+fn an_unknown_report_is_a_usage_error_and_nothing_is_written() {
+    let dir = workspace(CONFIG);
+    let d = dir.path();
+    let out = run_at(d, &night(2), &["pause", "Weekly"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("reportctl: error: no report named \"Weekly\" in reports.toml"),
+        "{out:?}"
+    );
+    assert_eq!(read(&d.join("reports.toml")), CONFIG);
+    assert!(!d.join(".reportctl").exists(), "no ledger made");
+}
