@@ -43,11 +43,17 @@ _reportctl() {
             reportctl,list)
                 cmd="reportctl__subcmd__list"
                 ;;
+            reportctl,pause)
+                cmd="reportctl__subcmd__pause"
+                ;;
             reportctl,plan)
                 cmd="reportctl__subcmd__plan"
                 ;;
             reportctl,resend)
                 cmd="reportctl__subcmd__resend"
+                ;;
+            reportctl,resume)
+                cmd="reportctl__subcmd__resume"
                 ;;
             reportctl,retry)
                 cmd="reportctl__subcmd__retry"
@@ -97,11 +103,17 @@ _reportctl() {
             reportctl__subcmd__help,list)
                 cmd="reportctl__subcmd__help__subcmd__list"
                 ;;
+            reportctl__subcmd__help,pause)
+                cmd="reportctl__subcmd__help__subcmd__pause"
+                ;;
             reportctl__subcmd__help,plan)
                 cmd="reportctl__subcmd__help__subcmd__plan"
                 ;;
             reportctl__subcmd__help,resend)
                 cmd="reportctl__subcmd__help__subcmd__resend"
+                ;;
+            reportctl__subcmd__help,resume)
+                cmd="reportctl__subcmd__help__subcmd__resume"
                 ;;
             reportctl__subcmd__help,retry)
                 cmd="reportctl__subcmd__help__subcmd__retry"
@@ -131,7 +143,7 @@ _reportctl() {
 
     case "${cmd}" in
         reportctl)
-            opts="-c -v -q -h -V --config --verbose --quiet --json --help --version validate list plan run run-due history status cancel send-test destinations serve init check retry resend ack completions help"
+            opts="-c -v -q -h -V --config --verbose --quiet --json --help --version validate list plan run run-due history status cancel send-test destinations serve init check retry resend ack pause resume completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -267,7 +279,7 @@ _reportctl() {
             return 0
             ;;
         reportctl__subcmd__help)
-            opts="validate list plan run run-due history status cancel send-test destinations serve init check retry resend ack completions help"
+            opts="validate list plan run run-due history status cancel send-test destinations serve init check retry resend ack pause resume completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -406,6 +418,20 @@ _reportctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        reportctl__subcmd__help__subcmd__pause)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         reportctl__subcmd__help__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -421,6 +447,20 @@ _reportctl() {
             return 0
             ;;
         reportctl__subcmd__help__subcmd__resend)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        reportctl__subcmd__help__subcmd__resume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -634,6 +674,28 @@ _reportctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        reportctl__subcmd__pause)
+            opts="-c -v -q -h -V --config --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         reportctl__subcmd__plan)
             opts="-c -v -q -h -V --now --count --config --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -675,6 +737,28 @@ _reportctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        reportctl__subcmd__resume)
+            opts="-c -v -q -h -V --config --verbose --quiet --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -221,6 +221,29 @@ pub enum Command {
         token: String,
     },
 
+    /// Pause a report: set `status = "draft"` in the file that defines it.
+    ///
+    /// Only that line of the file changes (comments and layout are kept); the file is
+    /// not written if it changed meanwhile (exit 1). Slots that fall while the report
+    /// is paused are recorded as skipped (paused) and never sent: `resume` sends only
+    /// the slots after it. Slots due before the pause are owed and sent on resume.
+    #[command(after_help = PAUSE_EXAMPLES)]
+    Pause {
+        /// The report's name.
+        report: String,
+    },
+
+    /// Resume a paused report: set `status = "active"` in the file that defines it.
+    ///
+    /// The slots that fell while it was paused are recorded as skipped (paused) and not
+    /// sent; the next slot runs as usual. Only the status line changes; the file is not
+    /// written if it changed meanwhile (exit 1).
+    #[command(after_help = PAUSE_EXAMPLES)]
+    Resume {
+        /// The report's name.
+        report: String,
+    },
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -350,6 +373,12 @@ Examples:
   reportctl check
   reportctl check \"Daily Views\" --grace 60
   reportctl --json check";
+
+const PAUSE_EXAMPLES: &str = "\
+Examples:
+  reportctl pause \"Daily sales\"      no more sends until resumed
+  reportctl resume \"Daily sales\"     from the next slot on; none of the paused ones
+  reportctl history \"Daily sales\"    the slots skipped while paused";
 
 const RETRY_EXAMPLES: &str = "\
 Examples:

@@ -9,6 +9,7 @@ mod history;
 mod init;
 mod list;
 mod output;
+mod pause;
 mod plan;
 mod retry;
 mod run;
@@ -46,6 +47,8 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Retry { token } => retry::retry(cli, token),
         Command::Resend(args) => retry::resend(cli, args),
         Command::Ack { token } => retry::ack(cli, token),
+        Command::Pause { report } => pause::pause(cli, report),
+        Command::Resume { report } => pause::resume(cli, report),
         Command::Init(args) => init::run(cli, args),
         Command::Serve(args) => serve::run(cli, args),
         Command::Completions { shell } => {

@@ -47,6 +47,9 @@ const fn port(default: i64) -> Limit {
 }
 
 // ----- [settings] -----
+/// 400 days: a year of history and a month to spare, for year-on-year questions; 0
+/// keeps every run.
+pub const KEEP_RUNS_DAYS: Limit = limit(0, 36_600, 400, " days");
 pub const SPOOL_KEEP_DAYS: Limit = limit(1, 3660, 7, " days");
 pub const MAX_RANGE_DAYS: Limit = limit(1, 3660, 90, " days");
 pub const CATCH_UP: Limit = limit(1, 1000, 24, " slots");

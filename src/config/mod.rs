@@ -10,6 +10,7 @@
 pub mod check;
 pub mod databases;
 pub mod diag;
+pub mod edit;
 pub mod limits;
 pub mod model;
 pub mod names;

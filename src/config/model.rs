@@ -45,6 +45,9 @@ pub struct Settings {
     /// How long the spooled files of a run that was given up (or run locally) stay
     /// for a retry by hand.
     pub spool_keep_days: u32,
+    /// How long `run-due` keeps finished runs in the ledger (0: for ever); see
+    /// `engine::housekeeping` for the runs it never prunes.
+    pub keep_runs_days: u32,
     pub max_range_days: u32,
     /// How many missed slots of one report `run-due` catches up at most.
     pub catch_up: u32,

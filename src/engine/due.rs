@@ -7,6 +7,13 @@
 //! new slots are due at once (after downtime), only the latest `catch_up` are queued;
 //! the older ones are recorded as `skipped`, with a message saying how to run them by
 //! hand: never dropped silently.
+//!
+//! A paused report (`status = "draft"`) runs nothing, but once `run-due` has seen it, the
+//! slots that fall while it is paused are recorded as `skipped` with a detail saying
+//! so, settled at once (`check` shows the report as paused, never as critical): on
+//! resume, only slots that fall after the pause are sent. The pause starts when the
+//! `pause` command or the first `run-due` sees the report as draft, and ends when the
+//! `resume` command or the first `run-due` sees it active again (`record_due`).
 
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
@@ -119,6 +126,14 @@ pub fn states(config: &Config, ledger: &mut Ledger) -> Result<Vec<ReportState>> 
     ledger.report_states(&names)
 }
 
+/// What the ledger holds about `report` (see `states`).
+fn state(ledger: &mut Ledger, report: &Report) -> Result<ReportState> {
+    Ok(ledger
+        .report_states(&[report.name.as_str()])?
+        .pop()
+        .expect("one state per report"))
+}
+
 /// The new slots of `report` due at `now`, and the recorded runs still owed. With
 /// `record`, new slots are recorded (queued or skipped); without, nothing is written.
 pub fn collect(
@@ -129,10 +144,7 @@ pub fn collect(
     wall: DateTime<Utc>,
     record: bool,
 ) -> Result<Due> {
-    let state = ledger
-        .report_states(&[report.name.as_str()])?
-        .pop()
-        .expect("one state per report");
+    let state = state(ledger, report)?;
     collect_with(config, report, state, ledger, now, wall, record)
 }
 
@@ -155,22 +167,12 @@ pub fn collect_with(
         given_up: Vec::new(),
     };
     if report.status == Status::Draft {
+        if record {
+            record_paused(report, &state, ledger, now, wall)?;
+        }
         return Ok(due);
     }
-    // First sight as read up front, unless there is none yet or it lies in the future
-    // of the machine's clock (then it is recorded or corrected).
-    let first_seen = match state.first_seen {
-        Some(t) if t <= wall => t,
-        _ => first_sight(ledger, report, now, wall, record)?,
-    };
-    let plan = Plan::new(&report.schedule, report.timezone, first_seen);
-    let after = search_from(report, first_seen, state.last_slot);
-    let slots: Vec<Slot> = if after <= now {
-        plan.slots_between(after, now).collect()
-    } else {
-        Vec::new()
-    };
-    let new = new_runs(report, &slots, config.settings.catch_up as usize);
+    let new = new_slots(config, report, &state, ledger, now, wall, record)?;
     let open = state.open || (record && !new.is_empty());
     if record {
         if !new.is_empty() {
@@ -190,6 +192,119 @@ pub fn collect_with(
         due.pending = ledger.pending(&report.name, now, wall)?;
     }
     Ok(due)
+}
+
+/// The runs of the slots of `report` due at `now` that the ledger has not recorded, as
+/// they would be recorded: queued, or skipped by catch-up. With `record`, a report seen
+/// for the first time is recorded as seen.
+fn new_slots(
+    config: &Config,
+    report: &Report,
+    state: &ReportState,
+    ledger: &mut Ledger,
+    now: DateTime<Utc>,
+    wall: DateTime<Utc>,
+    record: bool,
+) -> Result<Vec<NewRun>> {
+    // First sight as read up front, unless there is none yet or it lies in the future
+    // of the machine's clock (then it is recorded or corrected).
+    let first_seen = match state.first_seen {
+        Some(t) if t <= wall => t,
+        _ => first_sight(ledger, report, now, wall, record)?,
+    };
+    Ok(new_runs(
+        report,
+        &unrecorded_slots(report, first_seen, state.last_slot, now),
+        config.settings.catch_up as usize,
+    ))
+}
+
+/// The planner's slots of `report` from the one after `last_slot` (or first sight) up
+/// to `now`.
+fn unrecorded_slots(
+    report: &Report,
+    first_seen: DateTime<Utc>,
+    last_slot: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Vec<Slot> {
+    let plan = Plan::new(&report.schedule, report.timezone, first_seen);
+    let after = search_from(report, first_seen, last_slot);
+    if after <= now {
+        plan.slots_between(after, now).collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// Records the slots of the paused `report` due at `now` as skipped (paused), settled.
+/// A report `run-due` has never seen is not paused but not started: nothing is
+/// recorded, and its slots start when it is first seen active.
+fn record_paused(
+    report: &Report,
+    state: &ReportState,
+    ledger: &mut Ledger,
+    now: DateTime<Utc>,
+    wall: DateTime<Utc>,
+) -> Result<()> {
+    let Some(first_seen) = state.first_seen.map(|t| t.min(wall)) else {
+        return Ok(());
+    };
+    let slots = unrecorded_slots(report, first_seen, state.last_slot, now);
+    if slots.is_empty() {
+        return Ok(());
+    }
+    let runs: Vec<NewRun> = new_runs(report, &slots, 0)
+        .into_iter()
+        .zip(&slots)
+        .map(|(run, slot)| NewRun {
+            detail: format!(
+                "paused: the report's status was \"draft\" when this slot fell, so it is not sent; run it by hand with: {}",
+                by_hand(report, slot)
+            ),
+            ..run
+        })
+        .collect();
+    ledger.enqueue_settled(&runs, PAUSED, wall)
+}
+
+/// How `check` and `status` say a slot skipped while its report was paused was
+/// settled (`settled_by`).
+pub const PAUSED: &str = "paused";
+
+/// Before `pause` or `resume` changes `report`'s status: its slots due at `now` are
+/// recorded as `run-due` would record them now (queued while it is active, skipped
+/// while paused), so that the pause starts or ends at the command. Returns the slots
+/// skipped by catch-up, for the caller to report.
+pub fn record_due(
+    config: &Config,
+    report: &Report,
+    ledger: &mut Ledger,
+    now: DateTime<Utc>,
+    wall: DateTime<Utc>,
+) -> Result<Vec<NewRun>> {
+    let state = state(ledger, report)?;
+    if report.status == Status::Draft {
+        record_paused(report, &state, ledger, now, wall)?;
+        return Ok(Vec::new());
+    }
+    let new = new_slots(config, report, &state, ledger, now, wall, true)?;
+    if !new.is_empty() {
+        ledger.enqueue(&new, wall)?;
+    }
+    Ok(new
+        .into_iter()
+        .filter(|r| r.status == RunStatus::Skipped)
+        .collect())
+}
+
+/// `reportctl run "REPORT" --from … --to …` for `slot`'s window.
+fn by_hand(report: &Report, slot: &Slot) -> String {
+    format!(
+        "reportctl run \"{}\" --from {} --to {}",
+        report.name,
+        slot.window.from.format("%Y-%m-%dT%H:%M:%S%:z"),
+        slot.window.to.format("%Y-%m-%dT%H:%M:%S%:z"),
+    )
 }
 
 /// The runs of new `slots` (oldest first): all queued, or, when more than `cap` are due
@@ -214,11 +329,9 @@ fn new_runs(report: &Report, slots: &[Slot], cap: usize) -> Vec<NewRun> {
                 status: if skipped { RunStatus::Skipped } else { RunStatus::Queued },
                 detail: if skipped {
                     format!(
-                        "missed: {} slots were due at once and catch_up = {cap}; run it by hand with: reportctl run \"{}\" --from {} --to {}",
+                        "missed: {} slots were due at once and catch_up = {cap}; run it by hand with: {}",
                         slots.len(),
-                        report.name,
-                        slot.window.from.format("%Y-%m-%dT%H:%M:%S%:z"),
-                        slot.window.to.format("%Y-%m-%dT%H:%M:%S%:z"),
+                        by_hand(report, slot),
                     )
                 } else {
                     String::new()

@@ -1,6 +1,6 @@
-//! After the runs: old files out of directory and pickup destinations, and spooled
-//! files no run needs out of the spool. Problems here are warnings: they never fail a
-//! run.
+//! After the runs: old files out of directory and pickup destinations, spooled files
+//! no run needs out of the spool, and finished runs older than `keep_runs_days` out of
+//! the ledger. Problems here are warnings: they never fail a run.
 
 use chrono::{DateTime, Utc};
 
@@ -14,6 +14,7 @@ use crate::ui;
 pub fn housekeeping(config: &Config, ledger: &mut Ledger) {
     let wall = crate::clock::wall();
     prune_destinations(config, ledger, wall);
+    prune_runs(config, ledger, wall);
     match spool::prune(config, ledger, wall) {
         Ok(removed) => {
             for dir in removed {
@@ -25,6 +26,59 @@ pub fn housekeeping(config: &Config, ledger: &mut Ledger) {
             config.settings.spool.display()
         )),
     }
+}
+
+/// Runs pruned per transaction, and transactions per `run-due` call: a ledger that
+/// has years to shed sheds them over a few calls, each holding the lock briefly.
+const BATCH: usize = 500;
+const BATCHES: usize = 20;
+
+/// Deletes finished runs older than `keep_runs_days` (see `ledger::retention` for the
+/// ones always kept), never one whose files a directory destination may still prune.
+fn prune_runs(config: &Config, ledger: &mut Ledger, wall: DateTime<Utc>) {
+    let Some(before) = runs_cutoff(config, wall) else {
+        return;
+    };
+    let mut total = 0;
+    for _ in 0..BATCHES {
+        match ledger.prune_runs(before, BATCH) {
+            Ok(n) => {
+                total += n;
+                if n < BATCH as u64 {
+                    break;
+                }
+            }
+            Err(e) => {
+                ui::warn(format!("pruning old runs from the ledger: {e:#}"));
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        ui::debug(format!(
+            "pruned {total} runs recorded before {} from the ledger",
+            crate::ledger::ts(before)
+        ));
+    }
+}
+
+/// Runs recorded before this may go: `keep_runs_days` ago, or earlier while a
+/// directory destination keeps its files longer (it finds them through the receipts).
+/// `None` with `keep_runs_days = 0`.
+fn runs_cutoff(config: &Config, wall: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let keep = config.settings.keep_runs_days;
+    if keep == 0 {
+        return None;
+    }
+    let longest = config
+        .destinations
+        .values()
+        .filter_map(|d| match &d.kind {
+            DestinationKind::Directory(d) => Some(d.keep_days + 1),
+            _ => None,
+        })
+        .fold(keep, u32::max);
+    Some(wall - chrono::Duration::days(i64::from(longest)))
 }
 
 fn prune_destinations(config: &Config, ledger: &mut Ledger, wall: DateTime<Utc>) {

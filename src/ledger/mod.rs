@@ -23,6 +23,7 @@ pub mod metrics;
 mod ops;
 pub mod postgres;
 mod records;
+mod retention;
 pub mod schema;
 mod sql;
 pub mod sqlite;
@@ -269,6 +270,10 @@ pub trait Store: Operations + Metrics + Send {
     /// Records scheduled runs; a token already recorded is left as it is.
     fn enqueue(&mut self, runs: &[NewRun], wall: DateTime<Utc>) -> Result<()>;
 
+    /// Records scheduled runs already settled `by` (slots skipped while their report
+    /// was paused: they need no attention); a token already recorded is left as it is.
+    fn enqueue_settled(&mut self, runs: &[NewRun], by: &str, wall: DateTime<Utc>) -> Result<()>;
+
     /// Records a manual or test run, already claimed by `claim`.
     fn insert_claimed(&mut self, run: &NewRun, claim: &Claim, wall: DateTime<Utc>) -> Result<()>;
 
@@ -343,6 +348,11 @@ pub trait Store: Operations + Metrics + Send {
 
     /// The most recent runs, newest first.
     fn history(&mut self, report: Option<&str>, limit: usize) -> Result<Vec<RunRecord>>;
+
+    /// Deletes at most `limit` finished runs recorded and last changed before `before`
+    /// (with their files, receipts and links) that nothing needs any more (see
+    /// `retention.rs`), in one transaction; returns how many went.
+    fn prune_runs(&mut self, before: DateTime<Utc>, limit: usize) -> Result<u64>;
 
     /// Files delivered to `destination` before `before` (wall clock), with when.
     fn delivered_files(

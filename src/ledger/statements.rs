@@ -117,6 +117,18 @@ impl<B: Backend> Store for B {
         })
     }
 
+    fn enqueue_settled(&mut self, runs: &[NewRun], by: &str, wall: DateTime<Utc>) -> Result<()> {
+        let settle = "UPDATE runs SET settled_at = $2, settled_by = $3 WHERE token = $1";
+        self.write(|db| {
+            for run in runs {
+                if insert_run(db, run, wall)? == 1 {
+                    db.execute(settle, &[(&run.token).into(), ts(wall).into(), by.into()])?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn insert_claimed(&mut self, run: &NewRun, claim: &Claim, wall: DateTime<Utc>) -> Result<()> {
         self.write(|db| insert_claimed(db, run, claim, wall))
     }
@@ -385,6 +397,10 @@ impl<B: Backend> Store for B {
             let rows = db.query(&sql, &[report.into(), (limit as i64).into()])?;
             runs(db, &rows)
         })
+    }
+
+    fn prune_runs(&mut self, before: DateTime<Utc>, limit: usize) -> Result<u64> {
+        self.write(|db| super::retention::prune_batch(db, OPEN, before, limit))
     }
 
     fn delivered_files(

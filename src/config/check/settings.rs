@@ -97,6 +97,12 @@ impl Checker<'_> {
             "spool_keep_days",
             limits::SPOOL_KEEP_DAYS,
         ) as u32;
+        let keep_runs_days = self.limit(
+            &raw.keep_runs_days,
+            s,
+            "keep_runs_days",
+            limits::KEEP_RUNS_DAYS,
+        ) as u32;
         let max_range_days = self.limit(
             &raw.max_range_days,
             s,
@@ -123,6 +129,7 @@ impl Checker<'_> {
                 state,
                 spool,
                 spool_keep_days,
+                keep_runs_days,
                 max_range_days,
                 catch_up,
                 lease,

@@ -60,6 +60,8 @@ pub struct RawSettings {
     #[schemars(with = "Option<Int>")]
     pub spool_keep_days: Option<S<Int>>,
     #[schemars(with = "Option<Int>")]
+    pub keep_runs_days: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
     pub max_range_days: Option<S<Int>>,
     #[schemars(with = "Option<Int>")]
     pub catch_up: Option<S<Int>>,

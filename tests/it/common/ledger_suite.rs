@@ -62,6 +62,8 @@ pub fn run_all(open: Open<'_>) {
     skipped_slots_are_settled_together_and_not_by_their_catch_up(open);
     retry_claims_again_and_resend_is_a_run_of_its_own(open);
     metrics_figures(open);
+    retention_prunes_only_what_nothing_needs(open);
+    slots_skipped_while_paused_are_settled_at_once(open);
 }
 
 pub fn first_seen_is_recorded_once(open: Open<'_>) {
@@ -920,4 +922,109 @@ pub fn retry_claims_again_and_resend_is_a_run_of_its_own(open: Open<'_>) {
         Some(run.run_at),
         "a resend is no slot"
     );
+}
+
+/// Retention deletes old finished runs with their files, receipts and links, in
+/// batches, and keeps runs with attempts left, unsettled given-up or skipped slots,
+/// the report's latest run and its latest slot, and young runs.
+pub fn retention_prunes_only_what_nothing_needs(open: Open<'_>) {
+    let mut l = open();
+    let wall = t(WALL);
+    let day = |d: u32| slot("keep", &format!("2026-10-{d:02}T06:00:00Z"));
+    let old: Vec<NewRun> = (1..=6).map(day).collect();
+    l.first_seen("keep", Some(wall - Dur::days(60))).unwrap();
+    let recorded = wall - Dur::days(50);
+    l.enqueue(&old, recorded).unwrap();
+    // 1 completed with a file and a receipt, 2, 3 and 6 completed, 4 given up, 5
+    // failing with attempts left; a later slot given up (the latest run and slot). The
+    // other cases record at WALL: `before` leaves their runs alone.
+    for r in [&old[1], &old[2], &old[5]] {
+        end(&mut l, r, true, recorded);
+    }
+    let c = claim("files");
+    l.claim(&old[0].token, &c, old[0].run_at, recorded).unwrap();
+    let file = FileRecord {
+        kind: "csv".into(),
+        name: "a.csv".into(),
+        rows: 1,
+        bytes: 2,
+        sha256: "00".into(),
+    };
+    l.set_files(&old[0].token, &c.owner, &[file]).unwrap();
+    l.set_receipt(
+        &old[0].token,
+        &c.owner,
+        "out",
+        ReceiptStatus::Delivered,
+        "",
+        &[],
+        recorded,
+    )
+    .unwrap();
+    let done = Finish::Completed {
+        detail: String::new(),
+    };
+    l.finish(&old[0].token, &c.owner, &done, recorded).unwrap();
+    end(&mut l, &old[3], false, recorded);
+    let c = claim("failing");
+    l.claim(&old[4].token, &c, old[4].run_at, recorded).unwrap();
+    let again = Finish::Failed {
+        detail: "down".into(),
+        retry_at: Some(wall),
+    };
+    l.finish(&old[4].token, &c.owner, &again, recorded).unwrap();
+    let young = slot("keep", "2026-11-22T06:00:00Z");
+    let later = recorded + Dur::days(1);
+    l.enqueue(std::slice::from_ref(&young), later).unwrap();
+    end(&mut l, &young, false, later);
+
+    let before = wall - Dur::days(30);
+    assert_eq!(l.prune_runs(before, 3).unwrap(), 3, "one batch");
+    assert_eq!(l.prune_runs(before, 3).unwrap(), 1);
+    assert_eq!(l.prune_runs(before, 3).unwrap(), 0);
+    let gone = |l: &mut Ledger, r: &NewRun| l.get(&r.token).unwrap().is_none();
+    for r in old[..3].iter().chain([&old[5]]) {
+        assert!(gone(&mut l, r), "{} pruned", r.run_at);
+    }
+    for r in [&old[3], &old[4], &young] {
+        assert!(!gone(&mut l, r), "{} kept", r.run_at);
+    }
+    assert!(l
+        .delivered_files("out", wall + Dur::days(1))
+        .unwrap()
+        .is_empty());
+    assert_eq!(l.last_slot("keep").unwrap(), Some(young.run_at));
+    // Once the given-up slot is settled, it goes too; the latest run never does.
+    l.ack(&old[3].token, "acknowledged", wall).unwrap();
+    assert_eq!(l.prune_runs(before, 10).unwrap(), 1);
+    assert!(gone(&mut l, &old[3]) && !gone(&mut l, &old[4]));
+    l.ack(&young.token, "acknowledged", wall).unwrap();
+    assert_eq!(l.prune_runs(before, 10).unwrap(), 0);
+    assert!(!gone(&mut l, &young), "the latest run and slot are kept");
+}
+
+/// Slots recorded while their report was paused are skipped and settled in the same
+/// transaction: they never need attention, and they move the report's latest slot.
+pub fn slots_skipped_while_paused_are_settled_at_once(open: Open<'_>) {
+    let mut l = open();
+    let wall = t(WALL);
+    let mut runs: Vec<NewRun> = ["2026-11-21", "2026-11-22"]
+        .iter()
+        .map(|d| slot("paused", &format!("{d}T06:00:00Z")))
+        .collect();
+    for r in &mut runs {
+        r.status = RunStatus::Skipped;
+        r.detail = "paused".into();
+    }
+    l.first_seen("paused", Some(wall - Dur::days(3))).unwrap();
+    l.enqueue_settled(&runs, "paused", wall).unwrap();
+    l.enqueue_settled(&runs, "again", wall).unwrap();
+    assert!(attention(&mut l, "paused").is_empty());
+    let run = l.get(&runs[1].token).unwrap().unwrap();
+    assert_eq!(
+        (run.status, run.settled_by.as_deref()),
+        (RunStatus::Skipped, Some("paused"))
+    );
+    let state = l.report_states(&["paused"]).unwrap().pop().unwrap();
+    assert_eq!(state.last_slot, Some(runs[1].run_at));
 }
