@@ -28,6 +28,7 @@ pub mod schema;
 mod sql;
 pub mod sqlite;
 mod statements;
+mod writes;
 
 use std::fmt;
 

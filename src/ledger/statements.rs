@@ -5,11 +5,12 @@
 //!
 //! Status and kind words are formatted into the statements from their enums.
 
-use anyhow::bail;
 use chrono::Duration;
 
 use super::records::{load, runs, RUN_COLUMNS};
-use super::sql::{Backend, Row, Sql};
+use super::sql::{Backend, Row};
+pub(super) use super::writes::insert_claimed;
+use super::writes::{insert_run, owned};
 use super::RunStatus::{Cancelled, Completed, Failed, Queued, Running};
 use super::*;
 
@@ -418,79 +419,6 @@ impl<B: Backend> Store for B {
             )?;
             rows.iter().map(|r| Ok((r.text(0)?, r.ts(1)?))).collect()
         })
-    }
-}
-
-/// Records a new run (nothing if its token is there already: returns 0); a scheduled
-/// slot also becomes its report's latest slot when it is later than the one recorded.
-fn insert_run(db: &mut dyn Sql, run: &NewRun, wall: DateTime<Utc>) -> Result<u64> {
-    let inserted = db.execute(
-        "INSERT INTO runs (token, report, kind, slot_at, run_at, window_from, window_to, status,
-                           detail, max_attempts, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-         ON CONFLICT DO NOTHING",
-        &[
-            (&run.token).into(),
-            (&run.report).into(),
-            run.kind.name().into(),
-            run.slot_at.map(ts).into(),
-            ts(run.run_at).into(),
-            ts(run.window_from).into(),
-            ts(run.window_to).into(),
-            run.status.name().into(),
-            (&run.detail).into(),
-            i64::from(run.max_attempts).into(),
-            ts(wall).into(),
-        ],
-    )?;
-    if let (Some(slot), 1..) = (run.slot_at, inserted) {
-        db.execute(
-            "UPDATE reports SET last_slot = $2
-              WHERE name = $1 AND (last_slot IS NULL OR last_slot < $2 COLLATE \"C\")",
-            &[(&run.report).into(), ts(slot).into()],
-        )?;
-    }
-    Ok(inserted)
-}
-
-pub(super) fn insert_claimed(
-    db: &mut dyn Sql,
-    run: &NewRun,
-    claim: &Claim,
-    wall: DateTime<Utc>,
-) -> Result<()> {
-    if insert_run(db, run, wall)? == 0 {
-        bail!("a run with token {} already exists", run.token);
-    }
-    db.execute(
-        &format!(
-            "UPDATE runs SET status = '{Running}', owner = $2, lease_until = $3, attempts = 1,
-                             started_at = $4
-             WHERE token = $1"
-        ),
-        &[
-            (&run.token).into(),
-            (&claim.owner).into(),
-            ts(claim.until(wall)).into(),
-            ts(wall).into(),
-        ],
-    )?;
-    Ok(())
-}
-
-/// Fails unless `owner` holds the run; the run's row stays locked until the write ends.
-fn owned(db: &mut dyn Sql, token: &str, owner: &str) -> Result<()> {
-    let row = db.query_opt(
-        "SELECT owner FROM runs WHERE token = $1 FOR UPDATE",
-        &[token.into()],
-    )?;
-    match row.map(|r| r.opt_text(0)).transpose()? {
-        Some(Some(o)) if o == owner => Ok(()),
-        Some(_) => Err(LostClaim {
-            token: token.to_string(),
-        }
-        .into()),
-        None => bail!("no run with token {token} in the ledger"),
     }
 }
 

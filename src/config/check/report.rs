@@ -74,17 +74,7 @@ impl Checker<'_> {
         };
         let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s, &ctx);
         let dests = self.report_destinations(&raw, s, &span, destinations);
-        let notify = self.report_notify(&raw, s, defaults);
-        let notify_on = self.word(
-            &raw.notify_on,
-            s,
-            "notify_on",
-            &NotifyOn::CHOICES,
-            defaults.settings.notify_on,
-        );
-        let ping_url = self
-            .ping_url(&raw.ping_url, s)
-            .or_else(|| defaults.settings.ping_url.clone());
+        let (notify, notify_on, ping_url) = self.report_watchers(&raw, s, defaults);
         let status = self.word(
             &raw.status,
             s,
@@ -127,6 +117,28 @@ impl Checker<'_> {
             csv,
             max_attempts,
         })
+    }
+
+    /// Who hears of the report's runs: `notify` (and when: `notify_on`) and `ping_url`,
+    /// each defaulting to the settings'.
+    fn report_watchers(
+        &mut self,
+        raw: &RawReport,
+        s: &Subject,
+        defaults: &Defaults,
+    ) -> (Vec<String>, NotifyOn, Option<crate::config::secret::Secret>) {
+        let notify = self.report_notify(raw, s, defaults);
+        let notify_on = self.word(
+            &raw.notify_on,
+            s,
+            "notify_on",
+            &NotifyOn::CHOICES,
+            defaults.settings.notify_on,
+        );
+        let ping_url = self
+            .ping_url(&raw.ping_url, s)
+            .or_else(|| defaults.settings.ping_url.clone());
+        (notify, notify_on, ping_url)
     }
 
     fn report_name(&mut self, raw: &RawReport, s: &Subject, span: &Range<usize>) -> Option<String> {
