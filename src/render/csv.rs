@@ -1,10 +1,11 @@
-//! CSV rendering: RFC 4180 through the csv crate, UTF-8, a header row, values written as
-//! their source typed them.
+//! CSV rendering: RFC 4180 (quoting decided by csv-core, see `fields`), UTF-8, a header
+//! row, values written as their source typed them.
 //!
 //! - integers in full; reals in the shortest form that reads back to the same double
 //!   (`0.1`, `1.5e-7`; whole reals keep a `.0` so that they stay visibly real);
 //! - exact decimals from the source (PostgreSQL numeric) as given;
-//! - NULL as the configured `null` text (default empty);
+//! - NULL as the configured `null` text (default: nothing), and empty text as `""`, so
+//!   that the two stay apart as in PostgreSQL's `COPY … CSV` and the sqlite3 shell;
 //! - BLOBs refused (the run fails naming the column) unless `blob = "hex"` or `"base64"`;
 //! - `formula_guard`: text cells starting with `=`, `+`, `-`, `@`, tab or CR get a
 //!   leading `'` so that spreadsheets do not run them as formulas. Numbers stay numbers:
@@ -19,12 +20,13 @@ use std::io::Write;
 use anyhow::{bail, Result};
 use base64::Engine as _;
 
+use super::fields::FieldWriter;
 use crate::config::{BlobEncoding, CsvOptions};
 use crate::source::{format_real, Cell, RowSink};
 
 /// Writes rows as CSV into `W`, counting rows.
 pub struct CsvRenderer<W: Write> {
-    writer: csv::Writer<W>,
+    writer: FieldWriter<W>,
     options: CsvOptions,
     columns: Vec<String>,
     column: usize,
@@ -38,16 +40,7 @@ impl<W: Write> CsvRenderer<W> {
         if options.bom {
             out.write_all(b"\xEF\xBB\xBF")?;
         }
-        let writer = csv::WriterBuilder::new()
-            .delimiter(options.delimiter)
-            .terminator(if options.crlf {
-                csv::Terminator::CRLF
-            } else {
-                csv::Terminator::Any(b'\n')
-            })
-            .quote_style(csv::QuoteStyle::Necessary)
-            .buffer_capacity(64 * 1024)
-            .from_writer(out);
+        let writer = FieldWriter::new(out, options.delimiter, options.crlf, 64 * 1024);
         Ok(CsvRenderer {
             writer,
             options: options.clone(),
@@ -70,9 +63,16 @@ impl<W: Write> CsvRenderer<W> {
 
     /// Flushes and returns the inner writer.
     pub fn finish(self) -> Result<W> {
-        self.writer
-            .into_inner()
-            .map_err(|e| anyhow::anyhow!("writing CSV: {}", e.error()))
+        Ok(self.writer.into_inner()?)
+    }
+
+    /// A text value: `""` when empty, so that it is not read as an empty value.
+    fn text(&mut self, s: &[u8]) -> std::io::Result<()> {
+        if s.is_empty() {
+            self.writer.empty_text()
+        } else {
+            self.writer.field(s)
+        }
     }
 }
 
@@ -105,7 +105,10 @@ impl<W: Write> RowSink for CsvRenderer<W> {
         }
         self.columns = names.iter().map(|s| s.to_string()).collect();
         if self.options.header {
-            self.writer.write_record(names)?;
+            for n in names {
+                self.text(n.as_bytes())?;
+            }
+            self.writer.end_record()?;
         }
         Ok(())
     }
@@ -114,17 +117,17 @@ impl<W: Write> RowSink for CsvRenderer<W> {
         let col = self.column;
         self.column += 1;
         match value {
-            Cell::Null => self.writer.write_field(self.options.null.as_bytes())?,
+            Cell::Null => self.writer.field(self.options.null.as_bytes())?,
             Cell::Int(v) => {
                 let mut b = itoa::Buffer::new();
-                self.writer.write_field(b.format(v))?;
+                self.writer.field(b.format(v).as_bytes())?;
             }
             Cell::Real(v) => {
                 format_real(v, &mut self.buf);
-                self.writer.write_field(self.buf.as_bytes())?;
+                self.writer.field(self.buf.as_bytes())?;
             }
-            Cell::Number(s) => self.writer.write_field(s)?,
-            Cell::Bool(b) => self.writer.write_field(if b { "true" } else { "false" })?,
+            Cell::Number(s) => self.writer.field(s.as_bytes())?,
+            Cell::Bool(b) => self.writer.field(if b { b"true" } else { b"false" })?,
             Cell::Text(s) => {
                 if s.contains('\0') {
                     let name = self.columns.get(col).map_or("?", String::as_str);
@@ -136,9 +139,9 @@ impl<W: Write> RowSink for CsvRenderer<W> {
                     self.buf.clear();
                     self.buf.push('\'');
                     self.buf.push_str(s);
-                    self.writer.write_field(self.buf.as_bytes())?;
+                    self.writer.field(self.buf.as_bytes())?;
                 } else {
-                    self.writer.write_field(s)?;
+                    self.text(s.as_bytes())?;
                 }
             }
             Cell::Blob(b) => match self.options.blob {
@@ -154,12 +157,12 @@ impl<W: Write> RowSink for CsvRenderer<W> {
                         use std::fmt::Write as _;
                         let _ = write!(self.buf, "{byte:02x}");
                     }
-                    self.writer.write_field(self.buf.as_bytes())?;
+                    self.writer.field(self.buf.as_bytes())?;
                 }
                 BlobEncoding::Base64 => {
                     self.buf.clear();
                     base64::engine::general_purpose::STANDARD.encode_string(b, &mut self.buf);
-                    self.writer.write_field(self.buf.as_bytes())?;
+                    self.writer.field(self.buf.as_bytes())?;
                 }
             },
         }
@@ -167,7 +170,7 @@ impl<W: Write> RowSink for CsvRenderer<W> {
     }
 
     fn end_row(&mut self) -> Result<()> {
-        self.writer.write_record(None::<&[u8]>)?;
+        self.writer.end_record()?;
         self.column = 0;
         self.rows += 1;
         if self.rows.is_multiple_of(10_000) {

@@ -3,6 +3,7 @@
 //! name, so a file in the spool is always complete.
 
 pub mod csv;
+mod fields;
 pub mod naming;
 
 use std::fs::File;
