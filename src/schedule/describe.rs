@@ -4,6 +4,7 @@
 use chrono_tz::Tz;
 
 use super::spec::{Frequency, NamedWindow, OnceAt, Recurring, Schedule, WindowRule};
+use crate::ui::count;
 
 const WEEKDAYS: [&str; 7] = [
     "Monday",
@@ -14,15 +15,6 @@ const WEEKDAYS: [&str; 7] = [
     "Saturday",
     "Sunday",
 ];
-
-/// "1 hour", "0 hours", "3 hours".
-fn count(n: u32, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
 
 /// "at the run", "15 minutes before the run".
 fn before(n: u32, one: &str, many: &str, what: &str) -> String {
