@@ -26,7 +26,10 @@ pub struct RateLimited {
 /// Prints `err` on stderr as `reportctl: error: …` with its causes and returns the exit
 /// code it stands for. A closed stdout (`reportctl plan | head`) is not an error.
 pub fn report(err: &anyhow::Error) -> u8 {
-    if err.chain().any(broken_pipe) {
+    if err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    }) {
         return OK;
     }
     if let Some(errors) = err.downcast_ref::<ConfigErrors>() {
@@ -47,17 +50,6 @@ pub fn report(err: &anyhow::Error) -> u8 {
     } else {
         FAILED
     }
-}
-
-/// Whether `e` says stdout was closed: an I/O error, or the CSV writer's, which keeps
-/// the I/O error inside without naming it as its source.
-fn broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
-    let pipe = |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe;
-    if let Some(io) = e.downcast_ref::<std::io::Error>() {
-        return pipe(io);
-    }
-    e.downcast_ref::<csv::Error>()
-        .is_some_and(|c| matches!(c.kind(), csv::ErrorKind::Io(io) if pipe(io)))
 }
 
 #[cfg(test)]
