@@ -6,7 +6,8 @@
 # Installs, only when missing:
 #   apt:   openssh-server openssh-client sqlite3 iproute2 hyperfine wrk nginx openssl curl time
 #          python3 python3-venv postgresql-15 (binaries in /usr/lib/postgresql/15/bin)
-#   venv:  $REPORTCTL_TOOLS/venv with aiosmtpd, awscli and jsonschema
+#   venv:  $REPORTCTL_TOOLS/venv with aiosmtpd, awscli, jsonschema, openpyxl, pyarrow,
+#          duckdb and XlsxWriter
 #   apt:   systemd (systemd-analyze, for scripts/package-test.sh)
 #   cargo: s3s-fs 0.14.1 (binary) and cargo-deb 3.8.0 into $REPORTCTL_TOOLS/bin
 #   deb:   promtool (the metrics tests' checker) into $REPORTCTL_TOOLS/bin, taken out of
@@ -189,6 +190,22 @@ else
     "$VENV/bin/python" -c 'import jsonschema' || die "jsonschema: not importable after install"
     log "jsonschema: ok (installed into $VENV)"
 fi
+
+# Independent readers and peers of the typed formats (tests/it and scripts/bench/):
+# openpyxl reads xlsx back, pyarrow and DuckDB read Parquet back; XlsxWriter and pyarrow
+# are the peers of the xlsx and Parquet benchmarks. Pinned, so a new release cannot
+# change what the readback tests see.
+for spec in openpyxl==3.1.5:openpyxl pyarrow==26.0.1:pyarrow duckdb==2.0.1:duckdb \
+    XlsxWriter==3.3.1:xlsxwriter; do
+    pkg="${spec%%:*}" module="${spec##*:}"
+    if "$VENV/bin/python" -c "import $module" >/dev/null 2>&1; then
+        log "$module: ok (already in $VENV)"
+    else
+        "$VENV/bin/pip" install -q --disable-pip-version-check "$pkg" >&2 || die "$module: pip install $pkg failed"
+        "$VENV/bin/python" -c "import $module" || die "$module: not importable after install"
+        log "$module: ok (installed $pkg into $VENV)"
+    fi
+done
 
 # promtool: `promtool check metrics` checks the metrics reportctl writes (tests/it/metrics.rs).
 PROMTOOL="$TOOLS/bin/promtool"
