@@ -19,6 +19,7 @@ mod deliver_sftp;
 mod docs;
 mod fanout;
 mod files;
+mod formats;
 mod init;
 mod ledger;
 mod man;
