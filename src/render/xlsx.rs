@@ -85,6 +85,7 @@ impl XlsxFile {
             widths: Vec::new(),
             row: 0,
             column: 0,
+            limit: rows_per_sheet(),
             buf: String::new(),
             count: RowCount::default(),
         }
@@ -117,6 +118,8 @@ pub struct SheetRenderer<'a> {
     /// The current sheet's row being written (0: the header).
     row: u32,
     column: u16,
+    /// Data rows per sheet.
+    limit: u32,
     buf: String,
     pub count: RowCount,
 }
@@ -305,7 +308,7 @@ impl RowSink for SheetRenderer<'_> {
 
     fn cell(&mut self, value: Cell<'_>) -> Result<()> {
         if self.column == 0 {
-            if self.row >= rows_per_sheet() {
+            if self.row >= self.limit {
                 self.end_sheet()?;
                 self.start_sheet()?;
             }

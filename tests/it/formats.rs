@@ -44,17 +44,42 @@ fn expected_json() -> Vec<Value> {
 /// dates before 1900 as text; NULL, empty text and empty blobs as empty cells.
 fn expected_cells() -> Value {
     json!([
-        [["n", "42", "General"], ["n", "0.5", "General"], ["n", "12.25", "General"],
-         ["s", "=cmd|' /C calc'!A0", "General"], ["n", null, "General"],
-         ["d", "2026-11-01T00:00:00", "yyyy-mm-dd"], ["d", "2026-11-01T10:20:30.250000", "yyyy-mm-dd hh:mm:ss"],
-         ["d", "2026-11-01T10:20:30", "yyyy-mm-dd hh:mm:ss"], ["s", "AP8=", "General"], ["b", "True", "General"]],
-        [["n", null, "General"], ["n", null, "General"], ["n", null, "General"], ["n", null, "General"],
-         ["n", null, "General"], ["n", null, "General"], ["n", null, "General"], ["n", null, "General"],
-         ["n", null, "General"], ["n", null, "General"]],
-        [["s", "-9007199254740993", "General"], ["n", "-1.5e+300", "General"], ["n", "-0.5", "General"],
-         ["s", "é \"q\"", "General"], ["s", " ", "General"], ["s", "1850-01-01", "General"],
-         ["d", "2026-11-01T00:00:00", "yyyy-mm-dd hh:mm:ss"], ["d", "2026-11-01T00:00:00", "yyyy-mm-dd hh:mm:ss"],
-         ["n", null, "General"], ["b", "False", "General"]]
+        [
+            ["n", "42", "General"],
+            ["n", "0.5", "General"],
+            ["n", "12.25", "General"],
+            ["s", "=cmd|' /C calc'!A0", "General"],
+            ["n", null, "General"],
+            ["d", "2026-11-01T00:00:00", "yyyy-mm-dd"],
+            ["d", "2026-11-01T10:20:30.250000", "yyyy-mm-dd hh:mm:ss"],
+            ["d", "2026-11-01T10:20:30", "yyyy-mm-dd hh:mm:ss"],
+            ["s", "AP8=", "General"],
+            ["b", "True", "General"]
+        ],
+        [
+            ["n", null, "General"],
+            ["n", null, "General"],
+            ["n", null, "General"],
+            ["n", null, "General"],
+            ["n", null, "General"],
+            ["n", null, "General"],
+            ["n", null, "General"],
+            ["n", null, "General"],
+            ["n", null, "General"],
+            ["n", null, "General"]
+        ],
+        [
+            ["s", "-9007199254740993", "General"],
+            ["n", "-1.5e+300", "General"],
+            ["n", "-0.5", "General"],
+            ["s", "é \"q\"", "General"],
+            ["s", " ", "General"],
+            ["s", "1850-01-01", "General"],
+            ["d", "2026-11-01T00:00:00", "yyyy-mm-dd hh:mm:ss"],
+            ["d", "2026-11-01T00:00:00", "yyyy-mm-dd hh:mm:ss"],
+            ["n", null, "General"],
+            ["b", "False", "General"]
+        ]
     ])
 }
 
@@ -143,11 +168,13 @@ fn run_typed(dir: &Path, source: &str) -> (std::path::PathBuf, std::path::PathBu
     let out = run(dir, &args);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
-        out.stdout.contains("JL_Types_20261101_20261101.jsonl: 3 rows"),
+        out.stdout
+            .contains("JL_Types_20261101_20261101.jsonl: 3 rows"),
         "{out:?}"
     );
     assert!(
-        out.stdout.contains("XL_Types_20261101_20261101.xlsx: 3 rows"),
+        out.stdout
+            .contains("XL_Types_20261101_20261101.xlsx: 3 rows"),
         "{out:?}"
     );
     (
@@ -283,11 +310,13 @@ fn workbook_run(dir: &Path) -> std::path::PathBuf {
     let out = output(cmd);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
-        out.stdout.contains("BOOK_Types_20261101_20261101.xlsx: 6 rows"),
+        out.stdout
+            .contains("BOOK_Types_20261101_20261101.xlsx: 6 rows"),
         "{out:?}"
     );
     assert!(
-        out.stdout.contains("CSV_Types_20261101_20261101.csv: 3 rows"),
+        out.stdout
+            .contains("CSV_Types_20261101_20261101.csv: 3 rows"),
         "{out:?}"
     );
     dir.join("plain/BOOK_Types_20261101_20261101.xlsx")
