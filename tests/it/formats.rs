@@ -397,3 +397,25 @@ fn jsonl_is_compressed_like_csv() {
     assert_eq!(text.lines().count(), 3, "{text}");
     assert!(text.contains("\"b\":\"00ff\""), "{text}");
 }
+
+/// `run -o -` writes an xlsx file to standard output when it is not a terminal (here a
+/// pipe): a complete workbook.
+#[test]
+fn xlsx_to_a_redirected_stdout() {
+    let dir = tempdir();
+    let source = sqlite_source(dir.path());
+    let outputs = format!("type = \"XL\"\nformat = \"xlsx\"\nquery = \"{QUERY}\"\n");
+    write(
+        dir.path(),
+        "reports.toml",
+        &config(&source, &outputs, "blob = \"hex\""),
+    );
+    let mut args = DAY.to_vec();
+    args.extend(["-o", "-"]);
+    let out = command(dir.path(), &args).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let path = dir.path().join("stdout.xlsx");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let sheet = xlsx_part(&path, "xl/worksheets/sheet1.xml");
+    assert!(sheet.contains("<is><t>00ff</t></is>"), "{sheet}");
+}
