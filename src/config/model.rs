@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
+pub use super::channels::{HttpOptions, SlackDest, SlackMode, TeamsDest, WebhookDest};
 use super::diag::Diagnostic;
 use super::secret::Secret;
 use crate::config::names::FileNameTemplate;
@@ -226,6 +227,9 @@ pub enum DestinationKind {
     Sftp(SftpDest),
     S3(S3Dest),
     Pickup(PickupDest),
+    Webhook(WebhookDest),
+    Slack(SlackDest),
+    Teams(TeamsDest),
 }
 
 impl DestinationKind {
@@ -236,7 +240,22 @@ impl DestinationKind {
             DestinationKind::Sftp(_) => "sftp",
             DestinationKind::S3(_) => "s3",
             DestinationKind::Pickup(_) => "pickup",
+            DestinationKind::Webhook(_) => "webhook",
+            DestinationKind::Slack(_) => "slack",
+            DestinationKind::Teams(_) => "teams",
         }
+    }
+
+    /// Whether deliveries here tell of the run and may carry the download links other
+    /// destinations made: such destinations are delivered last.
+    pub fn tells(&self) -> bool {
+        matches!(
+            self,
+            DestinationKind::Email(_)
+                | DestinationKind::Webhook(_)
+                | DestinationKind::Slack(_)
+                | DestinationKind::Teams(_)
+        )
     }
 }
 

@@ -5,6 +5,7 @@
 mod csv;
 mod database;
 mod destination;
+pub use destination::check_endpoint_url;
 mod events;
 mod filters;
 mod output;
@@ -13,7 +14,7 @@ mod schedule;
 mod serve;
 mod settings;
 pub use settings::{check_ping_url, machine_zone};
-mod smtp;
+pub(crate) mod smtp;
 mod source;
 mod spool;
 mod structured;

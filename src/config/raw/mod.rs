@@ -431,6 +431,9 @@ pub enum RawDestination {
     Sftp(Box<RawSftpDest>),
     S3(Box<RawS3Dest>),
     Pickup(Box<RawPickupDest>),
+    Webhook(Box<RawWebhookDest>),
+    Slack(Box<RawSlackDest>),
+    Teams(Box<RawTeamsDest>),
 }
 
 pub struct RawReportParts {

@@ -2,9 +2,15 @@
 
 mod directory;
 mod email;
+mod http;
 mod pickup;
 mod s3;
 mod sftp;
+mod slack;
+mod teams;
+mod webhook;
+
+pub use http::check_endpoint_url;
 
 use std::ops::Range;
 
@@ -29,6 +35,9 @@ impl Checker<'_> {
             RawDestination::Sftp(r) => self.sftp_dest(&r, s, &span),
             RawDestination::Pickup(r) => self.pickup_dest(&r, s),
             RawDestination::S3(r) => self.s3_dest(&r, s, &span),
+            RawDestination::Webhook(r) => self.webhook_dest(&r, s, &span),
+            RawDestination::Slack(r) => self.slack_dest(&r, s, &span),
+            RawDestination::Teams(r) => self.teams_dest(&r, s, &span),
         };
         (self.errors.len() == before).then_some(kind)
     }
