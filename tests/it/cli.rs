@@ -94,7 +94,7 @@ fn broken_configs_get_exact_errors_and_exit_2() {
         ("plain secret", format!("{BASE}\n[destinations.partner]\nkind = \"sftp\"\nhost = \"sftp.example.com\"\nuser = \"acme\"\npath = \"/in\"\npassword = \"hunter2\"\n"),
          "reports.toml:14:12: destination \"partner\", key `password`: a secret must not be written in the configuration; a secret is { env = \"NAME\" } or { file = \"/path/to/file\" }, or set [settings] allow_plain_secrets = true"),
         ("destination kind", format!("{BASE}\n[destinations.partner]\nkind = \"ftp\"\n"),
-         "reports.toml:10:8: destination \"partner\", key `kind`: \"ftp\" is not a kind; did you mean \"sftp\"? allowed: directory, email, sftp, s3, pickup"),
+         "reports.toml:10:8: destination \"partner\", key `kind`: \"ftp\" is not a kind; did you mean \"sftp\"? allowed: directory, email, sftp, s3, pickup, webhook, slack, teams"),
         ("file name escaping its directory", report("file_name = \"../{name}.csv\"", "frequency = \"daily\""),
          "reports.toml:15:13: report \"Daily Views\", key `file_name`: \"../{name}.csv\" contains `/`: a file name cannot name another directory"),
         ("file name placeholder", report("file_name = \"{name}_{form}.csv\"", "frequency = \"daily\""),

@@ -16,6 +16,7 @@ mod config_dir;
 mod deliver_email;
 mod deliver_s3;
 mod deliver_sftp;
+mod deliver_webhook;
 mod docs;
 mod fanout;
 mod files;

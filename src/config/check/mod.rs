@@ -140,6 +140,7 @@ impl<'a> Checker<'a> {
         }
         self.spool_placement(spool_span, &defaults.settings, &destinations);
         self.unique_report_names(&raw.reports);
+        self.link_rules(&raw.reports, &destinations);
         let refs = References {
             sources: (&declared_sources, &sources),
             destinations: &declared_destinations,
