@@ -16,6 +16,8 @@ mod config_dir;
 mod deliver_email;
 mod deliver_s3;
 mod deliver_sftp;
+mod deliver_slack;
+mod deliver_teams;
 mod deliver_webhook;
 mod docs;
 mod fanout;
