@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use ureq::http::Response;
 use ureq::Body;
 
@@ -209,12 +209,6 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
     let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
     let secs = (at.with_timezone(&chrono::Utc) - crate::clock::wall()).num_seconds();
     Some(Duration::from_secs(secs.max(0) as u64))
-}
-
-/// Reads a spooled file for an upload, naming it on failure.
-pub fn read_file(spool: &Path, name: &str) -> Result<Vec<u8>> {
-    let path = spool.join(name);
-    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
 }
 
 #[cfg(test)]

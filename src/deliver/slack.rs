@@ -13,7 +13,7 @@
 //! `ratelimited`, HTTP 429 (with `Retry-After`) and Slack's own failures are tried
 //! again.
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
 use super::{chat, http, Delivered, Delivery, Transient};
@@ -107,12 +107,15 @@ fn explain(method: &str, code: &str, channel: &str) -> anyhow::Error {
     anyhow!("{said}: {hint}")
 }
 
-/// The upload flow: one upload URL per file, then one completion to the channel.
+/// The upload flow: one upload URL per file, then one completion to the channel. The
+/// bytes are streamed from the spool.
 fn upload(api: &Api<'_>, d: &Delivery<'_>) -> Result<String> {
     let mut uploaded = Vec::new();
     for f in d.files {
-        let bytes = http::read_file(d.spool, &f.name)?;
-        let length = bytes.len().to_string();
+        let path = d.spool.join(&f.name);
+        let file =
+            std::fs::File::open(&path).with_context(|| format!("reading {}", path.display()))?;
+        let length = file.metadata()?.len().to_string();
         let got = api.form(
             "files.getUploadURLExternal",
             &[("filename", f.name.as_str()), ("length", length.as_str())],
@@ -129,7 +132,7 @@ fn upload(api: &Api<'_>, d: &Delivery<'_>) -> Result<String> {
             .agent
             .post(upload_url)
             .header("Content-Type", "application/octet-stream")
-            .send(&bytes[..]);
+            .send(file);
         http::answer(
             &format!("uploading {} to {}", f.name, http::shown(&target)),
             sent,

@@ -179,3 +179,40 @@ fn with_an_s3_destination_each_file_gets_a_download_button() {
         serde_json::json!([{"type": "Action.OpenUrl", "title": format!("Download {}", file_name("Teamed")), "url": url}])
     );
 }
+
+#[test]
+fn configuration_errors_name_the_key() {
+    let dir = crate::common::tempdir();
+    let d = dir.path();
+    crate::common::write(d, "x.db", "");
+    let config = |url: &str| {
+        format!(
+            "[settings]\ntimezone = \"UTC\"\n[sources.db]\nkind = \"sqlite\"\npath = \"x.db\"\n\
+             [destinations.team]\nkind = \"teams\"\nurl = {url}\ntimeout_seconds = 0\n\
+             [[reports]]\nname = \"R\"\ntype = \"R\"\nsource = \"db\"\ndestinations = [\"team\"]\nquery = \"SELECT 1\"\n[reports.schedule]\nfrequency = \"daily\"\nat = \"06:00\"\n"
+        )
+    };
+    crate::common::write(d, "reports.toml", &config("\"https://example.com/x\""));
+    let out = crate::common::run(d, &["list"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    for want in [
+        "reports.toml:8:7: destination \"team\", key `url`: a secret must not be written in the configuration",
+        "reports.toml:9:19: destination \"team\", key `timeout_seconds`: 0 is out of range",
+    ] {
+        assert!(out.stderr.contains(want), "want: {want}\n{out:?}");
+    }
+    // The URL is known when the secret is read: `validate` checks it.
+    crate::common::write(
+        d,
+        "reports.toml",
+        &config("{ env = \"T_TEAMS_URL\" }").replace("timeout_seconds = 0\n", ""),
+    );
+    let mut c = crate::common::command(d, &["validate", "--offline"]);
+    c.env("T_TEAMS_URL", "http://teams.example.com/workflows/abc");
+    let out = crate::common::output(c);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("reports.toml:8:7: destination \"team\", key `url`: plain http:// is allowed to a loopback host only (127.0.0.1, ::1, localhost); use https://"),
+        "{out:?}"
+    );
+}
