@@ -184,18 +184,23 @@ pub fn answer(shown: &str, sent: Result<Response<Body>, ureq::Error>) -> Result<
     })
 }
 
+const TLS_HINT: &str =
+    "check that the server's certificate is trusted (set `ca_file` to the CA that signed it)";
+
 /// A request that got no answer: the network (transient) or TLS (permanent, with what
 /// to check).
 fn failed(shown: &str, e: ureq::Error) -> anyhow::Error {
     use ureq::Error::*;
     let text = redact::text(&e.to_string());
+    // rustls reports a refused certificate as an I/O error wrapping its own.
+    let tls_io = matches!(&e, Io(io) if io.kind() == std::io::ErrorKind::InvalidData
+        || io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()));
     match e {
+        _ if tls_io => anyhow!("{shown}: {text}; {TLS_HINT}"),
         Timeout(_) | Io(_) | ConnectionFailed | HostNotFound => {
             anyhow::Error::new(Transient(format!("{shown}: {text}")))
         }
-        Tls(_) | Rustls(_) => anyhow!(
-            "{shown}: {text}; check that the server's certificate is trusted (set `ca_file` to the CA that signed it)"
-        ),
+        Tls(_) | Rustls(_) => anyhow!("{shown}: {text}; {TLS_HINT}"),
         _ => anyhow!("{shown}: {text}"),
     }
 }

@@ -183,3 +183,31 @@ fn post_links(api: &Api<'_>, d: &Delivery<'_>) -> Result<String> {
         api.dest.channel
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_say_what_to_do_and_which_are_transient() {
+        let e = explain("chat.postMessage", "not_in_channel", "C1");
+        assert_eq!(
+            e.to_string(),
+            "Slack chat.postMessage: not_in_channel: the app is not in channel C1: invite the app to the channel (in the channel: /invite @the-app)"
+        );
+        assert!(!super::super::is_transient(&e));
+        assert!(super::super::is_transient(&explain(
+            "x",
+            "ratelimited",
+            "C1"
+        )));
+        assert!(super::super::is_transient(&explain(
+            "x",
+            "internal_error",
+            "C1"
+        )));
+        let other = explain("x", "something_new", "C1");
+        assert_eq!(other.to_string(), "Slack x: something_new");
+        assert!(!super::super::is_transient(&other));
+    }
+}

@@ -299,3 +299,34 @@ fn configuration_errors_name_the_key_and_what_is_allowed() {
         .collect();
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+#[ignore = "needs test servers: scripts/test"]
+fn https_is_verified_against_the_system_and_ca_file() {
+    let k = key("hooktls");
+    let https = env("HTTP", "HTTPS_URL");
+    let mut ws = Workspace::new(1);
+    ws.set("T_HOOK_SECRET", &env("HTTP", "WEBHOOK_SECRET"));
+    let config = |extra: &str| {
+        format!(
+            "{}[destinations.hook]\nkind = \"webhook\"\nurl = \"{https}/{k}/in\"\nsecret = {{ env = \"T_HOOK_SECRET\" }}\n{extra}\n\n{}",
+            settings(""),
+            report("Hooked", &["hook"], "")
+        )
+    };
+    ws.config(&config(""));
+    let (out, _) = ws.run_report("Hooked");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("check that the server's certificate is trusted (set `ca_file` to the CA that signed it)"),
+        "{out:?}"
+    );
+    assert_eq!(requests(&k).len(), 0, "not tried again, nothing received");
+    ws.config(&config(&format!(
+        "ca_file = \"{}\"",
+        env("HTTP", "HTTP_CA")
+    )));
+    let (out, _) = ws.run_report("Hooked");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(requests(&k)[0]["signature"], "valid");
+}
