@@ -3,8 +3,9 @@
 //! files of a run together (an email carries them all).
 //!
 //! A delivery that fails for a transient reason (connection refused or reset, a
-//! timeout, an SMTP 4xx, an S3 5xx or throttling) is tried again within the run, after
-//! `delivery_backoff_seconds`, doubling, up to `delivery_retries` times. A permanent
+//! timeout, an SMTP 4xx, an S3 5xx or throttling, an HTTP 5xx or 429) is tried again
+//! within the run, after `delivery_backoff_seconds`, doubling (or as long as an HTTP
+//! `Retry-After` says, up to 120 s), up to `delivery_retries` times. A permanent
 //! failure (refused credentials, an unknown host key, a missing bucket) is not: it is
 //! recorded at once, and `run-due` tries again later from the spooled files.
 
