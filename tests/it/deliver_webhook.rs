@@ -243,14 +243,27 @@ fn with_an_s3_destination_the_body_carries_download_links() {
 
 #[test]
 #[ignore = "needs test servers: scripts/test"]
-fn send_test_marks_the_body_as_a_test() {
+fn send_test_marks_the_body_as_a_test_and_a_query_key_is_never_shown() {
     let k = key("hooktest");
-    let ws = workspace(1, &format!("/{k}/in"), "");
+    let query_key = format!("querykey{k}");
+    let ws = workspace(1, &format!("/{k}/in?key={query_key}"), "");
     let out = ws.run(&["send-test", "Hooked"]);
     assert_eq!(out.code, 0, "{out:?}");
-    let body = json_body(&requests(&k)[0]);
+    let got = requests(&k);
+    assert_eq!(got[0]["path"], format!("/{k}/in?key={query_key}"));
+    let body = json_body(&got[0]);
     assert_eq!(body["test"], true);
     assert!(body["summary"].as_str().unwrap().starts_with("[TEST] "));
+    let listed = ws.run(&["destinations"]);
+    let url = env("HTTP", "HTTP_URL");
+    assert!(
+        listed
+            .stdout
+            .contains(&format!("webhook  hook  {url}/{k}/in\n")),
+        "{listed:?}"
+    );
+    let history = ws.run(&["--json", "history"]);
+    assert_hidden(&query_key, ws.path(), &[&out, &listed, &history]);
 }
 
 /// `validate` of a configuration with one webhook destination table `dest`.
