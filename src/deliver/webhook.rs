@@ -43,10 +43,10 @@ pub fn deliver(dest: &WebhookDest, named: &Destination, d: &Delivery<'_>) -> Res
         .header("Idempotency-Key", idempotency_key(d.token, &named.name));
     let sent = if dest.attach_files {
         check_upload_size(dest, d)?;
-        let paths: Vec<_> = d.files.iter().map(|f| d.spool.join(&f.name)).collect();
         let mut form = Form::new().part("payload", Part::text(&body).mime_str("application/json")?);
-        for (f, path) in d.files.iter().zip(&paths) {
-            let part = Part::file(path)
+        for f in d.files {
+            let path = d.spool.join(&f.name);
+            let part = Part::file(&path)
                 .map_err(|e| anyhow!("reading {}: {e}", path.display()))?
                 .file_name(&f.name)
                 .mime_str(content_type(&f.name))?;
