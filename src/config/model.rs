@@ -256,6 +256,8 @@ pub struct EmailDest {
     pub subject: Template,
     pub body: Template,
     pub max_attachment_bytes: u64,
+    /// The rows of each file shown in the mail's HTML part; 0: no HTML part.
+    pub preview_rows: u32,
     /// This destination's own SMTP server, else `[settings.smtp]`.
     pub smtp: Option<Smtp>,
 }

@@ -10,6 +10,7 @@
 
 pub mod directory;
 pub mod email;
+mod email_html;
 pub mod known_hosts;
 pub mod pickup;
 pub mod s3;

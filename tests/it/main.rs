@@ -30,6 +30,7 @@ mod pause;
 mod pings;
 mod postgres_ledger;
 mod postgres_source;
+mod preview;
 mod promises_io;
 mod promises_kill;
 mod promises_runs;
