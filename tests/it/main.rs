@@ -44,6 +44,7 @@ mod retry;
 mod run_due;
 mod schema;
 mod secrets;
+mod send_if;
 mod send_test;
 mod serve;
 mod serve_stall;
