@@ -138,21 +138,31 @@ fn file_section(h: &mut String, f: &FileRecord, rows: usize, shown: Option<Previ
     for row in shown_rows {
         h.push_str("<tr>");
         for cell in row {
-            match cell {
-                Some(v) => {
-                    let _ = write!(h, "<td style=\"{CELL}\">{}</td>", escape(v));
-                }
-                None => {
-                    let _ = write!(
-                        h,
-                        "<td style=\"{CELL};color:#8c959f;font-style:italic\">NULL</td>"
-                    );
-                }
-            }
+            td(h, cell.as_deref());
         }
         h.push_str("</tr>\n");
     }
     h.push_str("</table>\n");
+}
+
+/// One cell of a preview: NULL grey and italic, numbers to the right, short values
+/// on one line (a timestamp does not break at its dashes), long ones wrapped.
+fn td(h: &mut String, cell: Option<&str>) {
+    let Some(v) = cell else {
+        let _ = write!(
+            h,
+            "<td style=\"{CELL};color:#8c959f;font-style:italic\">NULL</td>"
+        );
+        return;
+    };
+    let number = !v.is_empty() && v.trim().parse::<f64>().is_ok();
+    let align = if number { ";text-align:right" } else { "" };
+    let wrap = if v.chars().count() <= 40 {
+        ";white-space:nowrap"
+    } else {
+        ";min-width:16em"
+    };
+    let _ = write!(h, "<td style=\"{CELL}{align}{wrap}\">{}</td>", escape(v));
 }
 
 #[cfg(test)]
@@ -179,6 +189,20 @@ mod tests {
     }
 
     #[test]
+    fn cells_align_and_wrap_by_what_they_hold() {
+        let cell = |v: Option<&str>| {
+            let mut h = String::new();
+            td(&mut h, v);
+            h
+        };
+        assert!(cell(Some("-12.5")).contains("text-align:right;white-space:nowrap"));
+        assert!(!cell(Some("12 apples")).contains("text-align:right"));
+        assert!(!cell(Some("")).contains("text-align:right"));
+        assert!(cell(Some(&"word ".repeat(20))).contains("min-width:16em"));
+        assert!(cell(None).contains(">NULL</td>"));
+    }
+
+    #[test]
     fn a_file_section_escapes_truncates_and_marks_null() {
         let f = FileRecord {
             kind: "R".into(),
@@ -195,7 +219,7 @@ mod tests {
         file_section(&mut h, &f, 2, Some(p));
         assert!(h.contains("R&lt;1&gt;.csv"), "{h}");
         assert!(h.contains(">a&amp;b</th>"), "{h}");
-        assert!(h.contains(">&lt;b&gt;</td>"), "{h}");
+        assert!(h.contains("nowrap\">&lt;b&gt;</td>"), "{h}");
         assert!(h.contains("font-style:italic\">NULL</td>"), "{h}");
         assert!(!h.contains(">x</td>"), "two rows only: {h}");
         assert!(h.contains("First 2 of 5 rows."), "{h}");
