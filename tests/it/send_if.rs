@@ -24,45 +24,20 @@ fn data(d: &Path, v: Option<&str>) {
     );
 }
 
-/// "Daily" at 06:00 (the previous day) from `t` to the directory `out`, with `keys`.
+/// `common::daily_config` ("Daily" at 06:00 from `t` to the directory `out`, with
+/// the metrics file) and `keys` added to the report.
 fn config(keys: &str) -> String {
-    format!(
-        r#"[settings]
-timezone = "UTC"
-metrics_file = "reportctl.prom"
-
-[sources.db]
-kind = "sqlite"
-init = ["data.sql"]
-
-[destinations.out]
-kind = "directory"
-path = "out"
-
-[[reports]]
-name = "Daily"
-type = "D"
-source = "db"
-destinations = ["out"]
-query = "SELECT n FROM t WHERE day = :from_date ORDER BY n"
-{keys}
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-"#
+    crate::common::daily_config(
+        "metrics_file = \"reportctl.prom\"",
+        "SELECT n FROM t WHERE day = :from_date ORDER BY n",
+        "frequency = \"daily\"\nat = \"06:00\"",
     )
+    .replace("[reports.schedule]", &format!("{keys}\n[reports.schedule]"))
 }
 
+/// The files delivered to the directory `out`.
 fn delivered(d: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(d.join("out"))
-        .map(|r| {
-            r.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    crate::common::fixtures::files_under(&d.join("out"))
 }
 
 fn history(d: &Path) -> Vec<serde_json::Value> {
@@ -145,8 +120,11 @@ fn an_empty_run_is_recorded_not_sent_and_not_retried() {
     assert!(prom.contains("reason=\"empty\"} 2\n"), "{prom}");
 }
 
-/// `run REPORT` for 2026-11-02 with the condition on `flag` holding `v`.
-fn run_with_flag(v: Option<&str>) -> (crate::common::Output, serde_json::Value, Vec<String>) {
+/// `run REPORT` for `day` with the condition on `flag` holding `v` on 2026-11-02.
+fn run_with_flag(
+    v: Option<&str>,
+    day: &str,
+) -> (crate::common::Output, serde_json::Value, Vec<String>) {
     let dir = tempdir();
     let d = dir.path();
     data(d, v);
@@ -155,18 +133,7 @@ fn run_with_flag(v: Option<&str>) -> (crate::common::Output, serde_json::Value, 
         "reports.toml",
         &config("condition = \"SELECT v FROM flag WHERE day = :from_date\""),
     );
-    let out = run(
-        d,
-        &[
-            "--json",
-            "run",
-            "Daily",
-            "--from",
-            "2026-11-02",
-            "--to",
-            "2026-11-02",
-        ],
-    );
+    let out = run(d, &["--json", "run", "Daily", "--from", day, "--to", day]);
     let json = serde_json::from_str(out.stdout.trim()).unwrap_or(serde_json::Value::Null);
     (out, json, delivered(d))
 }
@@ -183,7 +150,7 @@ fn a_false_condition_delivers_nothing_and_says_why() {
         (None, "no row"),
     ];
     for (v, cell) in cases {
-        let (out, run, files) = run_with_flag(v);
+        let (out, run, files) = run_with_flag(v, "2026-11-02");
         assert_eq!(out.code, 0, "{v:?}: {out:?}");
         assert!(files.is_empty(), "{v:?}: {files:?}");
         assert_eq!(run["status"], "completed", "{v:?}");
@@ -214,7 +181,7 @@ fn a_true_condition_delivers_and_notes_the_cell() {
         ("2.5", "2.5"),
         ("'0'", "'0'"),
     ] {
-        let (out, run, files) = run_with_flag(Some(v));
+        let (out, run, files) = run_with_flag(Some(v), "2026-11-02");
         assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{v}: {out:?}");
         assert_eq!(files, ["D_Daily_20261102_20261102.csv"], "{v}");
         assert_eq!(
@@ -228,29 +195,10 @@ fn a_true_condition_delivers_and_notes_the_cell() {
 #[test]
 fn the_condition_is_bound_to_the_window() {
     // The flag is set on 2026-11-02 only: the window of 2026-11-01 sees no row.
-    let dir = tempdir();
-    let d = dir.path();
-    data(d, Some("1"));
-    write(
-        d,
-        "reports.toml",
-        &config("condition = \"SELECT v FROM flag WHERE day = :from_date\""),
-    );
-    let out = run(
-        d,
-        &[
-            "--json",
-            "run",
-            "Daily",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-01",
-        ],
-    );
+    let (out, run, files) = run_with_flag(Some("1"), "2026-11-01");
     assert_eq!(out.code, 0, "{out:?}");
-    let run_json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
-    assert_eq!(run_json["detail"], "condition false, not sent (no row)");
+    assert_eq!(run["detail"], "condition false, not sent (no row)");
+    assert!(files.is_empty(), "{files:?}");
 }
 
 #[test]
