@@ -7,12 +7,13 @@
 use crate::common::fixtures::*;
 use crate::common::servers::env;
 
-/// Rows whose text needs escaping: `<script>`, `&`, quotes; NULL in `note`; 5 rows.
+/// Rows whose text needs escaping (`<script>`, `&`, quotes), NULL and empty text in
+/// `note`, a 130-character label; 5 rows.
 const DATA: &str = "create table t(day text, n integer, label text, note text);
 insert into t values
   ('2026-11-23', 1, '<script>alert(\"x\")</script>', 'a & b'),
   ('2026-11-23', 2, 'Tom''s <b>bold</b>', NULL),
-  ('2026-11-23', 3, 'plain', ''),
+  ('2026-11-23', 3, replace(hex(zeroblob(130)), '00', 'y'), ''),
   ('2026-11-23', 4, 'four', 'x'),
   ('2026-11-23', 5, 'five', 'y');
 ";
@@ -64,6 +65,7 @@ fn the_html_part_is_escaped_and_cut_to_preview_rows() {
         "Tom&#39;s &lt;b&gt;bold&lt;/b&gt;",
         "First 3 of 5 rows.",
         "font-style:italic\">NULL</td>",
+        "white-space:nowrap\"></td>",
         ">Preview</h2>",
         "2026-11-23 00:00 to 2026-11-24 00:00 (UTC)",
     ] {
