@@ -58,8 +58,10 @@ pub fn condition(config: &Config, report: &Report, window: &Window) -> Result<Op
     };
     let mut first = FirstCell::default();
     let streamed = source::open(config, report, query, window).stream(&mut first);
+    // The sink stops the query after the first row: an error then is that stop (a
+    // source may have wrapped or restated it), not a failure.
     match streamed {
-        Err(e) if !e.chain().any(|c| c.is::<Enough>()) => {
+        Err(e) if !first.stopped => {
             Err(e.context(format!("report \"{}\": the condition", report.name)))
         }
         _ => Ok(Some(Verdict {
@@ -84,15 +86,12 @@ pub fn empty_not_sent(report: &Report, files: &[FileRecord]) -> Option<NotSent> 
     (!report.send_empty && rows == 0).then_some(NotSent::Empty)
 }
 
-/// Stops the condition's query after its first row.
-#[derive(Debug, thiserror::Error)]
-#[error("the condition's first row was read")]
-struct Enough;
-
 /// Keeps the first cell of the first row: its truth and how it is shown.
 #[derive(Default)]
 struct FirstCell {
     seen: bool,
+    /// The first row ended: the query was told to stop.
+    stopped: bool,
     holds: bool,
     shown: Option<String>,
 }
@@ -117,7 +116,8 @@ impl RowSink for FirstCell {
             self.seen = true;
             self.shown = Some("NULL".into());
         }
-        Err(Enough.into())
+        self.stopped = true;
+        Err(anyhow::anyhow!("the condition's first row was read"))
     }
 }
 

@@ -331,3 +331,65 @@ fn a_condition_on_postgresql_through_run_due() {
     );
     crate::metrics::promtool_accepts(&prom);
 }
+
+/// A command source's condition: its first row stops the program (however long its
+/// output), and its cells are text (`'0'` is true there); a failing condition fails
+/// the run and says so.
+#[test]
+fn a_command_source_condition_and_a_failing_one() {
+    let dir = tempdir();
+    let d = dir.path();
+    write(
+        d,
+        "cond.sh",
+        "#!/bin/sh\ncase \"$(cat)\" in\n  *COND*) printf 'v\\n%s\\n' \"$FLAG\"; yes 1 | head -n 200000 ;;\n  *) printf 'n\\n1\\n' ;;\nesac\n",
+    );
+    std::fs::set_permissions(
+        d.join("cond.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let toml = |flag: &str, condition: &str| {
+        config(&format!("condition = \"{condition}\""))
+            .replace(
+                "[sources.db]\nkind = \"sqlite\"\ninit = [\"data.sql\"]",
+                &format!("[sources.db]\nkind = \"command\"\nprogram = \"./cond.sh\"\nenv = {{ FLAG = \"{flag}\" }}"),
+            )
+    };
+    let day = [
+        "--json",
+        "run",
+        "Daily",
+        "--from",
+        "2026-11-02",
+        "--to",
+        "2026-11-02",
+    ];
+    for (flag, detail) in [
+        ("FALSE", "condition false, not sent (first cell: 'FALSE')"),
+        ("0", "condition true (first cell: '0')"),
+    ] {
+        write(d, "reports.toml", &toml(flag, "COND"));
+        let out = run(d, &day);
+        assert_eq!(out.code, 0, "{out:?}");
+        let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+        assert_eq!(json["detail"], detail, "{out:?}");
+    }
+
+    data(d, None);
+    write(
+        d,
+        "reports.toml",
+        &config("condition = \"SELECT nope FROM flag\""),
+    );
+    let out = run(d, &day);
+    assert_eq!(out.code, 1, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(json["status"], "failed");
+    let detail = json["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("report \"Daily\": the condition: source \"db\": ")
+            && detail.contains("nope"),
+        "{detail}"
+    );
+}
