@@ -275,6 +275,8 @@ pub struct EmailDest {
     pub subject: Template,
     pub body: Template,
     pub max_attachment_bytes: u64,
+    /// The rows of each file shown in the mail's HTML part; 0: no HTML part.
+    pub preview_rows: u32,
     /// This destination's own SMTP server, else `[settings.smtp]`.
     pub smtp: Option<Smtp>,
 }
@@ -360,6 +362,13 @@ pub struct Report {
     pub date_format: String,
     pub csv: CsvOptions,
     pub max_attempts: u32,
+    /// `send_empty = false`: a run whose files hold no rows delivers nothing.
+    pub send_empty: bool,
+    /// `condition`: a query on the report's source, run with the window's parameters
+    /// before anything is rendered; the run delivers only when its first cell is true
+    /// (see `engine::send_if`). Held as an output of type `condition` so that it runs
+    /// as outputs do.
+    pub condition: Option<Output>,
 }
 
 #[derive(Debug, Clone)]

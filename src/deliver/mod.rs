@@ -12,6 +12,7 @@
 pub mod chat;
 pub mod directory;
 pub mod email;
+mod email_html;
 pub mod http;
 pub mod known_hosts;
 pub mod pickup;

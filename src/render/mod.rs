@@ -5,6 +5,7 @@
 pub mod csv;
 mod fields;
 pub mod naming;
+pub mod preview;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -81,7 +82,10 @@ pub fn render_output(
     progress.start(&format!("{} {}", job.report.name, output.kind));
     let p = progress.clone();
     renderer.on_progress(move |rows| p.rows(rows));
-    let streamed = rows.stream(&mut renderer);
+    let keep = preview::rows_wanted(job.config, job.report);
+    let mut sink = preview::PreviewSink::new(&mut renderer, keep);
+    let streamed = rows.stream(&mut sink);
+    let shown = sink.into_preview();
     if let Some(e) = write_error.take() {
         // The source stopped because its rows could not be written.
         return Err(e).with_context(writing);
@@ -110,6 +114,9 @@ pub fn render_output(
         std::fs::rename(&ctmp, &tmp)?;
         r
     };
+    if keep > 0 {
+        preview::save(dir, &final_name, &shown)?;
+    }
     fsutil::commit(&tmp, &target)
         .with_context(|| format!("moving {} into place", target.display()))?;
     Ok(FileRecord {

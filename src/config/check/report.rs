@@ -90,6 +90,7 @@ impl Checker<'_> {
             .date_format(&raw.date_format, s, "date_format")
             .unwrap_or_else(|| defaults.date_format.clone());
         let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
+        let condition = self.condition(&raw, s, ctx.source);
         let max_attempts = self.limit(
             &raw.max_attempts,
             s,
@@ -116,6 +117,8 @@ impl Checker<'_> {
             date_format,
             csv,
             max_attempts,
+            send_empty: raw.send_empty.as_ref().is_none_or(|b| *b.get_ref()),
+            condition,
         })
     }
 

@@ -108,6 +108,9 @@ pub struct RawEmailDest {
     pub body: Option<S<String>>,
     #[schemars(with = "Option<Number>")]
     pub max_attachment_mb: Option<S<Number>>,
+    /// Rows of each file shown in the mail's HTML part (0: a plain-text mail only).
+    #[schemars(with = "Option<Int>")]
+    pub preview_rows: Option<S<Int>>,
     #[schemars(with = "Option<RawSmtp>")]
     pub smtp: Option<S<RawSmtp>>,
 }

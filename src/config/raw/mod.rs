@@ -237,6 +237,13 @@ pub struct RawReport {
     pub date_format: Option<S<String>>,
     #[schemars(with = "Option<Int>")]
     pub max_attempts: Option<S<Int>>,
+    /// `false`: a run whose files hold no rows delivers nothing ("empty, not sent").
+    #[schemars(with = "Option<bool>")]
+    pub send_empty: Option<S<bool>>,
+    /// A query on the report's source whose first cell decides whether the run
+    /// delivers (an alert).
+    #[schemars(with = "Option<String>")]
+    pub condition: Option<S<String>>,
     /// Read on their own before this struct; listed so that unknown-key errors name them.
     #[schemars(with = "Option<Vec<RawOutput>>")]
     pub outputs: Option<IgnoredAny>,
