@@ -91,6 +91,7 @@ impl Checker<'_> {
             .date_format(&raw.date_format, s, "date_format")
             .unwrap_or_else(|| defaults.date_format.clone());
         let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
+        let condition = self.condition(&raw, s, ctx.source);
         let csv_raw = [parts.csv.as_deref(), defaults.csv.as_ref()]
             .into_iter()
             .flatten()
@@ -122,6 +123,8 @@ impl Checker<'_> {
             date_format,
             csv,
             max_attempts,
+            send_empty: raw.send_empty.as_ref().is_none_or(|b| *b.get_ref()),
+            condition,
         })
     }
 
