@@ -106,7 +106,9 @@ pub enum Command {
     /// most max_range_days. Without them, the window of the report's latest slot at or
     /// before --now. The files are delivered to the report's destinations and the run is
     /// recorded in the ledger, unless --output or --no-deliver make it a local run (not
-    /// recorded).
+    /// recorded). A report with [reports.recipients] runs for one recipient, named by
+    /// --recipient KEY (its key column), e.g.
+    /// `reportctl run "Partner orders" --recipient p1 -o -`.
     Run(RunArgs),
 
     /// Run every report slot that is due: the command for cron.
@@ -323,6 +325,12 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "output")]
     pub no_deliver: bool,
 
+    /// For a report with [reports.recipients]: the recipient to run, by its key (its
+    /// columns are bound as parameters and fill {recipient.COLUMN}). Required for such
+    /// a report.
+    #[arg(long, value_name = "KEY")]
+    pub recipient: Option<String>,
+
     /// The instant the run is for; default: now. An RFC 3339 instant, a local date (its
     /// midnight) or a local date-time such as 2026-11-30T07:00, read in the settings'
     /// time zone.
@@ -450,6 +458,11 @@ pub struct SendTestArgs {
     /// The report to test.
     #[arg(value_name = "REPORT")]
     pub report: String,
+
+    /// For a report with [reports.recipients]: the recipient to test, by its key;
+    /// default: the first recipient of the window.
+    #[arg(long, value_name = "KEY")]
+    pub recipient: Option<String>,
 
     /// Take the latest slot at or before this instant; default: now. An RFC 3339
     /// instant, a local date (its midnight) or a local date-time such as

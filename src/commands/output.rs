@@ -36,6 +36,9 @@ pub struct RunView<'a> {
     /// A given-up or skipped slot that needs no attention any more: how it was settled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settled: Option<&'a str>,
+    /// The recipient's key, for a run of a report with recipients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<&'a str>,
 }
 
 /// The zone a run is shown in: its report's, or UTC for a report no longer configured.
@@ -76,6 +79,7 @@ pub fn view<'a>(run: &'a RunRecord, tz: Tz) -> RunView<'a> {
         receipts: &run.receipts,
         origin: run.origin.as_deref(),
         settled: run.settled_by.as_deref(),
+        recipient: run.recipient.as_ref().map(|r| r.key.as_str()),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod model;
 pub mod names;
 pub mod pgurl;
 pub mod raw;
+pub mod recipients;
 pub mod secret;
 
 use std::path::{Path, PathBuf};

@@ -341,6 +341,8 @@ pub struct Report {
     pub date_format: String,
     pub csv: CsvOptions,
     pub max_attempts: u32,
+    /// `[reports.recipients]`: one run per recipient of each slot.
+    pub recipients: Option<Box<super::recipients::Recipients>>,
 }
 
 #[derive(Debug, Clone)]

@@ -50,8 +50,13 @@ pub fn run_due(
             pending,
             skipped,
             given_up,
+            recipients_error,
             ..
         } = due;
+        if let Some(e) = recipients_error {
+            all_well = false;
+            eprintln!("reportctl: error: {e}");
+        }
         if !skipped.is_empty() {
             all_well = false;
             report_skipped(config, report, ledger, &skipped)?;

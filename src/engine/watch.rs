@@ -297,6 +297,7 @@ mod tests {
             finished_at: None,
             origin: None,
             settled_by: None,
+            recipient: None,
             files: Vec::new(),
             receipts: Vec::new(),
         }

@@ -36,6 +36,7 @@ use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::config::recipients::Recipient;
 use crate::config::{Config, StateLocation};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -121,6 +122,8 @@ pub struct NewRun {
     /// `queued`, or `skipped` with `detail` for slots beyond the catch-up cap.
     pub status: RunStatus,
     pub detail: String,
+    /// The recipient this run is for (reports with `[reports.recipients]`).
+    pub recipient: Option<Recipient>,
 }
 
 /// Who holds a run, until when.
@@ -209,6 +212,8 @@ pub struct RunRecord {
     /// A given-up or skipped slot that no longer needs attention: how (`ack`, `retry`,
     /// a later slot completed).
     pub settled_by: Option<String>,
+    /// The recipient the run is for, with its columns as recorded.
+    pub recipient: Option<Recipient>,
     pub files: Vec<FileRecord>,
     pub receipts: Vec<ReceiptRecord>,
 }

@@ -22,6 +22,7 @@ pub use crate::config::names::{
     check_date_format, check_identifier, check_report_name, FileNameTemplate, Var,
     DEFAULT_DATE_FORMAT, DEFAULT_TEMPLATE,
 };
+use crate::config::recipients::{fill_template, Field, Recipient};
 use crate::schedule::Window;
 
 /// The values a file name is made of.
@@ -41,6 +42,22 @@ pub struct NameValues<'a> {
 }
 
 impl FileNameTemplate {
+    /// The name for `recipient` (its columns fill `{recipient.COLUMN}`, each value one
+    /// plain name), or for no recipient.
+    pub fn render_for(
+        &self,
+        recipient: Option<&Recipient>,
+        v: &NameValues<'_>,
+    ) -> Result<String, String> {
+        match recipient {
+            None => self.render(v),
+            Some(r) => FileNameTemplate {
+                template: fill_template(&self.template, r, Field::Path)?,
+            }
+            .render(v),
+        }
+    }
+
     pub fn render(&self, v: &NameValues<'_>) -> Result<String, String> {
         // Date formats were checked when the configuration was loaded.
         let date = |d: NaiveDateTime| {

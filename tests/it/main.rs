@@ -33,6 +33,7 @@ mod postgres_source;
 mod promises_io;
 mod promises_kill;
 mod promises_runs;
+mod recipients;
 mod regress_cmd;
 mod regress_config;
 mod regress_ledger;

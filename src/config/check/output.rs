@@ -114,7 +114,8 @@ impl Checker<'_> {
             written.or(o.query_file.as_ref().map(|v| (v, "query_file"))),
         ) {
             let at = (v.span(), key == "query");
-            self.query_reads_only(ctx.source, q, at, s, &format!("{prefix}{key}"));
+            let source = (ctx.source, ctx.params);
+            self.query_reads_only(source, q, at, s, &format!("{prefix}{key}"));
         }
         Some(Output {
             kind: kind?,

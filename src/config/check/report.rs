@@ -50,7 +50,7 @@ impl Checker<'_> {
         parts: RawReportParts,
         defaults: &Defaults,
         (sources, checked): (&BTreeSet<String>, &BTreeMap<String, Source>),
-        destinations: &BTreeSet<String>,
+        (destinations, checked_destinations): (&BTreeSet<String>, &BTreeMap<String, Destination>),
     ) -> Option<Report> {
         if !parts.complete {
             return None;
@@ -66,11 +66,15 @@ impl Checker<'_> {
         // The events mapping of structured outputs: the report's own, else its source's.
         let source_checked = source.as_ref().and_then(|n| checked.get(n));
         let own_mapping = self.own_mapping(parts.events.as_deref(), source_checked, s);
+        let recipients = self.report_recipients(&raw, s, source.as_deref(), sources);
+        let columns = self.recipient_columns(recipients.as_deref(), checked, &raw, s);
+        let params = columns.clone().unwrap_or_default();
         let ctx = OutputContext {
             mapping: own_mapping
                 .as_ref()
                 .or(source_checked.and_then(source_mapping)),
             source: source_checked,
+            params: &params,
         };
         let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s, &ctx);
         let dests = self.report_destinations(&raw, s, &span, destinations);
@@ -100,7 +104,7 @@ impl Checker<'_> {
         if self.errors.len() > before {
             return None;
         }
-        Some(Report {
+        let report = Report {
             name: name?,
             source: source?,
             outputs,
@@ -116,7 +120,17 @@ impl Checker<'_> {
             date_format,
             csv,
             max_attempts,
-        })
+            recipients,
+        };
+        self.recipient_columns_used(
+            &raw,
+            &report,
+            s,
+            span,
+            checked_destinations,
+            columns.as_deref(),
+        );
+        (self.errors.len() == before).then_some(report)
     }
 
     /// Who hears of the report's runs: `notify` (and when: `notify_on`) and `ping_url`,

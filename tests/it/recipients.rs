@@ -1,0 +1,287 @@
+//! Recipients (bursting), through the binary: one report definition, one run per
+//! (slot, recipient), each with its own rows (the recipient's columns bound as
+//! parameters), its own file names and destination fields, its own token, receipts and
+//! retries; recipients added and removed between slots; hostile values refused for
+//! their recipient only. The servers' side is in `recipients_servers.rs`.
+
+use std::path::Path;
+
+use crate::common::{self, run, write};
+
+/// Partners `p1`…`pN` (`partners(id, name, email, active)`) and three orders a day for
+/// each of the first three partners, plus one for `p1` on another day.
+pub fn partners_sql(n: usize, extra: &str) -> String {
+    let mut sql = String::from(
+        "create table partners(id text, name text, email text, active integer);\n\
+         create table orders(partner text, day text, amount integer);\n",
+    );
+    for i in 1..=n {
+        sql.push_str(&format!(
+            "insert into partners values ('p{i}', 'Partner {i}', 'p{i}@partners.example', 1);\n"
+        ));
+        for k in 0..3 {
+            sql.push_str(&format!(
+                "insert into orders values ('p{i}', '2026-11-23', {});\n",
+                i * 100 + k
+            ));
+        }
+    }
+    sql.push_str("insert into orders values ('p1', '2026-11-22', 999);\n");
+    sql.push_str(extra);
+    sql
+}
+
+/// A daily report "Orders" at 06:00 UTC (its default window: the day before yesterday) on `data.sql`, one
+/// file per partner with only its rows, into `out/{recipient.id}`; `recipients` is the
+/// body of `[reports.recipients]`.
+pub fn config(recipients: &str, destinations: &str, names: &str) -> String {
+    format!(
+        r#"[settings]
+timezone = "UTC"
+retry_delay_seconds = 60
+delivery_retries = 0
+
+[sources.db]
+kind = "sqlite"
+init = ["data.sql"]
+
+[destinations.out]
+kind = "directory"
+path = "out/{{recipient.id}}"
+{destinations}
+[[reports]]
+name = "Orders"
+type = "ORDERS"
+source = "db"
+destinations = [{names}]
+file_name = "{{type}}_{{recipient.id}}_{{from}}.csv"
+query = "SELECT partner, day, amount FROM orders WHERE partner = :id AND day >= :from_date AND day <= :to_date ORDER BY amount"
+[reports.schedule]
+frequency = "daily"
+at = "06:00"
+[reports.recipients]
+key = "id"
+{recipients}
+"#
+    )
+}
+
+const QUERY: &str =
+    r#"query = "SELECT id, name, email FROM partners WHERE active = 1 ORDER BY id""#;
+
+/// `run-due` at `now` (the wall clock standing still a minute later).
+fn run_due(d: &Path, now: &str) -> common::Output {
+    let wall = (chrono::DateTime::parse_from_rfc3339(now).unwrap() + chrono::Duration::minutes(1))
+        .to_rfc3339();
+    common::run_at(d, &wall, &["run-due", "--now", now, "--json"])
+}
+
+fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn read(d: &Path, p: &str) -> String {
+    std::fs::read_to_string(d.join(p)).unwrap_or_else(|e| {
+        panic!(
+            "{p}: {e}; there are: {:?}",
+            common::fixtures::files_under(&d.join("out"))
+        )
+    })
+}
+
+#[test]
+fn a_list_of_recipients_gets_one_run_each_with_only_its_rows() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    write(d, "data.sql", &partners_sql(3, ""));
+    let list = r#"list = [
+  { id = "p1", email = "p1@partners.example" },
+  { id = "p2", email = "p2@partners.example" },
+]"#;
+    write(d, "reports.toml", &config(list, "", "\"out\""));
+    let out = run(d, &["validate", "--offline"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // First sight, then the slot of 11-25 06:00 (covering 11-23) runs once per recipient.
+    assert_eq!(run_due(d, "2026-11-24T12:00:00Z").code, 0);
+    let out = run_due(d, "2026-11-25T12:00:00Z");
+    assert_eq!(out.code, 0, "{out:?}");
+    let runs = json_lines(&out.stdout);
+    assert_eq!(runs.len(), 2, "{out:?}");
+    let mut keys: Vec<&str> = runs
+        .iter()
+        .map(|r| r["recipient"].as_str().unwrap())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["p1", "p2"]);
+    assert_ne!(runs[0]["token"], runs[1]["token"]);
+    assert_eq!(
+        read(d, "out/p1/ORDERS_p1_20261123.csv"),
+        "partner,day,amount\np1,2026-11-23,100\np1,2026-11-23,101\np1,2026-11-23,102\n"
+    );
+    assert_eq!(
+        read(d, "out/p2/ORDERS_p2_20261123.csv"),
+        "partner,day,amount\np2,2026-11-23,200\np2,2026-11-23,201\np2,2026-11-23,202\n"
+    );
+    assert!(!d.join("out/p3").exists());
+    // Exactly once: nothing more is due.
+    let again = run_due(d, "2026-11-25T13:00:00Z");
+    assert_eq!((again.code, again.stdout.as_str()), (0, ""), "{again:?}");
+    // history shows each recipient.
+    let h = run(d, &["history", "Orders"]);
+    assert_eq!(h.code, 0, "{h:?}");
+    let head = h.stdout.lines().next().unwrap();
+    assert!(
+        head.starts_with("TOKEN") && head.contains("RECIPIENT"),
+        "{h:?}"
+    );
+    assert_eq!(
+        h.stdout.lines().filter(|l| l.contains(" p1 ")).count(),
+        1,
+        "{h:?}"
+    );
+    assert_eq!(
+        h.stdout.lines().filter(|l| l.contains(" p2 ")).count(),
+        1,
+        "{h:?}"
+    );
+}
+
+#[test]
+fn a_query_fixes_each_slot_s_recipients_added_and_removed_ones_show_in_history() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    write(d, "data.sql", &partners_sql(3, ""));
+    write(d, "reports.toml", &config(QUERY, "", "\"out\""));
+    assert_eq!(run_due(d, "2026-11-24T12:00:00Z").code, 0);
+    let out = run_due(d, "2026-11-25T12:00:00Z");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(json_lines(&out.stdout).len(), 3, "{out:?}");
+    // p2 leaves, p4 arrives: the next slot has p1, p3 and p4; p4 gets no earlier slot.
+    write(
+        d,
+        "data.sql",
+        &partners_sql(4, "update partners set active = 0 where id = 'p2';\n"),
+    );
+    let out = run_due(d, "2026-11-26T12:00:00Z");
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut keys: Vec<String> = json_lines(&out.stdout)
+        .iter()
+        .map(|r| r["recipient"].as_str().unwrap().to_string())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["p1", "p3", "p4"]);
+    assert!(!d.join("out/p4/ORDERS_p4_20261123.csv").exists());
+    assert!(d.join("out/p4/ORDERS_p4_20261124.csv").exists());
+    assert!(!d.join("out/p2/ORDERS_p2_20261124.csv").exists());
+    let h = run(d, &["--json", "history", "Orders"]);
+    let per_slot = |key: &str| {
+        json_lines(&h.stdout)
+            .iter()
+            .filter(|r| r["recipient"] == key)
+            .count()
+    };
+    assert_eq!(
+        (per_slot("p1"), per_slot("p2"), per_slot("p4")),
+        (2, 1, 1),
+        "{h:?}"
+    );
+}
+
+#[test]
+fn a_hostile_value_fails_its_recipient_only() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    let hostile = "insert into partners values ('../x', 'Dots', 'd@x.com', 1);\n\
+                   insert into partners values ('a/b', 'Slash', 's@x.com', 1);\n";
+    write(d, "data.sql", &partners_sql(2, hostile));
+    write(d, "reports.toml", &config(QUERY, "", "\"out\""));
+    assert_eq!(run_due(d, "2026-11-24T12:00:00Z").code, 0);
+    let out = run_due(d, "2026-11-25T12:00:00Z");
+    assert_eq!(out.code, 1, "{out:?}");
+    let runs = json_lines(&out.stdout);
+    let status = |key: &str| {
+        let r = runs.iter().find(|r| r["recipient"] == key).unwrap();
+        (
+            r["status"].as_str().unwrap().to_string(),
+            r["detail"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(status("p1").0, "completed");
+    assert_eq!(status("p2").0, "completed");
+    let (s, detail) = status("../x");
+    assert_eq!(s, "failed");
+    assert!(
+        detail.starts_with("report \"Orders\", recipient \"../x\": file_name: {recipient.id}: \"../x\" contains `/`"),
+        "{detail}"
+    );
+    let (s, detail) = status("a/b");
+    assert_eq!(s, "failed");
+    assert!(detail.contains("\"a/b\" contains `/`"), "{detail}");
+    assert!(out.stderr.contains("Orders (recipient ../x)"), "{out:?}");
+    assert!(d.join("out/p1/ORDERS_p1_20261123.csv").exists());
+    assert!(!d.join("x").exists() && !d.join("out/a").exists());
+}
+
+#[test]
+fn run_and_send_test_take_one_recipient() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    write(d, "data.sql", &partners_sql(3, ""));
+    write(d, "reports.toml", &config(QUERY, "", "\"out\""));
+    let args = [
+        "run",
+        "Orders",
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-23",
+    ];
+    let out = run(d, &[&args[..], &["--recipient", "p2", "-o", "-"]].concat());
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "partner,day,amount\np2,2026-11-23,200\np2,2026-11-23,201\np2,2026-11-23,202\n"
+    );
+    let out = run(d, &args);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "reportctl: error: report \"Orders\" has recipients: give --recipient KEY to run one of them\n"
+    );
+    let out = run(d, &[&args[..], &["--recipient", "p9"]].concat());
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("has no recipient \"p9\" for this window; recipients: p1, p2, p3"),
+        "{out:?}"
+    );
+    let out = run(d, &[&args[..], &["--recipient", "p3"]].concat());
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(d.join("out/p3/ORDERS_p3_20261123.csv").exists());
+}
+
+#[test]
+fn validate_checks_the_recipient_columns_placeholders_name() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    write(d, "data.sql", &partners_sql(1, ""));
+    let cfg = config(QUERY, "", "\"out\"").replace("out/{recipient.id}", "out/{recipient.ident}");
+    write(d, "reports.toml", &cfg);
+    let out = run(d, &["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("destination \"out\" path names {recipient.ident}, but the recipients have no column \"ident\"; columns: id, name, email"),
+        "{out:?}"
+    );
+    let list = r#"list = [{ id = "p1" }, { id = "p1" }]"#;
+    write(d, "reports.toml", &config(list, "", "\"out\""));
+    let out = run(d, &["validate", "--offline"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("the key \"id\" = \"p1\" is given to more than one recipient"),
+        "{out:?}"
+    );
+}
