@@ -114,6 +114,18 @@ impl Template {
         self.parts.contains(&Part::Var(var))
     }
 
+    /// The template with its recipient placeholders as literal text (`{recipient.id}`):
+    /// what a name looks like before its recipient is known.
+    pub fn keep_recipient_placeholders(&self) -> Template {
+        let parts = self.parts.iter().map(|p| match p {
+            Part::Recipient(c) => Part::Lit(format!("{{{RECIPIENT_PREFIX}{c}}}")),
+            other => other.clone(),
+        });
+        Template {
+            parts: parts.collect(),
+        }
+    }
+
     /// The recipient columns the template names, in order of use.
     pub fn recipient_columns(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {

@@ -50,7 +50,11 @@ impl FileNameTemplate {
         v: &NameValues<'_>,
     ) -> Result<String, String> {
         match recipient {
-            None => self.render(v),
+            // No recipient (`plan` of a recipients query): the placeholders stay.
+            None => FileNameTemplate {
+                template: self.template.keep_recipient_placeholders(),
+            }
+            .render(v),
             Some(r) => FileNameTemplate {
                 template: fill_template(&self.template, r, Field::Path)?,
             }
@@ -131,7 +135,7 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
 /// as `plan` shows them. With `compress_above`, whether a file is compressed depends on
 /// its size, so the uncompressed name is shown.
 pub fn report_file_names(
-    report: &Report,
+    (report, recipient): (&Report, Option<&Recipient>),
     window: &Window,
     run: NaiveDateTime,
     token: &str,
@@ -140,15 +144,18 @@ pub fn report_file_names(
         .outputs
         .iter()
         .map(|o| {
-            let name = report.file_name.render(&NameValues {
-                kind: &o.kind,
-                name: &report.name,
-                from: window.from.naive_local(),
-                last: window.last_instant().naive_local(),
-                run,
-                token,
-                date_format: &report.date_format,
-            })?;
+            let name = report.file_name.render_for(
+                recipient,
+                &NameValues {
+                    kind: &o.kind,
+                    name: &report.name,
+                    from: window.from.naive_local(),
+                    last: window.last_instant().naive_local(),
+                    run,
+                    token,
+                    date_format: &report.date_format,
+                },
+            )?;
             Ok(match report.csv.compress_above {
                 None => compressed_name(&name, report.csv.compression),
                 Some(_) => name,

@@ -285,3 +285,56 @@ fn validate_checks_the_recipient_columns_placeholders_name() {
         "{out:?}"
     );
 }
+
+#[test]
+fn plan_fans_out_a_list_and_says_a_query_s_recipients_come_at_each_slot() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    write(d, "data.sql", &partners_sql(1, ""));
+    let list = r#"list = [{ id = "p1" }, { id = "p2" }]"#;
+    write(d, "reports.toml", &config(list, "", "\"out\""));
+    let now = ["--now", "2026-11-25T00:00:00Z", "--count", "1"];
+    let out = run(d, &[&["--json", "plan"][..], &now].concat());
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 2, "{out:?}");
+    assert_eq!(lines[0]["recipient"], "p1");
+    assert_eq!(lines[1]["files"][0], "ORDERS_p2_20261123.csv");
+    let out = run(d, &[&["plan"][..], &now].concat());
+    assert_eq!(
+        out.stdout,
+        "REPORT  RECIPIENT  RUN AT                     FROM                       TO                         FILES\n\
+         Orders  p1         2026-11-25T06:00:00+00:00  2026-11-23T00:00:00+00:00  2026-11-24T00:00:00+00:00  ORDERS_p1_20261123.csv\n\
+         Orders  p2         2026-11-25T06:00:00+00:00  2026-11-23T00:00:00+00:00  2026-11-24T00:00:00+00:00  ORDERS_p2_20261123.csv\n"
+    );
+    // A query: plan connects to nothing (the source need not exist) and says so.
+    write(d, "reports.toml", &config(QUERY, "", "\"out\""));
+    let out = run(d, &[&["--json", "plan"][..], &now].concat());
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1, "{out:?}");
+    assert_eq!(lines[0]["recipient"], serde_json::Value::Null);
+    assert_eq!(lines[0]["recipients_from_query"], true);
+    assert_eq!(lines[0]["files"][0], "ORDERS_{recipient.id}_20261123.csv");
+}
+
+#[test]
+fn check_names_each_failing_recipient() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    let hostile = "insert into partners values ('a/b', 'Slash', 's@x.com', 1);\n";
+    write(d, "data.sql", &partners_sql(2, hostile));
+    write(d, "reports.toml", &config(QUERY, "", "\"out\""));
+    assert_eq!(run_due(d, "2026-11-24T12:00:00Z").code, 0);
+    assert_eq!(run_due(d, "2026-11-25T12:00:00Z").code, 1);
+    let out = common::run_at(d, "2026-11-25T12:02:00Z", &["--json", "check"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let doc: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(doc["counts"]["failing"], 1, "{doc}");
+    let failing: Vec<_> = doc["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["state"] == "failing")
+        .collect();
+    assert_eq!(failing[0]["recipient"], "a/b", "{doc}");
+}
