@@ -102,7 +102,12 @@ impl RowSink for Collect {
                 source::format_real(v, &mut buf);
                 RecipientValue::Text(buf)
             }
-            Cell::Number(t) | Cell::Text(t) => RecipientValue::Text(t.to_string()),
+            // A number column (PostgreSQL sends text): integers stay integers.
+            Cell::Number(t) => match t.parse() {
+                Ok(i) => RecipientValue::Int(i),
+                Err(_) => RecipientValue::Text(t.to_string()),
+            },
+            Cell::Text(t) => RecipientValue::Text(t.to_string()),
             Cell::Bool(b) => RecipientValue::Text(b.to_string()),
             Cell::Blob(_) => bail!("a recipient's column is a blob; select text or integers"),
         });

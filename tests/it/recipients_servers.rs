@@ -401,3 +401,73 @@ fn a_host_killed_mid_fan_out_is_completed_once_after_the_lease() {
         "delivered twice: {files:?}"
     );
 }
+
+#[test]
+#[ignore = "needs test servers: scripts/test"]
+fn a_postgres_source_binds_each_recipient_s_columns() {
+    let pg = pg::server();
+    let db = pg.fresh_db("rctl_rcp_src");
+    let mut c = pg.client(&db);
+    c.batch_execute(
+        "CREATE TABLE partners (id text, region int);
+         INSERT INTO partners VALUES ('p1', 1), ('p2', 2);
+         CREATE TABLE orders (partner text, region int, day date, amount int);
+         INSERT INTO orders VALUES ('p1', 1, '2026-11-23', 10), ('p1', 2, '2026-11-23', 11),
+                                   ('p2', 2, '2026-11-23', 20), ('p2', 2, '2026-11-22', 21);",
+    )
+    .unwrap();
+    let dir = tempdir();
+    let cfg = format!(
+        r#"[settings]
+timezone = "UTC"
+
+[sources.db]
+kind = "postgres"
+url = "{url}"
+password = {{ env = "RCTL_TEST_PG_PASSWORD" }}
+
+[destinations.out]
+kind = "directory"
+path = "out/{{recipient.id}}"
+
+[[reports]]
+name = "Orders"
+type = "ORDERS"
+source = "db"
+destinations = ["out"]
+query = "SELECT partner, amount FROM orders WHERE partner = :id AND region = :region AND day >= :from_date AND day <= :to_date ORDER BY amount"
+[reports.schedule]
+frequency = "daily"
+at = "06:00"
+[reports.recipients]
+key = "id"
+query = "SELECT id, region FROM partners ORDER BY id"
+"#,
+        url = pg.url(&db)
+    );
+    write(dir.path(), "reports.toml", &cfg);
+    let out = common::run(dir.path(), &["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let args = [
+        "run",
+        "Orders",
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-23",
+        "-o",
+        "-",
+    ];
+    let out = common::run(dir.path(), &[&args[..], &["--recipient", "p1"]].concat());
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "partner,amount\np1,10\n"),
+        "{out:?}"
+    );
+    let out = common::run(dir.path(), &[&args[..], &["--recipient", "p2"]].concat());
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "partner,amount\np2,20\n"),
+        "{out:?}"
+    );
+}

@@ -142,17 +142,26 @@ impl Databases for Inspector {
         source: &Source,
         query: &str,
     ) -> Option<Result<Vec<String>, String>> {
-        let SourceKind::Sqlite(db) = &source.kind else {
-            return None;
-        };
-        if self.offline {
+        if self.offline || self.unreachable.lock().unwrap().contains(&source.name) {
             return None;
         }
-        let columns = crate::source::sqlite::with_db(db, |conn| {
-            let stmt = conn.prepare(query)?;
-            Ok(stmt.column_names().map(String::from).collect())
-        });
-        Some(columns.map_err(|e| format!("{e:#}")))
+        match &source.kind {
+            SourceKind::Sqlite(db) => {
+                let columns = crate::source::sqlite::with_db(db, |conn| {
+                    let stmt = conn.prepare(query)?;
+                    Ok(stmt.column_names().map(String::from).collect())
+                });
+                Some(columns.map_err(|e| format!("{e:#}")))
+            }
+            SourceKind::Postgres(pg) => match crate::source::postgres::prepare_only(pg, query, &[])
+            {
+                Ok(columns) => Some(Ok(columns)),
+                Err(PrepareError::Query { message, .. }) => Some(Err(message)),
+                // Said where the source's queries are checked.
+                Err(PrepareError::Unreachable(_)) => None,
+            },
+            SourceKind::Command(_) => None,
+        }
     }
 
     fn fork(&self) -> Box<dyn Databases> {
@@ -194,10 +203,12 @@ impl Inspector {
             // SQLite's own verdict on a `PRAGMA` is clearer (see `sqlite_check`).
             SourceKind::Sqlite(_) if !self.offline && first_is_pragma(query) => Verdict::Reads,
             SourceKind::Sqlite(_) => classify(query, query, &SQLiteDialect {}),
-            SourceKind::Postgres(_) => match crate::source::postgres::params::translate_at(query) {
-                Ok(t) => classify(query, &t.sql, &PostgreSqlDialect {}),
-                Err((message, at)) => return QueryCheck::Problem { message, at },
-            },
+            SourceKind::Postgres(_) => {
+                match crate::source::postgres::params::translate_with(query, params) {
+                    Ok(t) => classify(query, &t.sql, &PostgreSqlDialect {}),
+                    Err((message, at)) => return QueryCheck::Problem { message, at },
+                }
+            }
         };
         match verdict {
             Verdict::Refused(why) => return problem(why),
@@ -211,11 +222,13 @@ impl Inspector {
         }
         match &source.kind {
             SourceKind::Sqlite(db) => self.sqlite_prepare(&source.name, db, (query, params)),
-            SourceKind::Postgres(pg) => match crate::source::postgres::prepare_only(pg, query) {
-                Ok(()) => QueryCheck::Fine,
-                Err(PrepareError::Query { message, at }) => QueryCheck::Problem { message, at },
-                Err(PrepareError::Unreachable(e)) => QueryCheck::Unreachable(format!("{e:#}")),
-            },
+            SourceKind::Postgres(pg) => {
+                match crate::source::postgres::prepare_only(pg, query, params) {
+                    Ok(_) => QueryCheck::Fine,
+                    Err(PrepareError::Query { message, at }) => QueryCheck::Problem { message, at },
+                    Err(PrepareError::Unreachable(e)) => QueryCheck::Unreachable(format!("{e:#}")),
+                }
+            }
             SourceKind::Command(_) => QueryCheck::Fine,
         }
     }
