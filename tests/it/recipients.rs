@@ -49,13 +49,22 @@ init = ["data.sql"]
 kind = "directory"
 path = "out/{{recipient.id}}"
 {destinations}
-[[reports]]
+{}"#,
+        report("db", names, "", recipients)
+    )
+}
+
+/// The report "Orders" on `source` to `names`, with `[reports.recipients]` keyed by
+/// `id` and `recipients` in it; `extra` goes into the report's table.
+pub fn report(source: &str, names: &str, extra: &str, recipients: &str) -> String {
+    format!(
+        r#"[[reports]]
 name = "Orders"
 type = "ORDERS"
-source = "db"
+source = "{source}"
 destinations = [{names}]
 file_name = "{{type}}_{{recipient.id}}_{{from}}.csv"
-query = "SELECT partner, day, amount FROM orders WHERE partner = :id AND day >= :from_date AND day <= :to_date ORDER BY amount"
+query = "SELECT partner, day, amount{extra} FROM orders WHERE partner = :id AND day >= :from_date AND day <= :to_date ORDER BY amount"
 [reports.schedule]
 frequency = "daily"
 at = "06:00"
@@ -337,4 +346,25 @@ fn check_names_each_failing_recipient() {
         .filter(|l| l["state"] == "failing")
         .collect();
     assert_eq!(failing[0]["recipient"], "a/b", "{doc}");
+}
+
+#[test]
+fn dry_run_shows_each_recipient_s_run_and_records_nothing() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    write(d, "data.sql", &partners_sql(2, ""));
+    write(d, "reports.toml", &config(QUERY, "", "\"out\""));
+    assert_eq!(run_due(d, "2026-11-24T12:00:00Z").code, 0);
+    let now = ["run-due", "--dry-run", "--now", "2026-11-25T12:00:00Z"];
+    let out = run(d, &now);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{out:?}");
+    assert!(
+        lines[0].starts_with("run Orders (recipient p1) 2026-11-25T06:00:00+00:00 ["),
+        "{out:?}"
+    );
+    let out = run(d, &[&["--json"][..], &now].concat());
+    assert_eq!(json_lines(&out.stdout)[1]["recipient"], "p2", "{out:?}");
+    assert!(!d.join("out").exists());
 }

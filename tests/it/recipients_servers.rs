@@ -7,35 +7,26 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::common::fixtures::*;
 use crate::common::pg;
 use crate::common::{self, tempdir, write};
-use crate::recipients::partners_sql;
+use crate::multihost::{finish, spawn_host_at};
+use crate::recipients::{partners_sql, report};
 
 /// `settings()` (source `ev` from `events.sql`) with SMTP, and a daily report "Orders"
 /// whose recipients come from `partners`, one file per partner with its rows only.
 fn config(destinations: &str, names: &str, marker: &str) -> String {
+    let recipients = format!(
+        "query = \"SELECT id, replace(email, '@', '-{marker}@') AS email, name FROM partners WHERE active = 1 ORDER BY id\""
+    );
     format!(
-        r#"{settings}{smtp}{destinations}
-[[reports]]
-name = "Orders"
-type = "ORDERS"
-source = "ev"
-destinations = [{names}]
-file_name = "{{type}}_{{recipient.id}}_{{from}}.csv"
-query = "SELECT partner, day, amount FROM orders WHERE partner = :id AND day >= :from_date AND day <= :to_date ORDER BY amount"
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-[reports.recipients]
-key = "id"
-query = "SELECT id, replace(email, '@', '-{marker}@') AS email, name FROM partners WHERE active = 1 ORDER BY id"
-"#,
-        settings = settings("max_attempts = 3"),
-        smtp = smtp_settings(),
+        "{}{}{destinations}\n{}",
+        settings("max_attempts = 3"),
+        smtp_settings(),
+        report("ev", names, "", &recipients)
     )
 }
 
@@ -244,20 +235,13 @@ init = ["data.sql"]
 kind = "directory"
 path = "out/{{recipient.id}}"
 
-[[reports]]
-name = "Orders"
-type = "ORDERS"
-source = "db"
-destinations = ["out"]
-file_name = "{{type}}_{{recipient.id}}_{{from}}.csv"
-query = "SELECT partner, day, amount, {slow} AS work FROM orders WHERE partner = :id AND day >= :from_date AND day <= :to_date ORDER BY amount"
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-[reports.recipients]
-key = "id"
-query = "SELECT id FROM partners ORDER BY id"
-"#,
+{}"#,
+        report(
+            "db",
+            "\"out\"",
+            &format!(", {slow} AS work"),
+            "query = \"SELECT id FROM partners ORDER BY id\""
+        ),
         ledger = pg.url(ledger),
     );
     write(h.path(), "reports.toml", &cfg);
@@ -266,20 +250,7 @@ query = "SELECT id FROM partners ORDER BY id"
 }
 
 fn spawn(dir: &Path, now: &str, wall: &str) -> Child {
-    common::command_at(dir, wall, &["run-due", "--now", now])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start reportctl run-due")
-}
-
-fn finish(child: Child) -> common::Output {
-    let out = child.wait_with_output().unwrap();
-    common::Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
+    spawn_host_at(dir, now, Some(wall))
 }
 
 /// Every delivered file of every host: `key/name` → how many hosts have it.
