@@ -368,3 +368,33 @@ fn dry_run_shows_each_recipient_s_run_and_records_nothing() {
     assert_eq!(json_lines(&out.stdout)[1]["recipient"], "p2", "{out:?}");
     assert!(!d.join("out").exists());
 }
+
+/// The metrics of a report with recipients: per report, how many recipients its latest
+/// slot has and how many of them failed; no label per recipient.
+pub fn metrics_of_a_failing_recipient(d: &Path) -> String {
+    let hostile = "insert into partners values ('a/b', 'Slash', 's@x.com', 1);\n";
+    write(d, "data.sql", &partners_sql(2, hostile));
+    let cfg = config(QUERY, "", "\"out\"").replace(
+        "[settings]\n",
+        "[settings]\nmetrics_file = \"reportctl.prom\"\n",
+    );
+    write(d, "reports.toml", &cfg);
+    assert_eq!(run_due(d, "2026-11-24T12:00:00Z").code, 0);
+    assert_eq!(run_due(d, "2026-11-25T12:00:00Z").code, 1);
+    read(d, "reportctl.prom")
+}
+
+#[test]
+fn metrics_count_recipients_per_report() {
+    let dir = common::tempdir();
+    let text = metrics_of_a_failing_recipient(dir.path());
+    assert!(
+        text.contains("\nreportctl_report_recipients{report=\"Orders\"} 3\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nreportctl_report_recipients_failed{report=\"Orders\"} 1\n"),
+        "{text}"
+    );
+    assert!(!text.contains("recipient=\""), "{text}");
+}
