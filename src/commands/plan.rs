@@ -186,23 +186,7 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
     // One write per 64 KiB, not one per line: ten thousand lines are a burst.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if cli.json {
-        let json = |(report, slot): (&Report, Slot)| -> Result<String> {
-            let mut lines = Vec::new();
-            for (recipient, _) in runs_of(report) {
-                let line = PlanLine {
-                    report: &report.name,
-                    run_at: rfc3339(&slot.run_at),
-                    from: rfc3339(&slot.window.from),
-                    to: rfc3339(&slot.window.to),
-                    files: files_of(report, &slot, recipient)?,
-                    recipient: recipient.map(|r| r.key.as_str()),
-                    recipients_from_query: matches!(fan_out(report), FanOut::Query),
-                };
-                lines.push(serde_json::to_string(&line)?);
-            }
-            Ok(lines.join("\n"))
-        };
-        write_rows(&mut out, merged(&reports, now, args.count), json)?;
+        write_rows(&mut out, merged(&reports, now, args.count), json_lines)?;
     } else {
         // The column widths come from each report's first run (times are written in
         // one width: `rfc3339` gives 25 characters for every year from 0 to 9999), then
@@ -262,6 +246,24 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
     }
     out.flush()?;
     Ok(exit::OK)
+}
+
+/// The `--json` lines of one slot: one per run (per listed recipient).
+fn json_lines((report, slot): (&Report, Slot)) -> Result<String> {
+    let mut lines = Vec::new();
+    for (recipient, _) in runs_of(report) {
+        let line = PlanLine {
+            report: &report.name,
+            run_at: rfc3339(&slot.run_at),
+            from: rfc3339(&slot.window.from),
+            to: rfc3339(&slot.window.to),
+            files: files_of(report, &slot, recipient)?,
+            recipient: recipient.map(|r| r.key.as_str()),
+            recipients_from_query: matches!(fan_out(report), FanOut::Query),
+        };
+        lines.push(serde_json::to_string(&line)?);
+    }
+    Ok(lines.join("\n"))
 }
 
 /// Writes one line per run, in order, as they come: in batches whose lines are made on

@@ -398,3 +398,80 @@ fn metrics_count_recipients_per_report() {
     );
     assert!(!text.contains("recipient=\""), "{text}");
 }
+
+#[test]
+fn recipients_configuration_errors_name_file_line_report_and_key() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    write(d, "data.sql", &partners_sql(1, ""));
+    let check = |recipients: &str, want: &str| {
+        write(d, "reports.toml", &config(recipients, "", "\"out\""));
+        let out = run(d, &["validate", "--offline"]);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.stderr.contains(want), "want {want}\n{out:?}");
+    };
+    check(
+        "list = [{ id = \"p1\" }, { id = \"p2\", email = \"x\" }]",
+        "report \"Orders\", key `recipients.list`: every recipient has the same columns, in the same order: id",
+    );
+    check(
+        "list = [{ id = 1.5 }]",
+        "column \"id\" is a float; a recipient's values are text or integers",
+    );
+    check(
+        "list = [{ id = \"p1\" }]\nquery = \"SELECT 1\"",
+        "key `recipients`: give either `list = [{ … }, …]` or `query = \"SELECT …\"`",
+    );
+    check(
+        "query = \"SELECT id FROM partners\"\nsource = \"nope\"",
+        "key `recipients.source`: unknown source \"nope\"; defined: db",
+    );
+    write(
+        d,
+        "reports.toml",
+        &config("list = [{ id = \"p1\" }]", "", "\"out\"").replace("key = \"id\"\n", ""),
+    );
+    let out = run(d, &["validate", "--offline"]);
+    assert!(
+        out.stderr.contains("key `recipients.key`: missing key"),
+        "{out:?}"
+    );
+    // A report without recipients cannot use their placeholders.
+    let cfg = config("list = [{ id = \"p1\" }]", "", "\"out\"");
+    let cfg = cfg.replace(
+        "[reports.recipients]\nkey = \"id\"\nlist = [{ id = \"p1\" }]\n",
+        "",
+    );
+    write(d, "reports.toml", &cfg.replace(":id", "'p1'"));
+    let out = run(d, &["validate", "--offline"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("key `recipients`: file_name names {recipient.id}, but the report has no [reports.recipients]"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn send_test_takes_the_first_recipient_or_the_one_named() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    write(d, "data.sql", &partners_sql(3, ""));
+    write(d, "reports.toml", &config(QUERY, "", "\"out\""));
+    let now = ["--now", "2026-11-25T12:00:00Z"];
+    let out = common::run_at(
+        d,
+        "2026-11-25T12:00:00Z",
+        &[&["--json", "send-test", "Orders"][..], &now].concat(),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let run: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(
+        (&run["recipient"], &run["kind"]),
+        (&"p1".into(), &"test".into())
+    );
+    assert!(d.join("out/p1/TEST_ORDERS_p1_20261123.csv").exists());
+    let args = [&["send-test", "Orders", "--recipient", "p3"][..], &now].concat();
+    let out = common::run_at(d, "2026-11-25T12:05:00Z", &args);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(d.join("out/p3/TEST_ORDERS_p3_20261123.csv").exists());
+}

@@ -12,7 +12,7 @@ use crate::config::diag::Subject;
 use crate::config::model::*;
 use crate::config::raw::{RawRecipients, RawReport};
 use crate::config::recipients::{
-    field_columns, from_rows, RecipientValue, Recipients, RecipientsFrom,
+    field_columns, from_rows, has_placeholder, RecipientValue, Recipients, RecipientsFrom,
 };
 
 const KEY: &str = "recipients";
@@ -73,6 +73,35 @@ impl Checker<'_> {
             key: key?,
             from: from?,
         }))
+    }
+
+    /// The report's recipients, and their columns when known (see `recipient_columns`).
+    pub(super) fn recipients_and_columns(
+        &mut self,
+        raw: &RawReport,
+        s: &Subject,
+        report_source: Option<&str>,
+        (sources, checked): (&BTreeSet<String>, &BTreeMap<String, Source>),
+    ) -> (Option<Box<Recipients>>, Option<Vec<String>>) {
+        let recipients = self.report_recipients(raw, s, report_source, sources);
+        if let (Some(r), Some(RecipientsFrom::Query { source, .. })) =
+            (&raw.recipients, recipients.as_deref().map(|x| &x.from))
+        {
+            if let Some(SourceKind::Command(_)) = checked.get(source).map(|x| &x.kind) {
+                let msg = format!("a recipients query runs on a SQLite or PostgreSQL source; \"{source}\" is a command source");
+                self.err(r.span(), s, KEY, msg);
+                return (None, None);
+            }
+        }
+        // Notify mails are about the report, not sent to a recipient.
+        for n in raw.notify.iter().flat_map(|n| n.get_ref()) {
+            if has_placeholder(n.get_ref()) {
+                let msg = "notify mails go to the report's watchers; {recipient.COLUMN} is for destinations and file names";
+                self.err(n.span(), s, "notify", msg);
+            }
+        }
+        let columns = self.recipient_columns(recipients.as_deref(), checked, raw, s);
+        (recipients, columns)
     }
 
     /// A `list`: tables of text or integer values, all with the same columns.
@@ -142,8 +171,7 @@ impl Checker<'_> {
         report: &Report,
         s: &Subject,
         span: std::ops::Range<usize>,
-        destinations: &BTreeMap<String, Destination>,
-        known: Option<&[String]>,
+        (destinations, known): (&BTreeMap<String, Destination>, Option<&[String]>),
     ) {
         let mut used: Vec<(String, String)> = report
             .file_name

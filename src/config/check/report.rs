@@ -66,8 +66,8 @@ impl Checker<'_> {
         // The events mapping of structured outputs: the report's own, else its source's.
         let source_checked = source.as_ref().and_then(|n| checked.get(n));
         let own_mapping = self.own_mapping(parts.events.as_deref(), source_checked, s);
-        let recipients = self.report_recipients(&raw, s, source.as_deref(), sources);
-        let columns = self.recipient_columns(recipients.as_deref(), checked, &raw, s);
+        let (recipients, columns) =
+            self.recipients_and_columns(&raw, s, source.as_deref(), (sources, checked));
         let params = columns.clone().unwrap_or_default();
         let ctx = OutputContext {
             mapping: own_mapping
@@ -79,13 +79,7 @@ impl Checker<'_> {
         let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s, &ctx);
         let dests = self.report_destinations(&raw, s, &span, destinations);
         let (notify, notify_on, ping_url) = self.report_watchers(&raw, s, defaults);
-        let status = self.word(
-            &raw.status,
-            s,
-            "status",
-            &[("active", Status::Active), ("draft", Status::Draft)],
-            Status::Active,
-        );
+        let status = self.report_status(&raw, s);
         let (timezone, schedule) =
             self.report_timing(&raw, parts.schedule.as_deref(), s, &span, defaults);
         let backfill = self.report_backfill(&raw, schedule.as_ref(), s);
@@ -122,15 +116,14 @@ impl Checker<'_> {
             max_attempts,
             recipients,
         };
-        self.recipient_columns_used(
-            &raw,
-            &report,
-            s,
-            span,
-            checked_destinations,
-            columns.as_deref(),
-        );
+        let used = (checked_destinations, columns.as_deref());
+        self.recipient_columns_used(&raw, &report, s, span, used);
         (self.errors.len() == before).then_some(report)
+    }
+
+    fn report_status(&mut self, raw: &RawReport, s: &Subject) -> Status {
+        let choices = [("active", Status::Active), ("draft", Status::Draft)];
+        self.word(&raw.status, s, "status", &choices, Status::Active)
     }
 
     /// Who hears of the report's runs: `notify` (and when: `notify_on`) and `ping_url`,
