@@ -475,3 +475,47 @@ fn send_test_takes_the_first_recipient_or_the_one_named() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(d.join("out/p3/TEST_ORDERS_p3_20261123.csv").exists());
 }
+
+#[test]
+fn a_recipient_that_disappears_still_gets_the_run_owed_to_it() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    write(d, "data.sql", &partners_sql(2, ""));
+    write(d, "reports.toml", &config(QUERY, "", "\"out\""));
+    assert_eq!(run_due(d, "2026-11-24T12:00:00Z").code, 0);
+    // p2's folder cannot be made (a file is in the way): its run fails, p1's completes.
+    write(d, "out/p2", "in the way");
+    let out = run_due(d, "2026-11-25T12:00:00Z");
+    assert_eq!(out.code, 1, "{out:?}");
+    // p2 leaves the partners; its owed run is still delivered (with its recorded
+    // columns), and the next slot is p1's alone.
+    std::fs::remove_file(d.join("out/p2")).unwrap();
+    write(
+        d,
+        "data.sql",
+        &partners_sql(2, "update partners set active = 0 where id = 'p2';\n"),
+    );
+    let out = run_due(d, "2026-11-26T12:00:00Z");
+    assert_eq!(out.code, 0, "{out:?}");
+    let runs = json_lines(&out.stdout);
+    let done: Vec<(String, String)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["recipient"].as_str().unwrap().into(),
+                r["run_at"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(done.len(), 2, "{out:?}");
+    assert!(
+        done.contains(&("p2".into(), "2026-11-25T06:00:00+00:00".into())),
+        "{done:?}"
+    );
+    assert!(
+        done.contains(&("p1".into(), "2026-11-26T06:00:00+00:00".into())),
+        "{done:?}"
+    );
+    assert!(d.join("out/p2/ORDERS_p2_20261123.csv").exists());
+    assert!(!d.join("out/p2/ORDERS_p2_20261124.csv").exists());
+}
