@@ -96,8 +96,10 @@ pub enum Command {
     ///
     /// For each report, the next COUNT runs at or after --now, merged in time order.
     /// With --json, one object per line:
-    /// {"report":…,"run_at":…,"from":…,"to":…,"files":[…]}, times in RFC 3339 with the
-    /// report zone's offset, `to` exclusive. This output is a stable interface.
+    /// {"report":…,"run_at":…,"from":…,"to":…,"files":[…],"recipient":…}, times in RFC
+    /// 3339 with the report zone's offset, `to` exclusive. This output is a stable
+    /// interface. A report with listed recipients has one line per run and recipient
+    /// (`recipient` is its key, else null); `--count` counts runs of the schedule.
     Plan(PlanArgs),
 
     /// Run one report now, for an explicit period or its latest scheduled window.
