@@ -14,6 +14,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::NaiveDateTime;
 
+use crate::config::recipients::Recipient;
 use crate::config::{Compression, Config, Output, Report};
 use crate::fsutil::{self, BackgroundWriter, Hashing};
 use crate::ledger::FileRecord;
@@ -33,6 +34,8 @@ pub struct RenderJob<'a> {
     pub token: &'a str,
     /// A `send-test` run: its file names start with `TEST_`.
     pub test: bool,
+    /// The recipient the run is for: its columns fill `{recipient.COLUMN}`.
+    pub recipient: Option<&'a Recipient>,
 }
 
 impl RenderJob<'_> {
@@ -41,15 +44,18 @@ impl RenderJob<'_> {
         let name = self
             .report
             .file_name
-            .render(&NameValues {
-                kind,
-                name: &self.report.name,
-                from: self.window.from.naive_local(),
-                last: self.window.last_instant().naive_local(),
-                run: self.run,
-                token: self.token,
-                date_format: &self.report.date_format,
-            })
+            .render_for(
+                self.recipient,
+                &NameValues {
+                    kind,
+                    name: &self.report.name,
+                    from: self.window.from.naive_local(),
+                    last: self.window.last_instant().naive_local(),
+                    run: self.run,
+                    token: self.token,
+                    date_format: &self.report.date_format,
+                },
+            )
             .and_then(|n| {
                 if self.test {
                     naming::test_name(&n)
@@ -57,7 +63,14 @@ impl RenderJob<'_> {
                     Ok(n)
                 }
             });
-        name.map_err(|e| anyhow::anyhow!("report \"{}\": {e}", self.report.name))
+        name.map_err(|e| match self.recipient {
+            Some(r) => anyhow::anyhow!(
+                "report \"{}\", recipient \"{}\": file_name: {e}",
+                self.report.name,
+                r.key.escape_default()
+            ),
+            None => anyhow::anyhow!("report \"{}\": {e}", self.report.name),
+        })
     }
 }
 
