@@ -173,6 +173,27 @@ fn report_families(e: &mut Exposition, config: &Config, figures: &Figures) {
         "Bytes in the files of the report's latest successful run.",
         |f| f.last_success.as_ref().map(|ok| ok.bytes.to_string()),
     );
+    // Reports with recipients: counts per report, never a label per recipient (their
+    // number is unbounded: they come from a query). `check` names the failing ones.
+    let bursting: Vec<_> = reports
+        .iter()
+        .filter(|(r, _)| r.recipients.is_some())
+        .copied()
+        .collect();
+    per_report(
+        e,
+        &bursting,
+        "reportctl_report_recipients",
+        "Recipients of the report's latest recorded slot (one run each).",
+        |f| Some(f.recipients.0.to_string()),
+    );
+    per_report(
+        e,
+        &bursting,
+        "reportctl_report_recipients_failed",
+        "Recipients whose run of the report's latest recorded slot failed (retrying or given up).",
+        |f| Some(f.recipients.1.to_string()),
+    );
 }
 
 fn delivery_family(e: &mut Exposition, config: &Config, figures: &Figures) {

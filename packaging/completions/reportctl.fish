@@ -77,6 +77,7 @@ complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -s V -l versio
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l from -d 'First day (report-zone date, included) or instant (RFC 3339) of the period' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l to -d 'Last day (report-zone date, included) or end instant (RFC 3339, excluded)' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s o -l output -d 'Write the files into DIR instead of delivering them; `-` writes the report\'s one file to stdout (CSV or JSON Lines; xlsx only when stdout is redirected)' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l recipient -d 'For a report with [reports.recipients]: the recipient to run, by its key (its columns are bound as parameters and fill {recipient.COLUMN}). Required for such a report' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l now -d 'The instant the run is for; default: now. An RFC 3339 instant, a local date (its midnight) or a local date-time such as 2026-11-30T07:00, read in the settings\' time zone' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s c -l config -d 'The configuration file, or a directory whose *.toml files (in name order) make the configuration together' -r -F
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l no-deliver -d 'Generate the files into the spool and report them, without delivering'
@@ -113,6 +114,7 @@ complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -s q -l quie
 complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -l json -d 'Print machine-readable JSON on stdout'
 complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -s h -l help -d 'Print help'
 complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -l recipient -d 'For a report with [reports.recipients]: the recipient to test, by its key; default: the first recipient of the window' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -l now -d 'Take the latest slot at or before this instant; default: now. An RFC 3339 instant, a local date (its midnight) or a local date-time such as 2026-11-30T07:00, read in the settings\' time zone' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -s c -l config -d 'The configuration file, or a directory whose *.toml files (in name order) make the configuration together' -r -F
 complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -l force -d 'Deliver even when the report\'s condition is false or its files hold no rows with send_empty = false'

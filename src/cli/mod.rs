@@ -96,8 +96,10 @@ pub enum Command {
     ///
     /// For each report, the next COUNT runs at or after --now, merged in time order.
     /// With --json, one object per line:
-    /// {"report":…,"run_at":…,"from":…,"to":…,"files":[…]}, times in RFC 3339 with the
-    /// report zone's offset, `to` exclusive. This output is a stable interface.
+    /// {"report":…,"run_at":…,"from":…,"to":…,"files":[…],"recipient":…}, times in RFC
+    /// 3339 with the report zone's offset, `to` exclusive. This output is a stable
+    /// interface. A report with listed recipients has one line per run and recipient
+    /// (`recipient` is its key, else null); `--count` counts runs of the schedule.
     Plan(PlanArgs),
 
     /// Run one report now, for an explicit period or its latest scheduled window.
@@ -109,6 +111,9 @@ pub enum Command {
     /// recorded). A report's `condition` and `send_empty = false` apply to a recorded
     /// run as to a scheduled one (the run completes "not sent" and says so); --force
     /// delivers anyway. Local runs always write the files.
+    /// A report with [reports.recipients] runs for one recipient, named by
+    /// --recipient KEY (its key column), e.g.
+    /// `reportctl run "Partner orders" --recipient p1 -o -`.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
 
@@ -333,6 +338,11 @@ pub struct RunArgs {
     /// with send_empty = false.
     #[arg(long)]
     pub force: bool,
+    /// For a report with [reports.recipients]: the recipient to run, by its key (its
+    /// columns are bound as parameters and fill {recipient.COLUMN}). Required for such
+    /// a report.
+    #[arg(long, value_name = "KEY")]
+    pub recipient: Option<String>,
 
     /// The instant the run is for; default: now. An RFC 3339 instant, a local date (its
     /// midnight) or a local date-time such as 2026-11-30T07:00, read in the settings'
@@ -478,6 +488,10 @@ pub struct SendTestArgs {
     /// with send_empty = false.
     #[arg(long)]
     pub force: bool,
+    /// For a report with [reports.recipients]: the recipient to test, by its key;
+    /// default: the first recipient of the window.
+    #[arg(long, value_name = "KEY")]
+    pub recipient: Option<String>,
 
     /// Take the latest slot at or before this instant; default: now. An RFC 3339
     /// instant, a local date (its midnight) or a local date-time such as

@@ -40,6 +40,9 @@ pub struct RunView<'a> {
     /// false`) or `condition-false`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_sent: Option<NotSent>,
+    /// The recipient's key, for a run of a report with recipients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<&'a str>,
 }
 
 /// The zone a run is shown in: its report's, or UTC for a report no longer configured.
@@ -81,6 +84,7 @@ pub fn view<'a>(run: &'a RunRecord, tz: Tz) -> RunView<'a> {
         origin: run.origin.as_deref(),
         settled: run.settled_by.as_deref(),
         not_sent: run.not_sent,
+        recipient: run.recipient.as_ref().map(|r| r.key.as_str()),
     }
 }
 

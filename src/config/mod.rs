@@ -17,6 +17,7 @@ pub mod model;
 pub mod names;
 pub mod pgurl;
 pub mod raw;
+pub mod recipients;
 pub mod secret;
 
 use std::path::{Path, PathBuf};

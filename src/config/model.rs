@@ -369,6 +369,8 @@ pub struct Report {
     /// (see `engine::send_if`). Held as an output of type `condition` so that it runs
     /// as outputs do.
     pub condition: Option<Output>,
+    /// `[reports.recipients]`: one run per recipient of each slot.
+    pub recipients: Option<Box<super::recipients::Recipients>>,
 }
 
 #[derive(Debug, Clone)]

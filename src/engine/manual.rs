@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 
 use super::runner::{generate, Runner};
 use super::{spool, token};
+use crate::config::recipients::Recipient;
 use crate::config::{Config, DirectoryDest, Report};
 use crate::deliver::{self, Delivery};
 use crate::exit::{RateLimited, UsageError};
@@ -30,7 +31,7 @@ pub fn run(
     config: &Config,
     ledger: &mut Ledger,
     report: &Report,
-    window: &Window,
+    window: (&Window, Option<&Recipient>),
     now: DateTime<Utc>,
 ) -> Result<RunRecord> {
     let claim = Claim::new(config.settings.lease);
@@ -45,7 +46,7 @@ pub fn send_test(
     config: &Config,
     ledger: &mut Ledger,
     report: &Report,
-    window: &Window,
+    window: (&Window, Option<&Recipient>),
     now: DateTime<Utc>,
 ) -> Result<RunRecord> {
     let claim = Claim::new(config.settings.lease);
@@ -94,7 +95,7 @@ fn new_run(
     kind: RunKind,
     token: String,
     now: DateTime<Utc>,
-    window: &Window,
+    (window, recipient): (&Window, Option<&Recipient>),
 ) -> NewRun {
     NewRun {
         token,
@@ -107,6 +108,7 @@ fn new_run(
         max_attempts: 1,
         status: RunStatus::Queued,
         detail: String::new(),
+        recipient: recipient.cloned(),
     }
 }
 
@@ -117,6 +119,8 @@ pub struct Local<'a> {
     pub window: Window,
     pub now: DateTime<Utc>,
     pub token: String,
+    /// The recipient it is for (`run --recipient`).
+    pub recipient: Option<Recipient>,
 }
 
 impl Local<'_> {
@@ -128,6 +132,7 @@ impl Local<'_> {
             run: self.now.with_timezone(&self.report.timezone).naive_local(),
             token: &self.token,
             test: false,
+            recipient: self.recipient.as_ref(),
         }
     }
 
@@ -142,7 +147,12 @@ impl Local<'_> {
                 report.outputs.len()
             ),
         };
-        let rows = source::open(self.config, report, output, &self.window);
+        let rows = source::open(
+            self.config,
+            report,
+            output,
+            (&self.window, self.recipient.as_ref()),
+        );
         render::render_to(&self.job(), output, rows, out)
     }
 

@@ -13,6 +13,7 @@
 //! - `housekeeping`: pruning after the runs (destinations, spool);
 //! - `watch`: what `check` says about each report's latest slots;
 //! - `redo`: `retry` and `resend`, a recorded run delivered again;
+//! - `recipients`: the recipients of a slot (bursting);
 //! - `token`: run tokens.
 //!
 //! Commands call into it and print what it returns; it never prints a run's summary.
@@ -23,6 +24,7 @@ pub mod lease;
 pub mod manual;
 pub mod notify;
 pub mod ping;
+pub mod recipients;
 pub mod redo;
 pub mod runner;
 pub mod scheduled;

@@ -18,6 +18,7 @@
 //! Failures of the report (a bad query, a destination down) are recorded and returned as
 //! a failed run; only a failing ledger is an error of this function.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -25,7 +26,7 @@ use chrono::{DateTime, Utc};
 
 use super::lease::LeaseKeeper;
 use super::{notify, ping, send_if, spool};
-use crate::config::{Config, NotifyOn, Report};
+use crate::config::{Config, Destination, NotifyOn, Report};
 use crate::deliver::{self, Delivery};
 use crate::ledger::{
     Claim, FileRecord, Finish, Ledger, LostClaim, NotSent, ReceiptStatus, RunKind, RunRecord,
@@ -112,7 +113,7 @@ impl Runner<'_> {
         if run.kind == RunKind::Resend || !run.files.is_empty() {
             return Ok(None);
         }
-        let verdict = send_if::condition(self.config, report, window)
+        let verdict = send_if::condition(self.config, report, (window, run.recipient.as_ref()))
             .map_err(|e| redact::text(&format!("{e:#}")))?;
         if let Some(v) = &verdict {
             ui::debug(format!("run {}: {}", run.token, v.detail()));
@@ -146,6 +147,7 @@ impl Runner<'_> {
             run: run.run_at.with_timezone(&report.timezone).naive_local(),
             token: &run.token,
             test: run.kind == RunKind::Test,
+            recipient: run.recipient.as_ref(),
         };
         match generate(&job, &spool, self.progress) {
             Ok(files) => {
@@ -206,18 +208,19 @@ impl Runner<'_> {
                 test: run.kind == RunKind::Test,
             };
             // Server messages may repeat a secret: redacted before anything records them.
-            let (status, detail, new_links) = match deliver::deliver(dest, &delivery) {
-                Ok(d) => (ReceiptStatus::Delivered, redact::text(&d.detail), d.links),
-                Err(e) => {
-                    let detail = redact::text(&format!("{e:#}"));
-                    failures.push(format!(
-                        "{} \"{}\": {detail}",
-                        dest.kind.kind_name(),
-                        dest.name
-                    ));
-                    (ReceiptStatus::Failed, detail, Vec::new())
-                }
-            };
+            let (status, detail, new_links) =
+                match for_recipient(dest, run).and_then(|d| deliver::deliver(&d, &delivery)) {
+                    Ok(d) => (ReceiptStatus::Delivered, redact::text(&d.detail), d.links),
+                    Err(e) => {
+                        let detail = redact::text(&format!("{e:#}"));
+                        failures.push(format!(
+                            "{} \"{}\": {detail}",
+                            dest.kind.kind_name(),
+                            dest.name
+                        ));
+                        (ReceiptStatus::Failed, detail, Vec::new())
+                    }
+                };
             self.ledger.set_receipt(
                 token,
                 &self.claim.owner,
@@ -328,6 +331,17 @@ impl Runner<'_> {
         let factor = 1i64 << run.attempts.saturating_sub(1).min(16);
         let delay = (base * factor).min(86_400);
         Some(self.now + chrono::Duration::seconds(delay))
+    }
+}
+
+/// `dest` as it is for the run's recipient: its fields filled and checked (a hostile
+/// value fails this recipient's delivery only, naming the recipient and the field).
+fn for_recipient<'d>(dest: &'d Destination, run: &RunRecord) -> Result<Cow<'d, Destination>> {
+    match &run.recipient {
+        None => Ok(Cow::Borrowed(dest)),
+        Some(r) => super::recipients::resolve(dest, r)
+            .map(Cow::Owned)
+            .map_err(|e| anyhow::anyhow!("recipient \"{}\": {e}", r.key.escape_default())),
     }
 }
 

@@ -50,8 +50,13 @@ pub fn run_due(
             pending,
             skipped,
             given_up,
+            recipients_error,
             ..
         } = due;
+        if let Some(e) = recipients_error {
+            all_well = false;
+            eprintln!("reportctl: error: {e}");
+        }
         if !skipped.is_empty() {
             all_well = false;
             report_skipped(config, report, ledger, &skipped)?;
@@ -146,6 +151,8 @@ pub struct WouldRun<'a> {
     pub to: DateTime<Utc>,
     /// `run`, `skip` or `retry`.
     pub action: &'static str,
+    /// The recipient's key, for a run of a report with recipients.
+    pub recipient: Option<&'a str>,
 }
 
 /// What `run_due` would do at `now`, report by report, recording nothing.
@@ -172,16 +179,29 @@ pub fn dry_run(
             } else {
                 "run"
             };
+            let key = r.recipient.as_ref().map(|x| x.key.as_str());
+            let run = would_run(&r.token, r.run_at, r.window_from, r.window_to, action);
             show(
                 report,
-                would_run(&r.token, r.run_at, r.window_from, r.window_to, action),
+                WouldRun {
+                    recipient: key,
+                    ..run
+                },
             )?;
         }
         for r in &due.pending {
+            let key = r.recipient.as_ref().map(|x| x.key.as_str());
+            let run = would_run(&r.token, r.run_at, r.window_from, r.window_to, "retry");
             show(
                 report,
-                would_run(&r.token, r.run_at, r.window_from, r.window_to, "retry"),
+                WouldRun {
+                    recipient: key,
+                    ..run
+                },
             )?;
+        }
+        if let Some(e) = due.recipients_error {
+            crate::ui::warn(e);
         }
     }
     Ok(())
@@ -200,5 +220,6 @@ fn would_run<'a>(
         from,
         to,
         action,
+        recipient: None,
     }
 }

@@ -11,6 +11,7 @@
 
 use anyhow::Result;
 
+use crate::config::recipients::Recipient;
 use crate::config::{Config, Report};
 use crate::ledger::{FileRecord, NotSent};
 use crate::render::preview::cut_to;
@@ -51,13 +52,18 @@ impl Verdict {
 /// The detail of a run not sent because its files held no rows.
 pub const EMPTY_DETAIL: &str = "empty, not sent (no rows; send_empty = false)";
 
-/// Runs the report's condition for `window`; `None` when the report has none.
-pub fn condition(config: &Config, report: &Report, window: &Window) -> Result<Option<Verdict>> {
+/// Runs the report's condition for `window` (and the run's recipient, whose columns are
+/// bound as they are in the outputs); `None` when the report has none.
+pub fn condition(
+    config: &Config,
+    report: &Report,
+    (window, recipient): (&Window, Option<&Recipient>),
+) -> Result<Option<Verdict>> {
     let Some(query) = &report.condition else {
         return Ok(None);
     };
     let mut first = FirstCell::default();
-    let streamed = source::open(config, report, query, window).stream(&mut first);
+    let streamed = source::open(config, report, query, (window, recipient)).stream(&mut first);
     // The sink stops the query after the first row: an error then is that stop (a
     // source may have wrapped or restated it), not a failure.
     match streamed {

@@ -100,6 +100,9 @@ pub struct Line<'a> {
     /// The slot's time, when the line is about one.
     pub slot: Option<DateTime<Utc>>,
     pub token: Option<String>,
+    /// The recipient's key, when the line is about a recipient's run: each recipient's
+    /// failing or given-up run is a line of its own.
+    pub recipient: Option<String>,
     pub detail: String,
 }
 
@@ -129,6 +132,7 @@ fn run_line<'a>(report: &'a Report, state: State, run: &RunRecord, detail: Strin
         state,
         slot: run.slot_at,
         token: Some(run.token.clone()),
+        recipient: run.recipient.as_ref().map(|r| r.key.clone()),
         detail,
     }
 }
@@ -147,6 +151,7 @@ fn lines_of<'a>(
                 state: State::Paused,
                 slot: None,
                 token: None,
+                recipient: None,
                 detail: "status = \"draft\": its slots are not run".into(),
             });
         }
@@ -181,6 +186,7 @@ fn lines_of<'a>(
                 state: State::Late,
                 slot: Some(at),
                 token: Some(slot_token(&report.name, at)),
+                recipient: None,
                 detail: format!(
                     "not taken by run-due {}: is `reportctl run-due` called (cron)?",
                     late(at)
@@ -209,6 +215,7 @@ fn ok_line<'a>(report: &'a Report, w: &Watch) -> Line<'a> {
             state: State::Ok,
             slot: None,
             token: None,
+            recipient: None,
             detail: if w.first_seen.is_some() {
                 "no slot run yet".into()
             } else {
@@ -300,6 +307,7 @@ mod tests {
             origin: None,
             settled_by: None,
             not_sent: None,
+            recipient: None,
             files: Vec::new(),
             receipts: Vec::new(),
         }

@@ -37,6 +37,7 @@ use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::config::recipients::Recipient;
 use crate::config::{Config, StateLocation};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -146,6 +147,8 @@ pub struct NewRun {
     /// `queued`, or `skipped` with `detail` for slots beyond the catch-up cap.
     pub status: RunStatus,
     pub detail: String,
+    /// The recipient this run is for (reports with `[reports.recipients]`).
+    pub recipient: Option<Recipient>,
 }
 
 /// Who holds a run, until when.
@@ -236,6 +239,8 @@ pub struct RunRecord {
     pub settled_by: Option<String>,
     /// A completed run that delivered nothing on purpose: why.
     pub not_sent: Option<NotSent>,
+    /// The recipient the run is for, with its columns as recorded.
+    pub recipient: Option<Recipient>,
     pub files: Vec<FileRecord>,
     pub receipts: Vec<ReceiptRecord>,
 }

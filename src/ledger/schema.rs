@@ -147,7 +147,21 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (report, reason)
     );
     ",
+    // 6: recipients (below).
+    RECIPIENTS,
 ];
+
+/// v6: recipients. A report with recipients records one run per (slot, recipient):
+/// `recipient` is the recipient's key ('' for a run of no recipient, as every run before
+/// this version), `recipient_values` its columns as JSON, fixed when the slot's runs are
+/// recorded. A slot is unique per recipient. Self-contained, so that it can move to
+/// another version number.
+const RECIPIENTS: &str = "
+    ALTER TABLE runs ADD COLUMN recipient TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN recipient_values TEXT;
+    DROP INDEX runs_slot;
+    CREATE UNIQUE INDEX runs_slot ON runs (report, slot_at, recipient) WHERE slot_at IS NOT NULL;
+";
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
 

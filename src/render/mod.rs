@@ -17,6 +17,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDateTime;
 
+use crate::config::recipients::Recipient;
 use crate::config::{Compression, Config, Format, Output, Report};
 use crate::fsutil::{self, BackgroundWriter, Hashing};
 use crate::ledger::FileRecord;
@@ -66,6 +67,8 @@ pub struct RenderJob<'a> {
     pub token: &'a str,
     /// A `send-test` run: its file names start with `TEST_`.
     pub test: bool,
+    /// The recipient the run is for: its columns fill `{recipient.COLUMN}`.
+    pub recipient: Option<&'a Recipient>,
 }
 
 impl RenderJob<'_> {
@@ -74,15 +77,18 @@ impl RenderJob<'_> {
         let name = self
             .report
             .file_name
-            .render(&NameValues {
-                kind,
-                name: &self.report.name,
-                from: self.window.from.naive_local(),
-                last: self.window.last_instant().naive_local(),
-                run: self.run,
-                token: self.token,
-                date_format: &self.report.date_format,
-            })
+            .render_for(
+                self.recipient,
+                &NameValues {
+                    kind,
+                    name: &self.report.name,
+                    from: self.window.from.naive_local(),
+                    last: self.window.last_instant().naive_local(),
+                    run: self.run,
+                    token: self.token,
+                    date_format: &self.report.date_format,
+                },
+            )
             .and_then(|n| {
                 if self.test {
                     naming::test_name(&n)
@@ -90,7 +96,14 @@ impl RenderJob<'_> {
                     Ok(n)
                 }
             });
-        name.map_err(|e| anyhow::anyhow!("report \"{}\": {e}", self.report.name))
+        name.map_err(|e| match self.recipient {
+            Some(r) => anyhow::anyhow!(
+                "report \"{}\", recipient \"{}\": file_name: {e}",
+                self.report.name,
+                r.key.escape_default()
+            ),
+            None => anyhow::anyhow!("report \"{}\": {e}", self.report.name),
+        })
     }
 
     /// The uncompressed name of a file of `format` (see `naming::with_extension`).
@@ -121,7 +134,8 @@ pub fn render_all(
                     render_workbook(job, kind, &outputs, dir, progress)
                 }
                 (_, [output]) => {
-                    let rows = source::open(job.config, job.report, output, job.window);
+                    let rows =
+                        source::open(job.config, job.report, output, (job.window, job.recipient));
                     render_output(job, output, rows, dir, progress)
                 }
                 _ => unreachable!("only workbooks hold several outputs"),
@@ -173,7 +187,7 @@ fn render_workbook(
     let mut first = None;
     for output in outputs {
         progress.start(&format!("{} {}", job.report.name, output.kind));
-        let rows = source::open(job.config, job.report, output, job.window);
+        let rows = source::open(job.config, job.report, output, (job.window, job.recipient));
         let (n, shown) = render_sheet(&mut book, job, output, rows, progress)?;
         total += n;
         // The mail's preview of a workbook: its first sheet.

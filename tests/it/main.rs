@@ -38,6 +38,8 @@ mod preview;
 mod promises_io;
 mod promises_kill;
 mod promises_runs;
+mod recipients;
+mod recipients_servers;
 mod regress_cmd;
 mod regress_config;
 mod regress_ledger;

@@ -206,11 +206,17 @@ fn the_counters_survive_the_migration_from_older_receipts() {
     let d = dir.path();
     let before = counters(&three_calls(d)[2]);
     // A ledger of schema version 3: no counters table, the receipts alone (and none
-    // of version 5's run outcomes).
+    // of the later versions' tables and columns).
     let ledger = d.join(".reportctl/ledger.sqlite");
     let conn = rusqlite::Connection::open(&ledger).unwrap();
     conn.execute_batch(
-        "DROP TABLE delivery_counts; DROP TABLE not_sent_counts; ALTER TABLE runs DROP COLUMN outcome;
+        "DROP TABLE delivery_counts;
+         DROP TABLE not_sent_counts;
+         ALTER TABLE runs DROP COLUMN outcome;
+         DROP INDEX runs_slot;
+         ALTER TABLE runs DROP COLUMN recipient;
+         ALTER TABLE runs DROP COLUMN recipient_values;
+         CREATE UNIQUE INDEX runs_slot ON runs (report, slot_at) WHERE slot_at IS NOT NULL;
          UPDATE meta SET value = '3' WHERE key = 'schema_version';",
     )
     .unwrap();

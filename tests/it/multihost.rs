@@ -56,7 +56,7 @@ fn spawn_host(dir: &Path, now: &str) -> Child {
 }
 
 /// `run-due --now now` on a host, its wall clock standing still at `wall` if given.
-fn spawn_host_at(dir: &Path, now: &str, wall: Option<&str>) -> Child {
+pub(crate) fn spawn_host_at(dir: &Path, now: &str, wall: Option<&str>) -> Child {
     let args = ["run-due", "--now", now];
     match wall {
         Some(wall) => common::command_at(dir, wall, &args),
@@ -68,7 +68,7 @@ fn spawn_host_at(dir: &Path, now: &str, wall: Option<&str>) -> Child {
     .expect("start reportctl run-due")
 }
 
-fn finish(child: Child) -> common::Output {
+pub(crate) fn finish(child: Child) -> common::Output {
     let out = child.wait_with_output().unwrap();
     common::Output {
         code: out.status.code().unwrap_or(-1),

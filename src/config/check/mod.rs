@@ -10,6 +10,7 @@ mod events;
 mod filters;
 mod format;
 mod output;
+mod recipients;
 mod report;
 mod schedule;
 mod serve;
@@ -60,7 +61,7 @@ const PARALLEL_REPORTS: usize = 2000;
 /// the destinations declared.
 struct References<'r> {
     sources: (&'r BTreeSet<String>, &'r BTreeMap<String, Source>),
-    destinations: &'r BTreeSet<String>,
+    destinations: (&'r BTreeSet<String>, &'r BTreeMap<String, Destination>),
 }
 
 /// Settings as the reports see them: checked values plus the defaults reports inherit.
@@ -144,7 +145,7 @@ impl<'a> Checker<'a> {
         self.link_rules(&raw.reports, &destinations);
         let refs = References {
             sources: (&declared_sources, &sources),
-            destinations: &declared_destinations,
+            destinations: (&declared_destinations, &destinations),
         };
         let reports = self.reports(raw.reports, &defaults, &refs);
         if raw.incomplete || matches!(serve, Some(None)) {

@@ -119,7 +119,8 @@ impl Checker<'_> {
             written.or(o.query_file.as_ref().map(|v| (v, "query_file"))),
         ) {
             let at = (v.span(), key == "query");
-            self.query_reads_only(ctx.source, q, at, s, &format!("{prefix}{key}"));
+            let source = (ctx.source, ctx.params);
+            self.query_reads_only(source, q, at, s, &format!("{prefix}{key}"));
         }
         let f = formatted?;
         Some(Output {
@@ -132,13 +133,14 @@ impl Checker<'_> {
         })
     }
 
-    /// `condition`: a query on the report's source (checked like an output's), held as
-    /// an output of type `condition` so that it runs as outputs do.
+    /// `condition`: a query on the report's source (checked like an output's, with the
+    /// recipient columns as parameters too), held as an output of type `condition` so
+    /// that it runs as outputs do.
     pub(super) fn condition(
         &mut self,
         raw: &RawReport,
         s: &Subject,
-        source: Option<&Source>,
+        source: (Option<&Source>, &[String]),
     ) -> Option<Output> {
         let q = raw.condition.as_ref()?;
         if q.get_ref().trim().is_empty() {

@@ -22,6 +22,9 @@ pub(crate) struct OutputContext<'a> {
     pub source: Option<&'a Source>,
     /// The report's `format`: the default of its outputs.
     pub format: Option<&'a toml::Spanned<String>>,
+    /// Named parameters the report's queries may use besides the window's: its
+    /// recipients' columns.
+    pub params: &'a [String],
 }
 
 /// A structured output being checked: its table, the mapping it is described against,

@@ -307,6 +307,16 @@ impl Checker<'_> {
         subject: &Subject,
         key: &str,
     ) -> Option<String> {
+        // `{recipient.email}`: filled and parsed at run time (`config::recipients`).
+        if crate::config::recipients::has_placeholder(v.get_ref()) {
+            return match crate::config::recipients::field_columns(v.get_ref()) {
+                Ok(_) => Some(v.get_ref().clone()),
+                Err(e) => {
+                    self.err(v.span(), subject, key, e);
+                    None
+                }
+            };
+        }
         match v.get_ref().parse::<lettre::message::Mailbox>() {
             Ok(_) => Some(v.get_ref().clone()),
             Err(_) => {

@@ -257,6 +257,26 @@ pub struct RawReport {
     pub schedule: Option<IgnoredAny>,
     #[schemars(with = "Option<RawEvents>")]
     pub events: Option<IgnoredAny>,
+    /// One run per recipient of each slot (bursting).
+    #[schemars(with = "Option<RawRecipients>")]
+    pub recipients: Option<S<RawRecipients>>,
+}
+
+/// `[reports.recipients]`: a `list`, or a `query` on a `source`; `key` names the
+/// column that identifies a recipient.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Recipients")]
+#[serde(deny_unknown_fields)]
+pub struct RawRecipients {
+    #[schemars(with = "Option<String>")]
+    pub key: Option<S<String>>,
+    /// One table per recipient: column = text or integer.
+    #[schemars(with = "Option<Vec<std::collections::BTreeMap<String, serde_json::Value>>>")]
+    pub list: Option<S<Vec<S<toml::Table>>>>,
+    #[schemars(with = "Option<String>")]
+    pub source: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
+    pub query: Option<S<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
