@@ -214,6 +214,58 @@ fn a_hostile_address_is_refused_for_its_partner_only() {
     assert!(mails(&format!("evil-{marker}")).is_empty());
 }
 
+/// A webhook's URL path takes each recipient's key: each partner's body goes to its
+/// own path, signed; a value that cannot go into a URL (a dot) fails its partner only.
+#[test]
+#[ignore = "needs test servers: scripts/test"]
+fn a_webhook_url_path_per_partner_and_a_value_unfit_for_a_url_refused() {
+    let k = crate::common::receiver::key("rcphook");
+    let mut ws = Workspace::new(0);
+    ws.set(
+        "T_HOOK_SECRET",
+        &crate::common::servers::env("HTTP", "WEBHOOK_SECRET"),
+    );
+    write(
+        ws.path(),
+        "events.sql",
+        &partners_sql(
+            2,
+            "insert into partners values ('p.9', 'Dotted', 'd@x.com', 1);\n",
+        ),
+    );
+    let hook = format!(
+        "[destinations.hook]\nkind = \"webhook\"\nurl = \"{}/{k}/{{recipient.id}}/in\"\nsecret = {{ env = \"T_HOOK_SECRET\" }}\n",
+        crate::common::servers::env("HTTP", "HTTP_URL")
+    );
+    let recipients = "query = \"SELECT id FROM partners WHERE active = 1 ORDER BY id\"";
+    ws.config(&format!(
+        "{}{hook}\n{}",
+        settings(""),
+        report("ev", "\"hook\"", "", recipients)
+    ));
+    assert_eq!(run_due(&ws, "2026-11-24T12:00:00Z").0.code, 0);
+    let (out, runs) = run_due(&ws, "2026-11-25T12:00:00Z");
+    assert_eq!(out.code, 1, "{out:?}");
+    let runs = by_recipient(&runs);
+    assert_eq!(runs["p1"]["status"], "completed");
+    assert_eq!(runs["p2"]["status"], "completed");
+    assert_eq!(runs["p.9"]["status"], "failed");
+    let detail = receipt(runs["p.9"], "hook")["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("recipient \"p.9\": url: {recipient.id}: "),
+        "{detail}"
+    );
+    let got = crate::common::receiver::requests(&k);
+    let mut paths: Vec<&str> = got.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    paths.sort();
+    assert_eq!(paths, [format!("/{k}/p1/in"), format!("/{k}/p2/in")]);
+    for r in &got {
+        assert_eq!(r["signature"], "valid", "{r:#}");
+        let body = crate::common::receiver::json_body(r);
+        assert_eq!(body["rows"], 3, "{body:#}");
+    }
+}
+
 /// One host of the PostgreSQL ledger tests: its own directory, data and destination.
 fn host(ledger: &str, partners: usize) -> tempfile::TempDir {
     let pg = pg::server();
