@@ -420,3 +420,23 @@ fn xlsx_to_a_redirected_stdout() {
     let sheet = xlsx_part(&path, "xl/worksheets/sheet1.xml");
     assert!(sheet.contains("<is><t>00ff</t></is>"), "{sheet}");
 }
+
+/// `validate` prepares the query and checks that `types` names its columns (a run
+/// would fail on it too, see `command_source_with_declared_types`).
+#[test]
+fn validate_checks_the_columns_types_names() {
+    let dir = tempdir();
+    let source = sqlite_source(dir.path());
+    let outputs = format!(
+        "[[reports.outputs]]\ntype = \"JL\"\nformat = \"jsonl\"\nquery = \"{QUERY}\"\ntypes = {{ d = \"date\", day = \"date\" }}\n"
+    );
+    write(dir.path(), "reports.toml", &config(&source, &outputs, ""));
+    let out = run(dir.path(), &["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "reportctl: error: reports.toml:20:9: report \"Types\", key `outputs[0].types`: column \"day\" is not one the query returns on source \"db\"; its columns: i, r, n, s, e, d, ts, tz, b, ok\n"
+    );
+    let out = run(dir.path(), &["validate", "--offline"]);
+    assert_eq!(out.code, 0, "{out:?}");
+}

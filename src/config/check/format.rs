@@ -82,6 +82,44 @@ impl Checker<'_> {
         })
     }
 
+    /// `validate` (not `--offline`): the columns `types` names are among those `query`
+    /// returns on `source` (when the database says; otherwise the run checks them).
+    pub(super) fn types_fit_query(
+        &mut self,
+        o: &RawOutput,
+        types: &[(String, String)],
+        (source, query): (&Source, &str),
+        s: &Subject,
+        prefix: &str,
+    ) {
+        let Some(at) = o
+            .types
+            .as_ref()
+            .map(|t| t.span())
+            .filter(|_| !types.is_empty())
+        else {
+            return;
+        };
+        let Some(db) = self.databases.as_mut().filter(|db| !db.offline()) else {
+            return;
+        };
+        let Some(Ok(columns)) = db.query_columns(source, query) else {
+            return;
+        };
+        for (name, _) in types.iter().filter(|(n, _)| !columns.contains(n)) {
+            self.err(
+                at.clone(),
+                s,
+                &format!("{prefix}types"),
+                format!(
+                    "column \"{name}\" is not one the query returns on source \"{}\"; its columns: {}",
+                    source.name,
+                    columns.join(", ")
+                ),
+            );
+        }
+    }
+
     /// What the report's outputs' formats rule out: compressing xlsx files (already a
     /// zip archive) or parquet files (compressed inside), and a workbook named like an
     /// output that is not in it (both would be one file name).

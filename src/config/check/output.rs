@@ -120,7 +120,13 @@ impl Checker<'_> {
         ) {
             let at = (v.span(), key == "query");
             let source = (ctx.source, ctx.params);
+            let before = self.errors.len();
             self.query_reads_only(source, q, at, s, &format!("{prefix}{key}"));
+            if let (Some(f), Some(src), true) =
+                (&formatted, ctx.source, self.errors.len() == before)
+            {
+                self.types_fit_query(o, &f.types, (src, q), s, prefix);
+            }
         }
         let f = formatted?;
         Some(Output {
