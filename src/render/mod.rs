@@ -5,6 +5,7 @@
 pub mod csv;
 mod fields;
 pub mod naming;
+pub mod parquet;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -55,6 +55,35 @@ pub fn format_real(v: f64, buf: &mut String) {
     }
 }
 
+/// What the source says a column holds; how typed formats (xlsx, jsonl, parquet) write
+/// it. Cells keep their own variants whatever the column type: a Date column's values
+/// arrive as `Cell::Text("YYYY-MM-DD")`, Timestamp as `Cell::Text` of
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]` (SQLite text may have a space for the `T`),
+/// TimestampTz as RFC 3339 in UTC ending in `Z`, Numeric as `Cell::Number`; a typed
+/// writer parses them with `typed` and writes a value that does not parse as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// The source does not say (SQLite expressions such as `count(*)`, command
+    /// sources without declared types): typed writers go by each cell's own variant.
+    Unknown,
+    Bool,
+    Int,
+    Real,
+    Numeric,
+    Text,
+    Date,
+    Timestamp,
+    TimestampTz,
+    Blob,
+}
+
+/// One column of a query's result: its name and what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column<'a> {
+    pub name: &'a str,
+    pub ty: ColumnType,
+}
+
 /// Where rows go. `columns` is called once, then `cell` for each value of a row in
 /// column order and `end_row` after the last one.
 pub trait RowSink {

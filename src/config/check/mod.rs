@@ -8,6 +8,7 @@ mod destination;
 mod events;
 mod filters;
 mod output;
+mod parquet;
 mod report;
 mod schedule;
 mod serve;
@@ -28,7 +29,7 @@ use toml::Spanned;
 use super::databases::Databases;
 use super::diag::{Diagnostic, SourceText, Subject};
 use super::model::*;
-use super::raw::RawCsv;
+use super::raw::{RawCsv, RawParquet};
 use super::{RawConfig, RawReportParts};
 use crate::config::names::{check_identifier, FileNameTemplate};
 
@@ -67,6 +68,7 @@ pub(crate) struct Defaults {
     file_name: FileNameTemplate,
     date_format: String,
     csv: Option<Spanned<RawCsv>>,
+    parquet: Option<Spanned<RawParquet>>,
 }
 
 impl<'a> Checker<'a> {

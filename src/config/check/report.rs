@@ -90,6 +90,7 @@ impl Checker<'_> {
             .date_format(&raw.date_format, s, "date_format")
             .unwrap_or_else(|| defaults.date_format.clone());
         let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
+        let parquet = self.parquet(defaults.parquet.as_ref(), parts.parquet.as_deref(), s);
         let max_attempts = self.limit(
             &raw.max_attempts,
             s,
@@ -115,6 +116,7 @@ impl Checker<'_> {
             file_name,
             date_format,
             csv,
+            parquet,
             max_attempts,
         })
     }
