@@ -22,7 +22,7 @@ use base64::Engine as _;
 
 use super::fields::FieldWriter;
 use crate::config::{BlobEncoding, CsvOptions};
-use crate::source::{format_real, Cell, RowSink};
+use crate::source::{format_real, Cell, Column, RowSink};
 
 /// Writes rows as CSV into `W`, counting rows.
 pub struct CsvRenderer<W: Write> {
@@ -96,7 +96,8 @@ fn is_plain_number(s: &str) -> bool {
 }
 
 impl<W: Write> RowSink for CsvRenderer<W> {
-    fn columns(&mut self, names: &[&str]) -> Result<()> {
+    fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
+        let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
         if let Some(i) = names.iter().position(|n| n.contains('\0')) {
             bail!(
                 "the name of column {} holds a NUL character (byte 0), which CSV readers mishandle; rename the column in the query",
@@ -188,7 +189,14 @@ mod tests {
 
     fn render(options: &CsvOptions, columns: &[&str], rows: &[Vec<Cell<'_>>]) -> Result<String> {
         let mut r = CsvRenderer::new(Vec::new(), options)?;
-        r.columns(columns)?;
+        let columns: Vec<Column<'_>> = columns
+            .iter()
+            .map(|&name| Column {
+                name,
+                ty: crate::source::ColumnType::Unknown,
+            })
+            .collect();
+        r.columns(&columns)?;
         for row in rows {
             for c in row {
                 r.cell(*c)?;

@@ -8,6 +8,7 @@
 pub mod command;
 pub mod postgres;
 pub mod sqlite;
+pub mod typed;
 
 use crate::config::{Config, Output, Report, SourceKind};
 use crate::schedule::Window;
@@ -87,7 +88,7 @@ pub struct Column<'a> {
 /// Where rows go. `columns` is called once, then `cell` for each value of a row in
 /// column order and `end_row` after the last one.
 pub trait RowSink {
-    fn columns(&mut self, names: &[&str]) -> Result<()>;
+    fn columns(&mut self, columns: &[Column<'_>]) -> Result<()>;
     fn cell(&mut self, value: Cell<'_>) -> Result<()>;
     fn end_row(&mut self) -> Result<()>;
 }
@@ -189,8 +190,8 @@ struct Guarded<'a> {
 }
 
 impl RowSink for Guarded<'_> {
-    fn columns(&mut self, names: &[&str]) -> Result<()> {
-        self.inner.columns(names)
+    fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
+        self.inner.columns(columns)
     }
 
     fn cell(&mut self, value: Cell<'_>) -> Result<()> {

@@ -1,13 +1,13 @@
 //! A Parquet file's columns: their types, their buffered values, the conversions.
 
 use anyhow::Result;
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use parquet::basic::{LogicalType, Repetition, TimeUnit, Type as Physical};
 use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
 use parquet::file::writer::SerializedColumnWriter;
 use parquet::schema::types::Type;
 
-use crate::source::{format_real, Cell, ColumnType};
+use crate::source::{format_real, typed, Cell, ColumnType};
 
 /// What a column is in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,20 +352,16 @@ const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date.
 fn date_days(s: &str) -> Option<i32> {
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    let d = typed::parse_date(s)?;
     i32::try_from(d.signed_duration_since(EPOCH).num_days()).ok()
 }
 
-/// Microseconds since 1970-01-01 00:00 of a local `YYYY-MM-DDTHH:MM:SS[.f]` (or with a
-/// space for the `T`, as SQLite writes them).
+/// Microseconds since 1970-01-01 00:00 of a local timestamp.
 fn timestamp_micros(s: &str) -> Option<i64> {
-    let t = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
-        .ok()?;
-    Some(t.and_utc().timestamp_micros())
+    Some(typed::parse_timestamp(s)?.and_utc().timestamp_micros())
 }
 
-/// Microseconds since the epoch of an RFC 3339 timestamp (`…Z` or with an offset).
+/// Microseconds since the epoch of an RFC 3339 timestamp.
 fn timestamp_tz_micros(s: &str) -> Option<i64> {
-    Some(DateTime::parse_from_rfc3339(s).ok()?.timestamp_micros())
+    Some(typed::parse_instant(s)?.timestamp_micros())
 }

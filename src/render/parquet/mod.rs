@@ -41,7 +41,7 @@ use parquet::schema::types::Type;
 
 use self::columns::{settle, Col};
 use crate::config::{ParquetCompression, ParquetOptions};
-use crate::source::{Cell, Column, ColumnType, RowSink};
+use crate::source::{Cell, Column, RowSink};
 
 /// A row group is written once its buffered values reach about this many bytes, even
 /// before `row_group_rows` rows: wide rows of long text keep memory bounded too.
@@ -147,24 +147,10 @@ impl<W: Write + Send> ParquetRenderer<W> {
     }
 }
 
-impl<W: Write + Send> ParquetRenderer<W> {
-    /// The columns, with their types (`columns` of `RowSink` without types).
-    pub fn set_columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
+impl<W: Write + Send> RowSink for ParquetRenderer<W> {
+    fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
         self.cols = columns.iter().map(|c| Col::new(c.name, c.ty)).collect();
         Ok(())
-    }
-}
-
-impl<W: Write + Send> RowSink for ParquetRenderer<W> {
-    fn columns(&mut self, names: &[&str]) -> Result<()> {
-        let cols: Vec<_> = names
-            .iter()
-            .map(|name| Column {
-                name,
-                ty: ColumnType::Unknown,
-            })
-            .collect();
-        self.set_columns(&cols)
     }
 
     fn cell(&mut self, value: Cell<'_>) -> Result<()> {

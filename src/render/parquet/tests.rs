@@ -1,4 +1,5 @@
 use super::*;
+use crate::source::ColumnType;
 use chrono::NaiveDateTime;
 use parquet::data_type::ByteArray;
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -13,7 +14,7 @@ fn options(compression: ParquetCompression, row_group_rows: u32) -> ParquetOptio
 
 fn render(o: &ParquetOptions, columns: &[Column<'_>], rows: &[Vec<Cell<'_>>]) -> Result<Vec<u8>> {
     let mut r = ParquetRenderer::new(Vec::new(), o)?;
-    r.set_columns(columns)?;
+    r.columns(columns)?;
     for row in rows {
         for c in row {
             r.cell(*c)?;

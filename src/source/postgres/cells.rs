@@ -20,7 +20,7 @@ use anyhow::{anyhow, Result};
 use chrono::{Datelike, NaiveDate, Timelike};
 use tokio_postgres::types::{Kind as PgKind, Type};
 
-use crate::source::{format_real, Cell, RowSink};
+use crate::source::{format_real, Cell, ColumnType, RowSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -48,6 +48,39 @@ pub fn kind_of(ty: &Type) -> Kind {
         Type::TIMESTAMP => Kind::Timestamp,
         Type::BYTEA => Kind::Bytea,
         _ => Kind::Text,
+    }
+}
+
+/// What a column of type `ty` holds, for the typed formats (domains as their base type):
+///
+/// | PostgreSQL | column type |
+/// |---|---|
+/// | smallint, integer, bigint, oid | Int |
+/// | numeric | Numeric |
+/// | real, double precision | Real |
+/// | boolean | Bool |
+/// | date | Date |
+/// | timestamp | Timestamp |
+/// | timestamp with time zone | TimestampTz |
+/// | bytea | Blob |
+/// | anything else (text, varchar, uuid, json, interval, time, arrays, …) | Text |
+pub fn column_type(ty: &Type) -> ColumnType {
+    if let PgKind::Domain(base) = ty.kind() {
+        return column_type(base);
+    }
+    match *ty {
+        Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => ColumnType::Int,
+        Type::NUMERIC => ColumnType::Numeric,
+        Type::DATE => ColumnType::Date,
+        _ => match kind_of(ty) {
+            Kind::Number => ColumnType::Numeric,
+            Kind::Float4 | Kind::Float8 => ColumnType::Real,
+            Kind::Bool => ColumnType::Bool,
+            Kind::Timestamptz => ColumnType::TimestampTz,
+            Kind::Timestamp => ColumnType::Timestamp,
+            Kind::Bytea => ColumnType::Blob,
+            Kind::Text => ColumnType::Text,
+        },
     }
 }
 
