@@ -29,7 +29,9 @@ impl Kind {
             ColumnType::Bool => Kind::Bool,
             ColumnType::Int => Kind::Int,
             ColumnType::Real => Kind::Real,
-            ColumnType::Numeric | ColumnType::Text => Kind::Text,
+            // Exact text (PostgreSQL) or SQLite's integers and reals: see `settle`.
+            ColumnType::Numeric => return None,
+            ColumnType::Text => Kind::Text,
             ColumnType::Date => Kind::Date,
             ColumnType::Timestamp => Kind::Timestamp,
             ColumnType::TimestampTz => Kind::TimestampTz,
@@ -127,6 +129,9 @@ pub(super) struct Col {
     pub(super) name: String,
     /// `None` until the first row group is written, for a column of unknown type.
     pub(super) kind: Option<Kind>,
+    /// Declared numeric: settles as DOUBLE rather than INT64 (SQLite stores the whole
+    /// values of a NUMERIC column as integers, the others as reals).
+    numeric: bool,
     /// 1 for a value, 0 for a NULL, per row.
     defs: Vec<i16>,
     values: Values,
@@ -138,6 +143,7 @@ impl Col {
         Col {
             name: name.to_string(),
             kind,
+            numeric: ty == ColumnType::Numeric,
             defs: Vec::new(),
             values: Values::new(kind),
         }
@@ -321,7 +327,7 @@ pub(super) fn settle(col: &mut Col, buf: &mut String) {
         Kind::Bool
     } else if has(|p| matches!(p, Pending::Bool(_))) {
         Kind::Text
-    } else if has(|p| matches!(p, Pending::Real(_))) {
+    } else if col.numeric || has(|p| matches!(p, Pending::Real(_))) {
         Kind::Real
     } else {
         Kind::Int

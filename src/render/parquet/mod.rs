@@ -7,7 +7,8 @@
 //! |---|---|
 //! | integer | INT64 |
 //! | real | DOUBLE |
-//! | numeric (exact decimal) | BYTE_ARRAY String, the exact digits (never rounded) |
+//! | numeric, exact decimals (PostgreSQL) | BYTE_ARRAY String, the exact digits (never rounded) |
+//! | numeric, integers and reals (SQLite) | DOUBLE |
 //! | boolean | BOOLEAN |
 //! | text | BYTE_ARRAY String (UTF-8) |
 //! | date | INT32 DATE |
@@ -16,8 +17,9 @@
 //! | blob | BYTE_ARRAY (no logical type) |
 //! | unknown (SQLite expressions) | inferred from the first row group's values |
 //!
-//! Inference of an unknown column: only integers → INT64; integers and reals →
-//! DOUBLE; only booleans → BOOLEAN; any text or exact decimal → String (numbers written
+//! Inference of an unknown column (and of a numeric one, whose values are exact text in
+//! PostgreSQL and integers or reals in SQLite): only integers → INT64 (DOUBLE when
+//! declared numeric); integers and reals → DOUBLE; only booleans → BOOLEAN; any text or exact decimal → String (numbers written
 //! as text); any blob → BYTE_ARRAY; only NULLs → String. A later value that does not fit
 //! the inferred type (a real in an INT64 column, text in a DOUBLE one) fails the run
 //! naming the column and the row, and telling to declare the column's type on the output

@@ -152,6 +152,7 @@ fn unknown_columns_take_the_type_of_the_first_row_group() {
         col("text", u),
         col("nulls", u),
         col("bools", u),
+        col("sqlite_numeric", ColumnType::Numeric),
     ];
     let rows = [
         vec![
@@ -160,6 +161,7 @@ fn unknown_columns_take_the_type_of_the_first_row_group() {
             Cell::Int(1),
             Cell::Null,
             Cell::Bool(true),
+            Cell::Int(100),
         ],
         vec![
             Cell::Int(2),
@@ -167,6 +169,7 @@ fn unknown_columns_take_the_type_of_the_first_row_group() {
             Cell::Text("b"),
             Cell::Null,
             Cell::Null,
+            Cell::Int(7),
         ],
         // The second row group: values that fit the types of the first.
         vec![
@@ -175,6 +178,7 @@ fn unknown_columns_take_the_type_of_the_first_row_group() {
             Cell::Real(0.5),
             Cell::Text("late"),
             Cell::Bool(false),
+            Cell::Real(0.25),
         ],
     ];
     let file = render(&options(ParquetCompression::Zstd, 2), &columns, &rows).unwrap();
@@ -188,12 +192,15 @@ fn unknown_columns_take_the_type_of_the_first_row_group() {
             "text: BYTE_ARRAY Some(String) OPTIONAL",
             "nulls: BYTE_ARRAY Some(String) OPTIONAL",
             "bools: BOOLEAN None OPTIONAL",
+            "sqlite_numeric: DOUBLE None OPTIONAL",
         ]
     );
     assert_eq!(back[0][1], Field::Double(1.0));
     assert_eq!(back[0][2], Field::Str("1".into()));
     assert_eq!(back[2][2], Field::Str("0.5".into()));
     assert_eq!(back[2][3], Field::Str("late".into()));
+    assert_eq!(back[0][5], Field::Double(100.0));
+    assert_eq!(back[2][5], Field::Double(0.25));
 }
 
 #[test]
