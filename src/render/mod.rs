@@ -4,24 +4,57 @@
 
 pub mod csv;
 mod fields;
+pub mod jsonl;
 pub mod naming;
 pub mod parquet;
+mod values;
+pub mod xlsx;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use chrono::NaiveDateTime;
 
-use crate::config::{Compression, Config, Output, Report};
+use crate::config::{Compression, Config, Format, Output, Report};
 use crate::fsutil::{self, BackgroundWriter, Hashing};
 use crate::ledger::FileRecord;
 use crate::schedule::Window;
 use crate::source;
 
 use self::csv::CsvRenderer;
-use self::naming::{compressed_name, NameValues};
+use self::jsonl::JsonlRenderer;
+use self::naming::{compressed_name, with_extension, NameValues};
+use self::parquet::ParquetRenderer;
+use self::xlsx::XlsxFile;
+
+/// Counts the rows a renderer writes and tells a progress callback every 10,000.
+#[derive(Default)]
+pub struct RowCount {
+    rows: u64,
+    on_row: Option<Box<dyn FnMut(u64)>>,
+}
+
+impl RowCount {
+    /// Calls `f` with the row count every 10,000 rows (for progress bars).
+    pub fn on_progress(&mut self, f: impl FnMut(u64) + 'static) {
+        self.on_row = Some(Box::new(f));
+    }
+
+    pub fn add(&mut self) {
+        self.rows += 1;
+        if self.rows.is_multiple_of(10_000) {
+            if let Some(f) = &mut self.on_row {
+                f(self.rows);
+            }
+        }
+    }
+
+    pub fn get(&self) -> u64 {
+        self.rows
+    }
+}
 
 /// What a run renders: which report, which window, which names.
 pub struct RenderJob<'a> {
@@ -59,13 +92,49 @@ impl RenderJob<'_> {
             });
         name.map_err(|e| anyhow::anyhow!("report \"{}\": {e}", self.report.name))
     }
+
+    /// The uncompressed name of a file of `format` (see `naming::with_extension`).
+    pub fn file_name(&self, kind: &str, format: Format) -> Result<String> {
+        self.csv_name(kind).map(|n| with_extension(n, format))
+    }
+
+    fn context(&self, output: &Output) -> String {
+        format!("report \"{}\", output {}", self.report.name, output.kind)
+    }
+}
+
+/// Renders every file of the job into `dir` (a run directory of the spool): one per
+/// output, except that xlsx outputs naming one `workbook` share a file, one sheet each
+/// (its kind is the workbook's name, its rows the sum of its sheets'). See
+/// `render_output`.
+pub fn render_all(
+    job: &RenderJob<'_>,
+    dir: &Path,
+    progress: &crate::progress::Progress,
+) -> Result<Vec<FileRecord>> {
+    naming::report_files(job.report)
+        .into_iter()
+        .map(|(kind, format, indexes)| {
+            let outputs: Vec<&Output> = indexes.iter().map(|&i| &job.report.outputs[i]).collect();
+            match (format, outputs.as_slice()) {
+                (Format::Xlsx, _) if outputs[0].workbook.is_some() => {
+                    render_workbook(job, kind, &outputs, dir, progress)
+                }
+                (_, [output]) => {
+                    let rows = source::open(job.config, job.report, output, job.window);
+                    render_output(job, output, rows, dir, progress)
+                }
+                _ => unreachable!("only workbooks hold several outputs"),
+            }
+        })
+        .collect()
 }
 
 /// Renders one output of the job, its rows streamed from `rows`, into `dir` (a run
-/// directory of the spool); `progress` is told the row count as rows are written. A
-/// failure to write the file (a full disk) is reported as such, naming the file, not as
-/// a failure of the source. On failure, temporary files may be left in `dir`: the
-/// caller (the engine, which owns the spool) removes them.
+/// directory of the spool) in the output's format; `progress` is told the row count as
+/// rows are written. A failure to write the file (a full disk) is reported as such,
+/// naming the file, not as a failure of the source. On failure, temporary files may be
+/// left in `dir`: the caller (the engine, which owns the spool) removes them.
 pub fn render_output(
     job: &RenderJob<'_>,
     output: &Output,
@@ -73,27 +142,129 @@ pub fn render_output(
     dir: &Path,
     progress: &crate::progress::Progress,
 ) -> Result<FileRecord> {
-    let name = job.csv_name(&output.kind)?;
+    let name = job.file_name(&output.kind, output.format)?;
     let tmp = fsutil::temp_name(dir, &name, "render");
-    let writing = || format!("writing {}", tmp.display());
-    let file = fsutil::create_private(&tmp).with_context(writing)?;
-    let (out, write_error) = WatchedWriter::new(BackgroundWriter::new(file));
-    let mut renderer = CsvRenderer::new(out, &job.report.csv).with_context(writing)?;
     progress.start(&format!("{} {}", job.report.name, output.kind));
+    let written = match output.format {
+        Format::Csv | Format::Jsonl | Format::Parquet => {
+            render_stream(job, output, rows, &tmp, progress)?
+        }
+        Format::Xlsx => {
+            let mut book = XlsxFile::new(dir)?;
+            let n = render_sheet(&mut book, job, output, rows, progress)?;
+            let (file, bytes, sha) = book
+                .save(&tmp)
+                .with_context(|| format!("writing {}", tmp.display()))?;
+            (n, file, bytes, sha)
+        }
+    };
+    commit_file(job, &output.kind, name, &tmp, dir, written, progress)
+}
+
+/// Renders the xlsx outputs of one workbook, a sheet each, into one file named after
+/// `kind` (the workbook's name).
+fn render_workbook(
+    job: &RenderJob<'_>,
+    kind: &str,
+    outputs: &[&Output],
+    dir: &Path,
+    progress: &crate::progress::Progress,
+) -> Result<FileRecord> {
+    let name = job.file_name(kind, Format::Xlsx)?;
+    let tmp = fsutil::temp_name(dir, &name, "render");
+    let mut book = XlsxFile::new(dir)?;
+    let mut total = 0;
+    for output in outputs {
+        progress.start(&format!("{} {}", job.report.name, output.kind));
+        let rows = source::open(job.config, job.report, output, job.window);
+        total += render_sheet(&mut book, job, output, rows, progress)?;
+    }
+    let (file, bytes, sha) = book
+        .save(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    commit_file(
+        job,
+        kind,
+        name,
+        &tmp,
+        dir,
+        (total, file, bytes, sha),
+        progress,
+    )
+}
+
+/// One output as a sheet of `book`; returns its row count.
+fn render_sheet(
+    book: &mut XlsxFile,
+    job: &RenderJob<'_>,
+    output: &Output,
+    rows: source::Rows<'_>,
+    progress: &crate::progress::Progress,
+) -> Result<u64> {
+    let mut sheet = book.sheet(&output.kind, &job.report.csv);
     let p = progress.clone();
-    renderer.on_progress(move |rows| p.rows(rows));
-    let streamed = rows.stream(&mut renderer);
+    sheet.count.on_progress(move |rows| p.rows(rows));
+    rows.stream(&mut sheet)
+        .with_context(|| job.context(output))?;
+    sheet.finish()
+}
+
+/// What rendering a file gives: its rows, the file (written, not yet synced), its size
+/// and SHA-256.
+type Written = (u64, File, u64, String);
+
+/// One output as CSV, JSON Lines or Parquet into `tmp`, through a background writer.
+fn render_stream(
+    job: &RenderJob<'_>,
+    output: &Output,
+    rows: source::Rows<'_>,
+    tmp: &Path,
+    progress: &crate::progress::Progress,
+) -> Result<Written> {
+    let writing = || format!("writing {}", tmp.display());
+    let file = fsutil::create_private(tmp).with_context(writing)?;
+    let (out, write_error) = WatchedWriter::new(BackgroundWriter::new(file));
+    let p = progress.clone();
+    let (streamed, n, out) = if output.format == Format::Jsonl {
+        let mut r = JsonlRenderer::new(out, &job.report.csv);
+        r.count.on_progress(move |rows| p.rows(rows));
+        let streamed = rows.stream(&mut r);
+        (streamed, r.count.get(), r.finish())
+    } else if output.format == Format::Parquet {
+        let mut r = ParquetRenderer::new(out, &job.report.parquet).with_context(writing)?;
+        r.count.on_progress(move |rows| p.rows(rows));
+        let streamed = rows.stream(&mut r);
+        (streamed, r.rows(), r.finish())
+    } else {
+        let mut r = CsvRenderer::new(out, &job.report.csv).with_context(writing)?;
+        r.on_progress(move |rows| p.rows(rows));
+        let streamed = rows.stream(&mut r);
+        (streamed, r.rows(), r.finish())
+    };
     if let Some(e) = write_error.take() {
         // The source stopped because its rows could not be written.
         return Err(e).with_context(writing);
     }
-    streamed.with_context(|| format!("report \"{}\", output {}", job.report.name, output.kind))?;
-    let rows = renderer.rows();
-    let (file, bytes, plain_sha) = renderer
-        .finish()
+    streamed.with_context(|| job.context(output))?;
+    let (file, bytes, sha) = out
         .and_then(|w| w.into_inner().finish().map_err(Into::into))
         .with_context(writing)?;
-    file.sync_all().with_context(writing)?;
+    Ok((n, file, bytes, sha))
+}
+
+/// Syncs a rendered file, compresses it if the report says so, and moves it into place
+/// under its final name.
+fn commit_file(
+    job: &RenderJob<'_>,
+    kind: &str,
+    name: String,
+    tmp: &Path,
+    dir: &Path,
+    (rows, file, bytes, plain_sha): Written,
+    progress: &crate::progress::Progress,
+) -> Result<FileRecord> {
+    file.sync_all()
+        .with_context(|| format!("writing {}", tmp.display()))?;
     progress.finish();
     let compression = match job.report.csv.compress_above {
         Some(limit) if bytes <= limit => Compression::None,
@@ -105,16 +276,16 @@ pub fn render_output(
         (bytes, plain_sha)
     } else {
         let ctmp = fsutil::temp_name(dir, &final_name, "compress");
-        let r = compress(&tmp, &ctmp, &name, compression)
+        let r = compress(tmp, &ctmp, &name, compression)
             .with_context(|| format!("compressing {name} into {}", ctmp.display()))?;
-        std::fs::remove_file(&tmp)?;
-        std::fs::rename(&ctmp, &tmp)?;
+        std::fs::remove_file(tmp)?;
+        std::fs::rename(&ctmp, tmp)?;
         r
     };
-    fsutil::commit(&tmp, &target)
+    fsutil::commit(tmp, &target)
         .with_context(|| format!("moving {} into place", target.display()))?;
     Ok(FileRecord {
-        kind: output.kind.clone(),
+        kind: kind.to_string(),
         name: final_name,
         rows,
         bytes,
@@ -124,23 +295,26 @@ pub fn render_output(
 
 /// A writer that keeps the first error of the writer it wraps, so that a failure to
 /// write the file is told apart from a failure of the source that was feeding it.
+/// Shared through a mutex, so that it is `Send` as the parquet writer requires.
 struct WatchedWriter<W: Write> {
     inner: W,
-    error: std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>,
+    error: FirstError,
 }
 
+type FirstError = std::sync::Arc<std::sync::Mutex<Option<std::io::Error>>>;
+
 /// The first write error of a `WatchedWriter`, if any.
-struct WriteError(std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>);
+struct WriteError(FirstError);
 
 impl WriteError {
     fn take(&self) -> Option<std::io::Error> {
-        self.0.borrow_mut().take()
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
 impl<W: Write> WatchedWriter<W> {
     fn new(inner: W) -> (Self, WriteError) {
-        let error = std::rc::Rc::new(std::cell::RefCell::new(None));
+        let error = FirstError::default();
         (
             WatchedWriter {
                 inner,
@@ -156,7 +330,7 @@ impl<W: Write> WatchedWriter<W> {
 
     fn keep<T>(&self, r: std::io::Result<T>) -> std::io::Result<T> {
         if let Err(e) = &r {
-            let mut slot = self.error.borrow_mut();
+            let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
             if slot.is_none() {
                 *slot = Some(std::io::Error::new(e.kind(), e.to_string()));
             }
@@ -209,18 +383,68 @@ fn compress(src: &Path, dst: &Path, inner_name: &str, how: Compression) -> Resul
     Ok((bytes, sha))
 }
 
-/// Writes one output as CSV to `out`, its rows streamed from `rows` (for `run --output
-/// -`); returns the row count.
+/// Writes one output to `out` in its format, its rows streamed from `rows` (for `run
+/// --output -`); returns the row count. CSV and JSON Lines stream; xlsx is built in a
+/// temporary directory and then copied, and only when standard output is not a
+/// terminal (a binary file would garble it).
 pub fn render_to(
     job: &RenderJob<'_>,
     output: &Output,
     rows: source::Rows<'_>,
-    out: impl Write,
+    mut out: impl Write,
 ) -> Result<u64> {
-    let mut renderer = CsvRenderer::new(out, &job.report.csv)?;
-    rows.stream(&mut renderer)
-        .with_context(|| format!("report \"{}\", output {}", job.report.name, output.kind))?;
-    let rows = renderer.rows();
-    renderer.finish()?.flush()?;
-    Ok(rows)
+    let context = || job.context(output);
+    match output.format {
+        Format::Csv => {
+            let mut renderer = CsvRenderer::new(out, &job.report.csv)?;
+            rows.stream(&mut renderer).with_context(context)?;
+            let rows = renderer.rows();
+            renderer.finish()?.flush()?;
+            Ok(rows)
+        }
+        Format::Jsonl => {
+            let mut renderer = JsonlRenderer::new(out, &job.report.csv);
+            rows.stream(&mut renderer).with_context(context)?;
+            let rows = renderer.count.get();
+            renderer.finish()?.flush()?;
+            Ok(rows)
+        }
+        Format::Xlsx | Format::Parquet => {
+            use std::io::IsTerminal;
+            let format = output.format.ext();
+            if std::io::stdout().is_terminal() {
+                bail!(
+                    "report \"{}\", output {}: format = \"{format}\" is a binary file; --output - writes it only when standard output is redirected (`> file.{format}` or a pipe); or use --output DIR",
+                    job.report.name,
+                    output.kind
+                );
+            }
+            // Built in a temporary directory, then copied: the xlsx writer needs a
+            // file, the parquet writer a `Send` one.
+            let dir = tempfile::tempdir().context("creating a temporary directory")?;
+            let path = dir.path().join("out");
+            let n = if output.format == Format::Xlsx {
+                let mut book = XlsxFile::new(dir.path())?;
+                let n = render_sheet(
+                    &mut book,
+                    job,
+                    output,
+                    rows,
+                    &crate::progress::Progress::disabled(),
+                )?;
+                drop(book.save(&path)?);
+                n
+            } else {
+                let file = BufWriter::new(File::create(&path)?);
+                let mut renderer = ParquetRenderer::new(file, &job.report.parquet)?;
+                rows.stream(&mut renderer).with_context(context)?;
+                let n = renderer.rows();
+                renderer.finish()?.flush()?;
+                n
+            };
+            std::io::copy(&mut File::open(&path)?, &mut out)?;
+            out.flush()?;
+            Ok(n)
+        }
+    }
 }

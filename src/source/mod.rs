@@ -139,6 +139,16 @@ impl Rows<'_> {
             compiled,
         } = self;
         let source = &config.sources[&report.source];
+        let mut retyped;
+        let sink: &mut dyn RowSink = if output.types.is_empty() {
+            sink
+        } else {
+            retyped = Retyped {
+                inner: sink,
+                types: &output.types,
+            };
+            &mut retyped
+        };
         if let Some(compiled) = compiled {
             let mut guarded = Guarded {
                 inner: sink,
@@ -179,6 +189,49 @@ pub fn table_columns(source: &SourceKind, table: &[String]) -> Result<Option<Vec
         SourceKind::Sqlite(s) => sqlite::table_columns(s, table),
         SourceKind::Postgres(p) => self::postgres::table_columns(p, table),
         SourceKind::Command(_) => Ok(Some(Vec::new())),
+    }
+}
+
+/// Gives columns the types an output declares (`types`), over the source's.
+struct Retyped<'a> {
+    inner: &'a mut dyn RowSink,
+    types: &'a [(String, String)],
+}
+
+impl RowSink for Retyped<'_> {
+    fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
+        if let Some((name, _)) = self
+            .types
+            .iter()
+            .find(|(n, _)| !columns.iter().any(|c| c.name == n))
+        {
+            let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+            anyhow::bail!(
+                "`types` names column \"{name}\", which the query does not return; its columns: {}",
+                names.join(", ")
+            );
+        }
+        let retyped: Vec<Column<'_>> = columns
+            .iter()
+            .map(|c| Column {
+                name: c.name,
+                ty: self
+                    .types
+                    .iter()
+                    .find(|(n, _)| n == c.name)
+                    .and_then(|(_, t)| typed::by_name(t))
+                    .unwrap_or(c.ty),
+            })
+            .collect();
+        self.inner.columns(&retyped)
+    }
+
+    fn cell(&mut self, value: Cell<'_>) -> Result<()> {
+        self.inner.cell(value)
+    }
+
+    fn end_row(&mut self) -> Result<()> {
+        self.inner.end_row()
     }
 }
 

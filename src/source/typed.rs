@@ -29,19 +29,8 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The names the `types` output key accepts, in the order error messages list them.
-pub const TYPE_NAMES: [&str; 8] = [
-    "int",
-    "real",
-    "numeric",
-    "text",
-    "bool",
-    "date",
-    "timestamp",
-    "timestamptz",
-];
-
-/// A type by the name the `types` output key gives it.
+/// A type by the name the `types` output key gives it (one of
+/// `config::model::COLUMN_TYPES`).
 pub fn by_name(name: &str) -> Option<ColumnType> {
     Some(match name {
         "int" => ColumnType::Int,
@@ -95,7 +84,7 @@ mod tests {
 
     #[test]
     fn type_names_round_trip() {
-        for n in TYPE_NAMES {
+        for n in crate::config::model::COLUMN_TYPES {
             assert!(by_name(n).is_some(), "{n}");
         }
         assert_eq!(by_name("string"), None);

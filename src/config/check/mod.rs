@@ -7,6 +7,7 @@ mod database;
 mod destination;
 mod events;
 mod filters;
+mod format;
 mod output;
 mod parquet;
 mod report;

@@ -81,6 +81,7 @@ impl Checker<'_> {
                 return None;
             }
         }
+        let formatted = self.output_format(o, ctx.format, s, prefix);
         let structured = match o.kind.as_ref().map(|k| (k, k.get_ref().as_str())) {
             None | Some((_, "sql")) => None,
             Some((_, "summary")) => Some(self.structured(o, true, span, s, prefix, ctx)),
@@ -100,10 +101,14 @@ impl Checker<'_> {
             }
         };
         if let Some(st) = structured {
+            let f = formatted?;
             return Some(Output {
                 kind: kind?,
                 query: String::new(),
                 structured: Some(Box::new(st?)),
+                format: f.format,
+                types: f.types,
+                workbook: f.workbook,
             });
         }
         self.no_structured_keys(o, s, prefix);
@@ -116,10 +121,14 @@ impl Checker<'_> {
             let at = (v.span(), key == "query");
             self.query_reads_only(ctx.source, q, at, s, &format!("{prefix}{key}"));
         }
+        let f = formatted?;
         Some(Output {
             kind: kind?,
             query: query?,
             structured: None,
+            format: f.format,
+            types: f.types,
+            workbook: f.workbook,
         })
     }
 

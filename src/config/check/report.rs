@@ -71,6 +71,7 @@ impl Checker<'_> {
                 .as_ref()
                 .or(source_checked.and_then(source_mapping)),
             source: source_checked,
+            format: raw.format.as_ref(),
         };
         let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s, &ctx);
         let dests = self.report_destinations(&raw, s, &span, destinations);
@@ -91,6 +92,11 @@ impl Checker<'_> {
             .unwrap_or_else(|| defaults.date_format.clone());
         let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
         let parquet = self.parquet(defaults.parquet.as_ref(), parts.parquet.as_deref(), s);
+        let csv_raw = [parts.csv.as_deref(), defaults.csv.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|c| c.get_ref().compression.is_some());
+        self.formats_fit(&outputs, &csv, csv_raw, &span, s);
         let max_attempts = self.limit(
             &raw.max_attempts,
             s,

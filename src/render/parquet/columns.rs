@@ -155,13 +155,13 @@ impl Col {
     }
 
     /// Buffers a value (or a NULL); returns about how many bytes it takes.
-    pub(super) fn cell(&mut self, value: Cell<'_>, row: u64, buf: &mut String) -> Result<usize> {
+    pub(super) fn cell(&mut self, value: Cell<'_>, buf: &mut String) -> Result<usize> {
         if value == Cell::Null {
             self.null();
             return Ok(2);
         }
         self.defs.push(1);
-        Ok(2 + self.push(value, row, buf)?)
+        Ok(2 + self.push(value, buf)?)
     }
 
     /// Writes the buffered values as this column's chunk of a row group and empties
@@ -206,9 +206,10 @@ impl Col {
         Ok(())
     }
 
-    /// Buffers one non-NULL value of row `row` (counted from 1); returns about how
-    /// many bytes it takes. `buf` is scratch space.
-    pub(super) fn push(&mut self, value: Cell<'_>, row: u64, buf: &mut String) -> Result<usize> {
+    /// Buffers one non-NULL value; returns about how many bytes it takes. `buf` is
+    /// scratch space. A value that does not fit the column's type is an error (the
+    /// source adds the row and the column).
+    fn push(&mut self, value: Cell<'_>, buf: &mut String) -> Result<usize> {
         let col = self;
         let Some(kind) = col.kind else {
             let p = match value {
@@ -229,11 +230,15 @@ impl Col {
             }
             return Ok(size);
         };
-        let misfit = |what: &str| misfit(&col.name, row, kind, what);
+        let misfit = |what: &str| misfit(kind, what);
         match (&mut col.values, value) {
             (Values::Bool(v), Cell::Bool(b)) => v.push(b),
             (Values::Bool(v), Cell::Int(i @ (0 | 1))) => v.push(i == 1),
             (Values::I64(v), Cell::Int(i)) if kind == Kind::Int => v.push(i),
+            // PostgreSQL's integers arrive as their text.
+            (Values::I64(v), Cell::Number(s)) if kind == Kind::Int => {
+                v.push(s.parse().map_err(|_| misfit(&format!("the number {s}")))?)
+            }
             (Values::F64(v), Cell::Real(r)) => v.push(r),
             (Values::F64(v), Cell::Int(i)) => v.push(i as f64),
             (Values::F64(v), Cell::Number(s)) => {
@@ -266,9 +271,9 @@ impl Col {
 }
 
 /// The error for a value that does not fit its column's type.
-fn misfit(column: &str, row: u64, kind: Kind, what: &str) -> anyhow::Error {
+fn misfit(kind: Kind, what: &str) -> anyhow::Error {
     anyhow::anyhow!(
-        "column \"{column}\", row {row}: {what} does not fit the column's Parquet type {}; declare the column's type in the output's `types` or CAST it in the query",
+        "{what} does not fit the column's Parquet type {}; declare the column's type in the output's `types` or CAST it in the query",
         kind.name()
     )
 }

@@ -42,6 +42,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
 use self::columns::{settle, Col};
+use super::RowCount;
 use crate::config::{ParquetCompression, ParquetOptions};
 use crate::source::{Cell, Column, RowSink};
 
@@ -56,12 +57,12 @@ pub struct ParquetRenderer<W: Write + Send> {
     options: ParquetOptions,
     cols: Vec<Col>,
     column: usize,
-    rows: u64,
+    /// Rows written (and the progress callback).
+    pub count: RowCount,
     /// Rows and bytes buffered in the current row group.
     group_rows: usize,
     group_bytes: usize,
     buf: String,
-    on_row: Option<Box<dyn FnMut(u64)>>,
 }
 
 impl<W: Write + Send> ParquetRenderer<W> {
@@ -72,21 +73,15 @@ impl<W: Write + Send> ParquetRenderer<W> {
             options: options.clone(),
             cols: Vec::new(),
             column: 0,
-            rows: 0,
+            count: RowCount::default(),
             group_rows: 0,
             group_bytes: 0,
             buf: String::new(),
-            on_row: None,
         })
     }
 
-    /// Calls `f` with the row count every 10,000 rows (for progress bars).
-    pub fn on_progress(&mut self, f: impl FnMut(u64) + 'static) {
-        self.on_row = Some(Box::new(f));
-    }
-
     pub fn rows(&self) -> u64 {
-        self.rows
+        self.count.get()
     }
 
     /// Writes the last row group and the footer; returns the inner writer.
@@ -159,26 +154,21 @@ impl<W: Write + Send> RowSink for ParquetRenderer<W> {
         let c = self.column;
         self.column += 1;
         if c >= self.cols.len() {
-            bail!("row {} has more values than columns", self.rows + 1);
+            bail!("row {} has more values than columns", self.rows() + 1);
         }
-        self.group_bytes += self.cols[c].cell(value, self.rows + 1, &mut self.buf)?;
+        self.group_bytes += self.cols[c].cell(value, &mut self.buf)?;
         Ok(())
     }
 
     fn end_row(&mut self) -> Result<()> {
         self.column = 0;
-        self.rows += 1;
+        self.count.add();
         self.group_rows += 1;
         if self.group_rows >= self.options.row_group_rows as usize
             || self.group_bytes >= MAX_GROUP_BYTES
         {
             self.flush_group()
-                .with_context(|| format!("writing the row group ending at row {}", self.rows))?;
-        }
-        if self.rows.is_multiple_of(10_000) {
-            if let Some(f) = &mut self.on_row {
-                f(self.rows);
-            }
+                .with_context(|| format!("writing the row group ending at row {}", self.rows()))?;
         }
         Ok(())
     }
