@@ -100,6 +100,7 @@ pub fn render(config: &Config, figures: &Figures) -> String {
     let mut e = Exposition::default();
     report_families(&mut e, config, figures);
     delivery_family(&mut e, config, figures);
+    not_sent_family(&mut e, config, figures);
     if let Some(r) = &figures.run_due {
         run_due_families(&mut e, r);
     }
@@ -195,6 +196,36 @@ fn delivery_family(e: &mut Exposition, config: &Config, figures: &Figures) {
                     &[("destination", dest), ("outcome", outcome)],
                     n.to_string(),
                 );
+            }
+        },
+    );
+}
+
+/// Runs completed without delivering (`send_empty = false`, `condition`): every
+/// report that can have them starts at 0 for its reasons.
+fn not_sent_family(e: &mut Exposition, config: &Config, figures: &Figures) {
+    use crate::ledger::NotSent;
+    let mut counts: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+    for r in &config.reports {
+        if !r.send_empty {
+            counts.insert((&r.name, NotSent::Empty.name()), 0);
+        }
+        if r.condition.is_some() {
+            counts.insert((&r.name, NotSent::ConditionFalse.name()), 0);
+        }
+    }
+    for c in &figures.not_sent {
+        if let Some(r) = config.report(&c.report) {
+            counts.insert((&r.name, c.reason.name()), c.count);
+        }
+    }
+    e.family(
+        "reportctl_runs_not_sent_total",
+        "counter",
+        "Runs that completed without delivering, per report and reason (empty: no rows with send_empty = false; condition-false: the report's condition was false).",
+        |s| {
+            for ((report, reason), n) in &counts {
+                s(&[("report", report), ("reason", reason)], n.to_string());
             }
         },
     );

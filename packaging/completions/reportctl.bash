@@ -797,7 +797,7 @@ _reportctl() {
             return 0
             ;;
         reportctl__subcmd__run)
-            opts="-o -c -v -q -h -V --from --to --output --no-deliver --now --config --verbose --quiet --json --help --version"
+            opts="-o -c -v -q -h -V --from --to --output --no-deliver --force --now --config --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -865,7 +865,7 @@ _reportctl() {
             return 0
             ;;
         reportctl__subcmd__send__subcmd__test)
-            opts="-c -v -q -h -V --now --config --verbose --quiet --json --help --version"
+            opts="-c -v -q -h -V --force --now --config --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

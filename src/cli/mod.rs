@@ -106,7 +106,10 @@ pub enum Command {
     /// most max_range_days. Without them, the window of the report's latest slot at or
     /// before --now. The files are delivered to the report's destinations and the run is
     /// recorded in the ledger, unless --output or --no-deliver make it a local run (not
-    /// recorded).
+    /// recorded). A report's `condition` and `send_empty = false` apply to a recorded
+    /// run as to a scheduled one (the run completes "not sent" and says so); --force
+    /// delivers anyway. Local runs always write the files.
+    #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
 
     /// Run every report slot that is due: the command for cron.
@@ -146,7 +149,9 @@ pub enum Command {
     /// per minute by the machine's clock (not --now): a call within a minute of the last
     /// test exits 75 and says when to retry, without starting the minute again. A test
     /// that no destination accepted (a wrong port, a bad query) does not use up the
-    /// minute.
+    /// minute. A report's `condition` and `send_empty = false` apply (the test completes
+    /// "not sent" and says so); --force delivers anyway.
+    #[command(after_help = SEND_TEST_EXAMPLES)]
     SendTest(SendTestArgs),
 
     /// List the configured destinations, by type and id.
@@ -315,13 +320,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "DATE|TIME", requires = "from")]
     pub to: Option<String>,
 
-    /// Write the files into DIR instead of delivering them; `-` writes the CSV to stdout.
+    /// Write the files into DIR instead of delivering them; `-` writes the report's one
+    /// file to stdout (CSV or JSON Lines; xlsx only when stdout is redirected).
     #[arg(long, short, value_name = "DIR")]
     pub output: Option<std::path::PathBuf>,
 
     /// Generate the files into the spool and report them, without delivering.
     #[arg(long, conflicts_with = "output")]
     pub no_deliver: bool,
+
+    /// Deliver even when the report's condition is false or its files hold no rows
+    /// with send_empty = false.
+    #[arg(long)]
+    pub force: bool,
 
     /// The instant the run is for; default: now. An RFC 3339 instant, a local date (its
     /// midnight) or a local date-time such as 2026-11-30T07:00, read in the settings'
@@ -379,6 +390,18 @@ Examples:
   reportctl pause \"Daily sales\"      no more sends until resumed
   reportctl resume \"Daily sales\"     from the next slot on; none of the paused ones
   reportctl history \"Daily sales\"    the slots skipped while paused";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  reportctl run \"Daily Views\"
+  reportctl run \"Daily Views\" --from 2026-11-01 --to 2026-11-30
+  reportctl run \"Stock Alert\" --force      # deliver even if the condition is false
+  reportctl run \"Daily Views\" --output -   # the CSV on stdout, nothing recorded";
+
+const SEND_TEST_EXAMPLES: &str = "\
+Examples:
+  reportctl send-test \"Daily Views\"
+  reportctl send-test \"Stock Alert\" --force  # send even if the condition is false";
 
 const RETRY_EXAMPLES: &str = "\
 Examples:
@@ -450,6 +473,11 @@ pub struct SendTestArgs {
     /// The report to test.
     #[arg(value_name = "REPORT")]
     pub report: String,
+
+    /// Deliver even when the report's condition is false or its files hold no rows
+    /// with send_empty = false.
+    #[arg(long)]
+    pub force: bool,
 
     /// Take the latest slot at or before this instant; default: now. An RFC 3339
     /// instant, a local date (its midnight) or a local date-time such as

@@ -9,13 +9,15 @@ use anyhow::Result;
 
 use super::output;
 use crate::cli::{Cli, RunArgs};
-use crate::engine::{self, manual, token};
+use crate::engine::{self, manual, send_if, token};
 use crate::exit;
 use crate::ledger::{self, FileRecord};
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8> {
     let config = super::load(cli)?;
     let report = super::one_report(&config, &args.report)?;
+    let forced = args.force.then(|| send_if::forced(report));
+    let report = forced.as_ref().unwrap_or(report);
     let now = crate::cli::now_or_clock(args.now, config.settings.timezone);
     let window = match (&args.from, &args.to) {
         (Some(from), Some(to)) => {

@@ -5,12 +5,14 @@ use anyhow::Result;
 
 use super::output;
 use crate::cli::{Cli, SendTestArgs};
-use crate::engine::manual;
+use crate::engine::{manual, send_if};
 use crate::ledger;
 
 pub fn run(cli: &Cli, args: &SendTestArgs) -> Result<u8> {
     let config = super::load(cli)?;
     let report = super::one_report(&config, &args.report)?;
+    let forced = args.force.then(|| send_if::forced(report));
+    let report = forced.as_ref().unwrap_or(report);
     let now = crate::cli::now_or_clock(args.now, config.settings.timezone);
     let window = manual::latest_window(report, now)?;
     let mut ledger = ledger::open(&config)?;

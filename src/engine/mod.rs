@@ -4,6 +4,7 @@
 //! - `scheduled`: `run-due`'s loop: collect what is due, claim each run, execute it;
 //! - `manual`: `run` and `send-test`, one report now (recorded, or local);
 //! - `runner`: one claimed run end to end: plan → source → render → deliver → ledger;
+//! - `send_if`: a report's `condition` and `send_empty`: runs completed, not sent;
 //! - `lease`: keeping a claim alive while a run works;
 //! - `notify`: the mail after a scheduled run;
 //! - `ping`: heartbeat pings of scheduled runs (`ping_url`);
@@ -25,6 +26,7 @@ pub mod ping;
 pub mod redo;
 pub mod runner;
 pub mod scheduled;
+pub mod send_if;
 pub mod spool;
 pub mod summary;
 pub mod token;

@@ -12,8 +12,9 @@
 //! - given up: a slot that failed with no attempt left, until it is settled;
 //! - skipped: a slot skipped by catch-up, until it is settled.
 //!
-//! A slot that ran but delivered nothing because its query was empty will be shown as
-//! `empty` (ok) once reports can choose not to send empty files.
+//! A slot that completed without delivering on purpose (`send_empty = false` and no
+//! rows, or a false `condition`) is ok, and its line says so: `latest slot completed
+//! (empty, not sent)`.
 
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
@@ -196,9 +197,10 @@ fn lines_of<'a>(
 fn ok_line<'a>(report: &'a Report, w: &Watch) -> Line<'a> {
     match &w.latest {
         Some(run) => {
-            let detail = match &run.settled_by {
-                Some(by) => format!("latest slot {} ({by})", run.status),
-                None => format!("latest slot {}", run.status),
+            let detail = match (&run.settled_by, run.not_sent) {
+                (Some(by), _) => format!("latest slot {} ({by})", run.status),
+                (None, Some(why)) => format!("latest slot {} ({})", run.status, why.words()),
+                (None, None) => format!("latest slot {}", run.status),
             };
             run_line(report, State::Ok, run, detail)
         }
@@ -297,6 +299,7 @@ mod tests {
             finished_at: None,
             origin: None,
             settled_by: None,
+            not_sent: None,
             files: Vec::new(),
             receipts: Vec::new(),
         }

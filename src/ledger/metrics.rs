@@ -73,6 +73,8 @@ pub struct Figures {
     pub reports: Vec<ReportFigures>,
     /// By destination, then outcome.
     pub deliveries: Vec<DeliveryCount>,
+    /// Runs completed without delivering, by report, then reason (schema version 5).
+    pub not_sent: Vec<super::outcome::NotSentCount>,
     pub run_due: Option<RunDueFigures>,
 }
 
@@ -189,6 +191,7 @@ impl<B: Backend> Metrics for B {
                     .map(|r| report_figures(db, r))
                     .collect::<Result<_>>()?,
                 deliveries: deliveries(db)?,
+                not_sent: super::outcome::not_sent_counts(db)?,
                 run_due: run_due(db)?,
             })
         })

@@ -10,7 +10,7 @@ use super::*;
 pub(super) const RUN_COLUMNS: &str =
     "token, report, kind, slot_at, run_at, window_from, window_to, status, detail,
      attempts, max_attempts, next_attempt_at, owner, created_at, updated_at, finished_at,
-     origin, settled_by";
+     origin, settled_by, outcome";
 
 /// The run with `token`, if any.
 pub(super) fn load(db: &mut dyn Sql, token: &str) -> Result<Option<RunRecord>> {
@@ -53,6 +53,7 @@ pub(super) fn run_row(r: &Row) -> Result<RunRecord> {
         finished_at: r.opt_ts(15)?,
         origin: r.opt_text(16)?,
         settled_by: r.opt_text(17)?,
+        not_sent: r.opt_text(18)?.as_deref().and_then(NotSent::parse),
         files: Vec::new(),
         receipts: Vec::new(),
     })

@@ -133,6 +133,20 @@ pub const MIGRATIONS: &[&str] = &[
           FROM receipts GROUP BY destination
         HAVING sum(attempts - CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) > 0;
     ",
+    // 5: run outcome. A completed run that delivered nothing on purpose says why in
+    // `runs.outcome` (`NotSent`: 'empty', 'condition-false'; NULL for every other run),
+    // and `not_sent_counts` counts such runs per report and reason for the metrics,
+    // incremented in the transaction that finishes the run (like `delivery_counts`,
+    // it never goes down and survives pruning).
+    "
+    ALTER TABLE runs ADD COLUMN outcome TEXT;
+    CREATE TABLE not_sent_counts (
+        report TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        count BIGINT NOT NULL,
+        PRIMARY KEY (report, reason)
+    );
+    ",
 ];
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

@@ -79,3 +79,34 @@ pub(super) fn owned(db: &mut dyn Sql, token: &str, owner: &str) -> Result<()> {
         None => bail!("no run with token {token} in the ledger"),
     }
 }
+
+/// Ends a claimed run (`Store::finish`; also `Outcomes::finish_not_sent`).
+pub(super) fn finish_run(
+    db: &mut dyn Sql,
+    token: &str,
+    owner: &str,
+    finish: &Finish,
+    wall: DateTime<Utc>,
+) -> Result<()> {
+    let (status, detail, retry) = match finish {
+        Finish::Completed { detail } => (RunStatus::Completed, detail, None),
+        Finish::Failed { detail, retry_at } => (RunStatus::Failed, detail, retry_at.map(ts)),
+    };
+    owned(db, token, owner)?;
+    db.execute(
+        "UPDATE runs SET status = $2, detail = $3, next_attempt_at = $4, owner = NULL,
+            lease_until = NULL, updated_at = $5, finished_at = $5
+         WHERE token = $1",
+        &[
+            token.into(),
+            status.name().into(),
+            detail.into(),
+            retry.into(),
+            ts(wall).into(),
+        ],
+    )?;
+    if status == RunStatus::Completed {
+        super::attention::settle_earlier(db, token, wall)?;
+    }
+    Ok(())
+}

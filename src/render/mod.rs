@@ -7,6 +7,7 @@ mod fields;
 pub mod jsonl;
 pub mod naming;
 pub mod parquet;
+pub mod preview;
 mod values;
 pub mod xlsx;
 
@@ -27,6 +28,7 @@ use self::csv::CsvRenderer;
 use self::jsonl::JsonlRenderer;
 use self::naming::{compressed_name, with_extension, NameValues};
 use self::parquet::ParquetRenderer;
+use self::preview::Preview;
 use self::xlsx::XlsxFile;
 
 /// Counts the rows a renderer writes and tells a progress callback every 10,000.
@@ -151,11 +153,8 @@ pub fn render_output(
         }
         Format::Xlsx => {
             let mut book = XlsxFile::new(dir)?;
-            let n = render_sheet(&mut book, job, output, rows, progress)?;
-            let (file, bytes, sha) = book
-                .save(&tmp)
-                .with_context(|| format!("writing {}", tmp.display()))?;
-            (n, file, bytes, sha)
+            let (rows, preview) = render_sheet(&mut book, job, output, rows, progress)?;
+            Written::saved(book, &tmp, rows, preview)?
         }
     };
     commit_file(job, &output.kind, name, &tmp, dir, written, progress)
@@ -174,44 +173,74 @@ fn render_workbook(
     let tmp = fsutil::temp_name(dir, &name, "render");
     let mut book = XlsxFile::new(dir)?;
     let mut total = 0;
+    let mut first = None;
     for output in outputs {
         progress.start(&format!("{} {}", job.report.name, output.kind));
         let rows = source::open(job.config, job.report, output, job.window);
-        total += render_sheet(&mut book, job, output, rows, progress)?;
+        let (n, shown) = render_sheet(&mut book, job, output, rows, progress)?;
+        total += n;
+        // The mail's preview of a workbook: its first sheet.
+        first.get_or_insert(shown);
     }
-    let (file, bytes, sha) = book
-        .save(&tmp)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    commit_file(
-        job,
-        kind,
-        name,
-        &tmp,
-        dir,
-        (total, file, bytes, sha),
-        progress,
-    )
+    let written = Written::saved(book, &tmp, total, first.unwrap_or_default())?;
+    commit_file(job, kind, name, &tmp, dir, written, progress)
 }
 
-/// One output as a sheet of `book`; returns its row count.
+/// Streams `rows` into `renderer`, keeping the first rows for the mail's preview (see
+/// `preview`).
+fn stream(
+    job: &RenderJob<'_>,
+    rows: source::Rows<'_>,
+    renderer: &mut dyn source::RowSink,
+) -> (Result<()>, Preview) {
+    let keep = preview::rows_wanted(job.config, job.report);
+    let mut sink = preview::PreviewSink::new(renderer, keep);
+    let streamed = rows.stream(&mut sink);
+    (streamed, sink.into_preview())
+}
+
+/// One output as a sheet of `book`; returns its row count and preview.
 fn render_sheet(
     book: &mut XlsxFile,
     job: &RenderJob<'_>,
     output: &Output,
     rows: source::Rows<'_>,
     progress: &crate::progress::Progress,
-) -> Result<u64> {
+) -> Result<(u64, Preview)> {
     let mut sheet = book.sheet(&output.kind, &job.report.csv);
     let p = progress.clone();
     sheet.count.on_progress(move |rows| p.rows(rows));
-    rows.stream(&mut sheet)
-        .with_context(|| job.context(output))?;
-    sheet.finish()
+    let (streamed, shown) = stream(job, rows, &mut sheet);
+    streamed.with_context(|| job.context(output))?;
+    Ok((sheet.finish()?, shown))
 }
 
 /// What rendering a file gives: its rows, the file (written, not yet synced), its size
 /// and SHA-256.
-type Written = (u64, File, u64, String);
+struct Written {
+    rows: u64,
+    file: File,
+    bytes: u64,
+    sha256: String,
+    /// The first rows, for the mail's preview.
+    preview: Preview,
+}
+
+impl Written {
+    /// A workbook saved into `path`.
+    fn saved(book: XlsxFile, path: &Path, rows: u64, preview: Preview) -> Result<Self> {
+        let (file, bytes, sha256) = book
+            .save(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(Written {
+            rows,
+            file,
+            bytes,
+            sha256,
+            preview,
+        })
+    }
+}
 
 /// One output as CSV, JSON Lines or Parquet into `tmp`, through a background writer.
 fn render_stream(
@@ -225,20 +254,20 @@ fn render_stream(
     let file = fsutil::create_private(tmp).with_context(writing)?;
     let (out, write_error) = WatchedWriter::new(BackgroundWriter::new(file));
     let p = progress.clone();
-    let (streamed, n, out) = if output.format == Format::Jsonl {
+    let ((streamed, shown), n, out) = if output.format == Format::Jsonl {
         let mut r = JsonlRenderer::new(out, &job.report.csv);
         r.count.on_progress(move |rows| p.rows(rows));
-        let streamed = rows.stream(&mut r);
+        let streamed = stream(job, rows, &mut r);
         (streamed, r.count.get(), r.finish())
     } else if output.format == Format::Parquet {
         let mut r = ParquetRenderer::new(out, &job.report.parquet).with_context(writing)?;
         r.count.on_progress(move |rows| p.rows(rows));
-        let streamed = rows.stream(&mut r);
+        let streamed = stream(job, rows, &mut r);
         (streamed, r.rows(), r.finish())
     } else {
         let mut r = CsvRenderer::new(out, &job.report.csv).with_context(writing)?;
         r.on_progress(move |rows| p.rows(rows));
-        let streamed = rows.stream(&mut r);
+        let streamed = stream(job, rows, &mut r);
         (streamed, r.rows(), r.finish())
     };
     if let Some(e) = write_error.take() {
@@ -249,7 +278,13 @@ fn render_stream(
     let (file, bytes, sha) = out
         .and_then(|w| w.into_inner().finish().map_err(Into::into))
         .with_context(writing)?;
-    Ok((n, file, bytes, sha))
+    Ok(Written {
+        rows: n,
+        file,
+        bytes,
+        sha256: sha,
+        preview: shown,
+    })
 }
 
 /// Syncs a rendered file, compresses it if the report says so, and moves it into place
@@ -260,9 +295,16 @@ fn commit_file(
     name: String,
     tmp: &Path,
     dir: &Path,
-    (rows, file, bytes, plain_sha): Written,
+    written: Written,
     progress: &crate::progress::Progress,
 ) -> Result<FileRecord> {
+    let Written {
+        rows,
+        file,
+        bytes,
+        sha256: plain_sha,
+        preview: shown,
+    } = written;
     file.sync_all()
         .with_context(|| format!("writing {}", tmp.display()))?;
     progress.finish();
@@ -282,6 +324,9 @@ fn commit_file(
         std::fs::rename(&ctmp, tmp)?;
         r
     };
+    if preview::rows_wanted(job.config, job.report) > 0 {
+        preview::save(dir, &final_name, &shown)?;
+    }
     fsutil::commit(tmp, &target)
         .with_context(|| format!("moving {} into place", target.display()))?;
     Ok(FileRecord {
@@ -425,7 +470,7 @@ pub fn render_to(
             let path = dir.path().join("out");
             let n = if output.format == Format::Xlsx {
                 let mut book = XlsxFile::new(dir.path())?;
-                let n = render_sheet(
+                let (n, _) = render_sheet(
                     &mut book,
                     job,
                     output,

@@ -34,6 +34,8 @@ const WIDTH_ROWS: u32 = 100;
 const MAX_WIDTH: usize = 60;
 /// Excel's longest sheet name.
 const MAX_SHEET_NAME: usize = 31;
+/// The longest text of a cell.
+const MAX_CELL_CHARS: usize = 32_767;
 /// The largest integer a double holds exactly.
 const MAX_EXACT_INT: u64 = 1 << 53;
 
@@ -85,6 +87,7 @@ impl XlsxFile {
             widths: Vec::new(),
             row: 0,
             column: 0,
+            limit: rows_per_sheet(),
             buf: String::new(),
             count: RowCount::default(),
         }
@@ -117,6 +120,8 @@ pub struct SheetRenderer<'a> {
     /// The current sheet's row being written (0: the header).
     row: u32,
     column: u16,
+    /// Data rows per sheet.
+    limit: u32,
     buf: String,
     pub count: RowCount,
 }
@@ -231,8 +236,19 @@ impl SheetRenderer<'_> {
         let ws = book.worksheet_from_index(self.sheet)?;
         Ok(match typed {
             Typed::Text(s) => {
+                // Counted where it matters: long text, and the rows sampled for widths.
+                let chars = if s.len() > MAX_CELL_CHARS || row <= WIDTH_ROWS {
+                    s.chars().count()
+                } else {
+                    s.len()
+                };
+                if chars > MAX_CELL_CHARS {
+                    anyhow::bail!(
+                        "the text is {chars} characters long; an Excel cell holds at most 32,767: shorten it in the query (e.g. substr(x, 1, 32767)) or write this output as csv or jsonl"
+                    );
+                }
                 ws.write_string(row, col, s)?;
-                s.chars().count()
+                chars
             }
             Typed::Number(s) => {
                 match spreadsheet_number(s) {
@@ -305,7 +321,7 @@ impl RowSink for SheetRenderer<'_> {
 
     fn cell(&mut self, value: Cell<'_>) -> Result<()> {
         if self.column == 0 {
-            if self.row >= rows_per_sheet() {
+            if self.row >= self.limit {
                 self.end_sheet()?;
                 self.start_sheet()?;
             }
@@ -329,5 +345,37 @@ impl RowSink for SheetRenderer<'_> {
         self.column = 0;
         self.count.add();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sheet_names_fit_excel() {
+        assert_eq!(sheet_name("VIEWS", 1), "VIEWS");
+        assert_eq!(sheet_name("VIEWS", 2), "VIEWS (2)");
+        let long = "A".repeat(40);
+        assert_eq!(sheet_name(&long, 1).len(), 31);
+        assert_eq!(sheet_name(&long, 12), format!("{} (12)", "A".repeat(26)));
+    }
+
+    #[test]
+    fn text_longer_than_a_cell_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = XlsxFile::new(dir.path()).unwrap();
+        let mut sheet = book.sheet("T", &CsvOptions::default());
+        let col = Column {
+            name: "t",
+            ty: ColumnType::Text,
+        };
+        sheet.columns(&[col]).unwrap();
+        let long = "é".repeat(32_767);
+        sheet.cell(Cell::Text(&long)).unwrap();
+        sheet.end_row().unwrap();
+        let longer = "é".repeat(32_768);
+        let e = sheet.cell(Cell::Text(&longer)).unwrap_err().to_string();
+        assert!(e.starts_with("the text is 32768 characters long"), "{e}");
     }
 }

@@ -378,22 +378,45 @@ fn format_configuration_errors() {
     );
 }
 
+/// A report of one output of `format` (the type table's query) and `csv` options, run
+/// for the day with `-o OUT`: the command, ready to run.
+fn single_output(dir: &Path, format: &str, csv: &str, out: &str) -> std::process::Command {
+    let source = sqlite_source(dir);
+    let outputs = format!("type = \"OUT\"\nformat = \"{format}\"\nquery = \"{QUERY}\"\n");
+    write(dir, "reports.toml", &config(&source, &outputs, csv));
+    let mut args = DAY.to_vec();
+    args.extend(["-o", out]);
+    command(dir, &args)
+}
+
 #[test]
 fn jsonl_is_compressed_like_csv() {
     let dir = tempdir();
-    let source = sqlite_source(dir.path());
-    let outputs = format!("type = \"JL\"\nformat = \"jsonl\"\nquery = \"{QUERY}\"\n");
-    write(
+    let cmd = single_output(
         dir.path(),
-        "reports.toml",
-        &config(&source, &outputs, "compression = \"zip\"\nblob = \"hex\""),
+        "jsonl",
+        "compression = \"zip\"\nblob = \"hex\"",
+        "plain",
     );
-    let mut args = DAY.to_vec();
-    args.extend(["-o", "plain"]);
-    let out = run(dir.path(), &args);
+    let out = output(cmd);
     assert_eq!(out.code, 0, "{out:?}");
-    let zip = dir.path().join("plain/JL_Types_20261101_20261101.zip");
-    let text = xlsx_part(&zip, "JL_Types_20261101_20261101.jsonl");
+    let zip = dir.path().join("plain/OUT_Types_20261101_20261101.zip");
+    let text = xlsx_part(&zip, "OUT_Types_20261101_20261101.jsonl");
     assert_eq!(text.lines().count(), 3, "{text}");
     assert!(text.contains("\"b\":\"00ff\""), "{text}");
+}
+
+/// `run -o -` writes an xlsx file to standard output when it is not a terminal (here a
+/// pipe): a complete workbook.
+#[test]
+fn xlsx_to_a_redirected_stdout() {
+    let dir = tempdir();
+    let out = single_output(dir.path(), "xlsx", "blob = \"hex\"", "-")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let path = dir.path().join("stdout.xlsx");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let sheet = xlsx_part(&path, "xl/worksheets/sheet1.xml");
+    assert!(sheet.contains("<is><t>00ff</t></is>"), "{sheet}");
 }

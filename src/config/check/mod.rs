@@ -5,6 +5,7 @@
 mod csv;
 mod database;
 mod destination;
+pub use destination::check_endpoint_url;
 mod events;
 mod filters;
 mod format;
@@ -15,7 +16,7 @@ mod schedule;
 mod serve;
 mod settings;
 pub use settings::{check_ping_url, machine_zone};
-mod smtp;
+pub(crate) mod smtp;
 mod source;
 mod spool;
 mod structured;
@@ -142,6 +143,7 @@ impl<'a> Checker<'a> {
         }
         self.spool_placement(spool_span, &defaults.settings, &destinations);
         self.unique_report_names(&raw.reports);
+        self.link_rules(&raw.reports, &destinations);
         let refs = References {
             sources: (&declared_sources, &sources),
             destinations: &declared_destinations,

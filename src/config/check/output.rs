@@ -132,6 +132,31 @@ impl Checker<'_> {
         })
     }
 
+    /// `condition`: a query on the report's source (checked like an output's), held as
+    /// an output of type `condition` so that it runs as outputs do.
+    pub(super) fn condition(
+        &mut self,
+        raw: &RawReport,
+        s: &Subject,
+        source: Option<&Source>,
+    ) -> Option<Output> {
+        let q = raw.condition.as_ref()?;
+        if q.get_ref().trim().is_empty() {
+            let msg = "the condition is empty; give a query whose first cell decides whether the run delivers, e.g. \"SELECT count(*) > 0 FROM …\"";
+            self.err(q.span(), s, "condition", msg);
+            return None;
+        }
+        self.query_reads_only(source, q.get_ref(), (q.span(), true), s, "condition");
+        Some(Output {
+            kind: "condition".into(),
+            query: q.get_ref().clone(),
+            structured: None,
+            format: Format::Csv,
+            types: Vec::new(),
+            workbook: None,
+        })
+    }
+
     /// Keys of summary and detail outputs, refused on a SQL output.
     fn no_structured_keys(&mut self, o: &RawOutput, s: &Subject, prefix: &str) {
         let structured_keys = [

@@ -92,6 +92,7 @@ impl Checker<'_> {
             .unwrap_or_else(|| defaults.date_format.clone());
         let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
         let parquet = self.parquet(defaults.parquet.as_ref(), parts.parquet.as_deref(), s);
+        let condition = self.condition(&raw, s, ctx.source);
         let csv_raw = [parts.csv.as_deref(), defaults.csv.as_ref()]
             .into_iter()
             .flatten()
@@ -124,6 +125,8 @@ impl Checker<'_> {
             csv,
             parquet,
             max_attempts,
+            send_empty: raw.send_empty.as_ref().is_none_or(|b| *b.get_ref()),
+            condition,
         })
     }
 

@@ -181,6 +181,27 @@ impl Checker<'_> {
         p
     }
 
+    /// A secret that is required; `table` is where to point when it is missing.
+    pub(super) fn required_secret(
+        &mut self,
+        v: &Option<Spanned<Value>>,
+        subject: &Subject,
+        key: &str,
+        table: &Range<usize>,
+        what: &str,
+    ) -> Option<Secret> {
+        if v.is_none() {
+            self.err(
+                table.clone(),
+                subject,
+                key,
+                format!("missing key `{key}`: {what}, a secret such as {{ env = \"NAME\" }} or {{ file = \"/path\" }}"),
+            );
+            return None;
+        }
+        self.secret(v, subject, key)
+    }
+
     pub(super) fn secret(
         &mut self,
         v: &Option<Spanned<Value>>,

@@ -249,6 +249,13 @@ pub struct RawReport {
     pub date_format: Option<S<String>>,
     #[schemars(with = "Option<Int>")]
     pub max_attempts: Option<S<Int>>,
+    /// `false`: a run whose files hold no rows delivers nothing ("empty, not sent").
+    #[schemars(with = "Option<bool>")]
+    pub send_empty: Option<S<bool>>,
+    /// A query on the report's source whose first cell decides whether the run
+    /// delivers (an alert).
+    #[schemars(with = "Option<String>")]
+    pub condition: Option<S<String>>,
     /// The format of the report's outputs that do not set their own: `csv` (default),
     /// `xlsx`, `jsonl` or `parquet`.
     #[schemars(with = "Option<String>")]
@@ -458,6 +465,9 @@ pub enum RawDestination {
     Sftp(Box<RawSftpDest>),
     S3(Box<RawS3Dest>),
     Pickup(Box<RawPickupDest>),
+    Webhook(Box<RawWebhookDest>),
+    Slack(Box<RawSlackDest>),
+    Teams(Box<RawTeamsDest>),
 }
 
 pub struct RawReportParts {

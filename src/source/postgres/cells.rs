@@ -259,6 +259,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn column_types_of_postgresql_types() {
+        use ColumnType::*;
+        for (ty, want) in [
+            (Type::INT2, Int),
+            (Type::INT8, Int),
+            (Type::OID, Int),
+            (Type::NUMERIC, Numeric),
+            (Type::FLOAT4, Real),
+            (Type::FLOAT8, Real),
+            (Type::BOOL, Bool),
+            (Type::DATE, Date),
+            (Type::TIMESTAMP, Timestamp),
+            (Type::TIMESTAMPTZ, TimestampTz),
+            (Type::BYTEA, Blob),
+            (Type::TEXT, Text),
+            (Type::VARCHAR, Text),
+            (Type::UUID, Text),
+            (Type::INTERVAL, Text),
+            (Type::JSONB, Text),
+            (Type::INT4_ARRAY, Text),
+        ] {
+            assert_eq!(column_type(&ty), want, "{ty}");
+        }
+    }
+
+    #[test]
     fn timestamptz_in_any_zone_becomes_utc() {
         let cases = [
             ("2026-11-23 00:00:00-05", "2026-11-23T05:00:00Z"),

@@ -64,6 +64,57 @@ pub fn run_all(open: Open<'_>) {
     metrics_figures(open);
     retention_prunes_only_what_nothing_needs(open);
     slots_skipped_while_paused_are_settled_at_once(open);
+    runs_not_sent_are_completed_and_counted(open);
+}
+
+/// v5, run outcome: a run finished "not sent" is completed (owing nothing, settling
+/// earlier given-up slots like any completion), says why, and is counted per report
+/// and reason; a lost claim records nothing.
+pub fn runs_not_sent_are_completed_and_counted(open: Open<'_>) {
+    use reportctl::ledger::NotSent;
+    let mut l = open();
+    let wall = t(WALL);
+    let (a, b) = (
+        slot("ns", "2026-11-20T06:00:00Z"),
+        slot("ns", "2026-11-21T06:00:00Z"),
+    );
+    l.enqueue(&[a.clone(), b.clone()], wall).unwrap();
+    let c = claim("ns");
+    for (run, reason) in [(&a, NotSent::Empty), (&b, NotSent::ConditionFalse)] {
+        l.claim(&run.token, &c, b.run_at, wall).unwrap().unwrap();
+        assert!(l
+            .finish_not_sent(&run.token, "someone else", reason, "x", wall)
+            .is_err());
+        l.finish_not_sent(&run.token, &c.owner, reason, reason.words(), wall)
+            .unwrap();
+        let got = l.get(&run.token).unwrap().unwrap();
+        assert_eq!(
+            (
+                got.status,
+                got.not_sent,
+                got.detail.as_str(),
+                got.next_attempt_at
+            ),
+            (RunStatus::Completed, Some(reason), reason.words(), None)
+        );
+    }
+    assert!(l.pending("ns", b.run_at, wall).unwrap().is_empty());
+    let again = slot("ns", "2026-11-22T06:00:00Z");
+    l.enqueue(std::slice::from_ref(&again), wall).unwrap();
+    l.claim(&again.token, &c, again.run_at, wall)
+        .unwrap()
+        .unwrap();
+    l.finish_not_sent(&again.token, &c.owner, NotSent::Empty, "e", wall)
+        .unwrap();
+    let counts: Vec<_> = open()
+        .figures(&[])
+        .unwrap()
+        .not_sent
+        .into_iter()
+        .filter(|n| n.report == "ns")
+        .map(|n| (n.reason, n.count))
+        .collect();
+    assert_eq!(counts, [(NotSent::ConditionFalse, 1), (NotSent::Empty, 2)]);
 }
 
 pub fn first_seen_is_recorded_once(open: Open<'_>) {
