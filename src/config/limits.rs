@@ -111,6 +111,9 @@ pub const SERVE_SHUTDOWN_GRACE: Limit = seconds(0, 3600, 30);
 pub const MIN_LINK_SECRET: usize = 32;
 
 // ----- reports -----
+/// `parquet.row_group_rows`: DuckDB writes groups of 122,880 rows, pyarrow of up to a
+/// million; 100,000 keeps a group of a wide report within tens of megabytes.
+pub const PARQUET_ROW_GROUP_ROWS: Limit = limit(1, 10_000_000, 100_000, " rows");
 /// Limits per frequency: (run_on range, run_on default, run_on meaning,
 /// delay range, previous_time range, delay unit, previous_time unit).
 pub struct ScheduleLimits {

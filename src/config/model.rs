@@ -361,6 +361,7 @@ pub struct Report {
     pub file_name: FileNameTemplate,
     pub date_format: String,
     pub csv: CsvOptions,
+    pub parquet: ParquetOptions,
     pub max_attempts: u32,
     /// `send_empty = false`: a run whose files hold no rows delivers nothing.
     pub send_empty: bool,
@@ -489,6 +490,32 @@ impl Default for CsvOptions {
             blob: BlobEncoding::Refuse,
             compression: Compression::None,
             compress_above: None,
+        }
+    }
+}
+
+/// The codec of a Parquet file's pages (`parquet.compression`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParquetCompression {
+    None,
+    Snappy,
+    Zstd,
+}
+
+/// How outputs with `format = "parquet"` are written: `[settings.parquet]` under the
+/// report's `[reports.parquet]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParquetOptions {
+    pub compression: ParquetCompression,
+    /// Rows per row group at most (a group is also cut at about 64 MiB of values).
+    pub row_group_rows: u32,
+}
+
+impl Default for ParquetOptions {
+    fn default() -> Self {
+        ParquetOptions {
+            compression: ParquetCompression::Snappy,
+            row_group_rows: crate::config::limits::PARQUET_ROW_GROUP_ROWS.default as u32,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod csv;
 mod fields;
 pub mod jsonl;
 pub mod naming;
+pub mod parquet;
 pub mod preview;
 mod values;
 pub mod xlsx;
@@ -27,6 +28,7 @@ use crate::source;
 use self::csv::CsvRenderer;
 use self::jsonl::JsonlRenderer;
 use self::naming::{compressed_name, with_extension, NameValues};
+use self::parquet::ParquetRenderer;
 use self::preview::Preview;
 use self::xlsx::XlsxFile;
 
@@ -160,13 +162,14 @@ pub fn render_output(
     let tmp = fsutil::temp_name(dir, &name, "render");
     progress.start(&format!("{} {}", job.report.name, output.kind));
     let written = match output.format {
-        Format::Csv | Format::Jsonl => render_text(job, output, rows, &tmp, progress)?,
+        Format::Csv | Format::Jsonl | Format::Parquet => {
+            render_stream(job, output, rows, &tmp, progress)?
+        }
         Format::Xlsx => {
             let mut book = XlsxFile::new(dir)?;
             let (rows, preview) = render_sheet(&mut book, job, output, rows, progress)?;
             Written::saved(book, &tmp, rows, preview)?
         }
-        Format::Parquet => bail!("parquet is not available in this build"),
     };
     commit_file(job, &output.kind, name, &tmp, dir, written, progress)
 }
@@ -253,8 +256,8 @@ impl Written {
     }
 }
 
-/// One output as CSV or JSON Lines into `tmp`, through a background writer.
-fn render_text(
+/// One output as CSV, JSON Lines or Parquet into `tmp`, through a background writer.
+fn render_stream(
     job: &RenderJob<'_>,
     output: &Output,
     rows: source::Rows<'_>,
@@ -270,6 +273,11 @@ fn render_text(
         r.count.on_progress(move |rows| p.rows(rows));
         let streamed = stream(job, rows, &mut r);
         (streamed, r.count.get(), r.finish())
+    } else if output.format == Format::Parquet {
+        let mut r = ParquetRenderer::new(out, &job.report.parquet).with_context(writing)?;
+        r.count.on_progress(move |rows| p.rows(rows));
+        let streamed = stream(job, rows, &mut r);
+        (streamed, r.rows(), r.finish())
     } else {
         let mut r = CsvRenderer::new(out, &job.report.csv).with_context(writing)?;
         r.on_progress(move |rows| p.rows(rows));
@@ -346,23 +354,26 @@ fn commit_file(
 
 /// A writer that keeps the first error of the writer it wraps, so that a failure to
 /// write the file is told apart from a failure of the source that was feeding it.
+/// Shared through a mutex, so that it is `Send` as the parquet writer requires.
 struct WatchedWriter<W: Write> {
     inner: W,
-    error: std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>,
+    error: FirstError,
 }
 
+type FirstError = std::sync::Arc<std::sync::Mutex<Option<std::io::Error>>>;
+
 /// The first write error of a `WatchedWriter`, if any.
-struct WriteError(std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>);
+struct WriteError(FirstError);
 
 impl WriteError {
     fn take(&self) -> Option<std::io::Error> {
-        self.0.borrow_mut().take()
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
 impl<W: Write> WatchedWriter<W> {
     fn new(inner: W) -> (Self, WriteError) {
-        let error = std::rc::Rc::new(std::cell::RefCell::new(None));
+        let error = FirstError::default();
         (
             WatchedWriter {
                 inner,
@@ -378,7 +389,7 @@ impl<W: Write> WatchedWriter<W> {
 
     fn keep<T>(&self, r: std::io::Result<T>) -> std::io::Result<T> {
         if let Err(e) = &r {
-            let mut slot = self.error.borrow_mut();
+            let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
             if slot.is_none() {
                 *slot = Some(std::io::Error::new(e.kind(), e.to_string()));
             }
@@ -457,30 +468,42 @@ pub fn render_to(
             renderer.finish()?.flush()?;
             Ok(rows)
         }
-        Format::Xlsx => {
+        Format::Xlsx | Format::Parquet => {
             use std::io::IsTerminal;
+            let format = output.format.ext();
             if std::io::stdout().is_terminal() {
                 bail!(
-                    "report \"{}\", output {}: format = \"xlsx\" is a binary file; --output - writes it only when standard output is redirected (`> file.xlsx` or a pipe); or use --output DIR",
+                    "report \"{}\", output {}: format = \"{format}\" is a binary file; --output - writes it only when standard output is redirected (`> file.{format}` or a pipe); or use --output DIR",
                     job.report.name,
                     output.kind
                 );
             }
+            // Built in a temporary directory, then copied: the xlsx writer needs a
+            // file, the parquet writer a `Send` one.
             let dir = tempfile::tempdir().context("creating a temporary directory")?;
-            let mut book = XlsxFile::new(dir.path())?;
-            let (n, _) = render_sheet(
-                &mut book,
-                job,
-                output,
-                rows,
-                &crate::progress::Progress::disabled(),
-            )?;
-            let path = dir.path().join("out.xlsx");
-            drop(book.save(&path)?);
+            let path = dir.path().join("out");
+            let n = if output.format == Format::Xlsx {
+                let mut book = XlsxFile::new(dir.path())?;
+                let (n, _) = render_sheet(
+                    &mut book,
+                    job,
+                    output,
+                    rows,
+                    &crate::progress::Progress::disabled(),
+                )?;
+                drop(book.save(&path)?);
+                n
+            } else {
+                let file = BufWriter::new(File::create(&path)?);
+                let mut renderer = ParquetRenderer::new(file, &job.report.parquet)?;
+                rows.stream(&mut renderer).with_context(context)?;
+                let n = renderer.rows();
+                renderer.finish()?.flush()?;
+                n
+            };
             std::io::copy(&mut File::open(&path)?, &mut out)?;
             out.flush()?;
             Ok(n)
         }
-        Format::Parquet => bail!("parquet is not available in this build"),
     }
 }

@@ -30,6 +30,7 @@ mod metrics;
 mod multihost;
 mod output;
 mod packaging;
+mod parquet;
 mod pause;
 mod pings;
 mod postgres_ledger;

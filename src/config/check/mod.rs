@@ -10,6 +10,7 @@ mod events;
 mod filters;
 mod format;
 mod output;
+mod parquet;
 mod recipients;
 mod report;
 mod schedule;
@@ -31,7 +32,7 @@ use toml::Spanned;
 use super::databases::Databases;
 use super::diag::{Diagnostic, SourceText, Subject};
 use super::model::*;
-use super::raw::RawCsv;
+use super::raw::{RawCsv, RawParquet};
 use super::{RawConfig, RawReportParts};
 use crate::config::names::{check_identifier, FileNameTemplate};
 
@@ -70,6 +71,7 @@ pub(crate) struct Defaults {
     file_name: FileNameTemplate,
     date_format: String,
     csv: Option<Spanned<RawCsv>>,
+    parquet: Option<Spanned<RawParquet>>,
 }
 
 impl<'a> Checker<'a> {

@@ -89,6 +89,7 @@ impl Checker<'_> {
             .date_format(&raw.date_format, s, "date_format")
             .unwrap_or_else(|| defaults.date_format.clone());
         let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
+        let parquet = self.parquet(defaults.parquet.as_ref(), parts.parquet.as_deref(), s);
         let condition = self.condition(&raw, s, (ctx.source, ctx.params));
         let csv_raw = [parts.csv.as_deref(), defaults.csv.as_ref()]
             .into_iter()
@@ -120,6 +121,7 @@ impl Checker<'_> {
             file_name,
             date_format,
             csv,
+            parquet,
             max_attempts,
             send_empty: raw.send_empty.as_ref().is_none_or(|b| *b.get_ref()),
             condition,

@@ -149,6 +149,7 @@ impl Checker<'_> {
             }),
             date_format: date_format.unwrap_or_else(|| DEFAULT_DATE_FORMAT.to_string()),
             csv: raw.csv,
+            parquet: raw.parquet,
         }
     }
 

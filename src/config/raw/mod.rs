@@ -94,6 +94,8 @@ pub struct RawSettings {
     pub date_format: Option<S<String>>,
     #[schemars(with = "Option<RawCsv>")]
     pub csv: Option<S<RawCsv>>,
+    #[schemars(with = "Option<RawParquet>")]
+    pub parquet: Option<S<RawParquet>>,
     #[schemars(with = "Option<RawSmtp>")]
     pub smtp: Option<S<RawSmtp>>,
 }
@@ -120,6 +122,16 @@ pub struct RawCsv {
     pub compression: Option<S<String>>,
     #[schemars(with = "Option<Number>")]
     pub compress_above_mb: Option<S<Number>>,
+}
+
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Parquet")]
+#[serde(deny_unknown_fields)]
+pub struct RawParquet {
+    #[schemars(with = "Option<String>")]
+    pub compression: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
+    pub row_group_rows: Option<S<Int>>,
 }
 
 /// A number written either as an integer or a float (`10` or `0.5`).
@@ -253,6 +265,8 @@ pub struct RawReport {
     pub outputs: Option<IgnoredAny>,
     #[schemars(with = "Option<RawCsv>")]
     pub csv: Option<IgnoredAny>,
+    #[schemars(with = "Option<RawParquet>")]
+    pub parquet: Option<IgnoredAny>,
     #[schemars(with = "Option<RawSchedule>")]
     pub schedule: Option<IgnoredAny>,
     #[schemars(with = "Option<RawEvents>")]
@@ -485,6 +499,7 @@ pub struct RawReportParts {
     pub report: Option<Box<RawReport>>,
     pub schedule: Option<Box<Spanned<RawSchedule>>>,
     pub csv: Option<Box<Spanned<RawCsv>>>,
+    pub parquet: Option<Box<Spanned<RawParquet>>>,
     pub events: Option<Box<Spanned<RawEvents>>>,
     pub outputs: Option<Vec<Spanned<RawOutput>>>,
     /// False when a part was present but unreadable: the report is not checked further.
