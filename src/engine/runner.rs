@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use super::gate::Gates;
 use super::lease::LeaseKeeper;
 use super::{notify, ping, spool};
 use crate::config::{Config, NotifyOn, Report};
@@ -42,6 +43,8 @@ pub struct Runner<'a> {
     /// Deliver to this destination only (`resend --destination`); else to all of the
     /// report's.
     pub only: Option<&'a str>,
+    /// Limits on concurrent queries and deliveries shared with runs executed alongside.
+    pub gates: &'a Gates,
 }
 
 /// A failure of the report itself: recorded as the run's detail, not an error.
@@ -101,7 +104,10 @@ impl Runner<'_> {
             token: &run.token,
             test: run.kind == RunKind::Test,
         };
-        match generate(&job, &spool, self.progress) {
+        let permit = self.gates.source(&report.source);
+        let generated = generate(&job, &spool, self.progress);
+        drop(permit);
+        match generated {
             Ok(files) => {
                 for f in &files {
                     ui::debug(format!(
@@ -160,7 +166,10 @@ impl Runner<'_> {
                 test: run.kind == RunKind::Test,
             };
             // Server messages may repeat a secret: redacted before anything records them.
-            let (status, detail, new_links) = match deliver::deliver(dest, &delivery) {
+            let permit = self.gates.destination(&dest.name);
+            let result = deliver::deliver(dest, &delivery);
+            drop(permit);
+            let (status, detail, new_links) = match result {
                 Ok(d) => (ReceiptStatus::Delivered, redact::text(&d.detail), d.links),
                 Err(e) => {
                     let detail = redact::text(&format!("{e:#}"));

@@ -26,6 +26,7 @@ mod metrics;
 mod multihost;
 mod output;
 mod packaging;
+mod parallel;
 mod pause;
 mod pings;
 mod postgres_ledger;
