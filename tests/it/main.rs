@@ -27,6 +27,7 @@ mod multihost;
 mod output;
 mod packaging;
 mod parallel;
+mod parallel_servers;
 mod pause;
 mod pings;
 mod postgres_ledger;

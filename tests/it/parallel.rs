@@ -1,18 +1,23 @@
 //! `run-due` executing runs side by side (`max_parallel`): runs overlap up to the limit
 //! and never beyond it (start and end times the source command writes to a file), a
 //! source's `max_concurrent_queries` holds its queries back, every slot is delivered
-//! once with overlapping processes, and each result line is printed whole.
+//! once with overlapping processes, and each result line is printed whole; mails to one
+//! server share one connection.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crate::common::{command_at, run_at, tempdir, write};
 
-const NOW: &str = "2026-11-02T12:00:00Z";
+pub(crate) const NOW: &str = "2026-11-02T12:00:00Z";
 
 /// A command source `name` that writes `start REPORT T` and `end REPORT T` to
 /// `times.log` around a sleep of `sleep` seconds, then one row.
-fn source(name: &str, sleep: &str, extra: &str) -> String {
+pub(crate) fn source(name: &str, sleep: &str, extra: &str) -> String {
     let script = format!(
         "printf 'start %s %s\\n' \"$REPORTCTL_REPORT\" \"$(date +%s.%N)\" >> times.log; sleep {sleep}; printf 'end %s %s\\n' \"$REPORTCTL_REPORT\" \"$(date +%s.%N)\" >> times.log; printf 'n\\n1\\n'"
     );
@@ -23,7 +28,7 @@ fn source(name: &str, sleep: &str, extra: &str) -> String {
 
 /// One-time reports `R0`… on `sources` (in turn), all due at `NOW`, delivered to the
 /// directory `out`.
-fn config(settings: &str, sources: &str, names: &[&str], reports: usize) -> String {
+pub(crate) fn config(settings: &str, sources: &str, names: &[&str], reports: usize) -> String {
     let mut toml = format!(
         "[settings]\ntimezone = \"UTC\"\n{settings}\n\n{sources}\n[destinations.out]\nkind = \"directory\"\npath = \"out\"\n"
     );
@@ -67,7 +72,7 @@ fn most_at_once(runs: &[(String, f64, f64)], only: Option<&[&str]>) -> usize {
 }
 
 /// Every stdout line is a whole JSON object of a completed run; returns their reports.
-fn completed_reports(text: &str) -> Vec<String> {
+pub(crate) fn completed_reports(text: &str) -> Vec<String> {
     let mut reports: Vec<String> = text
         .lines()
         .map(|l| {
@@ -86,7 +91,7 @@ fn out_files(dir: &Path) -> usize {
     std::fs::read_dir(dir.join("out")).map_or(0, |d| d.count())
 }
 
-fn names(n: usize) -> Vec<String> {
+pub(crate) fn names(n: usize) -> Vec<String> {
     let mut v: Vec<String> = (0..n).map(|i| format!("R{i}")).collect();
     v.sort();
     v
@@ -201,4 +206,126 @@ fn eight_overlapping_processes_deliver_each_slot_once() {
     );
     assert_eq!(out_files(d.path()), 8);
     assert_eq!(intervals(d.path()).len(), 8, "each command ran once");
+}
+
+/// A plain SMTP server on 127.0.0.1 that accepts every mail; returns its port and the
+/// counts of connections accepted and mails received.
+fn counting_smtp_server() -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (connections, mails) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (c, m) = (connections.clone(), mails.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            c.fetch_add(1, Ordering::SeqCst);
+            let m = m.clone();
+            std::thread::spawn(move || smtp_session(stream.unwrap(), &m));
+        }
+    });
+    (port, connections, mails)
+}
+
+fn smtp_session(stream: TcpStream, mails: &AtomicUsize) {
+    let mut out = stream.try_clone().unwrap();
+    let mut say = |s: &str| out.write_all(format!("{s}\r\n").as_bytes());
+    let _ = say("220 localhost ESMTP");
+    let mut lines = BufReader::new(stream).lines();
+    while let Some(Ok(line)) = lines.next() {
+        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+        let reply = match verb.as_str() {
+            "EHLO" | "HELO" => "250 localhost",
+            "DATA" => {
+                let _ = say("354 go ahead");
+                for l in lines.by_ref() {
+                    if l.map_or(true, |l| l == ".") {
+                        break;
+                    }
+                }
+                mails.fetch_add(1, Ordering::SeqCst);
+                "250 queued"
+            }
+            "QUIT" => {
+                let _ = say("221 bye");
+                return;
+            }
+            _ => "250 ok",
+        };
+        if say(reply).is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn mails_to_one_server_reuse_one_connection() {
+    let (port, connections, mails) = counting_smtp_server();
+    let d = tempdir();
+    let smtp = format!(
+        "max_parallel = 4\n\n[settings.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"reports@example.com\"\n"
+    );
+    // One delivery at a time to the mail destination: one connection for all six.
+    let toml = config(&smtp, &source("cmd", "0.1", ""), &["cmd"], 6).replace(
+        "destinations = [\"out\"]",
+        "destinations = [\"out\", \"mail\"]",
+    ) + "\n[destinations.mail]\nkind = \"email\"\nto = [\"partner@example.com\"]\nmax_concurrent = 1\n";
+    write(d.path(), "reports.toml", &toml);
+    let out = run_at(d.path(), NOW, &["run-due", "--now", NOW, "--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(completed_reports(&out.stdout), names(6));
+    assert_eq!(mails.load(Ordering::SeqCst), 6);
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn killed_mid_run_each_run_completes_once_after_the_lease() {
+    let d = tempdir();
+    let settings = "max_parallel = 4\nlease_seconds = 60\nretry_delay_seconds = 0";
+    // Each command sleeps as long as the file `delay` says.
+    let toml = config(settings, &source("cmd", "$(cat delay)", ""), &["cmd"], 8);
+    write(d.path(), "reports.toml", &toml);
+    write(d.path(), "delay", "30");
+    let mut child = command_at(d.path(), NOW, &["run-due", "--now", NOW, "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let log = d.path().join("times.log");
+    while std::fs::read_to_string(&log).map_or(0, |l| l.lines().count()) < 4 {
+        assert!(std::time::Instant::now() < deadline, "4 runs never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL, with 4 runs in flight
+    child.wait().unwrap();
+    write(d.path(), "delay", "0");
+    // Within the lease: the 4 claimed runs are left alone; the other 4 run.
+    let within = run_at(
+        d.path(),
+        "2026-11-02T12:00:30Z",
+        &["run-due", "--now", NOW, "--json"],
+    );
+    assert_eq!(within.code, 0, "{within:?}");
+    assert_eq!(completed_reports(&within.stdout).len(), 4);
+    // After the lease: the 4 killed runs are taken over, once.
+    let after = run_at(
+        d.path(),
+        "2026-11-02T12:01:01Z",
+        &["run-due", "--now", NOW, "--json"],
+    );
+    assert_eq!(after.code, 0, "{after:?}");
+    let mut all = completed_reports(&within.stdout);
+    all.extend(completed_reports(&after.stdout));
+    all.sort();
+    assert_eq!(all, names(8));
+    for line in after.stdout.lines() {
+        let run: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(run["attempts"], 2, "{line}");
+    }
+    assert_eq!(out_files(d.path()), 8);
+    let done = run_at(
+        d.path(),
+        "2026-11-02T12:05:00Z",
+        &["run-due", "--now", NOW, "--json"],
+    );
+    assert_eq!((done.code, done.stdout.as_str()), (0, ""));
 }
