@@ -208,24 +208,34 @@ fn eight_overlapping_processes_deliver_each_slot_once() {
     assert_eq!(intervals(d.path()).len(), 8, "each command ran once");
 }
 
-/// A plain SMTP server on 127.0.0.1 that accepts every mail; returns its port and the
-/// counts of connections accepted and mails received.
-fn counting_smtp_server() -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (connections, mails) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let (c, m) = (connections.clone(), mails.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            c.fetch_add(1, Ordering::SeqCst);
-            let m = m.clone();
-            std::thread::spawn(move || smtp_session(stream.unwrap(), &m));
-        }
-    });
-    (port, connections, mails)
+/// What the SMTP test server saw.
+#[derive(Default)]
+struct Seen {
+    connections: AtomicUsize,
+    mails: AtomicUsize,
+    /// Mails being received now, and the most at once.
+    receiving: AtomicUsize,
+    most: AtomicUsize,
 }
 
-fn smtp_session(stream: TcpStream, mails: &AtomicUsize) {
+/// A plain SMTP server on 127.0.0.1 that accepts every mail, taking `accept_ms` to
+/// accept each; returns its port and what it saw.
+fn counting_smtp_server(accept_ms: u64) -> (u16, Arc<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Seen::default());
+    let s = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            s.connections.fetch_add(1, Ordering::SeqCst);
+            let s = s.clone();
+            std::thread::spawn(move || smtp_session(stream.unwrap(), &s, accept_ms));
+        }
+    });
+    (port, seen)
+}
+
+fn smtp_session(stream: TcpStream, seen: &Seen, accept_ms: u64) {
     let mut out = stream.try_clone().unwrap();
     let mut say = |s: &str| out.write_all(format!("{s}\r\n").as_bytes());
     let _ = say("220 localhost ESMTP");
@@ -235,13 +245,17 @@ fn smtp_session(stream: TcpStream, mails: &AtomicUsize) {
         let reply = match verb.as_str() {
             "EHLO" | "HELO" => "250 localhost",
             "DATA" => {
+                let now = seen.receiving.fetch_add(1, Ordering::SeqCst) + 1;
+                seen.most.fetch_max(now, Ordering::SeqCst);
                 let _ = say("354 go ahead");
                 for l in lines.by_ref() {
                     if l.map_or(true, |l| l == ".") {
                         break;
                     }
                 }
-                mails.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(accept_ms));
+                seen.mails.fetch_add(1, Ordering::SeqCst);
+                seen.receiving.fetch_sub(1, Ordering::SeqCst);
                 "250 queued"
             }
             "QUIT" => {
@@ -256,24 +270,55 @@ fn smtp_session(stream: TcpStream, mails: &AtomicUsize) {
     }
 }
 
-#[test]
-fn mails_to_one_server_reuse_one_connection() {
-    let (port, connections, mails) = counting_smtp_server();
+/// Six reports, four at once, each mailed to the server at `port` by a destination
+/// with `limit` (a `max_concurrent` line, or nothing).
+fn mail_workspace(port: u16, limit: &str) -> tempfile::TempDir {
     let d = tempdir();
     let smtp = format!(
         "max_parallel = 4\n\n[settings.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"reports@example.com\"\n"
     );
-    // One delivery at a time to the mail destination: one connection for all six.
     let toml = config(&smtp, &source("cmd", "0.1", ""), &["cmd"], 6).replace(
         "destinations = [\"out\"]",
         "destinations = [\"out\", \"mail\"]",
-    ) + "\n[destinations.mail]\nkind = \"email\"\nto = [\"partner@example.com\"]\nmax_concurrent = 1\n";
+    ) + &format!(
+        "\n[destinations.mail]\nkind = \"email\"\nto = [\"partner@example.com\"]\n{limit}\n"
+    );
     write(d.path(), "reports.toml", &toml);
+    d
+}
+
+#[test]
+fn mails_to_one_server_reuse_one_connection() {
+    let (port, seen) = counting_smtp_server(0);
+    // One delivery at a time to the mail destination: one connection for all six.
+    let d = mail_workspace(port, "max_concurrent = 1");
     let out = run_at(d.path(), NOW, &["run-due", "--now", NOW, "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(completed_reports(&out.stdout), names(6));
-    assert_eq!(mails.load(Ordering::SeqCst), 6);
-    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    assert_eq!(seen.mails.load(Ordering::SeqCst), 6);
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_destination_limit_holds_its_deliveries_back() {
+    // The server takes 300 ms per mail: without a limit, mails of runs side by side
+    // overlap (each on a connection of its own); with max_concurrent = 1 they never do.
+    let (port, free) = counting_smtp_server(300);
+    let d = mail_workspace(port, "");
+    let out = run_at(d.path(), NOW, &["run-due", "--now", NOW, "--json"]);
+    assert_eq!(completed_reports(&out.stdout), names(6), "{out:?}");
+    assert!(
+        free.most.load(Ordering::SeqCst) >= 2,
+        "no overlap without a limit"
+    );
+    // A connection per mail being sent at once (at most max_parallel), reused after.
+    assert!(free.connections.load(Ordering::SeqCst) <= 4);
+    let (port, limited) = counting_smtp_server(300);
+    let d = mail_workspace(port, "max_concurrent = 1");
+    let out = run_at(d.path(), NOW, &["run-due", "--now", NOW, "--json"]);
+    assert_eq!(completed_reports(&out.stdout), names(6), "{out:?}");
+    assert_eq!(limited.most.load(Ordering::SeqCst), 1);
+    assert_eq!(limited.mails.load(Ordering::SeqCst), 6);
 }
 
 #[test]
