@@ -60,13 +60,19 @@ fn claim_and_execute(
     runner.execute(report, run).map(Some)
 }
 
+/// One report's pending runs, oldest first.
 struct Job<'a> {
     report: &'a Report,
-    token: String,
+    tokens: Vec<String>,
 }
 
-/// A run that ended on a worker (`None`: taken by another process).
-type Ended<'a> = (&'a Report, Result<Option<RunRecord>>);
+/// A run that ended on a worker (`None`: taken by another process), and whether it was
+/// the last of its job.
+struct Ended<'a> {
+    report: &'a Report,
+    run: Result<Option<RunRecord>>,
+    last: bool,
+}
 
 pub struct Pool<'a> {
     ctx: &'a Context<'a>,
@@ -111,23 +117,31 @@ impl<'a> Pool<'a> {
         }
     }
 
-    /// Hands over the pending run `token` of `report`: executes it now (`max_parallel =
-    /// 1`, with `ledger`), or queues it once a worker is free, showing the runs that
-    /// ended meanwhile. Returns whether it may have run (the ledger has moved on).
+    /// Hands over the pending runs `tokens` of `report` (oldest first): executes them now
+    /// (`max_parallel = 1`, with `ledger`), or queues them for one worker once a worker
+    /// is free, showing the runs that ended meanwhile. Returns whether any may have run
+    /// (the ledger has moved on).
     pub fn submit(
         &mut self,
         ledger: &mut Ledger,
         report: &'a Report,
-        token: String,
+        tokens: Vec<String>,
         on_done: &mut OnDone<'_>,
     ) -> Result<bool> {
+        if tokens.is_empty() {
+            return Ok(false);
+        }
         if self.jobs.is_none() {
-            let run = claim_and_execute(self.ctx, ledger, &self.progress, report, &token)?;
-            if let Some(done) = &run {
-                self.all_well &= on_done(report, done)?;
+            let mut ran = false;
+            for token in &tokens {
+                let run = claim_and_execute(self.ctx, ledger, &self.progress, report, token)?;
+                if let Some(done) = &run {
+                    self.all_well &= on_done(report, done)?;
+                }
+                ran |= run.is_some();
             }
-            return Ok(run.is_some());
-        };
+            return Ok(ran);
+        }
         while let Ok(ended) = self.ended.try_recv() {
             self.show(ended, on_done)?;
         }
@@ -139,7 +153,7 @@ impl<'a> Pool<'a> {
             return Err(e);
         }
         if let Some(jobs) = &self.jobs {
-            (jobs.send(Job { report, token }))
+            (jobs.send(Job { report, tokens }))
                 .map_err(|_| anyhow::anyhow!("the workers of run-due stopped"))?;
         }
         self.in_flight += 1;
@@ -161,10 +175,12 @@ impl<'a> Pool<'a> {
     }
 
     /// A run that ended on a worker: shown; a worker's error kept (the first) or warned.
-    fn show(&mut self, (report, ended): Ended<'a>, on_done: &mut OnDone<'_>) -> Result<()> {
-        self.in_flight -= 1;
-        match ended {
-            Ok(Some(done)) => self.all_well &= on_done(report, &done)?,
+    fn show(&mut self, ended: Ended<'a>, on_done: &mut OnDone<'_>) -> Result<()> {
+        if ended.last {
+            self.in_flight -= 1;
+        }
+        match ended.run {
+            Ok(Some(done)) => self.all_well &= on_done(ended.report, &done)?,
             Ok(None) => {}
             Err(e) if self.failed.is_none() => self.failed = Some(e),
             Err(e) => ui::warn(format!("{e:#}")),
@@ -173,8 +189,9 @@ impl<'a> Pool<'a> {
     }
 }
 
-/// A worker: takes runs from the queue until it is closed, with a ledger connection of
-/// its own (opened on the first run, again after an error).
+/// A worker: takes jobs from the queue until it is closed, with a ledger connection of
+/// its own (opened on the first run, again after an error). A job stops at its first
+/// error: its later runs stay queued in the ledger for the next `run-due`.
 fn work<'a>(
     ctx: &Context<'_>,
     jobs: &Mutex<Receiver<Job<'a>>>,
@@ -184,19 +201,27 @@ fn work<'a>(
     let mut own: Option<Ledger> = None;
     loop {
         let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
-        let Ok(Job { report, token }) = job else {
+        let Ok(Job { report, tokens }) = job else {
             return;
         };
-        let ended = match &mut own {
-            Some(l) => Ok(l),
-            None => ledger::open(ctx.config).map(|l| own.insert(l)),
-        }
-        .and_then(|l| claim_and_execute(ctx, l, progress, report, &token));
-        if ended.is_err() {
-            own = None;
-        }
-        if done.send((report, ended)).is_err() {
-            return;
+        let count = tokens.len();
+        for (i, token) in tokens.iter().enumerate() {
+            let run = match &mut own {
+                Some(l) => Ok(l),
+                None => ledger::open(ctx.config).map(|l| own.insert(l)),
+            }
+            .and_then(|l| claim_and_execute(ctx, l, progress, report, token));
+            let failed = run.is_err();
+            if failed {
+                own = None;
+            }
+            let last = failed || i + 1 == count;
+            if done.send(Ended { report, run, last }).is_err() {
+                return;
+            }
+            if last {
+                break;
+            }
         }
     }
 }

@@ -92,9 +92,8 @@ fn collect_and_hand_over<'a>(
                 tidy_given_up(config, report, &run);
             }
         }
-        for pending in pending {
-            ran |= pool.submit(ledger, report, pending.token, on_done)?;
-        }
+        let tokens = pending.into_iter().map(|r| r.token).collect();
+        ran |= pool.submit(ledger, report, tokens, on_done)?;
     }
     Ok(all_well)
 }
