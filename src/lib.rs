@@ -3,7 +3,7 @@
 //! The pipeline, stage by stage, each its own module:
 //! `config` (TOML definitions) → `schedule` (due runs and their windows; pure) →
 //! `source` (rows for the window) → `render` (CSV files) → `deliver` (directory, email,
-//! SFTP, S3) → `ledger` (runs, receipts, claims). `engine` drives the stages for each
+//! SFTP, S3, pickup, webhook, Slack, Teams) → `ledger` (runs, receipts, claims). `engine` drives the stages for each
 //! run (due slots, claims and leases, the spool, notify mails); `commands` parse, call
 //! the engine and print.
 

@@ -100,6 +100,7 @@ pub fn render(config: &Config, figures: &Figures) -> String {
     let mut e = Exposition::default();
     report_families(&mut e, config, figures);
     delivery_family(&mut e, config, figures);
+    not_sent_family(&mut e, config, figures);
     if let Some(r) = &figures.run_due {
         run_due_families(&mut e, r);
     }
@@ -172,6 +173,27 @@ fn report_families(e: &mut Exposition, config: &Config, figures: &Figures) {
         "Bytes in the files of the report's latest successful run.",
         |f| f.last_success.as_ref().map(|ok| ok.bytes.to_string()),
     );
+    // Reports with recipients: counts per report, never a label per recipient (their
+    // number is unbounded: they come from a query). `check` names the failing ones.
+    let bursting: Vec<_> = reports
+        .iter()
+        .filter(|(r, _)| r.recipients.is_some())
+        .copied()
+        .collect();
+    per_report(
+        e,
+        &bursting,
+        "reportctl_report_recipients",
+        "Recipients of the report's latest recorded slot (one run each).",
+        |f| Some(f.recipients.0.to_string()),
+    );
+    per_report(
+        e,
+        &bursting,
+        "reportctl_report_recipients_failed",
+        "Recipients whose run of the report's latest recorded slot failed (retrying or given up).",
+        |f| Some(f.recipients.1.to_string()),
+    );
 }
 
 fn delivery_family(e: &mut Exposition, config: &Config, figures: &Figures) {
@@ -195,6 +217,36 @@ fn delivery_family(e: &mut Exposition, config: &Config, figures: &Figures) {
                     &[("destination", dest), ("outcome", outcome)],
                     n.to_string(),
                 );
+            }
+        },
+    );
+}
+
+/// Runs completed without delivering (`send_empty = false`, `condition`): every
+/// report that can have them starts at 0 for its reasons.
+fn not_sent_family(e: &mut Exposition, config: &Config, figures: &Figures) {
+    use crate::ledger::NotSent;
+    let mut counts: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+    for r in &config.reports {
+        if !r.send_empty {
+            counts.insert((&r.name, NotSent::Empty.name()), 0);
+        }
+        if r.condition.is_some() {
+            counts.insert((&r.name, NotSent::ConditionFalse.name()), 0);
+        }
+    }
+    for c in &figures.not_sent {
+        if let Some(r) = config.report(&c.report) {
+            counts.insert((&r.name, c.reason.name()), c.count);
+        }
+    }
+    e.family(
+        "reportctl_runs_not_sent_total",
+        "counter",
+        "Runs that completed without delivering, per report and reason (empty: no rows with send_empty = false; condition-false: the report's condition was false).",
+        |s| {
+            for ((report, reason), n) in &counts {
+                s(&[("report", report), ("reason", reason)], n.to_string());
             }
         },
     );

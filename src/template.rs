@@ -7,7 +7,12 @@ pub enum Part {
     Lit(String),
     /// Index into the list of allowed placeholders the template was parsed with.
     Var(usize),
+    /// `{recipient.COLUMN}`: a column of the run's recipient (see `config::recipients`).
+    Recipient(String),
 }
+
+/// What a recipient placeholder starts with: `{recipient.partner_id}`.
+pub const RECIPIENT_PREFIX: &str = "recipient.";
 
 /// The default is the empty template.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,6 +62,20 @@ impl Template {
                             }
                         }
                     }
+                    if let Some(column) = var.strip_prefix(RECIPIENT_PREFIX) {
+                        if column.is_empty()
+                            || !column.chars().all(|c| c.is_alphanumeric() || c == '_')
+                        {
+                            return Err(format!(
+                                "{{{var}}} does not name a recipient column; write {{recipient.COLUMN}} with the column's name (letters, digits, `_`)"
+                            ));
+                        }
+                        if !lit.is_empty() {
+                            parts.push(Part::Lit(std::mem::take(&mut lit)));
+                        }
+                        parts.push(Part::Recipient(column.to_string()));
+                        continue;
+                    }
                     let i = allowed.iter().position(|a| *a == var).ok_or_else(|| {
                         format!(
                             "unknown placeholder {{{var}}}; allowed: {}",
@@ -83,6 +102,10 @@ impl Template {
         Ok(Template { parts })
     }
 
+    pub fn from_parts(parts: Vec<Part>) -> Template {
+        Template { parts }
+    }
+
     pub fn parts(&self) -> &[Part] {
         &self.parts
     }
@@ -91,13 +114,45 @@ impl Template {
         self.parts.contains(&Part::Var(var))
     }
 
-    /// Renders with `value(i)` giving the text of placeholder `i`.
-    pub fn render(&self, mut value: impl FnMut(usize) -> String) -> String {
+    /// The template with its recipient placeholders as literal text (`{recipient.id}`):
+    /// what a name looks like before its recipient is known.
+    pub fn keep_recipient_placeholders(&self) -> Template {
+        let parts = self.parts.iter().map(|p| match p {
+            Part::Recipient(c) => Part::Lit(format!("{{{RECIPIENT_PREFIX}{c}}}")),
+            other => other.clone(),
+        });
+        Template {
+            parts: parts.collect(),
+        }
+    }
+
+    /// The recipient columns the template names, in order of use.
+    pub fn recipient_columns(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Recipient(c) => Some(c.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Renders with `value(i)` giving the text of placeholder `i`; recipient
+    /// placeholders are left empty (see `render_with`).
+    pub fn render(&self, value: impl FnMut(usize) -> String) -> String {
+        self.render_with(value, |_| String::new())
+    }
+
+    /// Renders with `value(i)` giving the text of placeholder `i` and `recipient(c)`
+    /// the text of `{recipient.c}`.
+    pub fn render_with(
+        &self,
+        mut value: impl FnMut(usize) -> String,
+        mut recipient: impl FnMut(&str) -> String,
+    ) -> String {
         let mut out = String::new();
         for p in &self.parts {
             match p {
                 Part::Lit(l) => out.push_str(l),
                 Part::Var(i) => out.push_str(&value(*i)),
+                Part::Recipient(c) => out.push_str(&recipient(c)),
             }
         }
         out
@@ -125,5 +180,20 @@ mod tests {
             .unwrap_err()
             .contains("unclosed"));
         assert!(Template::parse("a}", &["a"]).unwrap_err().contains("lone"));
+        assert!(Template::parse("{recipient.}", &[])
+            .unwrap_err()
+            .contains("does not name a recipient column"));
+        assert!(Template::parse("{recipient.a/b}", &[]).is_err());
+    }
+
+    #[test]
+    fn recipient_placeholders() {
+        let t = Template::parse("in/{recipient.id}-{a}", &["a"]).unwrap();
+        assert_eq!(t.recipient_columns().collect::<Vec<_>>(), ["id"]);
+        assert_eq!(
+            t.render_with(|_| "x".into(), |c| format!("<{c}>")),
+            "in/<id>-x"
+        );
+        assert_eq!(t.render(|_| "x".into()), "in/-x");
     }
 }

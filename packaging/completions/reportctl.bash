@@ -797,7 +797,7 @@ _reportctl() {
             return 0
             ;;
         reportctl__subcmd__run)
-            opts="-o -c -v -q -h -V --from --to --output --no-deliver --now --config --verbose --quiet --json --help --version"
+            opts="-o -c -v -q -h -V --from --to --output --no-deliver --force --recipient --now --config --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -816,6 +816,10 @@ _reportctl() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --recipient)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -869,12 +873,16 @@ _reportctl() {
             return 0
             ;;
         reportctl__subcmd__send__subcmd__test)
-            opts="-c -v -q -h -V --now --config --verbose --quiet --json --help --version"
+            opts="-c -v -q -h -V --force --recipient --now --config --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --recipient)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --now)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -77,9 +77,11 @@ complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -s V -l versio
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l from -d 'First day (report-zone date, included) or instant (RFC 3339) of the period' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l to -d 'Last day (report-zone date, included) or end instant (RFC 3339, excluded)' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s o -l output -d 'Write the files into DIR instead of delivering them; `-` writes the CSV to stdout' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l recipient -d 'For a report with [reports.recipients]: the recipient to run, by its key (its columns are bound as parameters and fill {recipient.COLUMN}). Required for such a report' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l now -d 'The instant the run is for; default: now. An RFC 3339 instant, a local date (its midnight) or a local date-time such as 2026-11-30T07:00, read in the settings\' time zone' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s c -l config -d 'The configuration file, or a directory whose *.toml files (in name order) make the configuration together' -r -F
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l no-deliver -d 'Generate the files into the spool and report them, without delivering'
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l force -d 'Deliver even when the report\'s condition is false or its files hold no rows with send_empty = false'
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l json -d 'Print machine-readable JSON on stdout'
@@ -113,8 +115,10 @@ complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -s q -l quie
 complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -l json -d 'Print machine-readable JSON on stdout'
 complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -s h -l help -d 'Print help'
 complete -c reportctl -n "__fish_reportctl_using_subcommand cancel" -s V -l version -d 'Print version'
+complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -l recipient -d 'For a report with [reports.recipients]: the recipient to test, by its key; default: the first recipient of the window' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -l now -d 'Take the latest slot at or before this instant; default: now. An RFC 3339 instant, a local date (its midnight) or a local date-time such as 2026-11-30T07:00, read in the settings\' time zone' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -s c -l config -d 'The configuration file, or a directory whose *.toml files (in name order) make the configuration together' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -l force -d 'Deliver even when the report\'s condition is false or its files hold no rows with send_empty = false'
 complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'
 complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -s q -l quiet -d 'Say nothing on stderr but errors'
 complete -c reportctl -n "__fish_reportctl_using_subcommand send-test" -l json -d 'Print machine-readable JSON on stdout'

@@ -462,8 +462,9 @@ EOF
 
 # ---------------------------------------------------------------- http
 
-# The heartbeat receiver (HTTP, and HTTPS with a certificate from a CA made now):
-# every request recorded as a JSON line in DIR/http/requests.jsonl.
+# The HTTP receiver (HTTP, and HTTPS with a certificate from a CA made now) of pings,
+# webhooks, Teams cards and Slack's API contract: every request recorded as a JSON
+# line in DIR/http/requests.jsonl.
 start_http() {
     local d="$DIR/http" log="$DIR/http/httpd.log"
     mkdir -p "$d"
@@ -472,9 +473,15 @@ start_http() {
     : >"$d/requests.jsonl"
     rm -f "$d/ports.env"
     make_smtp_certs "$d" || fail http "" "openssl could not make the certificates"
-    launch http "$log" "$PY" "$SCRIPT_DIR/httpd.py" --host 127.0.0.1 \
+    local WEBHOOK_SECRET SLACK_TOKEN
+    WEBHOOK_SECRET="$(gen_secret)"
+    SLACK_TOKEN="xoxb-test-$(gen_secret)"
+    # The secrets go through the environment, not the command line (ps shows that).
+    launch http "$log" env RCTL_HTTPD_WEBHOOK_SECRET="$WEBHOOK_SECRET" RCTL_HTTPD_SLACK_TOKEN="$SLACK_TOKEN" \
+        "$PY" "$SCRIPT_DIR/httpd.py" --host 127.0.0.1 \
         --requests "$d/requests.jsonl" --ports-file "$d/ports.env" \
-        --cert "$d/cert.pem" --key "$d/key.pem"
+        --cert "$d/cert.pem" --key "$d/key.pem" \
+        --webhook-secret-env RCTL_HTTPD_WEBHOOK_SECRET --slack-token-env RCTL_HTTPD_SLACK_TOKEN
     STARTED+=(http)
     local pid
     pid="$(cat "$DIR/pids/http.pid")"
@@ -488,7 +495,9 @@ start_http() {
         || fail http "$log" "HTTPS client check failed (port $HTTPS_PORT)"
     grep -q '"path": "/start-check"' "$d/requests.jsonl" || fail http "$log" "the check request was not recorded"
     : >"$d/requests.jsonl"
-    set_env 'RCTL_TEST_HTTPS?_' \
+    set_env 'RCTL_TEST_(HTTPS?|WEBHOOK|SLACK)_' \
+        "RCTL_TEST_WEBHOOK_SECRET=$WEBHOOK_SECRET" \
+        "RCTL_TEST_SLACK_TOKEN=$SLACK_TOKEN" \
         "RCTL_TEST_HTTP_URL=http://127.0.0.1:$HTTP_PORT" \
         "RCTL_TEST_HTTPS_URL=https://127.0.0.1:$HTTPS_PORT" \
         "RCTL_TEST_HTTP_CA=$d/ca.pem" \

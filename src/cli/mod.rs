@@ -96,8 +96,10 @@ pub enum Command {
     ///
     /// For each report, the next COUNT runs at or after --now, merged in time order.
     /// With --json, one object per line:
-    /// {"report":…,"run_at":…,"from":…,"to":…,"files":[…]}, times in RFC 3339 with the
-    /// report zone's offset, `to` exclusive. This output is a stable interface.
+    /// {"report":…,"run_at":…,"from":…,"to":…,"files":[…],"recipient":…}, times in RFC
+    /// 3339 with the report zone's offset, `to` exclusive. This output is a stable
+    /// interface. A report with listed recipients has one line per run and recipient
+    /// (`recipient` is its key, else null); `--count` counts runs of the schedule.
     Plan(PlanArgs),
 
     /// Run one report now, for an explicit period or its latest scheduled window.
@@ -106,7 +108,13 @@ pub enum Command {
     /// most max_range_days. Without them, the window of the report's latest slot at or
     /// before --now. The files are delivered to the report's destinations and the run is
     /// recorded in the ledger, unless --output or --no-deliver make it a local run (not
-    /// recorded).
+    /// recorded). A report's `condition` and `send_empty = false` apply to a recorded
+    /// run as to a scheduled one (the run completes "not sent" and says so); --force
+    /// delivers anyway. Local runs always write the files.
+    /// A report with [reports.recipients] runs for one recipient, named by
+    /// --recipient KEY (its key column), e.g.
+    /// `reportctl run "Partner orders" --recipient p1 -o -`.
+    #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
 
     /// Run every report slot that is due: the command for cron.
@@ -148,7 +156,9 @@ pub enum Command {
     /// per minute by the machine's clock (not --now): a call within a minute of the last
     /// test exits 75 and says when to retry, without starting the minute again. A test
     /// that no destination accepted (a wrong port, a bad query) does not use up the
-    /// minute.
+    /// minute. A report's `condition` and `send_empty = false` apply (the test completes
+    /// "not sent" and says so); --force delivers anyway.
+    #[command(after_help = SEND_TEST_EXAMPLES)]
     SendTest(SendTestArgs),
 
     /// List the configured destinations, by type and id.
@@ -325,6 +335,16 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "output")]
     pub no_deliver: bool,
 
+    /// Deliver even when the report's condition is false or its files hold no rows
+    /// with send_empty = false.
+    #[arg(long)]
+    pub force: bool,
+    /// For a report with [reports.recipients]: the recipient to run, by its key (its
+    /// columns are bound as parameters and fill {recipient.COLUMN}). Required for such
+    /// a report.
+    #[arg(long, value_name = "KEY")]
+    pub recipient: Option<String>,
+
     /// The instant the run is for; default: now. An RFC 3339 instant, a local date (its
     /// midnight) or a local date-time such as 2026-11-30T07:00, read in the settings'
     /// time zone.
@@ -392,6 +412,18 @@ Examples:
   reportctl run-due                    # from cron, every 5 minutes
   reportctl run-due --max-parallel 1   # one run after another
   reportctl run-due --dry-run --json   # what would run, recording nothing";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  reportctl run \"Daily Views\"
+  reportctl run \"Daily Views\" --from 2026-11-01 --to 2026-11-30
+  reportctl run \"Stock Alert\" --force      # deliver even if the condition is false
+  reportctl run \"Daily Views\" --output -   # the CSV on stdout, nothing recorded";
+
+const SEND_TEST_EXAMPLES: &str = "\
+Examples:
+  reportctl send-test \"Daily Views\"
+  reportctl send-test \"Stock Alert\" --force  # send even if the condition is false";
 
 const RETRY_EXAMPLES: &str = "\
 Examples:
@@ -463,6 +495,15 @@ pub struct SendTestArgs {
     /// The report to test.
     #[arg(value_name = "REPORT")]
     pub report: String,
+
+    /// Deliver even when the report's condition is false or its files hold no rows
+    /// with send_empty = false.
+    #[arg(long)]
+    pub force: bool,
+    /// For a report with [reports.recipients]: the recipient to test, by its key;
+    /// default: the first recipient of the window.
+    #[arg(long, value_name = "KEY")]
+    pub recipient: Option<String>,
 
     /// Take the latest slot at or before this instant; default: now. An RFC 3339
     /// instant, a local date (its midnight) or a local date-time such as

@@ -86,7 +86,10 @@ fn check(cli: &Cli, args: &CheckArgs) -> Result<u8> {
         rows.extend(lines.iter().map(|l| {
             vec![
                 l.state.name().to_string(),
-                l.report.name.clone(),
+                match &l.recipient {
+                    Some(r) => format!("{} (recipient {r})", l.report.name),
+                    None => l.report.name.clone(),
+                },
                 slot(l).unwrap_or_else(|| "-".into()),
                 l.token.clone().unwrap_or_else(|| "-".into()),
                 l.detail.clone(),
@@ -118,12 +121,16 @@ fn slot(l: &Line<'_>) -> Option<String> {
 }
 
 fn line_json(l: &Line<'_>) -> serde_json::Value {
-    json!({
+    let mut line = json!({
         "report": l.report.name,
         "state": l.state.key(),
         "severity": l.state.severity().word(),
         "slot": slot(l),
         "token": l.token,
         "detail": l.detail,
-    })
+    });
+    if let Some(r) = &l.recipient {
+        line["recipient"] = json!(r);
+    }
+    line
 }

@@ -7,7 +7,9 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::Cli;
-use crate::config::{Destination, DestinationKind};
+use crate::config::limits::DEFAULT_SLACK_API;
+use crate::config::{Destination, DestinationKind, SlackMode};
+use crate::deliver;
 use crate::exit;
 
 fn target(d: &Destination) -> String {
@@ -39,6 +41,21 @@ fn target(d: &Destination) -> String {
             }
             s
         }
+        // The query may hold a key: never shown.
+        DestinationKind::Webhook(x) => url::Url::parse(&x.url)
+            .map_or_else(|_| x.url.clone(), |u| deliver::http::shown_path(&u)),
+        DestinationKind::Slack(x) => {
+            let mode = match x.mode {
+                SlackMode::Files => "files",
+                SlackMode::Links => "links",
+            };
+            let mut s = format!("slack channel {} ({mode})", x.channel);
+            if x.api_url != DEFAULT_SLACK_API {
+                s.push_str(&format!(" at {}", x.api_url));
+            }
+            s
+        }
+        DestinationKind::Teams(x) => format!("teams workflow, URL from {}", x.url.describe()),
     }
 }
 

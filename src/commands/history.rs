@@ -40,17 +40,23 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
             writeln!(out, "{}", show::json(r, show::zone_of(&config, &r.report)))?;
         }
     } else {
-        let mut rows = vec![[
+        // A RECIPIENT column when some run listed is a recipient's.
+        let recipients = runs.iter().any(|r| r.recipient.is_some());
+        let mut head = vec![
             "TOKEN", "REPORT", "KIND", "RUN AT", "STATUS", "ROWS", "DETAIL",
-        ]
-        .map(String::from)
-        .to_vec()];
+        ];
+        if recipients {
+            head.insert(2, "RECIPIENT");
+        }
+        let mut rows = vec![head.into_iter().map(String::from).collect::<Vec<_>>()];
         for r in &runs {
             let v = show::view(r, show::zone_of(&config, &r.report));
             let rows_total: u64 = r.files.iter().map(|f| f.rows).sum();
+            let mut row = vec![r.token.clone(), r.report.clone()];
+            if recipients {
+                row.push(v.recipient.unwrap_or("-").to_string());
+            }
             rows.push(vec![
-                r.token.clone(),
-                r.report.clone(),
                 v.kind.to_string(),
                 v.run_at,
                 v.status.to_string(),
@@ -61,6 +67,9 @@ pub fn history(cli: &Cli, args: &HistoryArgs) -> Result<u8> {
                 },
                 r.detail.clone(),
             ]);
+            let last = rows.last_mut().expect("just pushed");
+            row.append(last);
+            *last = row;
         }
         write!(out, "{}", super::table(&rows))?;
     }
@@ -91,6 +100,9 @@ pub fn status(cli: &Cli, token: &str) -> Result<u8> {
         writeln!(out, "token:     {}", v.token)?;
         writeln!(out, "report:    {}", v.report)?;
         writeln!(out, "kind:      {}", v.kind)?;
+        if let Some(r) = v.recipient {
+            writeln!(out, "recipient: {r}")?;
+        }
         writeln!(out, "status:    {}", v.status)?;
         if !v.detail.is_empty() {
             writeln!(out, "detail:    {}", v.detail)?;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::engine::summary::local;
 pub use crate::engine::summary::summary;
-use crate::ledger::{FileRecord, ReceiptRecord, RunRecord, RunStatus};
+use crate::ledger::{FileRecord, NotSent, ReceiptRecord, RunRecord, RunStatus};
 
 #[derive(Serialize)]
 pub struct RunView<'a> {
@@ -36,6 +36,13 @@ pub struct RunView<'a> {
     /// A given-up or skipped slot that needs no attention any more: how it was settled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settled: Option<&'a str>,
+    /// A completed run that delivered nothing on purpose: `empty` (`send_empty =
+    /// false`) or `condition-false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_sent: Option<NotSent>,
+    /// The recipient's key, for a run of a report with recipients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<&'a str>,
 }
 
 /// The zone a run is shown in: its report's, or UTC for a report no longer configured.
@@ -76,6 +83,8 @@ pub fn view<'a>(run: &'a RunRecord, tz: Tz) -> RunView<'a> {
         receipts: &run.receipts,
         origin: run.origin.as_deref(),
         settled: run.settled_by.as_deref(),
+        not_sent: run.not_sent,
+        recipient: run.recipient.as_ref().map(|r| r.key.as_str()),
     }
 }
 
@@ -125,12 +134,20 @@ pub fn file_line(path: &str, f: &FileRecord) -> String {
 }
 
 /// Shows a run that has ended (see `finished`) on stdout and returns the exit code:
-/// `OK` when it completed, `FAILED` otherwise. A completed run's files and deliveries
+/// `OK` when it completed, `FAILED` otherwise; a run not sent (`condition`,
+/// `send_empty`) is said on stderr even without `-v`. A completed run's files and deliveries
 /// are listed on stdout, one line each, unless `--json` or `-q`.
 pub fn done(json: bool, run: &RunRecord, tz: Tz) -> anyhow::Result<u8> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let completed = finished(json, &mut out, run, tz)?;
+    if run.not_sent.is_some() && crate::ui::level() == 1 {
+        // Said even without -v: the person who asked for the run gets no files.
+        crate::ui::warn(format!(
+            "{}; nothing was delivered (--force delivers anyway)",
+            summary(run, tz)
+        ));
+    }
     if completed && !json && crate::ui::level() >= 1 {
         for line in result_lines(run) {
             writeln!(out, "{line}")?;

@@ -1,6 +1,9 @@
 //! `reportctl plan`: the next runs of reports and the period each covers. The JSON
 //! lines are a stable interface (see the brief):
-//! `{"report":…,"run_at":…,"from":…,"to":…,"files":[…]}`.
+//! `{"report":…,"run_at":…,"from":…,"to":…,"files":[…],"recipient":…}`. A report with
+//! listed recipients has one line per (slot, recipient); with recipients from a query,
+//! one per slot (`"recipients_from_query":true`): `plan` never connects to a source.
+//! `--count` counts slots.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -13,8 +16,9 @@ use serde::Serialize;
 
 use super::output::rfc3339;
 use crate::cli::{Cli, PlanArgs};
+use crate::config::recipients::Recipient;
 use crate::config::{Report, Status};
-use crate::engine::token::slot_token;
+use crate::engine::token::{recipient_token, slot_token};
 use crate::exit::{self, UsageError};
 use crate::halves;
 use crate::render::naming::{report_file_names, Var};
@@ -27,7 +31,40 @@ struct PlanLine<'a> {
     from: String,
     to: String,
     files: Vec<String>,
+    /// The recipient's key (a listed recipient); `null` for a report without
+    /// recipients or whose recipients come from a query (`recipients_from_query`).
+    recipient: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    recipients_from_query: bool,
 }
+
+/// Who a slot's runs are for, as `plan` shows them without connecting to anything:
+/// nobody in particular (one run), each listed recipient (one run each), or the
+/// recipients a query returns at the slot (known then only).
+enum FanOut<'r> {
+    One,
+    Listed(&'r [Recipient]),
+    Query,
+}
+
+fn fan_out(report: &Report) -> FanOut<'_> {
+    match report.recipients.as_deref() {
+        None => FanOut::One,
+        Some(r) => r.listed().map_or(FanOut::Query, FanOut::Listed),
+    }
+}
+
+/// The runs of one slot: `(recipient, shown in the RECIPIENT column)`.
+fn runs_of(report: &Report) -> Vec<(Option<&Recipient>, &str)> {
+    match fan_out(report) {
+        FanOut::One => vec![(None, "")],
+        FanOut::Listed(list) => list.iter().map(|r| (Some(r), r.key.as_str())).collect(),
+        FanOut::Query => vec![(None, QUERY_CELL)],
+    }
+}
+
+/// The RECIPIENT cell of a report whose recipients come from a query.
+const QUERY_CELL: &str = "(from a query)";
 
 /// `rfc3339(t).len()`, without writing it out for the years of four digits.
 fn rfc3339_len(t: &DateTime<Tz>) -> usize {
@@ -114,14 +151,20 @@ impl<'c, I: Iterator<Item = Slot>> Iterator for Merged<'c, I> {
     }
 }
 
-pub fn files_of(report: &Report, slot: &Slot) -> Result<Vec<String>> {
+pub fn files_of(
+    report: &Report,
+    slot: &Slot,
+    recipient: Option<&Recipient>,
+) -> Result<Vec<String>> {
     // The token is a hash: made only for the names that show it.
-    let token = if report.file_name.uses(Var::Token) {
-        slot_token(&report.name, slot.run_at.with_timezone(&Utc))
-    } else {
-        String::new()
+    let at = slot.run_at.with_timezone(&Utc);
+    let token = match recipient {
+        _ if !report.file_name.uses(Var::Token) => String::new(),
+        Some(r) => recipient_token(&report.name, at, &r.key),
+        None => slot_token(&report.name, at),
     };
-    report_file_names(report, &slot.window, slot.run_at.naive_local(), &token)
+    let run = slot.run_at.naive_local();
+    report_file_names((report, recipient), &slot.window, run, &token)
         .map_err(|e| anyhow!("report \"{}\": {e}", report.name))
 }
 
@@ -143,27 +186,24 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
     // One write per 64 KiB, not one per line: ten thousand lines are a burst.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if cli.json {
-        let json = |(report, slot): (&Report, Slot)| -> Result<String> {
-            let line = PlanLine {
-                report: &report.name,
-                run_at: rfc3339(&slot.run_at),
-                from: rfc3339(&slot.window.from),
-                to: rfc3339(&slot.window.to),
-                files: files_of(report, &slot)?,
-            };
-            Ok(serde_json::to_string(&line)?)
-        };
-        write_rows(&mut out, merged(&reports, now, args.count), json)?;
+        write_rows(&mut out, merged(&reports, now, args.count), json_lines)?;
     } else {
         // The column widths come from each report's first run (times are written in
         // one width: `rfc3339` gives 25 characters for every year from 0 to 9999), then
         // each row is written as it is computed.
-        let header = ["REPORT", "RUN AT", "FROM", "TO"];
+        // A RECIPIENT column when a report planned has recipients.
+        let recipients = reports.iter().any(|r| r.recipients.is_some());
+        let header = ["REPORT", "RECIPIENT", "RUN AT", "FROM", "TO"];
         let mut widths = header.map(|h| h.chars().count());
+        if !recipients {
+            widths[1] = 0;
+        }
         let runs = merged(&reports, now, args.count);
         for (report, slot) in runs.firsts() {
+            let who = runs_of(report).iter().map(|(_, k)| k.chars().count()).max();
             let cells = [
                 report.name.chars().count(),
+                who.unwrap_or(0),
                 rfc3339_len(&slot.run_at),
                 rfc3339_len(&slot.window.from),
                 rfc3339_len(&slot.window.to),
@@ -172,9 +212,12 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
                 *w = (*w).max(c);
             }
         }
-        let row = |cells: [&str; 4], files: &str| {
+        let row = |cells: [&str; 5], files: &str| {
             let mut line = String::new();
-            for (cell, w) in cells.iter().zip(widths) {
+            for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+                if i == 1 && !recipients {
+                    continue;
+                }
                 line.push_str(cell);
                 line.extend(std::iter::repeat_n(
                     ' ',
@@ -186,19 +229,41 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<u8> {
         };
         writeln!(out, "{}", row(header, "FILES"))?;
         let line = |(report, slot): (&Report, Slot)| -> Result<String> {
-            let files = files_of(report, &slot)?.join(", ");
             let times = [
                 rfc3339(&slot.run_at),
                 rfc3339(&slot.window.from),
                 rfc3339(&slot.window.to),
             ];
-            let cells = [report.name.as_str(), &times[0], &times[1], &times[2]];
-            Ok(row(cells, &files))
+            let mut lines = Vec::new();
+            for (recipient, who) in runs_of(report) {
+                let files = files_of(report, &slot, recipient)?.join(", ");
+                let cells = [report.name.as_str(), who, &times[0], &times[1], &times[2]];
+                lines.push(row(cells, &files));
+            }
+            Ok(lines.join("\n"))
         };
         write_rows(&mut out, runs, line)?;
     }
     out.flush()?;
     Ok(exit::OK)
+}
+
+/// The `--json` lines of one slot: one per run (per listed recipient).
+fn json_lines((report, slot): (&Report, Slot)) -> Result<String> {
+    let mut lines = Vec::new();
+    for (recipient, _) in runs_of(report) {
+        let line = PlanLine {
+            report: &report.name,
+            run_at: rfc3339(&slot.run_at),
+            from: rfc3339(&slot.window.from),
+            to: rfc3339(&slot.window.to),
+            files: files_of(report, &slot, recipient)?,
+            recipient: recipient.map(|r| r.key.as_str()),
+            recipients_from_query: matches!(fan_out(report), FanOut::Query),
+        };
+        lines.push(serde_json::to_string(&line)?);
+    }
+    Ok(lines.join("\n"))
 }
 
 /// Writes one line per run, in order, as they come: in batches whose lines are made on

@@ -9,13 +9,15 @@ use anyhow::Result;
 
 use super::output;
 use crate::cli::{Cli, RunArgs};
-use crate::engine::{self, manual, token};
+use crate::engine::{self, manual, send_if, token};
 use crate::exit;
 use crate::ledger::{self, FileRecord};
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8> {
     let config = super::load(cli)?;
     let report = super::one_report(&config, &args.report)?;
+    let forced = args.force.then(|| send_if::forced(report));
+    let report = forced.as_ref().unwrap_or(report);
     let now = crate::cli::now_or_clock(args.now, config.settings.timezone);
     let window = match (&args.from, &args.to) {
         (Some(from), Some(to)) => {
@@ -23,12 +25,21 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8> {
         }
         _ => manual::latest_window(report, now)?,
     };
+    let recipient = match (&args.recipient, &report.recipients) {
+        (None, Some(_)) => anyhow::bail!(exit::UsageError(format!(
+            "report \"{}\" has recipients: give --recipient KEY to run one of them",
+            report.name
+        ))),
+        (None, None) => None,
+        (Some(key), _) => Some(engine::recipients::one(&config, report, key, &window)?),
+    };
     let local = manual::Local {
         config: &config,
         report,
         window,
         now,
         token: token::random_token(),
+        recipient,
     };
     match &args.output {
         Some(dir) if dir.as_os_str() == "-" => {
@@ -49,7 +60,8 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<u8> {
         None => {}
     }
     let mut ledger = ledger::open(&config)?;
-    let done = manual::run(&config, &mut ledger, report, &local.window, now)?;
+    let window = (&local.window, local.recipient.as_ref());
+    let done = manual::run(&config, &mut ledger, report, window, now)?;
     let code = output::done(cli.json, &done, report.timezone)?;
     engine::housekeeping(&config, &mut ledger);
     Ok(code)

@@ -127,11 +127,20 @@ fn dry_run(
             let t = |x: DateTime<Utc>| x.with_timezone(&report.timezone).to_rfc3339();
             let (name, token, action) = (&report.name, r.token, r.action);
             if cli.json {
-                let line = json!({"report": name, "token": token, "run_at": t(r.run_at), "from": t(r.from), "to": t(r.to), "action": action});
+                let mut line = json!({"report": name, "token": token, "run_at": t(r.run_at), "from": t(r.from), "to": t(r.to), "action": action});
+                if let Some(key) = r.recipient {
+                    line["recipient"] = json!(key);
+                }
                 writeln!(out, "{line}")?;
             } else {
                 let (run_at, from, to) = (t(r.run_at), t(r.from), t(r.to));
-                writeln!(out, "{action} {name} {run_at} [{token}] {from} to {to}")?;
+                let who = r
+                    .recipient
+                    .map_or_else(String::new, |k| format!(" (recipient {k})"));
+                writeln!(
+                    out,
+                    "{action} {name}{who} {run_at} [{token}] {from} to {to}"
+                )?;
             }
             Ok(())
         },

@@ -29,8 +29,15 @@ pub trait Databases: Send {
     fn sqlite_file(&mut self, path: &Path, ledger: bool) -> Option<String>;
 
     /// What is wrong with `query` on `source`, for the report `subject` (a report's
-    /// name as messages show it: `report "Daily"`).
-    fn check_query(&mut self, subject: &str, source: &Source, query: &str) -> QueryCheck;
+    /// name as messages show it: `report "Daily"`); `params` are named parameters it
+    /// may use besides the window's (the report's recipient columns).
+    fn check_query(
+        &mut self,
+        subject: &str,
+        source: &Source,
+        query: &str,
+        params: &[String],
+    ) -> QueryCheck;
 
     /// True when sources are not opened (`validate --offline`): only what can be seen
     /// without them is checked.
@@ -55,6 +62,16 @@ pub trait Databases: Send {
         _column: &str,
     ) -> Result<Vec<crate::schedule::params::TimeSample>, String> {
         Ok(Vec::new())
+    }
+
+    /// The columns `query` returns on `source` (a recipients query), prepared without
+    /// running it; `None` where not looked at.
+    fn query_columns(
+        &mut self,
+        _source: &Source,
+        _query: &str,
+    ) -> Option<Result<Vec<String>, String>> {
+        None
     }
 
     /// A fresh inspector for a second checking thread (its own connections and caches).

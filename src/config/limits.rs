@@ -93,9 +93,16 @@ pub const SFTP_IO_TIMEOUT: Limit = seconds(1, 3600, 300);
 pub const S3_PART_SIZE_MB: Limit = limit(5, 5120, 16, " MB");
 pub const S3_MULTIPART_THRESHOLD_MB: Limit = limit(5, 5120, 64, " MB");
 pub const S3_LINK_MINUTES: Limit = limit(1, 10_080, 30, " minutes");
+// ----- webhook, slack and teams destinations -----
+pub const HTTP_TIMEOUT: Limit = seconds(1, 600, 30);
+pub const WEBHOOK_MAX_UPLOAD_MB: Limit = limit(1, 1000, 25, " MB");
+pub const DEFAULT_SLACK_API: &str = "https://slack.com/api";
 /// An email's `max_attachment_mb`: more than 0, up to this.
 pub const MAX_ATTACHMENT_MB: f64 = 1000.0;
 pub const DEFAULT_ATTACHMENT_MB: f64 = 10.0;
+/// An email's `preview_rows`: the rows of each file shown in the mail's HTML part; 0
+/// sends the plain-text mail only. A mail body is not a file viewer: 100 at most.
+pub const PREVIEW_ROWS: Limit = limit(0, 100, 10, " rows");
 
 // ----- [serve] -----
 pub const SERVE_LINK_MINUTES: Limit = limit(1, 1440, 30, " minutes");

@@ -7,6 +7,7 @@
 //! code past loading never checks a value again. Each source, destination, report and report sub-table is read on its
 //! own, so one pass reports every problem it can find, not only the first.
 
+pub mod channels;
 pub mod check;
 pub mod databases;
 pub mod diag;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod names;
 pub mod pgurl;
 pub mod raw;
+pub mod recipients;
 pub mod secret;
 
 use std::path::{Path, PathBuf};

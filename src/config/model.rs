@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
+pub use super::channels::{HttpOptions, SlackDest, SlackMode, TeamsDest, WebhookDest};
 use super::diag::Diagnostic;
 use super::secret::Secret;
 use crate::config::names::FileNameTemplate;
@@ -232,6 +233,9 @@ pub enum DestinationKind {
     Sftp(SftpDest),
     S3(S3Dest),
     Pickup(PickupDest),
+    Webhook(WebhookDest),
+    Slack(SlackDest),
+    Teams(TeamsDest),
 }
 
 impl DestinationKind {
@@ -242,7 +246,22 @@ impl DestinationKind {
             DestinationKind::Sftp(_) => "sftp",
             DestinationKind::S3(_) => "s3",
             DestinationKind::Pickup(_) => "pickup",
+            DestinationKind::Webhook(_) => "webhook",
+            DestinationKind::Slack(_) => "slack",
+            DestinationKind::Teams(_) => "teams",
         }
+    }
+
+    /// Whether deliveries here tell of the run and may carry the download links other
+    /// destinations made: such destinations are delivered last.
+    pub fn tells(&self) -> bool {
+        matches!(
+            self,
+            DestinationKind::Email(_)
+                | DestinationKind::Webhook(_)
+                | DestinationKind::Slack(_)
+                | DestinationKind::Teams(_)
+        )
     }
 }
 
@@ -262,6 +281,8 @@ pub struct EmailDest {
     pub subject: Template,
     pub body: Template,
     pub max_attachment_bytes: u64,
+    /// The rows of each file shown in the mail's HTML part; 0: no HTML part.
+    pub preview_rows: u32,
     /// This destination's own SMTP server, else `[settings.smtp]`.
     pub smtp: Option<Smtp>,
 }
@@ -347,6 +368,15 @@ pub struct Report {
     pub date_format: String,
     pub csv: CsvOptions,
     pub max_attempts: u32,
+    /// `send_empty = false`: a run whose files hold no rows delivers nothing.
+    pub send_empty: bool,
+    /// `condition`: a query on the report's source, run with the window's parameters
+    /// before anything is rendered; the run delivers only when its first cell is true
+    /// (see `engine::send_if`). Held as an output of type `condition` so that it runs
+    /// as outputs do.
+    pub condition: Option<Output>,
+    /// `[reports.recipients]`: one run per recipient of each slot.
+    pub recipients: Option<Box<super::recipients::Recipients>>,
 }
 
 #[derive(Debug, Clone)]

@@ -3,7 +3,9 @@
 //! larger than `max_attachment_mb`, the mail carries download links from an S3
 //! destination of the same report instead; with no such link the delivery fails and
 //! says so. A mail is never sent empty: it always has a body and either the files or
-//! their links.
+//! their links. With `preview_rows` above 0 (the default) the body is
+//! multipart/alternative: the same text, and an HTML part with the summary and the
+//! first rows of each file (`email_html`).
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
@@ -64,7 +66,18 @@ pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
     for a in &dest.bcc {
         builder = builder.bcc(smtp::mailbox(a)?);
     }
-    let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(body));
+    let mut parts = if dest.preview_rows == 0 {
+        MultiPart::mixed().singlepart(SinglePart::plain(body))
+    } else {
+        let head = super::email_html::Head {
+            report: &d.report.name,
+            window: facts.value("window"),
+            run_at: facts.value("run_at"),
+        };
+        let rows = dest.preview_rows as usize;
+        let html = super::email_html::html(&head, d.files, (rows, d.spool), &links);
+        MultiPart::mixed().multipart(MultiPart::alternative_plain_html(body, html))
+    };
     if attach {
         parts = attach_files(parts, d)?;
     }
@@ -184,7 +197,8 @@ impl Facts<'_> {
         template.render(|i| self.value(MAIL_VARS[i]))
     }
 
-    fn value(&self, var: &str) -> String {
+    /// The value of placeholder `var` (one of `MAIL_VARS`).
+    pub fn value(&self, var: &str) -> String {
         let tz = self.report.timezone;
         let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
         match var {

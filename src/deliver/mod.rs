@@ -3,18 +3,25 @@
 //! files of a run together (an email carries them all).
 //!
 //! A delivery that fails for a transient reason (connection refused or reset, a
-//! timeout, an SMTP 4xx, an S3 5xx or throttling) is tried again within the run, after
-//! `delivery_backoff_seconds`, doubling, up to `delivery_retries` times. A permanent
+//! timeout, an SMTP 4xx, an S3 5xx or throttling, an HTTP 5xx or 429) is tried again
+//! within the run, after `delivery_backoff_seconds`, doubling (or as long as an HTTP
+//! `Retry-After` says, up to 120 s), up to `delivery_retries` times. A permanent
 //! failure (refused credentials, an unknown host key, a missing bucket) is not: it is
 //! recorded at once, and `run-due` tries again later from the spooled files.
 
+pub mod chat;
 pub mod directory;
 pub mod email;
+mod email_html;
+pub mod http;
 pub mod known_hosts;
 pub mod pickup;
 pub mod s3;
 pub mod sftp;
+pub mod slack;
 pub mod smtp;
+pub mod teams;
+pub mod webhook;
 
 use std::path::Path;
 
@@ -62,11 +69,20 @@ pub struct Delivered {
 #[error("{0}")]
 pub struct Transient(pub String);
 
+/// A transient failure whose server said how long to wait (HTTP `Retry-After`).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct RetryAfter {
+    pub message: String,
+    pub wait: std::time::Duration,
+}
+
 /// Whether `err` is worth trying again within the run.
 pub fn is_transient(err: &anyhow::Error) -> bool {
     use std::io::ErrorKind::*;
     err.chain().any(|c| {
         c.is::<Transient>()
+            || c.is::<RetryAfter>()
             || c.downcast_ref::<std::io::Error>().is_some_and(|io| {
                 matches!(
                     io.kind(),
@@ -107,13 +123,15 @@ pub fn deliver(dest: &Destination, d: &Delivery<'_>) -> Result<Delivered> {
                 return Ok(done);
             }
             Err(e) if retries < settings.delivery_retries && is_transient(&e) => {
-                let wait = settings.delivery_backoff * 2u32.saturating_pow(retries);
+                let asked = e.chain().find_map(|c| c.downcast_ref::<RetryAfter>());
+                let backoff = settings.delivery_backoff * 2u32.saturating_pow(retries);
+                let wait = asked.map_or(backoff, |r| r.wait.max(backoff));
                 retries += 1;
                 crate::ui::info(format!(
                     "{} \"{}\": {e:#}; trying again in {} s (retry {retries} of {})",
                     dest.kind.kind_name(),
                     dest.name,
-                    wait.as_secs(),
+                    wait.as_secs_f64().ceil(),
                     settings.delivery_retries
                 ));
                 std::thread::sleep(wait);
@@ -133,18 +151,21 @@ fn deliver_once(dest: &Destination, d: &Delivery<'_>) -> Result<Delivered> {
         DestinationKind::Sftp(sftp) => sftp::deliver(sftp, d),
         DestinationKind::S3(bucket) => s3::deliver(bucket, d),
         DestinationKind::Pickup(p) => pickup::deliver(p, d),
+        DestinationKind::Webhook(w) => webhook::deliver(w, dest, d),
+        DestinationKind::Slack(sl) => slack::deliver(sl, d),
+        DestinationKind::Teams(t) => teams::deliver(t, d),
     }
 }
 
-/// The order destinations are delivered in: mail last, so that it can carry the links
-/// other destinations made.
+/// The order destinations are delivered in: mail, webhook, Slack and Teams last, so
+/// that they can carry the links other destinations made.
 pub fn order<'c>(config: &'c Config, report: &Report) -> Vec<&'c Destination> {
     let mut list: Vec<&Destination> = report
         .destinations
         .iter()
         .map(|n| &config.destinations[n])
         .collect();
-    list.sort_by_key(|d| matches!(d.kind, DestinationKind::Email(_)));
+    list.sort_by_key(|d| d.kind.tells());
     list
 }
 

@@ -18,10 +18,10 @@
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 
-use super::token::slot_token;
+use super::token::{recipient_token, slot_token};
 use crate::config::{Config, Report, Status};
 use crate::ledger::{Ledger, NewRun, ReportState, RunKind, RunRecord, RunStatus};
-use crate::schedule::{local::resolve, Plan, Schedule, Slot};
+use crate::schedule::{local::resolve, Plan, Schedule, Slot, Window};
 
 pub struct Due {
     /// Runs to try now, oldest first.
@@ -32,6 +32,9 @@ pub struct Due {
     pub unrecorded: Vec<NewRun>,
     /// Runs given up in this call: their process died during their last attempt.
     pub given_up: Vec<String>,
+    /// Why the recipients of a new slot could not be had (its runs and later slots'
+    /// are recorded once they can).
+    pub recipients_error: Option<String>,
 }
 
 /// When `report` was first seen by `run-due`: never later than the machine's clock, so
@@ -165,6 +168,7 @@ pub fn collect_with(
         skipped: Vec::new(),
         unrecorded: Vec::new(),
         given_up: Vec::new(),
+        recipients_error: None,
     };
     if report.status == Status::Draft {
         if record {
@@ -172,7 +176,8 @@ pub fn collect_with(
         }
         return Ok(due);
     }
-    let new = new_slots(config, report, &state, ledger, now, wall, record)?;
+    let (new, recipients_error) = new_slots(config, report, &state, ledger, now, wall, record)?;
+    due.recipients_error = recipients_error;
     let open = state.open || (record && !new.is_empty());
     if record {
         if !new.is_empty() {
@@ -195,8 +200,8 @@ pub fn collect_with(
 }
 
 /// The runs of the slots of `report` due at `now` that the ledger has not recorded, as
-/// they would be recorded: queued, or skipped by catch-up. With `record`, a report seen
-/// for the first time is recorded as seen.
+/// they would be recorded: queued (one per recipient of the slot), or skipped by
+/// catch-up. With `record`, a report seen for the first time is recorded as seen.
 fn new_slots(
     config: &Config,
     report: &Report,
@@ -205,18 +210,59 @@ fn new_slots(
     now: DateTime<Utc>,
     wall: DateTime<Utc>,
     record: bool,
-) -> Result<Vec<NewRun>> {
+) -> Result<(Vec<NewRun>, Option<String>)> {
     // First sight as read up front, unless there is none yet or it lies in the future
     // of the machine's clock (then it is recorded or corrected).
     let first_seen = match state.first_seen {
         Some(t) if t <= wall => t,
         _ => first_sight(ledger, report, now, wall, record)?,
     };
-    Ok(new_runs(
+    let runs = new_runs(
         report,
         &unrecorded_slots(report, first_seen, state.last_slot, now),
         config.settings.catch_up as usize,
-    ))
+    );
+    Ok(fan_out(config, report, runs))
+}
+
+/// A report with recipients: each queued slot becomes one run per recipient of the
+/// slot, its list fixed now; a slot skipped by catch-up stays one run (for all), and a
+/// slot without recipients one completed run that says so. When a slot's recipients
+/// cannot be had (the query fails, a key is repeated), that slot and the later ones are
+/// left unrecorded, so that the next `run-due` tries again, and the error is returned.
+fn fan_out(config: &Config, report: &Report, runs: Vec<NewRun>) -> (Vec<NewRun>, Option<String>) {
+    if report.recipients.is_none() {
+        return (runs, None);
+    }
+    let mut out = Vec::with_capacity(runs.len());
+    for run in runs {
+        if run.status != RunStatus::Queued {
+            out.push(run);
+            continue;
+        }
+        let window = Window::in_zone(run.window_from, run.window_to, report.timezone);
+        match super::recipients::of_slot(config, report, &window) {
+            Ok(Some(list)) if list.is_empty() => out.push(NewRun {
+                status: RunStatus::Completed,
+                detail: "no recipients in this slot".into(),
+                ..run
+            }),
+            Ok(Some(list)) => out.extend(list.into_iter().map(|r| NewRun {
+                token: recipient_token(&report.name, run.run_at, &r.key),
+                recipient: Some(r),
+                ..run.clone()
+            })),
+            Ok(None) => out.push(run),
+            Err(e) => {
+                let at = run.run_at.with_timezone(&report.timezone).to_rfc3339();
+                let message = format!(
+                    "{e:#}; the slot at {at} is recorded (one run per recipient) once its recipients can be read"
+                );
+                return (out, Some(message));
+            }
+        }
+    }
+    (out, None)
 }
 
 /// The planner's slots of `report` from the one after `last_slot` (or first sight) up
@@ -287,7 +333,10 @@ pub fn record_due(
         record_paused(report, &state, ledger, now, wall)?;
         return Ok(Vec::new());
     }
-    let new = new_slots(config, report, &state, ledger, now, wall, true)?;
+    let (new, recipients_error) = new_slots(config, report, &state, ledger, now, wall, true)?;
+    if let Some(e) = recipients_error {
+        crate::ui::warn(e);
+    }
     if !new.is_empty() {
         ledger.enqueue(&new, wall)?;
     }
@@ -336,6 +385,7 @@ fn new_runs(report: &Report, slots: &[Slot], cap: usize) -> Vec<NewRun> {
                 } else {
                     String::new()
                 },
+                recipient: None,
             }
         })
         .collect()

@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use super::gate::Gates;
 use super::runner::{generate, Runner};
 use super::{spool, token};
+use crate::config::recipients::Recipient;
 use crate::config::{Config, DirectoryDest, Report};
 use crate::deliver::{self, Delivery};
 use crate::exit::{RateLimited, UsageError};
@@ -31,7 +32,7 @@ pub fn run(
     config: &Config,
     ledger: &mut Ledger,
     report: &Report,
-    window: &Window,
+    window: (&Window, Option<&Recipient>),
     now: DateTime<Utc>,
 ) -> Result<RunRecord> {
     let claim = Claim::new(config.settings.lease);
@@ -46,7 +47,7 @@ pub fn send_test(
     config: &Config,
     ledger: &mut Ledger,
     report: &Report,
-    window: &Window,
+    window: (&Window, Option<&Recipient>),
     now: DateTime<Utc>,
 ) -> Result<RunRecord> {
     let claim = Claim::new(config.settings.lease);
@@ -96,7 +97,7 @@ fn new_run(
     kind: RunKind,
     token: String,
     now: DateTime<Utc>,
-    window: &Window,
+    (window, recipient): (&Window, Option<&Recipient>),
 ) -> NewRun {
     NewRun {
         token,
@@ -109,6 +110,7 @@ fn new_run(
         max_attempts: 1,
         status: RunStatus::Queued,
         detail: String::new(),
+        recipient: recipient.cloned(),
     }
 }
 
@@ -119,6 +121,8 @@ pub struct Local<'a> {
     pub window: Window,
     pub now: DateTime<Utc>,
     pub token: String,
+    /// The recipient it is for (`run --recipient`).
+    pub recipient: Option<Recipient>,
 }
 
 impl Local<'_> {
@@ -130,6 +134,7 @@ impl Local<'_> {
             run: self.now.with_timezone(&self.report.timezone).naive_local(),
             token: &self.token,
             test: false,
+            recipient: self.recipient.as_ref(),
         }
     }
 
@@ -144,7 +149,12 @@ impl Local<'_> {
                 report.outputs.len()
             ),
         };
-        let rows = source::open(self.config, report, output, &self.window);
+        let rows = source::open(
+            self.config,
+            report,
+            output,
+            (&self.window, self.recipient.as_ref()),
+        );
         render::render_to(&self.job(), output, rows, out)
     }
 

@@ -7,6 +7,7 @@
 //! - `pool`: `run-due`'s runs executed side by side (`max_parallel`), each worker with its
 //!   own ledger connection;
 //! - `gate`: limits on concurrent queries of a source and deliveries to a destination;
+//! - `send_if`: a report's `condition` and `send_empty`: runs completed, not sent;
 //! - `lease`: keeping a claim alive while a run works;
 //! - `notify`: the mail after a scheduled run;
 //! - `ping`: heartbeat pings of scheduled runs (`ping_url`);
@@ -15,6 +16,7 @@
 //! - `housekeeping`: pruning after the runs (destinations, spool);
 //! - `watch`: what `check` says about each report's latest slots;
 //! - `redo`: `retry` and `resend`, a recorded run delivered again;
+//! - `recipients`: the recipients of a slot (bursting);
 //! - `token`: run tokens.
 //!
 //! Commands call into it and print what it returns; it never prints a run's summary.
@@ -27,9 +29,11 @@ pub mod manual;
 pub mod notify;
 pub mod ping;
 pub mod pool;
+pub mod recipients;
 pub mod redo;
 pub mod runner;
 pub mod scheduled;
+pub mod send_if;
 pub mod spool;
 pub mod summary;
 pub mod token;

@@ -13,12 +13,12 @@
 //! warning on stderr. Ping URLs carry their key in the path: messages show the scheme,
 //! host and port only, and the path is redacted from all captured text.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::check::check_ping_url as check_url;
 use crate::config::secret::Secret;
 use crate::config::Report;
+use crate::deliver::http::{agent, hide_path, shown};
 use crate::ledger::{RunKind, RunRecord, RunStatus};
 use crate::{redact, ui};
 
@@ -102,7 +102,7 @@ pub fn send(url: &Secret, event: Event, body: &str) -> Result<(), String> {
     hide_path(&parsed);
     let shown = shown(&parsed);
     let target = format!("{base}{}", event.suffix());
-    let result = agent(parsed.scheme() == "https")
+    let result = agent(TIMEOUT, parsed.scheme() == "https", None)
         .and_then(|agent| {
             agent
                 .post(&target)
@@ -111,6 +111,12 @@ pub fn send(url: &Secret, event: Event, body: &str) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         })
         .map_err(|e| redact::text(&format!("{shown}: {e}")))?;
+    if !result.status().is_success() {
+        return Err(format!(
+            "{shown}: http status: {}",
+            result.status().as_u16()
+        ));
+    }
     ui::debug(format!(
         "{} ping to {shown}: HTTP {}",
         event.name(),
@@ -119,68 +125,9 @@ pub fn send(url: &Secret, event: Event, body: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The URL as messages show it: `https://hc-ping.com/[redacted]`.
-fn shown(url: &url::Url) -> String {
-    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    let host = url.host_str().unwrap_or_default();
-    format!("{}://{host}{port}/{}", url.scheme(), redact::REPLACEMENT)
-}
-
-/// Shorter text is not taken for a key (redacting it would garble every message).
-const MIN_KEY: usize = 8;
-
-/// The path and query (where ping keys are) never show in captured text: whole, and
-/// each long path segment on its own (a healthchecks UUID or ping key).
-fn hide_path(url: &url::Url) {
-    let path = url.path().trim_start_matches('/');
-    let segments = path.split('/').filter(|s| s.len() >= 2 * MIN_KEY);
-    for part in [path].into_iter().chain(segments).chain(url.query()) {
-        if part.len() >= MIN_KEY {
-            redact::remember(part);
-        }
-    }
-}
-
-fn agent(tls: bool) -> Result<ureq::Agent, String> {
-    let mut config = ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
-        .user_agent(format!("reportctl/{}", env!("CARGO_PKG_VERSION")));
-    if tls {
-        config = config.tls_config(tls_config()?);
-    }
-    Ok(config.build().into())
-}
-
-/// rustls with ring (the binary's one TLS stack), verifying the server against the
-/// system's trusted certificates.
-fn tls_config() -> Result<ureq::tls::TlsConfig, String> {
-    let found = rustls_native_certs::load_native_certs();
-    let roots: Vec<_> = found
-        .certs
-        .iter()
-        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
-        .collect();
-    if roots.is_empty() {
-        return Err("no trusted certificates found on this system for an https ping".into());
-    }
-    Ok(ureq::tls::TlsConfig::builder()
-        .provider(ureq::tls::TlsProvider::Rustls)
-        .root_certs(ureq::tls::RootCerts::Specific(Arc::new(roots)))
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .build())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shown_urls_hide_the_path() {
-        let u = check_url("https://hc-ping.com/0f3a-secret/daily?x=1").unwrap();
-        assert_eq!(shown(&u), "https://hc-ping.com/[redacted]");
-        let u = check_url("http://127.0.0.1:8000/key").unwrap();
-        assert_eq!(shown(&u), "http://127.0.0.1:8000/[redacted]");
-    }
 
     #[test]
     fn a_dead_port_is_an_error_naming_no_key() {
@@ -192,13 +139,5 @@ mod tests {
         .unwrap_err();
         assert!(e.starts_with("http://127.0.0.1:9/[redacted]: "), "{e}");
         assert!(!e.contains("pingkey-unit-test"), "{e}");
-    }
-
-    #[test]
-    fn short_paths_are_not_taken_for_keys() {
-        hide_path(&url::Url::parse("http://h/k").unwrap());
-        hide_path(&url::Url::parse("http://h/ping/0123456789abcdef01").unwrap());
-        assert_eq!(redact::text("keep k"), "keep k");
-        assert_eq!(redact::text("key 0123456789abcdef01"), "key [redacted]");
     }
 }

@@ -60,7 +60,23 @@ fn claim_and_execute(
     runner.execute(report, run).map(Some)
 }
 
-/// One report's pending runs, oldest first.
+/// A report's pending runs (oldest first) as the jobs of `submit`: one per recipient
+/// (one in all for a report without recipients), each oldest first.
+pub fn in_order(pending: Vec<RunRecord>) -> Vec<Vec<String>> {
+    let mut jobs: Vec<Vec<String>> = Vec::new();
+    let mut by_key = std::collections::HashMap::new();
+    for run in pending {
+        let key = run.recipient.map(|r| r.key);
+        let i = *by_key.entry(key).or_insert_with(|| {
+            jobs.push(Vec::new());
+            jobs.len() - 1
+        });
+        jobs[i].push(run.token);
+    }
+    jobs
+}
+
+/// One report's pending runs for one recipient, oldest first.
 struct Job<'a> {
     report: &'a Report,
     tokens: Vec<String>,

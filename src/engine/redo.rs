@@ -69,6 +69,7 @@ pub fn resend(
         max_attempts: 1,
         status: RunStatus::Queued,
         detail: String::new(),
+        recipient: origin.recipient.clone(),
     };
     ledger.insert_resend(&run, &origin.token, &claim, crate::clock::wall())?;
     execute_only(config, ledger, &claim, now, (report, only), &run.token)

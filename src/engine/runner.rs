@@ -1,9 +1,12 @@
 //! One run, end to end — the pipeline in one place (`Runner::execute`):
 //!
 //! 1. **plan**: the run's window and time, as `due` (or a manual run) recorded them;
+//!    a report's `condition` is asked then: when false the run ends here, completed
+//!    and not sent (`send_if`);
 //! 2. **source**: each output's query opened for the window …
 //! 3. **render**: … and streamed into a CSV file in the run's spool directory (both
-//!    skipped when a retry finds the files already spooled and intact);
+//!    skipped when a retry finds the files already spooled and intact); files with no
+//!    rows end the run there, completed and not sent, when `send_empty = false`;
 //! 4. **deliver**: to each destination that has no `delivered` receipt yet, recording a
 //!    receipt for each, success or failure;
 //! 5. **ledger**: after a scheduled run, a short mail to the report's `notify`
@@ -15,6 +18,7 @@
 //! Failures of the report (a bad query, a destination down) are recorded and returned as
 //! a failed run; only a failing ledger is an error of this function.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -22,11 +26,11 @@ use chrono::{DateTime, Utc};
 
 use super::gate::Gates;
 use super::lease::LeaseKeeper;
-use super::{notify, ping, spool};
-use crate::config::{Config, NotifyOn, Report};
+use super::{notify, ping, send_if, spool};
+use crate::config::{Config, Destination, NotifyOn, Report};
 use crate::deliver::{self, Delivery};
 use crate::ledger::{
-    Claim, FileRecord, Finish, Ledger, LostClaim, ReceiptStatus, RunKind, RunRecord,
+    Claim, FileRecord, Finish, Ledger, LostClaim, NotSent, ReceiptStatus, RunKind, RunRecord,
 };
 use crate::progress::Progress;
 use crate::render::{self, RenderJob};
@@ -50,6 +54,14 @@ pub struct Runner<'a> {
 /// A failure of the report itself: recorded as the run's detail, not an error.
 type Detail = String;
 
+/// How a run that did not fail ends.
+enum Ended {
+    /// Delivered; the detail notes the condition's verdict, if any.
+    Sent(String),
+    /// Completed without delivering, on purpose (`send_if`).
+    NotSent(NotSent, String),
+}
+
 impl Runner<'_> {
     /// Executes `run`, which this process has claimed. Returns the run as recorded.
     pub fn execute(&mut self, report: &Report, run: RunRecord) -> Result<RunRecord> {
@@ -66,15 +78,50 @@ impl Runner<'_> {
             window.from.to_rfc3339(),
             window.to.to_rfc3339()
         ));
+        // A report's condition decides first, before anything is rendered.
+        let note = match self.condition(report, &run, &window) {
+            Ok(Some(v)) if !v.holds => {
+                let ended = Ok(Ended::NotSent(NotSent::ConditionFalse, v.detail()));
+                return self.end(report, &run, &keeper, ended);
+            }
+            Ok(v) => v.map(|v| v.detail()).unwrap_or_default(),
+            Err(detail) => return self.end(report, &run, &keeper, Err(detail)),
+        };
         // 2. source → 3. render, unless an earlier attempt spooled the files intact.
         let (spool, files) = match self.files(report, &run, &window)? {
             Ok(spooled) => spooled,
             Err(detail) => return self.end(report, &run, &keeper, Err(detail)),
         };
+        if let Some(reason) = send_if::empty_not_sent(report, &files) {
+            if run.kind != RunKind::Resend {
+                let ended = Ok(Ended::NotSent(reason, send_if::EMPTY_DETAIL.into()));
+                return self.end(report, &run, &keeper, ended);
+            }
+        }
         // 4. deliver
         let outcome = self.deliver(report, &run, &window, (&spool, &files), &keeper)?;
         // 5. ledger (after the notify mail)
-        self.end(report, &run, &keeper, outcome)
+        self.end(report, &run, &keeper, outcome.map(|()| Ended::Sent(note)))
+    }
+
+    /// The report's condition, when it has one and this attempt decides: not for a
+    /// `resend` (delivered again on purpose), nor after an earlier attempt of the run
+    /// recorded files (the condition held then; a retry delivers them).
+    fn condition(
+        &self,
+        report: &Report,
+        run: &RunRecord,
+        window: &Window,
+    ) -> std::result::Result<Option<send_if::Verdict>, Detail> {
+        if run.kind == RunKind::Resend || !run.files.is_empty() {
+            return Ok(None);
+        }
+        let verdict = send_if::condition(self.config, report, (window, run.recipient.as_ref()))
+            .map_err(|e| redact::text(&format!("{e:#}")))?;
+        if let Some(v) = &verdict {
+            ui::debug(format!("run {}: {}", run.token, v.detail()));
+        }
+        Ok(verdict)
     }
 
     /// The run's spool directory and its files: those an earlier attempt left intact,
@@ -103,6 +150,7 @@ impl Runner<'_> {
             run: run.run_at.with_timezone(&report.timezone).naive_local(),
             token: &run.token,
             test: run.kind == RunKind::Test,
+            recipient: run.recipient.as_ref(),
         };
         let permit = self.gates.source(&report.source);
         let generated = generate(&job, &spool, self.progress);
@@ -167,7 +215,7 @@ impl Runner<'_> {
             };
             // Server messages may repeat a secret: redacted before anything records them.
             let permit = self.gates.destination(&dest.name);
-            let result = deliver::deliver(dest, &delivery);
+            let result = for_recipient(dest, run).and_then(|d| deliver::deliver(&d, &delivery));
             drop(permit);
             let (status, detail, new_links) = match result {
                 Ok(d) => (ReceiptStatus::Delivered, redact::text(&d.detail), d.links),
@@ -208,16 +256,19 @@ impl Runner<'_> {
         report: &Report,
         run: &RunRecord,
         keeper: &LeaseKeeper,
-        outcome: std::result::Result<(), Detail>,
+        outcome: std::result::Result<Ended, Detail>,
     ) -> Result<RunRecord> {
         if keeper.lost() {
             let token = run.token.clone();
             return Err(LostClaim { token }.into());
         }
+        let mut not_sent = None;
         let mut finish = match outcome {
-            Ok(()) => Finish::Completed {
-                detail: String::new(),
-            },
+            Ok(Ended::Sent(detail)) => Finish::Completed { detail },
+            Ok(Ended::NotSent(reason, detail)) => {
+                not_sent = Some(reason);
+                Finish::Completed { detail }
+            }
             Err(detail) => {
                 let retry_at = self.retry_at(run);
                 let detail = match retry_at {
@@ -240,8 +291,13 @@ impl Runner<'_> {
         if run.kind == RunKind::Scheduled && !report.notify.is_empty() && wanted {
             self.notify(report, run, &mut finish)?;
         }
-        self.ledger
-            .finish(&run.token, &self.claim.owner, &finish, crate::clock::wall())?;
+        let (token, owner, wall) = (&run.token, &self.claim.owner, crate::clock::wall());
+        match (not_sent, &finish) {
+            (Some(reason), Finish::Completed { detail }) => self
+                .ledger
+                .finish_not_sent(token, owner, reason, detail, wall)?,
+            _ => self.ledger.finish(token, owner, &finish, wall)?,
+        }
         let done = self
             .ledger
             .get(&run.token)?
@@ -286,6 +342,17 @@ impl Runner<'_> {
     }
 }
 
+/// `dest` as it is for the run's recipient: its fields filled and checked (a hostile
+/// value fails this recipient's delivery only, naming the recipient and the field).
+fn for_recipient<'d>(dest: &'d Destination, run: &RunRecord) -> Result<Cow<'d, Destination>> {
+    match &run.recipient {
+        None => Ok(Cow::Borrowed(dest)),
+        Some(r) => super::recipients::resolve(dest, r)
+            .map(Cow::Owned)
+            .map_err(|e| anyhow::anyhow!("recipient \"{}\": {e}", r.key.escape_default())),
+    }
+}
+
 /// Source → render for every output of the job, into `dir` (a run directory of the
 /// spool). On failure no temporary file is left behind.
 pub fn generate(job: &RenderJob<'_>, dir: &Path, progress: &Progress) -> Result<Vec<FileRecord>> {
@@ -294,7 +361,7 @@ pub fn generate(job: &RenderJob<'_>, dir: &Path, progress: &Progress) -> Result<
         .outputs
         .iter()
         .map(|output| {
-            let rows = source::open(job.config, job.report, output, job.window);
+            let rows = source::open(job.config, job.report, output, (job.window, job.recipient));
             render::render_output(job, output, rows, dir, progress)
         })
         .collect();

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::due::{self, Due};
 use super::gate::Gates;
-use super::pool::{Context, Pool};
+use super::pool::{self, Context, Pool};
 use super::{housekeeping, notify, ping, spool};
 use crate::config::{Config, Report};
 use crate::ledger::{Claim, Ledger, NewRun, RunRecord, RunStatus};
@@ -78,8 +78,13 @@ fn collect_and_hand_over<'a>(
             pending,
             skipped,
             given_up,
+            recipients_error,
             ..
         } = due;
+        if let Some(e) = recipients_error {
+            all_well = false;
+            eprintln!("reportctl: error: {e}");
+        }
         if !skipped.is_empty() {
             all_well = false;
             report_skipped(config, report, ledger, &skipped)?;
@@ -92,8 +97,9 @@ fn collect_and_hand_over<'a>(
                 tidy_given_up(config, report, &run);
             }
         }
-        let tokens = pending.into_iter().map(|r| r.token).collect();
-        ran |= pool.submit(ledger, report, tokens, on_done)?;
+        for tokens in pool::in_order(pending) {
+            ran |= pool.submit(ledger, report, tokens, on_done)?;
+        }
     }
     Ok(all_well)
 }
@@ -158,6 +164,8 @@ pub struct WouldRun<'a> {
     pub to: DateTime<Utc>,
     /// `run`, `skip` or `retry`.
     pub action: &'static str,
+    /// The recipient's key, for a run of a report with recipients.
+    pub recipient: Option<&'a str>,
 }
 
 /// What `run_due` would do at `now`, report by report, recording nothing.
@@ -184,16 +192,29 @@ pub fn dry_run(
             } else {
                 "run"
             };
+            let key = r.recipient.as_ref().map(|x| x.key.as_str());
+            let run = would_run(&r.token, r.run_at, r.window_from, r.window_to, action);
             show(
                 report,
-                would_run(&r.token, r.run_at, r.window_from, r.window_to, action),
+                WouldRun {
+                    recipient: key,
+                    ..run
+                },
             )?;
         }
         for r in &due.pending {
+            let key = r.recipient.as_ref().map(|x| x.key.as_str());
+            let run = would_run(&r.token, r.run_at, r.window_from, r.window_to, "retry");
             show(
                 report,
-                would_run(&r.token, r.run_at, r.window_from, r.window_to, "retry"),
+                WouldRun {
+                    recipient: key,
+                    ..run
+                },
             )?;
+        }
+        if let Some(e) = due.recipients_error {
+            crate::ui::warn(e);
         }
     }
     Ok(())
@@ -212,5 +233,6 @@ fn would_run<'a>(
         from,
         to,
         action,
+        recipient: None,
     }
 }

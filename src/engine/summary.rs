@@ -11,9 +11,19 @@ pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
-/// Which run: `Daily Views 2026-11-25T06:00:00-05:00 [5760b598a08f93b5]`.
+/// Which run: `Daily Views 2026-11-25T06:00:00-05:00 [5760b598a08f93b5]`, and for a
+/// recipient's run `Daily Views (recipient p1) …`.
 pub fn head(run: &RunRecord, tz: Tz) -> String {
-    format!("{} {} [{}]", run.report, local(run.run_at, tz), run.token)
+    let who = match &run.recipient {
+        Some(r) => format!(" (recipient {})", r.key.escape_default()),
+        None => String::new(),
+    };
+    format!(
+        "{}{who} {} [{}]",
+        run.report,
+        local(run.run_at, tz),
+        run.token
+    )
 }
 
 /// `Daily Views 2026-11-25T06:00:00-05:00: completed, 3 rows in 1 file, delivered to local`.

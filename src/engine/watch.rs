@@ -12,8 +12,9 @@
 //! - given up: a slot that failed with no attempt left, until it is settled;
 //! - skipped: a slot skipped by catch-up, until it is settled.
 //!
-//! A slot that ran but delivered nothing because its query was empty will be shown as
-//! `empty` (ok) once reports can choose not to send empty files.
+//! A slot that completed without delivering on purpose (`send_empty = false` and no
+//! rows, or a false `condition`) is ok, and its line says so: `latest slot completed
+//! (empty, not sent)`.
 
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
@@ -99,6 +100,9 @@ pub struct Line<'a> {
     /// The slot's time, when the line is about one.
     pub slot: Option<DateTime<Utc>>,
     pub token: Option<String>,
+    /// The recipient's key, when the line is about a recipient's run: each recipient's
+    /// failing or given-up run is a line of its own.
+    pub recipient: Option<String>,
     pub detail: String,
 }
 
@@ -128,6 +132,7 @@ fn run_line<'a>(report: &'a Report, state: State, run: &RunRecord, detail: Strin
         state,
         slot: run.slot_at,
         token: Some(run.token.clone()),
+        recipient: run.recipient.as_ref().map(|r| r.key.clone()),
         detail,
     }
 }
@@ -146,6 +151,7 @@ fn lines_of<'a>(
                 state: State::Paused,
                 slot: None,
                 token: None,
+                recipient: None,
                 detail: "status = \"draft\": its slots are not run".into(),
             });
         }
@@ -180,6 +186,7 @@ fn lines_of<'a>(
                 state: State::Late,
                 slot: Some(at),
                 token: Some(slot_token(&report.name, at)),
+                recipient: None,
                 detail: format!(
                     "not taken by run-due {}: is `reportctl run-due` called (cron)?",
                     late(at)
@@ -196,9 +203,10 @@ fn lines_of<'a>(
 fn ok_line<'a>(report: &'a Report, w: &Watch) -> Line<'a> {
     match &w.latest {
         Some(run) => {
-            let detail = match &run.settled_by {
-                Some(by) => format!("latest slot {} ({by})", run.status),
-                None => format!("latest slot {}", run.status),
+            let detail = match (&run.settled_by, run.not_sent) {
+                (Some(by), _) => format!("latest slot {} ({by})", run.status),
+                (None, Some(why)) => format!("latest slot {} ({})", run.status, why.words()),
+                (None, None) => format!("latest slot {}", run.status),
             };
             run_line(report, State::Ok, run, detail)
         }
@@ -207,6 +215,7 @@ fn ok_line<'a>(report: &'a Report, w: &Watch) -> Line<'a> {
             state: State::Ok,
             slot: None,
             token: None,
+            recipient: None,
             detail: if w.first_seen.is_some() {
                 "no slot run yet".into()
             } else {
@@ -297,6 +306,8 @@ mod tests {
             finished_at: None,
             origin: None,
             settled_by: None,
+            not_sent: None,
+            recipient: None,
             files: Vec::new(),
             receipts: Vec::new(),
         }

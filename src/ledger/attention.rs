@@ -13,11 +13,13 @@ pub(super) const ATTENTION: &str = "kind = 'scheduled' AND settled_at IS NULL
           AND (status = 'skipped' OR (status = 'failed' AND next_attempt_at IS NULL))";
 
 /// Settles the slots needing attention that the completed run `token` follows: its
-/// report's, slotted earlier and recorded earlier (see `ops.rs`).
+/// report's, of its recipient (or of the slot as a whole: recipient ''), slotted earlier
+/// and recorded earlier (see `ops.rs`).
 pub(super) fn settle_earlier(db: &mut dyn Sql, token: &str, wall: DateTime<Utc>) -> Result<u64> {
     let sql = format!(
         "UPDATE runs SET settled_at = $2, settled_by = $3
           WHERE report = (SELECT report FROM runs WHERE token = $1) AND {ATTENTION}
+            AND recipient IN ('', (SELECT recipient FROM runs WHERE token = $1))
             AND slot_at COLLATE \"C\" <
                 (SELECT slot_at FROM runs WHERE token = $1 AND kind = '{}')
             AND created_at COLLATE \"C\" < (SELECT created_at FROM runs WHERE token = $1)",

@@ -46,7 +46,17 @@ pub struct Success {
 pub struct ReportFigures {
     pub last: Option<Ended>,
     pub last_success: Option<Success>,
+    /// The recipients' runs of the latest recorded slot: how many, and how many of
+    /// them failed (retrying or given up). Zero for a report without recipients.
+    pub recipients: (u64, u64),
 }
+
+/// The recipients' runs of report `$1`'s latest recorded slot, and the failed ones
+/// (from the index `runs_slot`).
+const LAST_SLOT_RECIPIENTS: &str =
+    "SELECT count(*), coalesce(sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0)
+      FROM runs WHERE report = $1 AND recipient <> ''
+       AND slot_at = (SELECT last_slot FROM reports WHERE name = $1)";
 
 /// What a `run-due` call says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,6 +83,8 @@ pub struct Figures {
     pub reports: Vec<ReportFigures>,
     /// By destination, then outcome.
     pub deliveries: Vec<DeliveryCount>,
+    /// Runs completed without delivering, by report, then reason (schema version 5).
+    pub not_sent: Vec<super::outcome::NotSentCount>,
     pub run_due: Option<RunDueFigures>,
 }
 
@@ -148,6 +160,8 @@ fn report_figures(db: &mut dyn Sql, report: &str) -> Result<ReportFigures> {
             bytes,
         });
     }
+    let row = db.query_one(LAST_SLOT_RECIPIENTS, &key)?;
+    f.recipients = (row.int(0)?.max(0) as u64, row.int(1)?.max(0) as u64);
     Ok(f)
 }
 
@@ -189,6 +203,7 @@ impl<B: Backend> Metrics for B {
                     .map(|r| report_figures(db, r))
                     .collect::<Result<_>>()?,
                 deliveries: deliveries(db)?,
+                not_sent: super::outcome::not_sent_counts(db)?,
                 run_due: run_due(db)?,
             })
         })

@@ -21,6 +21,7 @@
 mod attention;
 pub mod metrics;
 mod ops;
+mod outcome;
 pub mod postgres;
 mod records;
 mod retention;
@@ -36,6 +37,7 @@ use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::config::recipients::Recipient;
 use crate::config::{Config, StateLocation};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -95,6 +97,10 @@ names!(RunStatus {
     Cancelled = "cancelled",
     Skipped = "skipped",
 });
+names!(NotSent {
+    Empty = "empty",
+    ConditionFalse = "condition-false",
+});
 names!(ReceiptStatus { Pending = "pending", Delivered = "delivered", Failed = "failed" });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -103,6 +109,26 @@ pub enum ReceiptStatus {
     Pending,
     Delivered,
     Failed,
+}
+
+/// Why a completed run delivered nothing on purpose (schema version 5: run outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotSent {
+    /// `send_empty = false` and the files held no rows.
+    Empty,
+    /// The report's `condition` was false.
+    ConditionFalse,
+}
+
+impl NotSent {
+    /// As people read it: `empty, not sent`.
+    pub fn words(self) -> &'static str {
+        match self {
+            NotSent::Empty => "empty, not sent",
+            NotSent::ConditionFalse => "condition false, not sent",
+        }
+    }
 }
 
 /// A run to be recorded.
@@ -121,6 +147,8 @@ pub struct NewRun {
     /// `queued`, or `skipped` with `detail` for slots beyond the catch-up cap.
     pub status: RunStatus,
     pub detail: String,
+    /// The recipient this run is for (reports with `[reports.recipients]`).
+    pub recipient: Option<Recipient>,
 }
 
 /// Who holds a run, until when.
@@ -209,6 +237,10 @@ pub struct RunRecord {
     /// A given-up or skipped slot that no longer needs attention: how (`ack`, `retry`,
     /// a later slot completed).
     pub settled_by: Option<String>,
+    /// A completed run that delivered nothing on purpose: why.
+    pub not_sent: Option<NotSent>,
+    /// The recipient the run is for, with its columns as recorded.
+    pub recipient: Option<Recipient>,
     pub files: Vec<FileRecord>,
     pub receipts: Vec<ReceiptRecord>,
 }
@@ -244,7 +276,7 @@ pub enum CancelOutcome {
 }
 
 /// A ledger back-end. Every method is one transaction.
-pub trait Store: Operations + Metrics + Send {
+pub trait Store: Operations + Metrics + Outcomes + Send {
     /// When `report` was first seen. With `record`, a report never seen is recorded as
     /// first seen then.
     fn first_seen(
@@ -367,6 +399,7 @@ pub type Ledger = Box<dyn Store>;
 
 pub use metrics::Metrics;
 pub use ops::{AckOutcome, Operations, Watch};
+pub use outcome::{NotSentCount, Outcomes};
 
 /// Opens the ledger the configuration names for writing, creating or migrating it;
 /// waits at most `lock_timeout_seconds` for another process (then exit code 75).

@@ -5,12 +5,13 @@ use anyhow::anyhow;
 
 use super::sql::{Row, Sql, Value};
 use super::*;
+use crate::config::recipients::Recipient;
 
 /// The columns of `runs` that `runs` reads, in its order.
 pub(super) const RUN_COLUMNS: &str =
     "token, report, kind, slot_at, run_at, window_from, window_to, status, detail,
      attempts, max_attempts, next_attempt_at, owner, created_at, updated_at, finished_at,
-     origin, settled_by";
+     origin, settled_by, outcome, recipient, recipient_values";
 
 /// The run with `token`, if any.
 pub(super) fn load(db: &mut dyn Sql, token: &str) -> Result<Option<RunRecord>> {
@@ -53,9 +54,22 @@ pub(super) fn run_row(r: &Row) -> Result<RunRecord> {
         finished_at: r.opt_ts(15)?,
         origin: r.opt_text(16)?,
         settled_by: r.opt_text(17)?,
+        not_sent: r.opt_text(18)?.as_deref().and_then(NotSent::parse),
+        recipient: recipient(r.text(19)?, r.opt_text(20)?)?,
         files: Vec::new(),
         receipts: Vec::new(),
     })
+}
+
+/// The recipient of a run: its key and columns (`None`: a run of no recipient).
+fn recipient(key: String, values: Option<String>) -> Result<Option<Recipient>> {
+    if key.is_empty() {
+        return Ok(None);
+    }
+    let values = values.unwrap_or_else(|| "[]".into());
+    Ok(Some(
+        Recipient::from_json(&key, &values).map_err(|e| anyhow!(e))?,
+    ))
 }
 
 fn details(db: &mut dyn Sql, run: &mut RunRecord) -> Result<()> {

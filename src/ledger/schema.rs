@@ -133,7 +133,35 @@ pub const MIGRATIONS: &[&str] = &[
           FROM receipts GROUP BY destination
         HAVING sum(attempts - CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) > 0;
     ",
+    // 5: run outcome. A completed run that delivered nothing on purpose says why in
+    // `runs.outcome` (`NotSent`: 'empty', 'condition-false'; NULL for every other run),
+    // and `not_sent_counts` counts such runs per report and reason for the metrics,
+    // incremented in the transaction that finishes the run (like `delivery_counts`,
+    // it never goes down and survives pruning).
+    "
+    ALTER TABLE runs ADD COLUMN outcome TEXT;
+    CREATE TABLE not_sent_counts (
+        report TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        count BIGINT NOT NULL,
+        PRIMARY KEY (report, reason)
+    );
+    ",
+    // 6: recipients (below).
+    RECIPIENTS,
 ];
+
+/// v6: recipients. A report with recipients records one run per (slot, recipient):
+/// `recipient` is the recipient's key ('' for a run of no recipient, as every run before
+/// this version), `recipient_values` its columns as JSON, fixed when the slot's runs are
+/// recorded. A slot is unique per recipient. Self-contained, so that it can move to
+/// another version number.
+const RECIPIENTS: &str = "
+    ALTER TABLE runs ADD COLUMN recipient TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN recipient_values TEXT;
+    DROP INDEX runs_slot;
+    CREATE UNIQUE INDEX runs_slot ON runs (report, slot_at, recipient) WHERE slot_at IS NOT NULL;
+";
 
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -10,8 +10,8 @@ use chrono::Duration;
 use super::records::{load, runs, RUN_COLUMNS};
 use super::sql::{Backend, Row};
 pub(super) use super::writes::insert_claimed;
-use super::writes::{insert_run, owned};
-use super::RunStatus::{Cancelled, Completed, Failed, Queued, Running};
+use super::writes::{finish_run, insert_run, owned};
+use super::RunStatus::{Cancelled, Failed, Queued, Running};
 use super::*;
 
 /// The latest scheduled slot of report `$1`. `slot_at IS NOT NULL` lets SQLite take the
@@ -325,29 +325,7 @@ impl<B: Backend> Store for B {
         finish: &Finish,
         wall: DateTime<Utc>,
     ) -> Result<()> {
-        let (status, detail, retry) = match finish {
-            Finish::Completed { detail } => (Completed, detail, None),
-            Finish::Failed { detail, retry_at } => (Failed, detail, retry_at.map(ts)),
-        };
-        self.write(|db| {
-            owned(db, token, owner)?;
-            db.execute(
-                "UPDATE runs SET status = $2, detail = $3, next_attempt_at = $4, owner = NULL,
-                    lease_until = NULL, updated_at = $5, finished_at = $5
-                 WHERE token = $1",
-                &[
-                    token.into(),
-                    status.name().into(),
-                    detail.into(),
-                    retry.clone().into(),
-                    ts(wall).into(),
-                ],
-            )?;
-            if status == Completed {
-                super::attention::settle_earlier(db, token, wall)?;
-            }
-            Ok(())
-        })
+        self.write(|db| finish_run(db, token, owner, finish, wall))
     }
 
     fn cancel(&mut self, token: &str, wall: DateTime<Utc>) -> Result<CancelOutcome> {

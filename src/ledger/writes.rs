@@ -12,8 +12,9 @@ use super::*;
 pub(super) fn insert_run(db: &mut dyn Sql, run: &NewRun, wall: DateTime<Utc>) -> Result<u64> {
     let inserted = db.execute(
         "INSERT INTO runs (token, report, kind, slot_at, run_at, window_from, window_to, status,
-                           detail, max_attempts, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+                           detail, max_attempts, created_at, updated_at, recipient,
+                           recipient_values)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)
          ON CONFLICT DO NOTHING",
         &[
             (&run.token).into(),
@@ -27,6 +28,8 @@ pub(super) fn insert_run(db: &mut dyn Sql, run: &NewRun, wall: DateTime<Utc>) ->
             (&run.detail).into(),
             i64::from(run.max_attempts).into(),
             ts(wall).into(),
+            run.recipient.as_ref().map_or("", |r| r.key.as_str()).into(),
+            run.recipient.as_ref().map(|r| r.to_json()).into(),
         ],
     )?;
     if let (Some(slot), 1..) = (run.slot_at, inserted) {
@@ -78,4 +81,35 @@ pub(super) fn owned(db: &mut dyn Sql, token: &str, owner: &str) -> Result<()> {
         .into()),
         None => bail!("no run with token {token} in the ledger"),
     }
+}
+
+/// Ends a claimed run (`Store::finish`; also `Outcomes::finish_not_sent`).
+pub(super) fn finish_run(
+    db: &mut dyn Sql,
+    token: &str,
+    owner: &str,
+    finish: &Finish,
+    wall: DateTime<Utc>,
+) -> Result<()> {
+    let (status, detail, retry) = match finish {
+        Finish::Completed { detail } => (RunStatus::Completed, detail, None),
+        Finish::Failed { detail, retry_at } => (RunStatus::Failed, detail, retry_at.map(ts)),
+    };
+    owned(db, token, owner)?;
+    db.execute(
+        "UPDATE runs SET status = $2, detail = $3, next_attempt_at = $4, owner = NULL,
+            lease_until = NULL, updated_at = $5, finished_at = $5
+         WHERE token = $1",
+        &[
+            token.into(),
+            status.name().into(),
+            detail.into(),
+            retry.into(),
+            ts(wall).into(),
+        ],
+    )?;
+    if status == RunStatus::Completed {
+        super::attention::settle_earlier(db, token, wall)?;
+    }
+    Ok(())
 }

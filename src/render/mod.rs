@@ -5,6 +5,7 @@
 pub mod csv;
 mod fields;
 pub mod naming;
+pub mod preview;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -13,6 +14,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::NaiveDateTime;
 
+use crate::config::recipients::Recipient;
 use crate::config::{Compression, Config, Output, Report};
 use crate::fsutil::{self, BackgroundWriter, Hashing};
 use crate::ledger::FileRecord;
@@ -32,6 +34,8 @@ pub struct RenderJob<'a> {
     pub token: &'a str,
     /// A `send-test` run: its file names start with `TEST_`.
     pub test: bool,
+    /// The recipient the run is for: its columns fill `{recipient.COLUMN}`.
+    pub recipient: Option<&'a Recipient>,
 }
 
 impl RenderJob<'_> {
@@ -40,15 +44,18 @@ impl RenderJob<'_> {
         let name = self
             .report
             .file_name
-            .render(&NameValues {
-                kind,
-                name: &self.report.name,
-                from: self.window.from.naive_local(),
-                last: self.window.last_instant().naive_local(),
-                run: self.run,
-                token: self.token,
-                date_format: &self.report.date_format,
-            })
+            .render_for(
+                self.recipient,
+                &NameValues {
+                    kind,
+                    name: &self.report.name,
+                    from: self.window.from.naive_local(),
+                    last: self.window.last_instant().naive_local(),
+                    run: self.run,
+                    token: self.token,
+                    date_format: &self.report.date_format,
+                },
+            )
             .and_then(|n| {
                 if self.test {
                     naming::test_name(&n)
@@ -56,7 +63,14 @@ impl RenderJob<'_> {
                     Ok(n)
                 }
             });
-        name.map_err(|e| anyhow::anyhow!("report \"{}\": {e}", self.report.name))
+        name.map_err(|e| match self.recipient {
+            Some(r) => anyhow::anyhow!(
+                "report \"{}\", recipient \"{}\": file_name: {e}",
+                self.report.name,
+                r.key.escape_default()
+            ),
+            None => anyhow::anyhow!("report \"{}\": {e}", self.report.name),
+        })
     }
 }
 
@@ -81,7 +95,10 @@ pub fn render_output(
     progress.start(&format!("{} {}", job.report.name, output.kind));
     let p = progress.clone();
     renderer.on_progress(move |rows| p.rows(rows));
-    let streamed = rows.stream(&mut renderer);
+    let keep = preview::rows_wanted(job.config, job.report);
+    let mut sink = preview::PreviewSink::new(&mut renderer, keep);
+    let streamed = rows.stream(&mut sink);
+    let shown = sink.into_preview();
     if let Some(e) = write_error.take() {
         // The source stopped because its rows could not be written.
         return Err(e).with_context(writing);
@@ -110,6 +127,9 @@ pub fn render_output(
         std::fs::rename(&ctmp, &tmp)?;
         r
     };
+    if keep > 0 {
+        preview::save(dir, &final_name, &shown)?;
+    }
     fsutil::commit(&tmp, &target)
         .with_context(|| format!("moving {} into place", target.display()))?;
     Ok(FileRecord {

@@ -22,6 +22,7 @@ pub use crate::config::names::{
     check_date_format, check_identifier, check_report_name, FileNameTemplate, Var,
     DEFAULT_DATE_FORMAT, DEFAULT_TEMPLATE,
 };
+use crate::config::recipients::{fill_template, Field, Recipient};
 use crate::schedule::Window;
 
 /// The values a file name is made of.
@@ -41,6 +42,26 @@ pub struct NameValues<'a> {
 }
 
 impl FileNameTemplate {
+    /// The name for `recipient` (its columns fill `{recipient.COLUMN}`, each value one
+    /// plain name), or for no recipient.
+    pub fn render_for(
+        &self,
+        recipient: Option<&Recipient>,
+        v: &NameValues<'_>,
+    ) -> Result<String, String> {
+        match recipient {
+            // No recipient (`plan` of a recipients query): the placeholders stay.
+            None => FileNameTemplate {
+                template: self.template.keep_recipient_placeholders(),
+            }
+            .render(v),
+            Some(r) => FileNameTemplate {
+                template: fill_template(&self.template, r, Field::Path)?,
+            }
+            .render(v),
+        }
+    }
+
     pub fn render(&self, v: &NameValues<'_>) -> Result<String, String> {
         // Date formats were checked when the configuration was loaded.
         let date = |d: NaiveDateTime| {
@@ -114,7 +135,7 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
 /// as `plan` shows them. With `compress_above`, whether a file is compressed depends on
 /// its size, so the uncompressed name is shown.
 pub fn report_file_names(
-    report: &Report,
+    (report, recipient): (&Report, Option<&Recipient>),
     window: &Window,
     run: NaiveDateTime,
     token: &str,
@@ -123,15 +144,18 @@ pub fn report_file_names(
         .outputs
         .iter()
         .map(|o| {
-            let name = report.file_name.render(&NameValues {
-                kind: &o.kind,
-                name: &report.name,
-                from: window.from.naive_local(),
-                last: window.last_instant().naive_local(),
-                run,
-                token,
-                date_format: &report.date_format,
-            })?;
+            let name = report.file_name.render_for(
+                recipient,
+                &NameValues {
+                    kind: &o.kind,
+                    name: &report.name,
+                    from: window.from.naive_local(),
+                    last: window.last_instant().naive_local(),
+                    run,
+                    token,
+                    date_format: &report.date_format,
+                },
+            )?;
             Ok(match report.csv.compress_above {
                 None => compressed_name(&name, report.csv.compression),
                 Some(_) => name,

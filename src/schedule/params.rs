@@ -170,6 +170,15 @@ pub struct WindowParams {
     /// UTC `YYYY-MM-DD HH:MM:SS`, for `StoredTime::Sqlite`.
     from_sqlite: String,
     to_sqlite: String,
+    /// Named parameters beyond the window's: a recipient's columns (bursting).
+    pub extra: Vec<(String, OwnedParam)>,
+}
+
+/// An owned parameter value (see `WindowParams::extra`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnedParam {
+    Text(String),
+    Int(i64),
 }
 
 /// A parameter's value: text or an integer.
@@ -210,7 +219,18 @@ impl WindowParams {
             stored: StoredTime::Rfc3339,
             from_sqlite: sqlite(&window.from),
             to_sqlite: sqlite(&window.to),
+            extra: Vec::new(),
         }
+    }
+
+    /// The same parameters and `extra` ones (a recipient's columns), which never
+    /// shadow a window parameter.
+    pub fn with_extra(mut self, extra: Vec<(String, OwnedParam)>) -> Self {
+        self.extra = extra
+            .into_iter()
+            .filter(|(n, _)| !PARAM_NAMES.contains(&n.as_str()))
+            .collect();
+        self
     }
 
     /// The same parameters with `:from` and `:to` in the form `stored`.
@@ -247,7 +267,13 @@ impl WindowParams {
             "to_date" => ParamValue::Text(&self.to_date),
             "from_epoch" => ParamValue::Int(self.from_epoch),
             "to_epoch" => ParamValue::Int(self.to_epoch),
-            _ => return None,
+            _ => {
+                let (_, v) = self.extra.iter().find(|(n, _)| n == name)?;
+                match v {
+                    OwnedParam::Text(t) => ParamValue::Text(t),
+                    OwnedParam::Int(i) => ParamValue::Int(*i),
+                }
+            }
         })
     }
 

@@ -9,7 +9,9 @@ pub mod command;
 pub mod postgres;
 pub mod sqlite;
 
+use crate::config::recipients::{Recipient, RecipientValue};
 use crate::config::{Config, Output, Report, SourceKind};
+use crate::schedule::params::OwnedParam;
 use crate::schedule::Window;
 use crate::structured::{self, Dialect, Guard};
 use anyhow::{Context, Result};
@@ -74,14 +76,16 @@ pub struct Rows<'a> {
     compiled: Option<structured::Compiled>,
 }
 
-/// Opens `output`'s query of `report` for `window`.
+/// Opens `output`'s query of `report` for `window` (and `recipient`: its columns are
+/// bound as named parameters too).
 pub fn open<'a>(
     config: &'a Config,
     report: &'a Report,
     output: &'a Output,
-    window: &Window,
+    (window, recipient): (&Window, Option<&Recipient>),
 ) -> Rows<'a> {
-    let params = WindowParams::new(window, report.timezone);
+    let params = WindowParams::new(window, report.timezone)
+        .with_extra(recipient.map(recipient_params).unwrap_or_default());
     let compiled = output.structured.as_ref().map(|spec| {
         let dialect = match &config.sources[&report.source].kind {
             SourceKind::Postgres(_) => Dialect::Postgres,
@@ -96,6 +100,20 @@ pub fn open<'a>(
         params,
         compiled,
     }
+}
+
+/// A recipient's columns as named parameters.
+pub fn recipient_params(r: &Recipient) -> Vec<(String, OwnedParam)> {
+    r.values
+        .iter()
+        .map(|(n, v)| {
+            let v = match v {
+                RecipientValue::Int(i) => OwnedParam::Int(*i),
+                RecipientValue::Text(t) => OwnedParam::Text(t.clone()),
+            };
+            (n.clone(), v)
+        })
+        .collect()
 }
 
 impl Rows<'_> {

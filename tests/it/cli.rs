@@ -30,7 +30,7 @@ fn broken_configs_get_exact_errors_and_exit_2() {
         ("unknown top-level key", format!("{BASE}\n[setings]\ntimezone = \"UTC\"\n"),
          "reports.toml:9:2: unknown top-level key `setings`; did you mean `settings`? allowed: settings, sources, destinations, reports, serve"),
         ("unknown report key", report("destination = [\"local\"]", "frequency = \"daily\""),
-         "reports.toml:15:1: report \"Daily Views\", key `destination`: unknown key `destination`; did you mean `destinations`? allowed: `name`, `type`, `source`, `query`, `query_file`, `destinations`, `notify`, `notify_on`, `ping_url`, `timezone`, `status`, `backfill`, `file_name`, `date_format`, `max_attempts`, `outputs`, `csv`, `schedule`, `events`"),
+         "reports.toml:15:1: report \"Daily Views\", key `destination`: unknown key `destination`; did you mean `destinations`? allowed: `name`, `type`, `source`, `query`, `query_file`, `destinations`, `notify`, `notify_on`, `ping_url`, `timezone`, `status`, `backfill`, `file_name`, `date_format`, `max_attempts`, `send_empty`, `condition`, `outputs`, `csv`, `schedule`, `events`, `recipients`"),
         ("unknown schedule key", report("", "frequncy = \"daily\""),
          "reports.toml:17:1: report \"Daily Views\", key `schedule.frequncy`: unknown key `frequncy`; did you mean `frequency`? allowed: `frequency`, `every`, `run_on`, `at`, `delay`, `previous_time`, `window`, `start`, `stop`, `send_at`, `included_range_days`, `once`, `from`, `to`"),
         ("wrong type", report("", "frequency = \"daily\"\nevery = \"2\""),
@@ -94,7 +94,7 @@ fn broken_configs_get_exact_errors_and_exit_2() {
         ("plain secret", format!("{BASE}\n[destinations.partner]\nkind = \"sftp\"\nhost = \"sftp.example.com\"\nuser = \"acme\"\npath = \"/in\"\npassword = \"hunter2\"\n"),
          "reports.toml:14:12: destination \"partner\", key `password`: a secret must not be written in the configuration; a secret is { env = \"NAME\" } or { file = \"/path/to/file\" }, or set [settings] allow_plain_secrets = true"),
         ("destination kind", format!("{BASE}\n[destinations.partner]\nkind = \"ftp\"\n"),
-         "reports.toml:10:8: destination \"partner\", key `kind`: \"ftp\" is not a kind; did you mean \"sftp\"? allowed: directory, email, sftp, s3, pickup"),
+         "reports.toml:10:8: destination \"partner\", key `kind`: \"ftp\" is not a kind; did you mean \"sftp\"? allowed: directory, email, sftp, s3, pickup, webhook, slack, teams"),
         ("file name escaping its directory", report("file_name = \"../{name}.csv\"", "frequency = \"daily\""),
          "reports.toml:15:13: report \"Daily Views\", key `file_name`: \"../{name}.csv\" contains `/`: a file name cannot name another directory"),
         ("file name placeholder", report("file_name = \"{name}_{form}.csv\"", "frequency = \"daily\""),
@@ -337,12 +337,12 @@ fn plan_json_is_exact() {
     let token1 = "4ed547920afdf3fb";
     let token2 = "7b174c9b5a832a39";
     let want = format!(
-        r#"{{"report":"Clicks","run_at":"2026-11-24T09:30:00+00:00","from":"2026-11-21T00:00:00+00:00","to":"2026-11-24T00:00:00+00:00","files":["Clicks_20261124_{token1}.csv.gz"]}}
-{{"report":"Daily Views","run_at":"2026-11-24T06:00:00-05:00","from":"2026-11-22T00:00:00-05:00","to":"2026-11-23T00:00:00-05:00","files":["VIEWS_Daily Views_20261122_20261122.csv"]}}
-{{"report":"Clicks","run_at":"2026-11-25T09:30:00+00:00","from":"2026-11-22T00:00:00+00:00","to":"2026-11-25T00:00:00+00:00","files":["Clicks_20261125_{token2}.csv.gz"]}}
-{{"report":"Daily Views","run_at":"2026-11-25T06:00:00-05:00","from":"2026-11-23T00:00:00-05:00","to":"2026-11-24T00:00:00-05:00","files":["VIEWS_Daily Views_20261123_20261123.csv"]}}
-{{"report":"Weekend","run_at":"2026-11-30T00:00:00+01:00","from":"2026-11-28T00:00:00+01:00","to":"2026-11-30T00:00:00+01:00","files":["WEEKEND_Weekend_2026-11-28_2026-11-29.csv"]}}
-{{"report":"Weekend","run_at":"2026-12-07T00:00:00+01:00","from":"2026-12-05T00:00:00+01:00","to":"2026-12-07T00:00:00+01:00","files":["WEEKEND_Weekend_2026-12-05_2026-12-06.csv"]}}
+        r#"{{"report":"Clicks","run_at":"2026-11-24T09:30:00+00:00","from":"2026-11-21T00:00:00+00:00","to":"2026-11-24T00:00:00+00:00","files":["Clicks_20261124_{token1}.csv.gz"],"recipient":null}}
+{{"report":"Daily Views","run_at":"2026-11-24T06:00:00-05:00","from":"2026-11-22T00:00:00-05:00","to":"2026-11-23T00:00:00-05:00","files":["VIEWS_Daily Views_20261122_20261122.csv"],"recipient":null}}
+{{"report":"Clicks","run_at":"2026-11-25T09:30:00+00:00","from":"2026-11-22T00:00:00+00:00","to":"2026-11-25T00:00:00+00:00","files":["Clicks_20261125_{token2}.csv.gz"],"recipient":null}}
+{{"report":"Daily Views","run_at":"2026-11-25T06:00:00-05:00","from":"2026-11-23T00:00:00-05:00","to":"2026-11-24T00:00:00-05:00","files":["VIEWS_Daily Views_20261123_20261123.csv"],"recipient":null}}
+{{"report":"Weekend","run_at":"2026-11-30T00:00:00+01:00","from":"2026-11-28T00:00:00+01:00","to":"2026-11-30T00:00:00+01:00","files":["WEEKEND_Weekend_2026-11-28_2026-11-29.csv"],"recipient":null}}
+{{"report":"Weekend","run_at":"2026-12-07T00:00:00+01:00","from":"2026-12-05T00:00:00+01:00","to":"2026-12-07T00:00:00+01:00","files":["WEEKEND_Weekend_2026-12-05_2026-12-06.csv"],"recipient":null}}
 "#
     );
     assert_eq!(out.stdout, want);
@@ -362,7 +362,7 @@ fn plan_json_is_exact() {
     );
     assert_eq!(
         out.stdout,
-        "{\"report\":\"Daily Views\",\"run_at\":\"2026-11-25T06:00:00-05:00\",\"from\":\"2026-11-23T00:00:00-05:00\",\"to\":\"2026-11-24T00:00:00-05:00\",\"files\":[\"VIEWS_Daily Views_20261123_20261123.csv\"]}\n"
+        "{\"report\":\"Daily Views\",\"run_at\":\"2026-11-25T06:00:00-05:00\",\"from\":\"2026-11-23T00:00:00-05:00\",\"to\":\"2026-11-24T00:00:00-05:00\",\"files\":[\"VIEWS_Daily Views_20261123_20261123.csv\"],\"recipient\":null}\n"
     );
 
     // A draft is never due.

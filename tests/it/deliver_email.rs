@@ -235,6 +235,12 @@ fn an_oversized_report_arrives_as_a_download_link() {
         "{}",
         m.body
     );
+    let href = format!("<a href=\"{}\">download</a>", url.replace('&', "&amp;"));
+    assert!(
+        m.html.contains(&href),
+        "the same link in the HTML part: {}",
+        m.html
+    );
     let (status, body, _) = http_get(url);
     assert_eq!(status, 200);
     assert_eq!(body, expected_csv(300));

@@ -251,7 +251,13 @@ fn check(block: &Block) -> Option<String> {
     common::write(dir.path(), "reports.toml", &text);
     let mut command = common::command(dir.path(), &["validate", "--offline"]);
     for name in &env {
-        command.env(name, "s".repeat(40));
+        // A secret that is a URL (a Teams workflow's) is checked as one.
+        let value = if name.ends_with("_URL") {
+            format!("https://example.com/{}", "s".repeat(40))
+        } else {
+            "s".repeat(40)
+        };
+        command.env(name, value);
     }
     let out = common::output(command);
     (out.code != 0).then(|| {

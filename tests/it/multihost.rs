@@ -62,7 +62,7 @@ pub(crate) fn spawn_host(dir: &Path, now: &str) -> Child {
 }
 
 /// `run-due --now now` on a host, its wall clock standing still at `wall` if given.
-fn spawn_host_at(dir: &Path, now: &str, wall: Option<&str>) -> Child {
+pub(crate) fn spawn_host_at(dir: &Path, now: &str, wall: Option<&str>) -> Child {
     let args = ["run-due", "--now", now];
     match wall {
         Some(wall) => common::command_at(dir, wall, &args),

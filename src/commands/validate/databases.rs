@@ -77,18 +77,27 @@ impl Databases for Inspector {
         Some(problem)
     }
 
-    fn check_query(&mut self, subject: &str, source: &Source, query: &str) -> QueryCheck {
+    fn check_query(
+        &mut self,
+        subject: &str,
+        source: &Source,
+        query: &str,
+        params: &[String],
+    ) -> QueryCheck {
         if let SourceKind::Command(_) = &source.kind {
             crate::ui::info(format!(
                 "{subject}: query not checked: command sources run an outside program"
             ));
             return QueryCheck::Fine;
         }
-        let memo = (source.name.clone(), query.to_string());
+        let memo = (
+            source.name.clone(),
+            format!("{query}\0{}", params.join(",")),
+        );
         if let Some(p) = self.read_checks.get(&memo) {
             return p.clone();
         }
-        let check = self.check_once(subject, source, query);
+        let check = self.check_once(subject, source, query, params);
         // Said once: the source's other queries are judged from their text only.
         let remembered = match &check {
             QueryCheck::Unreachable(_) => QueryCheck::Fine,
@@ -128,6 +137,33 @@ impl Databases for Inspector {
         super::time_samples::time_samples(source, table, column)
     }
 
+    fn query_columns(
+        &mut self,
+        source: &Source,
+        query: &str,
+    ) -> Option<Result<Vec<String>, String>> {
+        if self.offline || self.unreachable.lock().unwrap().contains(&source.name) {
+            return None;
+        }
+        match &source.kind {
+            SourceKind::Sqlite(db) => {
+                let columns = crate::source::sqlite::with_db(db, |conn| {
+                    let stmt = conn.prepare(query)?;
+                    Ok(stmt.column_names().map(String::from).collect())
+                });
+                Some(columns.map_err(|e| format!("{e:#}")))
+            }
+            SourceKind::Postgres(pg) => match crate::source::postgres::prepare_only(pg, query, &[])
+            {
+                Ok(columns) => Some(Ok(columns)),
+                Err(PrepareError::Query { message, .. }) => Some(Err(message)),
+                // Said where the source's queries are checked.
+                Err(PrepareError::Unreachable(_)) => None,
+            },
+            SourceKind::Command(_) => None,
+        }
+    }
+
     fn fork(&self) -> Box<dyn Databases> {
         Box::new(Inspector {
             unreachable: self.unreachable.clone(),
@@ -155,16 +191,24 @@ impl Inspector {
     }
 
     /// The text first (what the query does), then the source (whether it prepares).
-    fn check_once(&mut self, subject: &str, source: &Source, query: &str) -> QueryCheck {
+    fn check_once(
+        &mut self,
+        subject: &str,
+        source: &Source,
+        query: &str,
+        params: &[String],
+    ) -> QueryCheck {
         let verdict = match &source.kind {
             SourceKind::Command(_) => return QueryCheck::Fine,
             // SQLite's own verdict on a `PRAGMA` is clearer (see `sqlite_check`).
             SourceKind::Sqlite(_) if !self.offline && first_is_pragma(query) => Verdict::Reads,
             SourceKind::Sqlite(_) => classify(query, query, &SQLiteDialect {}),
-            SourceKind::Postgres(_) => match crate::source::postgres::params::translate_at(query) {
-                Ok(t) => classify(query, &t.sql, &PostgreSqlDialect {}),
-                Err((message, at)) => return QueryCheck::Problem { message, at },
-            },
+            SourceKind::Postgres(_) => {
+                match crate::source::postgres::params::translate_with(query, params) {
+                    Ok(t) => classify(query, &t.sql, &PostgreSqlDialect {}),
+                    Err((message, at)) => return QueryCheck::Problem { message, at },
+                }
+            }
         };
         match verdict {
             Verdict::Refused(why) => return problem(why),
@@ -177,24 +221,33 @@ impl Inspector {
             return QueryCheck::Fine;
         }
         match &source.kind {
-            SourceKind::Sqlite(db) => self.sqlite_prepare(&source.name, db, query),
-            SourceKind::Postgres(pg) => match crate::source::postgres::prepare_only(pg, query) {
-                Ok(()) => QueryCheck::Fine,
-                Err(PrepareError::Query { message, at }) => QueryCheck::Problem { message, at },
-                Err(PrepareError::Unreachable(e)) => QueryCheck::Unreachable(format!("{e:#}")),
-            },
+            SourceKind::Sqlite(db) => self.sqlite_prepare(&source.name, db, (query, params)),
+            SourceKind::Postgres(pg) => {
+                match crate::source::postgres::prepare_only(pg, query, params) {
+                    Ok(_) => QueryCheck::Fine,
+                    Err(PrepareError::Query { message, at }) => QueryCheck::Problem { message, at },
+                    Err(PrepareError::Unreachable(e)) => QueryCheck::Unreachable(format!("{e:#}")),
+                }
+            }
             SourceKind::Command(_) => QueryCheck::Fine,
         }
     }
 
     /// `query` prepared on SQLite source `name` (`Fine` when its file is no database,
     /// which is reported on its `path`). A file is opened once for all its queries.
-    fn sqlite_prepare(&mut self, name: &str, db: &SqliteSource, query: &str) -> QueryCheck {
+    fn sqlite_prepare(
+        &mut self,
+        name: &str,
+        db: &SqliteSource,
+        (query, params): (&str, &[String]),
+    ) -> QueryCheck {
         let unreachable =
             |e: String| QueryCheck::Unreachable(format!("the database cannot be opened: {e}"));
         let Some(path) = &db.path else {
-            return crate::source::sqlite::with_db(db, |conn| Ok(sqlite_check(conn, query)))
-                .unwrap_or_else(|e| unreachable(format!("{e:#}")));
+            return crate::source::sqlite::with_db(db, |conn| {
+                Ok(sqlite_check(conn, query, params))
+            })
+            .unwrap_or_else(|e| unreachable(format!("{e:#}")));
         };
         let conn = self
             .sqlite_files
@@ -205,7 +258,7 @@ impl Inspector {
             });
         match conn.as_ref() {
             None => QueryCheck::Fine,
-            Some(Ok(conn)) => sqlite_check(conn, query),
+            Some(Ok(conn)) => sqlite_check(conn, query, params),
             Some(Err(e)) => unreachable(e.clone()),
         }
     }
@@ -235,7 +288,7 @@ fn is_database_file(path: &Path) -> bool {
 /// SQLite's own answer: the statement prepares, returns rows, changes nothing and
 /// uses only the window's parameters. (`ATTACH`, `DETACH` and `BEGIN` count as
 /// read-only to SQLite but return no rows.)
-fn sqlite_check(conn: &Connection, query: &str) -> QueryCheck {
+fn sqlite_check(conn: &Connection, query: &str, params: &[String]) -> QueryCheck {
     let Some(first) = first_keyword(query, &SQLiteDialect {}) else {
         return problem(NO_STATEMENT.to_string());
     };
@@ -273,13 +326,14 @@ fn sqlite_check(conn: &Connection, query: &str) -> QueryCheck {
         });
     }
     (1..=stmt.parameter_count())
-        .find_map(|i| parameter_problem(query, stmt.parameter_name(i)))
+        .find_map(|i| parameter_problem(query, stmt.parameter_name(i), params))
         .unwrap_or(QueryCheck::Fine)
 }
 
 /// A parameter of a SQLite query that reportctl does not bind: a positional `?`, or a
-/// name that is not a window parameter (with the nearest one).
-fn parameter_problem(query: &str, name: Option<&str>) -> Option<QueryCheck> {
+/// name that is not a window parameter or one of `params` (a recipient's columns), with
+/// the nearest one.
+fn parameter_problem(query: &str, name: Option<&str>, params: &[String]) -> Option<QueryCheck> {
     let Some(name) = name else {
         return Some(problem(format!(
             "the query uses a positional parameter (?); use the named window parameters: {}",
@@ -287,7 +341,7 @@ fn parameter_problem(query: &str, name: Option<&str>) -> Option<QueryCheck> {
         )));
     };
     let bare = name.trim_start_matches([':', '@', '$']);
-    if PARAM_NAMES.contains(&bare) {
+    if PARAM_NAMES.contains(&bare) || params.iter().any(|p| p == bare) {
         return None;
     }
     // Where it is written: the first use not followed by more of a name.
@@ -315,7 +369,7 @@ mod tests {
     fn sqlite_asks_sqlite() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("create table t(x)").unwrap();
-        let check = |q: &str| match sqlite_check(&conn, q) {
+        let check = |q: &str| match sqlite_check(&conn, q, &[]) {
             QueryCheck::Fine => None,
             QueryCheck::Problem { message, .. } | QueryCheck::Unreachable(message) => Some(message),
         };

@@ -30,7 +30,7 @@ impl Checker<'_> {
     /// points at its place in the file when the query is written without escapes.
     pub(crate) fn query_reads_only(
         &mut self,
-        source: Option<&Source>,
+        (source, params): (Option<&Source>, &[String]),
         query: &str,
         (span, written): (Range<usize>, bool),
         s: &Subject,
@@ -39,7 +39,7 @@ impl Checker<'_> {
         let (Some(source), Some(db)) = (source, self.databases.as_mut()) else {
             return;
         };
-        match db.check_query(&s.to_string(), source, query) {
+        match db.check_query(&s.to_string(), source, query, params) {
             QueryCheck::Fine => {}
             QueryCheck::Problem { message, at } => {
                 let inside = at

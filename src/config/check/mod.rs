@@ -5,15 +5,17 @@
 mod csv;
 mod database;
 mod destination;
+pub use destination::check_endpoint_url;
 mod events;
 mod filters;
 mod output;
+mod recipients;
 mod report;
 mod schedule;
 mod serve;
 mod settings;
 pub use settings::{check_ping_url, machine_zone};
-mod smtp;
+pub(crate) mod smtp;
 mod source;
 mod spool;
 mod structured;
@@ -58,7 +60,7 @@ const PARALLEL_REPORTS: usize = 2000;
 /// the destinations declared.
 struct References<'r> {
     sources: (&'r BTreeSet<String>, &'r BTreeMap<String, Source>),
-    destinations: &'r BTreeSet<String>,
+    destinations: (&'r BTreeSet<String>, &'r BTreeMap<String, Destination>),
 }
 
 /// Settings as the reports see them: checked values plus the defaults reports inherit.
@@ -152,9 +154,10 @@ impl<'a> Checker<'a> {
         }
         self.spool_placement(spool_span, &defaults.settings, &destinations);
         self.unique_report_names(&raw.reports);
+        self.link_rules(&raw.reports, &destinations);
         let refs = References {
             sources: (&declared_sources, &sources),
-            destinations: &declared_destinations,
+            destinations: (&declared_destinations, &destinations),
         };
         let reports = self.reports(raw.reports, &defaults, &refs);
         if raw.incomplete || matches!(serve, Some(None)) {

@@ -114,11 +114,35 @@ impl Checker<'_> {
             written.or(o.query_file.as_ref().map(|v| (v, "query_file"))),
         ) {
             let at = (v.span(), key == "query");
-            self.query_reads_only(ctx.source, q, at, s, &format!("{prefix}{key}"));
+            let source = (ctx.source, ctx.params);
+            self.query_reads_only(source, q, at, s, &format!("{prefix}{key}"));
         }
         Some(Output {
             kind: kind?,
             query: query?,
+            structured: None,
+        })
+    }
+
+    /// `condition`: a query on the report's source (checked like an output's, with the
+    /// recipient columns as parameters too), held as an output of type `condition` so
+    /// that it runs as outputs do.
+    pub(super) fn condition(
+        &mut self,
+        raw: &RawReport,
+        s: &Subject,
+        source: (Option<&Source>, &[String]),
+    ) -> Option<Output> {
+        let q = raw.condition.as_ref()?;
+        if q.get_ref().trim().is_empty() {
+            let msg = "the condition is empty; give a query whose first cell decides whether the run delivers, e.g. \"SELECT count(*) > 0 FROM …\"";
+            self.err(q.span(), s, "condition", msg);
+            return None;
+        }
+        self.query_reads_only(source, q.get_ref(), (q.span(), true), s, "condition");
+        Some(Output {
+            kind: "condition".into(),
+            query: q.get_ref().clone(),
             structured: None,
         })
     }

@@ -50,7 +50,7 @@ impl Checker<'_> {
         parts: RawReportParts,
         defaults: &Defaults,
         (sources, checked): (&BTreeSet<String>, &BTreeMap<String, Source>),
-        destinations: &BTreeSet<String>,
+        (destinations, checked_destinations): (&BTreeSet<String>, &BTreeMap<String, Destination>),
     ) -> Option<Report> {
         if !parts.complete {
             return None;
@@ -66,22 +66,20 @@ impl Checker<'_> {
         // The events mapping of structured outputs: the report's own, else its source's.
         let source_checked = source.as_ref().and_then(|n| checked.get(n));
         let own_mapping = self.own_mapping(parts.events.as_deref(), source_checked, s);
+        let (recipients, columns) =
+            self.recipients_and_columns(&raw, s, source.as_deref(), (sources, checked));
+        let params = columns.clone().unwrap_or_default();
         let ctx = OutputContext {
             mapping: own_mapping
                 .as_ref()
                 .or(source_checked.and_then(source_mapping)),
             source: source_checked,
+            params: &params,
         };
         let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s, &ctx);
         let dests = self.report_destinations(&raw, s, &span, destinations);
         let (notify, notify_on, ping_url) = self.report_watchers(&raw, s, defaults);
-        let status = self.word(
-            &raw.status,
-            s,
-            "status",
-            &[("active", Status::Active), ("draft", Status::Draft)],
-            Status::Active,
-        );
+        let status = self.report_status(&raw, s);
         let (timezone, schedule) =
             self.report_timing(&raw, parts.schedule.as_deref(), s, &span, defaults);
         let backfill = self.report_backfill(&raw, schedule.as_ref(), s);
@@ -90,6 +88,7 @@ impl Checker<'_> {
             .date_format(&raw.date_format, s, "date_format")
             .unwrap_or_else(|| defaults.date_format.clone());
         let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
+        let condition = self.condition(&raw, s, (ctx.source, ctx.params));
         let max_attempts = self.limit(
             &raw.max_attempts,
             s,
@@ -100,7 +99,7 @@ impl Checker<'_> {
         if self.errors.len() > before {
             return None;
         }
-        Some(Report {
+        let report = Report {
             name: name?,
             source: source?,
             outputs,
@@ -116,7 +115,18 @@ impl Checker<'_> {
             date_format,
             csv,
             max_attempts,
-        })
+            send_empty: raw.send_empty.as_ref().is_none_or(|b| *b.get_ref()),
+            condition,
+            recipients,
+        };
+        let used = (checked_destinations, columns.as_deref());
+        self.recipient_columns_used(&raw, &report, s, span, used);
+        (self.errors.len() == before).then_some(report)
+    }
+
+    fn report_status(&mut self, raw: &RawReport, s: &Subject) -> Status {
+        let choices = [("active", Status::Active), ("draft", Status::Draft)];
+        self.word(&raw.status, s, "status", &choices, Status::Active)
     }
 
     /// Who hears of the report's runs: `notify` (and when: `notify_on`) and `ping_url`,

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::ops::Range;
 use std::time::Duration;
 
 use toml::Spanned;
@@ -15,7 +14,6 @@ use crate::config::model::*;
 use crate::config::names::pickup_id;
 use crate::config::names::{check_identifier, check_report_name};
 use crate::config::raw::RawServe;
-use crate::config::secret::Secret;
 use crate::config::{RawConfig, RawDestination};
 
 /// The numbers of `[serve]`, checked.
@@ -40,12 +38,14 @@ impl Checker<'_> {
         let public_url = self.public_url(r);
         let api_key = self.required_secret(
             &r.api_key,
+            &Subject::File,
             "serve.api_key",
             &span,
             "the key clients send to GET /reports",
         );
         let link_secret = self.required_secret(
             &r.link_secret,
+            &Subject::File,
             "serve.link_secret",
             &span,
             "the key download links are signed with",
@@ -207,12 +207,14 @@ impl Checker<'_> {
                 let a = app.get_ref();
                 let api_key = self.required_secret(
                     &a.api_key,
+                    &Subject::File,
                     &key("api_key"),
                     &app.span(),
                     "the password of the app's Basic authentication",
                 );
                 let signature_secret = self.required_secret(
                     &a.signature_secret,
+                    &Subject::File,
                     &key("signature_secret"),
                     &app.span(),
                     "the secret key of the app's Signature header",
@@ -230,25 +232,6 @@ impl Checker<'_> {
             }
         }
         apps
-    }
-
-    fn required_secret(
-        &mut self,
-        v: &Option<Spanned<toml::Value>>,
-        key: &str,
-        table: &Range<usize>,
-        what: &str,
-    ) -> Option<Secret> {
-        if v.is_none() {
-            self.err(
-                table.clone(),
-                &Subject::File,
-                key,
-                format!("missing key `{key}`: {what}, a secret such as {{ env = \"NAME\" }} or {{ file = \"/path\" }}"),
-            );
-            return None;
-        }
-        self.secret(v, &Subject::File, key)
     }
 
     /// Rules across tables, checked on the raw configuration: a report is served from

@@ -8,7 +8,7 @@ use crate::config::limits;
 use crate::config::model::*;
 use crate::config::raw::RawSmtp;
 
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
             .trim_start_matches('[')

@@ -20,6 +20,9 @@ const PRIVACY: [&str; 4] = ["os", "device_type", "browser", "location"];
 pub(crate) struct OutputContext<'a> {
     pub mapping: Option<&'a EventsMapping>,
     pub source: Option<&'a Source>,
+    /// Named parameters the report's queries may use besides the window's: its
+    /// recipients' columns.
+    pub params: &'a [String],
 }
 
 /// A structured output being checked: its table, the mapping it is described against,

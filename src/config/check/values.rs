@@ -192,6 +192,27 @@ impl Checker<'_> {
         p
     }
 
+    /// A secret that is required; `table` is where to point when it is missing.
+    pub(super) fn required_secret(
+        &mut self,
+        v: &Option<Spanned<Value>>,
+        subject: &Subject,
+        key: &str,
+        table: &Range<usize>,
+        what: &str,
+    ) -> Option<Secret> {
+        if v.is_none() {
+            self.err(
+                table.clone(),
+                subject,
+                key,
+                format!("missing key `{key}`: {what}, a secret such as {{ env = \"NAME\" }} or {{ file = \"/path\" }}"),
+            );
+            return None;
+        }
+        self.secret(v, subject, key)
+    }
+
     pub(super) fn secret(
         &mut self,
         v: &Option<Spanned<Value>>,
@@ -297,6 +318,16 @@ impl Checker<'_> {
         subject: &Subject,
         key: &str,
     ) -> Option<String> {
+        // `{recipient.email}`: filled and parsed at run time (`config::recipients`).
+        if crate::config::recipients::has_placeholder(v.get_ref()) {
+            return match crate::config::recipients::field_columns(v.get_ref()) {
+                Ok(_) => Some(v.get_ref().clone()),
+                Err(e) => {
+                    self.err(v.span(), subject, key, e);
+                    None
+                }
+            };
+        }
         match v.get_ref().parse::<lettre::message::Mailbox>() {
             Ok(_) => Some(v.get_ref().clone()),
             Err(_) => {

@@ -120,6 +120,9 @@ pub struct RawEmailDest {
     pub body: Option<S<String>>,
     #[schemars(with = "Option<Number>")]
     pub max_attachment_mb: Option<S<Number>>,
+    /// Rows of each file shown in the mail's HTML part (0: a plain-text mail only).
+    #[schemars(with = "Option<Int>")]
+    pub preview_rows: Option<S<Int>>,
     #[schemars(with = "Option<RawSmtp>")]
     pub smtp: Option<S<RawSmtp>>,
     /// At most this many deliveries to this destination at once (default: no limit).
@@ -220,6 +223,77 @@ pub struct RawPickupDest {
     pub naming: Option<S<String>>,
     #[schemars(with = "Option<String>")]
     pub app_id: Option<S<String>>,
+    /// At most this many deliveries to this destination at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent: Option<S<Int>>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "WebhookDest")]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhookDest {
+    /// Read before this struct; listed so that unknown-key errors name it.
+    #[schemars(skip)]
+    pub kind: Option<IgnoredAny>,
+    #[schemars(with = "Option<String>")]
+    pub url: Option<S<String>>,
+    /// The signing secret, by reference: `{ env = "NAME" }` or `{ file = "/path" }`.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub secret: Option<S<toml::Value>>,
+    #[schemars(with = "Option<bool>")]
+    pub attach_files: Option<S<bool>>,
+    #[schemars(with = "Option<Int>")]
+    pub max_upload_mb: Option<S<Int>>,
+    #[schemars(with = "Option<Int>")]
+    pub timeout_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<String>")]
+    pub ca_file: Option<S<String>>,
+    /// At most this many deliveries to this destination at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent: Option<S<Int>>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "SlackDest")]
+#[serde(deny_unknown_fields)]
+pub struct RawSlackDest {
+    /// Read before this struct; listed so that unknown-key errors name it.
+    #[schemars(skip)]
+    pub kind: Option<IgnoredAny>,
+    /// The bot token (`xoxb-…`), by reference.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub token: Option<S<toml::Value>>,
+    /// The channel's ID, e.g. C0123456789.
+    #[schemars(with = "Option<String>")]
+    pub channel: Option<S<String>>,
+    /// `files` (upload the files) or `links` (a message with download links).
+    #[schemars(with = "Option<String>")]
+    pub mode: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
+    pub api_url: Option<S<String>>,
+    #[schemars(with = "Option<Int>")]
+    pub timeout_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<String>")]
+    pub ca_file: Option<S<String>>,
+    /// At most this many deliveries to this destination at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent: Option<S<Int>>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "TeamsDest")]
+#[serde(deny_unknown_fields)]
+pub struct RawTeamsDest {
+    /// Read before this struct; listed so that unknown-key errors name it.
+    #[schemars(skip)]
+    pub kind: Option<IgnoredAny>,
+    /// The Workflows webhook URL, by reference: it is a secret.
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub url: Option<S<toml::Value>>,
+    #[schemars(with = "Option<Int>")]
+    pub timeout_seconds: Option<S<Int>>,
+    #[schemars(with = "Option<String>")]
+    pub ca_file: Option<S<String>>,
     /// At most this many deliveries to this destination at once (default: no limit).
     #[schemars(with = "Option<Int>")]
     pub max_concurrent: Option<S<Int>>,

@@ -240,6 +240,13 @@ pub struct RawReport {
     pub date_format: Option<S<String>>,
     #[schemars(with = "Option<Int>")]
     pub max_attempts: Option<S<Int>>,
+    /// `false`: a run whose files hold no rows delivers nothing ("empty, not sent").
+    #[schemars(with = "Option<bool>")]
+    pub send_empty: Option<S<bool>>,
+    /// A query on the report's source whose first cell decides whether the run
+    /// delivers (an alert).
+    #[schemars(with = "Option<String>")]
+    pub condition: Option<S<String>>,
     /// Read on their own before this struct; listed so that unknown-key errors name them.
     #[schemars(with = "Option<Vec<RawOutput>>")]
     pub outputs: Option<IgnoredAny>,
@@ -249,6 +256,26 @@ pub struct RawReport {
     pub schedule: Option<IgnoredAny>,
     #[schemars(with = "Option<RawEvents>")]
     pub events: Option<IgnoredAny>,
+    /// One run per recipient of each slot (bursting).
+    #[schemars(with = "Option<RawRecipients>")]
+    pub recipients: Option<S<RawRecipients>>,
+}
+
+/// `[reports.recipients]`: a `list`, or a `query` on a `source`; `key` names the
+/// column that identifies a recipient.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Recipients")]
+#[serde(deny_unknown_fields)]
+pub struct RawRecipients {
+    #[schemars(with = "Option<String>")]
+    pub key: Option<S<String>>,
+    /// One table per recipient: column = text or integer.
+    #[schemars(with = "Option<Vec<std::collections::BTreeMap<String, serde_json::Value>>>")]
+    pub list: Option<S<Vec<S<toml::Table>>>>,
+    #[schemars(with = "Option<String>")]
+    pub source: Option<S<String>>,
+    #[schemars(with = "Option<String>")]
+    pub query: Option<S<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -434,6 +461,9 @@ pub enum RawDestination {
     Sftp(Box<RawSftpDest>),
     S3(Box<RawS3Dest>),
     Pickup(Box<RawPickupDest>),
+    Webhook(Box<RawWebhookDest>),
+    Slack(Box<RawSlackDest>),
+    Teams(Box<RawTeamsDest>),
 }
 
 impl RawSource {
@@ -456,6 +486,9 @@ impl RawDestination {
             RawDestination::Sftp(r) => &r.max_concurrent,
             RawDestination::S3(r) => &r.max_concurrent,
             RawDestination::Pickup(r) => &r.max_concurrent,
+            RawDestination::Webhook(r) => &r.max_concurrent,
+            RawDestination::Slack(r) => &r.max_concurrent,
+            RawDestination::Teams(r) => &r.max_concurrent,
         }
     }
 }

@@ -36,7 +36,7 @@ pub(super) fn read_whole(
 
 pub(in crate::config) const TOP_LEVEL: &str = "settings, sources, destinations, reports, serve";
 const SOURCE_KINDS: &str = "sqlite, postgres, command";
-const DESTINATION_KINDS: &str = "directory, email, sftp, s3, pickup";
+const DESTINATION_KINDS: &str = "directory, email, sftp, s3, pickup, webhook, slack, teams";
 
 pub(super) struct Reader<'a> {
     src: &'a SourceText<'a>,
@@ -156,6 +156,15 @@ impl<'a> Reader<'a> {
             "pickup" => self
                 .de_plain(v, s)
                 .map(|x| RawDestination::Pickup(Box::new(x))),
+            "webhook" => self
+                .de_plain(v, s)
+                .map(|x| RawDestination::Webhook(Box::new(x))),
+            "slack" => self
+                .de_plain(v, s)
+                .map(|x| RawDestination::Slack(Box::new(x))),
+            "teams" => self
+                .de_plain(v, s)
+                .map(|x| RawDestination::Teams(Box::new(x))),
             _ => self.de_plain(v, s).map(|x| RawDestination::S3(Box::new(x))),
         }
     }

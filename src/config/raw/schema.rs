@@ -39,6 +39,9 @@ enum Destination {
     Sftp(RawSftpDest),
     S3(RawS3Dest),
     Pickup(RawPickupDest),
+    Webhook(RawWebhookDest),
+    Slack(RawSlackDest),
+    Teams(RawTeamsDest),
 }
 
 /// The schema as pretty-printed JSON, ending in a newline.

@@ -27,6 +27,7 @@ use self::params::{line_col, Translated};
 use super::{RowSink, WindowParams};
 use crate::config::PostgresSource;
 use crate::pgconn::{self, Target};
+use crate::schedule::params::OwnedParam;
 use crate::structured::{Compiled, Param};
 
 const CURSOR_PREFIX: &str = "DECLARE reportctl_rows NO SCROLL CURSOR FOR ";
@@ -39,7 +40,8 @@ pub fn query(
     params: &WindowParams,
     sink: &mut dyn RowSink,
 ) -> Result<()> {
-    let translated = params::translate(sql).map_err(|e| anyhow!(e))?;
+    let extra: Vec<String> = params.extra.iter().map(|(n, _)| n.clone()).collect();
+    let translated = params::translate_with(sql, &extra).map_err(|(e, _)| anyhow!(e))?;
     let values = Values::new(params)?;
     let typed: Vec<(&(dyn ToSql + Sync), Type)> =
         translated.names.iter().map(|n| values.get(n)).collect();
@@ -131,10 +133,24 @@ pub enum PrepareError {
 /// is rolled back: the server finds unknown tables, columns, functions and type errors
 /// (`validate`). Never executes it: a `PREPARE` of a `DELETE` would succeed even in a
 /// read-only transaction, so what a query does is judged from its text beforehand.
-pub fn prepare_only(source: &PostgresSource, sql: &str) -> Result<(), PrepareError> {
-    let translated =
-        params::translate_at(sql).map_err(|(message, at)| PrepareError::Query { message, at })?;
-    let types: Vec<Type> = translated.names.iter().map(|n| param_type(n)).collect();
+///
+/// `extra` are parameters besides the window's (a recipient's columns): their type is
+/// left to the server. Returns the names of the columns the query returns.
+pub fn prepare_only(
+    source: &PostgresSource,
+    sql: &str,
+    extra: &[String],
+) -> Result<Vec<String>, PrepareError> {
+    let translated = params::translate_with(sql, extra)
+        .map_err(|(message, at)| PrepareError::Query { message, at })?;
+    let types: Vec<Type> = translated
+        .names
+        .iter()
+        .map(|n| match extra.contains(n) {
+            true => Type::UNKNOWN,
+            false => param_type(n),
+        })
+        .collect();
     let target = pgconn::for_source(source).map_err(PrepareError::Unreachable)?;
     let rt = runtime().map_err(PrepareError::Unreachable)?;
     rt.block_on(async {
@@ -157,7 +173,7 @@ pub fn prepare_only(source: &PostgresSource, sql: &str) -> Result<(), PrepareErr
                 message: "the query returns no columns; a report query must be a SELECT".into(),
                 at: None,
             }),
-            Ok(_) => Ok(()),
+            Ok(st) => Ok(st.columns().iter().map(|c| c.name().to_string()).collect()),
             Err(e) => {
                 let at = match e.as_db_error().and_then(|d| d.position()) {
                     Some(tokio_postgres::error::ErrorPosition::Original(p)) => {
@@ -245,6 +261,8 @@ struct Values {
     to_date: NaiveDate,
     from_epoch: i64,
     to_epoch: i64,
+    /// A recipient's columns: text as `text`, integers as `bigint`.
+    extra: Vec<(String, Box<dyn ToSql + Sync>, Type)>,
 }
 
 impl Values {
@@ -263,11 +281,24 @@ impl Values {
             to_date: date(&p.to_date)?,
             from_epoch: p.from_epoch,
             to_epoch: p.to_epoch,
+            extra: p
+                .extra
+                .iter()
+                .map(|(n, v)| -> (String, Box<dyn ToSql + Sync>, Type) {
+                    match v {
+                        OwnedParam::Text(t) => (n.clone(), Box::new(t.clone()), Type::TEXT),
+                        OwnedParam::Int(i) => (n.clone(), Box::new(*i), Type::INT8),
+                    }
+                })
+                .collect(),
         })
     }
 
     /// The value and PostgreSQL type of the parameter `name`.
     fn get(&self, name: &str) -> (&(dyn ToSql + Sync), Type) {
+        if let Some((_, v, t)) = self.extra.iter().find(|(n, _, _)| n == name) {
+            return (v.as_ref(), t.clone());
+        }
         let value: &(dyn ToSql + Sync) = match name {
             "from" => &self.from,
             "to" => &self.to,

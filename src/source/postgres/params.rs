@@ -17,7 +17,7 @@ pub struct Translated {
     /// The query with `$n` in place of each `:name`.
     pub sql: String,
     /// The parameter of each `$n`, in order (`names[0]` is `$1`).
-    pub names: Vec<&'static str>,
+    pub names: Vec<String>,
     /// Each replacement: (start in the original, in chars; original length; new length).
     edits: Vec<(usize, usize, usize)>,
 }
@@ -67,6 +67,11 @@ pub fn translate(sql: &str) -> Result<Translated, String> {
 
 /// `translate`, with the 1-based character position in `sql` of what it refused.
 pub fn translate_at(sql: &str) -> Result<Translated, (String, Option<usize>)> {
+    translate_with(sql, &[])
+}
+
+/// `translate_at`, where the names `extra` (a recipient's columns) are parameters too.
+pub fn translate_with(sql: &str, extra: &[String]) -> Result<Translated, (String, Option<usize>)> {
     let dialect = PostgreSqlDialect {};
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
@@ -86,7 +91,7 @@ pub fn translate_at(sql: &str) -> Result<Translated, (String, Option<usize>)> {
     }
     let offset = |line: u64, column: u64| line_starts[line as usize - 1] + column as usize - 1;
 
-    let mut names: Vec<&'static str> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     let mut edits = Vec::new();
     let mut replacements: Vec<(usize, usize, String)> = Vec::new();
     let mut i = 0;
@@ -98,7 +103,9 @@ pub fn translate_at(sql: &str) -> Result<Translated, (String, Option<usize>)> {
             Token::Colon => {
                 if let Some(Token::Word(w)) = tokens.get(i + 1).map(|n| &n.token) {
                     if w.quote_style.is_none() {
-                        let Some(name) = PARAM_NAMES.iter().find(|n| **n == w.value) else {
+                        let known = PARAM_NAMES.iter().map(|n| n.to_string());
+                        let known = known.chain(extra.iter().cloned());
+                        let Some(name) = known.into_iter().find(|n| *n == w.value) else {
                             let names: Vec<String> =
                                 PARAM_NAMES.iter().map(|n| format!(":{n}")).collect();
                             let names = names.iter().map(String::as_str);
@@ -110,7 +117,7 @@ pub fn translate_at(sql: &str) -> Result<Translated, (String, Option<usize>)> {
                                 allowed_params()
                             ), here));
                         };
-                        let n = match names.iter().position(|x| x == name) {
+                        let n = match names.iter().position(|x| *x == name) {
                             Some(p) => p + 1,
                             None => {
                                 names.push(name);
@@ -173,9 +180,25 @@ fn replaced(sql: &str, replacements: &[(usize, usize, String)]) -> String {
 mod tests {
     use super::*;
 
-    fn tr(sql: &str) -> (String, Vec<&'static str>) {
+    fn tr(sql: &str) -> (String, Vec<&str>) {
         let t = translate(sql).unwrap();
-        (t.sql, t.names)
+        let names = t.names.iter().map(|n| match n.as_str() {
+            n if PARAM_NAMES.contains(&n) => *PARAM_NAMES.iter().find(|p| **p == n).unwrap(),
+            _ => "?",
+        });
+        (t.sql, names.collect())
+    }
+
+    #[test]
+    fn extra_names_are_parameters_too() {
+        let t = translate_with(
+            "SELECT :from, :partner_id, :partner_id",
+            &["partner_id".into()],
+        );
+        let t = t.unwrap();
+        assert_eq!(t.sql, "SELECT $1, $2, $2");
+        assert_eq!(t.names, ["from", "partner_id"]);
+        assert!(translate("SELECT :partner_id").is_err());
     }
 
     #[test]

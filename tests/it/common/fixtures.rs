@@ -248,7 +248,12 @@ pub struct Mail {
     pub bcc: Vec<String>,
     /// The whole envelope (To, Cc and Bcc).
     pub rcpt: Vec<String>,
+    /// The text/plain parts that are not attachments.
     pub body: String,
+    /// The text/html parts that are not attachments.
+    pub html: String,
+    /// The MIME tree: `multipart/mixed[multipart/alternative[text/plain,text/html],text/csv]`.
+    pub structure: String,
     pub attachments: Vec<Attachment>,
 }
 
@@ -262,6 +267,10 @@ pub struct Attachment {
 const READ_MAIL: &str = r#"
 import email, email.policy, hashlib, json, mailbox, sys
 box = mailbox.Maildir(sys.argv[1], factory=lambda f: email.message_from_binary_file(f, policy=email.policy.default), create=False)
+def shape(p):
+    if p.is_multipart():
+        return p.get_content_type() + "[" + ",".join(shape(x) for x in p.iter_parts()) + "]"
+    return p.get_content_type()
 out = []
 for msg in box:
     rcpt = [a.strip() for a in str(msg.get("X-RcptTo", "")).split(",") if a.strip()]
@@ -269,7 +278,7 @@ for msg in box:
         continue
     m = {"subject": str(msg.get("Subject", "")), "from": str(msg.get("From", "")),
          "to": [str(a) for a in msg.get_all("To", [])], "cc": [str(a) for a in msg.get_all("Cc", [])],
-         "bcc": [str(a) for a in msg.get_all("Bcc", [])], "rcpt": rcpt, "body": "", "attachments": []}
+         "bcc": [str(a) for a in msg.get_all("Bcc", [])], "rcpt": rcpt, "body": "", "html": "", "structure": shape(msg), "attachments": []}
     for part in msg.walk():
         if part.is_multipart():
             continue
@@ -278,6 +287,8 @@ for msg in box:
         if name:
             m["attachments"].append({"filename": name, "content_type": part.get_content_type(),
                                      "sha256": hashlib.sha256(data).hexdigest()})
+        elif part.get_content_type() == "text/html":
+            m["html"] += data.decode(part.get_content_charset() or "utf-8")
         else:
             m["body"] += data.decode(part.get_content_charset() or "utf-8")
     out.append(m)

@@ -40,6 +40,7 @@ fn slot(report: &str, at: &str) -> NewRun {
         max_attempts: 3,
         status: RunStatus::Queued,
         detail: String::new(),
+        recipient: None,
     }
 }
 
@@ -64,6 +65,101 @@ pub fn run_all(open: Open<'_>) {
     metrics_figures(open);
     retention_prunes_only_what_nothing_needs(open);
     slots_skipped_while_paused_are_settled_at_once(open);
+    runs_not_sent_are_completed_and_counted(open);
+    a_slot_has_one_run_per_recipient(open);
+}
+
+/// v5, run outcome: a run finished "not sent" is completed (owing nothing, settling
+/// earlier given-up slots like any completion), says why, and is counted per report
+/// and reason; a lost claim records nothing.
+pub fn runs_not_sent_are_completed_and_counted(open: Open<'_>) {
+    use reportctl::ledger::NotSent;
+    let mut l = open();
+    let wall = t(WALL);
+    let (a, b) = (
+        slot("ns", "2026-11-20T06:00:00Z"),
+        slot("ns", "2026-11-21T06:00:00Z"),
+    );
+    l.enqueue(&[a.clone(), b.clone()], wall).unwrap();
+    let c = claim("ns");
+    for (run, reason) in [(&a, NotSent::Empty), (&b, NotSent::ConditionFalse)] {
+        l.claim(&run.token, &c, b.run_at, wall).unwrap().unwrap();
+        assert!(l
+            .finish_not_sent(&run.token, "someone else", reason, "x", wall)
+            .is_err());
+        l.finish_not_sent(&run.token, &c.owner, reason, reason.words(), wall)
+            .unwrap();
+        let got = l.get(&run.token).unwrap().unwrap();
+        assert_eq!(
+            (
+                got.status,
+                got.not_sent,
+                got.detail.as_str(),
+                got.next_attempt_at
+            ),
+            (RunStatus::Completed, Some(reason), reason.words(), None)
+        );
+    }
+    assert!(l.pending("ns", b.run_at, wall).unwrap().is_empty());
+    let again = slot("ns", "2026-11-22T06:00:00Z");
+    l.enqueue(std::slice::from_ref(&again), wall).unwrap();
+    l.claim(&again.token, &c, again.run_at, wall)
+        .unwrap()
+        .unwrap();
+    l.finish_not_sent(&again.token, &c.owner, NotSent::Empty, "e", wall)
+        .unwrap();
+    let counts: Vec<_> = open()
+        .figures(&[])
+        .unwrap()
+        .not_sent
+        .into_iter()
+        .filter(|n| n.report == "ns")
+        .map(|n| (n.reason, n.count))
+        .collect();
+    assert_eq!(counts, [(NotSent::ConditionFalse, 1), (NotSent::Empty, 2)]);
+}
+
+/// One run per (slot, recipient): each recipient's own token and columns, recorded
+/// once however often it is enqueued; a second run of the same (slot, recipient) under
+/// another token is refused by the unique index.
+pub fn a_slot_has_one_run_per_recipient(open: Open<'_>) {
+    use reportctl::config::recipients::{Recipient, RecipientValue};
+    let mut l = open();
+    let at = "2026-11-24T06:00:00Z";
+    let of = |key: &str| {
+        let r = Recipient {
+            key: key.into(),
+            values: vec![
+                ("id".into(), RecipientValue::Text(key.into())),
+                ("n".into(), RecipientValue::Int(7)),
+            ],
+        };
+        NewRun {
+            token: reportctl::engine::token::recipient_token("rcp", t(at), key),
+            recipient: Some(r),
+            ..slot("rcp", at)
+        }
+    };
+    let runs = [of("p1"), of("p2")];
+    l.enqueue(&runs, t(WALL)).unwrap();
+    l.enqueue(&runs, t(WALL)).unwrap();
+    let again = NewRun {
+        token: "0000000000000dup".into(),
+        ..of("p1")
+    };
+    l.enqueue(&[again], t(WALL)).unwrap();
+    let got = l.history(Some("rcp"), 10).unwrap();
+    assert_eq!(got.len(), 2);
+    let mut keys: Vec<_> = got.iter().map(|r| r.recipient.clone().unwrap()).collect();
+    keys.sort_by(|a, b| a.key.cmp(&b.key));
+    assert_eq!(
+        keys,
+        [
+            runs[0].recipient.clone().unwrap(),
+            runs[1].recipient.clone().unwrap()
+        ]
+    );
+    assert_eq!(l.last_slot("rcp").unwrap(), Some(t(at)));
 }
 
 pub fn first_seen_is_recorded_once(open: Open<'_>) {

@@ -5,6 +5,7 @@ pub mod fixtures;
 pub mod ledger_suite;
 pub mod pg;
 pub mod pickup_serve;
+pub mod receiver;
 pub mod servers;
 
 use std::path::{Path, PathBuf};

@@ -90,6 +90,8 @@ impl Checker<'_> {
             subject,
             body,
             max_attachment_bytes: (max_mb * 1024.0 * 1024.0) as u64,
+            preview_rows: self.limit(&r.preview_rows, s, "preview_rows", limits::PREVIEW_ROWS)
+                as u32,
             smtp,
         })
     }
