@@ -15,11 +15,11 @@ use crate::common::{command_at, run_at, tempdir, write};
 
 pub(crate) const NOW: &str = "2026-11-02T12:00:00Z";
 
-/// A command source `name` that writes `start REPORT T` and `end REPORT T` to
+/// A command source `name` that writes `start REPORT T PID` and `end REPORT T PID` to
 /// `times.log` around a sleep of `sleep` seconds, then one row.
 pub(crate) fn source(name: &str, sleep: &str, extra: &str) -> String {
     let script = format!(
-        "printf 'start %s %s\\n' \"$REPORTCTL_REPORT\" \"$(date +%s.%N)\" >> times.log; sleep {sleep}; printf 'end %s %s\\n' \"$REPORTCTL_REPORT\" \"$(date +%s.%N)\" >> times.log; printf 'n\\n1\\n'"
+        "printf 'start %s %s %s\\n' \"$REPORTCTL_REPORT\" \"$(date +%s.%N)\" $$ >> times.log; sleep {sleep}; printf 'end %s %s %s\\n' \"$REPORTCTL_REPORT\" \"$(date +%s.%N)\" $$ >> times.log; printf 'n\\n1\\n'"
     );
     format!(
         "[sources.{name}]\nkind = \"command\"\nprogram = \"sh\"\nargs = [\"-c\", '''{script}''']\n{extra}\n"
@@ -49,11 +49,12 @@ fn intervals(dir: &Path) -> Vec<(String, f64, f64)> {
     for line in log.lines() {
         let f: Vec<&str> = line.split(' ').collect();
         let t: f64 = f[2].parse().unwrap();
+        let command = (f[1], f[3]);
         match f[0] {
             "start" => {
-                assert!(starts.insert(f[1].to_string(), t).is_none(), "{log}");
+                assert!(starts.insert(command, t).is_none(), "{log}");
             }
-            _ => out.push((f[1].to_string(), starts[f[1]], t)),
+            _ => out.push((f[1].to_string(), starts[&command], t)),
         }
     }
     out
@@ -373,4 +374,26 @@ fn killed_mid_run_each_run_completes_once_after_the_lease() {
         &["run-due", "--now", NOW, "--json"],
     );
     assert_eq!((done.code, done.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn the_recipients_of_a_report_run_side_by_side_each_once() {
+    let d = tempdir();
+    let list: Vec<String> = (0..8).map(|i| format!("{{ id = \"p{i}\" }}")).collect();
+    let toml = config("max_parallel = 4", &source("cmd", "0.5", ""), &["cmd"], 1).replace(
+        "query = \"SELECT 1\"",
+        "query = \"SELECT 1\"\nfile_name = \"{type}_{recipient.id}.csv\"",
+    ) + &format!(
+        "[reports.recipients]\nkey = \"id\"\nlist = [{}]\n",
+        list.join(", ")
+    );
+    write(d.path(), "reports.toml", &toml);
+    let out = run_at(d.path(), NOW, &["run-due", "--now", NOW, "--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout.lines().count(), 8, "{out:?}");
+    assert_eq!(out_files(d.path()), 8);
+    let runs = intervals(d.path());
+    assert_eq!(runs.len(), 8);
+    let most = most_at_once(&runs, None);
+    assert!((2..=4).contains(&most), "{most} at once: {runs:?}");
 }
