@@ -36,11 +36,13 @@ use crate::render::naming::{check_file_name, check_identifier};
 
 pub use crate::config::names::pickup_id;
 
-/// The types (link types, index keys) a report has in a pickup store: one per output,
-/// or for `dated-zip` naming one zip holding every output, typed by the outputs' types
-/// joined with `+`.
+/// The types (link types, index keys) a report has in a pickup store: one per file
+/// (an output's type, or an xlsx workbook's name), or for `dated-zip` naming one zip
+/// holding every file, typed by their types joined with `+`.
 pub fn keys(report: &Report, naming: PickupNaming) -> Vec<String> {
-    let kinds = report.outputs.iter().map(|o| o.kind.clone());
+    let kinds = crate::render::naming::report_files(report)
+        .into_iter()
+        .map(|(kind, _, _)| kind.to_string());
     match naming {
         PickupNaming::Report => kinds.collect(),
         PickupNaming::DatedZip => vec![kinds.collect::<Vec<_>>().join("+")],

@@ -76,7 +76,7 @@ complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -s h -l help -
 complete -c reportctl -n "__fish_reportctl_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l from -d 'First day (report-zone date, included) or instant (RFC 3339) of the period' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l to -d 'Last day (report-zone date, included) or end instant (RFC 3339, excluded)' -r
-complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s o -l output -d 'Write the files into DIR instead of delivering them; `-` writes the CSV to stdout' -r -F
+complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s o -l output -d 'Write the files into DIR instead of delivering them; `-` writes the report\'s one file to stdout (CSV or JSON Lines; xlsx only when stdout is redirected)' -r -F
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l recipient -d 'For a report with [reports.recipients]: the recipient to run, by its key (its columns are bound as parameters and fill {recipient.COLUMN}). Required for such a report' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l now -d 'The instant the run is for; default: now. An RFC 3339 instant, a local date (its midnight) or a local date-time such as 2026-11-30T07:00, read in the settings\' time zone' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s c -l config -d 'The configuration file, or a directory whose *.toml files (in name order) make the configuration together' -r -F

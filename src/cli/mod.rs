@@ -327,7 +327,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DATE|TIME", requires = "from")]
     pub to: Option<String>,
 
-    /// Write the files into DIR instead of delivering them; `-` writes the CSV to stdout.
+    /// Write the files into DIR instead of delivering them; `-` writes the report's one
+    /// file to stdout (CSV or JSON Lines; xlsx only when stdout is redirected).
     #[arg(long, short, value_name = "DIR")]
     pub output: Option<std::path::PathBuf>,
 

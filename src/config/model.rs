@@ -387,6 +387,60 @@ pub struct Output {
     pub query: String,
     /// A summary or detail report, compiled to SQL when it runs.
     pub structured: Option<Box<Structured>>,
+    /// The file format (`format`, default csv).
+    pub format: Format,
+    /// Declared column types (`types`): column name and type name (one of
+    /// `COLUMN_TYPES`); they override the source's.
+    pub types: Vec<(String, String)>,
+    /// The xlsx workbook this output is a sheet of (`workbook`): outputs naming the
+    /// same workbook go to one file.
+    pub workbook: Option<String>,
+}
+
+/// The type names the `types` output key accepts (see `source::typed::by_name`).
+pub const COLUMN_TYPES: [&str; 8] = [
+    "int",
+    "real",
+    "numeric",
+    "text",
+    "bool",
+    "date",
+    "timestamp",
+    "timestamptz",
+];
+
+/// The file format of an output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Csv,
+    Xlsx,
+    Jsonl,
+    Parquet,
+}
+
+impl Format {
+    pub const CHOICES: [(&'static str, Format); 4] = [
+        ("csv", Format::Csv),
+        ("xlsx", Format::Xlsx),
+        ("jsonl", Format::Jsonl),
+        ("parquet", Format::Parquet),
+    ];
+
+    /// The file name extension, without the dot (also the format's name).
+    pub fn ext(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Jsonl => "jsonl",
+            Format::Parquet => "parquet",
+        }
+    }
+
+    /// Whether values are written with their types (and `types` means something).
+    pub fn typed(self) -> bool {
+        self != Format::Csv
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use crate::config::recipients::{
 use crate::config::{Config, Destination, DestinationKind, Report, SourceKind};
 use crate::exit::UsageError;
 use crate::schedule::Window;
-use crate::source::{self, Cell, RowSink, WindowParams};
+use crate::source::{self, Cell, Column, RowSink, WindowParams};
 
 /// The recipients of `report` for `window`; `None` for a report without recipients.
 pub fn of_slot(
@@ -88,8 +88,8 @@ struct Collect {
 }
 
 impl RowSink for Collect {
-    fn columns(&mut self, names: &[&str]) -> Result<()> {
-        self.columns = names.iter().map(|s| s.to_string()).collect();
+    fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
+        self.columns = columns.iter().map(|c| c.name.to_string()).collect();
         Ok(())
     }
 

@@ -35,7 +35,7 @@ use crate::ledger::{
 use crate::progress::Progress;
 use crate::render::{self, RenderJob};
 use crate::schedule::Window;
-use crate::{redact, source, ui};
+use crate::{redact, ui};
 
 pub struct Runner<'a> {
     pub config: &'a Config,
@@ -356,15 +356,7 @@ fn for_recipient<'d>(dest: &'d Destination, run: &RunRecord) -> Result<Cow<'d, D
 /// Source → render for every output of the job, into `dir` (a run directory of the
 /// spool). On failure no temporary file is left behind.
 pub fn generate(job: &RenderJob<'_>, dir: &Path, progress: &Progress) -> Result<Vec<FileRecord>> {
-    let result: Result<Vec<FileRecord>> = job
-        .report
-        .outputs
-        .iter()
-        .map(|output| {
-            let rows = source::open(job.config, job.report, output, (job.window, job.recipient));
-            render::render_output(job, output, rows, dir, progress)
-        })
-        .collect();
+    let result = render::render_all(job, dir, progress);
     if result.is_err() {
         progress.finish();
         if let Err(e) = spool::remove_partial(dir) {

@@ -16,7 +16,7 @@ use crate::config::{Config, Report};
 use crate::ledger::{FileRecord, NotSent};
 use crate::render::preview::cut_to;
 use crate::schedule::Window;
-use crate::source::{self, Cell, RowSink};
+use crate::source::{self, Cell, Column, RowSink};
 
 /// The first cell is shown in details cut to this many characters.
 const SHOWN_CHARS: usize = 60;
@@ -103,7 +103,7 @@ struct FirstCell {
 }
 
 impl RowSink for FirstCell {
-    fn columns(&mut self, _names: &[&str]) -> Result<()> {
+    fn columns(&mut self, _columns: &[Column<'_>]) -> Result<()> {
         Ok(())
     }
 

@@ -18,11 +18,12 @@
 use std::io::Write;
 
 use anyhow::{bail, Result};
-use base64::Engine as _;
 
 use super::fields::FieldWriter;
-use crate::config::{BlobEncoding, CsvOptions};
-use crate::source::{format_real, Cell, RowSink};
+use super::values::blob_text;
+use super::RowCount;
+use crate::config::CsvOptions;
+use crate::source::{format_real, Cell, Column, RowSink};
 
 /// Writes rows as CSV into `W`, counting rows.
 pub struct CsvRenderer<W: Write> {
@@ -30,9 +31,8 @@ pub struct CsvRenderer<W: Write> {
     options: CsvOptions,
     columns: Vec<String>,
     column: usize,
-    rows: u64,
     buf: String,
-    on_row: Option<Box<dyn FnMut(u64)>>,
+    count: RowCount,
 }
 
 impl<W: Write> CsvRenderer<W> {
@@ -46,19 +46,18 @@ impl<W: Write> CsvRenderer<W> {
             options: options.clone(),
             columns: Vec::new(),
             column: 0,
-            rows: 0,
             buf: String::new(),
-            on_row: None,
+            count: RowCount::default(),
         })
     }
 
     /// Calls `f` with the row count every 10,000 rows (for progress bars).
     pub fn on_progress(&mut self, f: impl FnMut(u64) + 'static) {
-        self.on_row = Some(Box::new(f));
+        self.count.on_progress(f);
     }
 
     pub fn rows(&self) -> u64 {
-        self.rows
+        self.count.get()
     }
 
     /// Flushes and returns the inner writer.
@@ -96,7 +95,8 @@ fn is_plain_number(s: &str) -> bool {
 }
 
 impl<W: Write> RowSink for CsvRenderer<W> {
-    fn columns(&mut self, names: &[&str]) -> Result<()> {
+    fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
+        let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
         if let Some(i) = names.iter().position(|n| n.contains('\0')) {
             bail!(
                 "the name of column {} holds a NUL character (byte 0), which CSV readers mishandle; rename the column in the query",
@@ -144,27 +144,11 @@ impl<W: Write> RowSink for CsvRenderer<W> {
                     self.text(s.as_bytes())?;
                 }
             }
-            Cell::Blob(b) => match self.options.blob {
-                BlobEncoding::Refuse => {
-                    let name = self.columns.get(col).map_or("?", String::as_str);
-                    bail!(
-                        "column \"{name}\" holds a BLOB; set csv.blob = \"hex\" or \"base64\" to write it, or leave the column out"
-                    )
-                }
-                BlobEncoding::Hex => {
-                    self.buf.clear();
-                    for byte in b {
-                        use std::fmt::Write as _;
-                        let _ = write!(self.buf, "{byte:02x}");
-                    }
-                    self.writer.field(self.buf.as_bytes())?;
-                }
-                BlobEncoding::Base64 => {
-                    self.buf.clear();
-                    base64::engine::general_purpose::STANDARD.encode_string(b, &mut self.buf);
-                    self.writer.field(self.buf.as_bytes())?;
-                }
-            },
+            Cell::Blob(b) => {
+                let name = self.columns.get(col).map_or("?", String::as_str);
+                blob_text(b, self.options.blob, name, &mut self.buf)?;
+                self.writer.field(self.buf.as_bytes())?;
+            }
         }
         Ok(())
     }
@@ -172,12 +156,7 @@ impl<W: Write> RowSink for CsvRenderer<W> {
     fn end_row(&mut self) -> Result<()> {
         self.writer.end_record()?;
         self.column = 0;
-        self.rows += 1;
-        if self.rows.is_multiple_of(10_000) {
-            if let Some(f) = &mut self.on_row {
-                f(self.rows);
-            }
-        }
+        self.count.add();
         Ok(())
     }
 }
@@ -185,10 +164,18 @@ impl<W: Write> RowSink for CsvRenderer<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::BlobEncoding;
 
     fn render(options: &CsvOptions, columns: &[&str], rows: &[Vec<Cell<'_>>]) -> Result<String> {
         let mut r = CsvRenderer::new(Vec::new(), options)?;
-        r.columns(columns)?;
+        let columns: Vec<Column<'_>> = columns
+            .iter()
+            .map(|&name| Column {
+                name,
+                ty: crate::source::ColumnType::Unknown,
+            })
+            .collect();
+        r.columns(&columns)?;
         for row in rows {
             for c in row {
                 r.cell(*c)?;

@@ -16,7 +16,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::config::model::{Compression, Report};
+use crate::config::model::{Compression, Format, Report};
 use crate::config::names::format_date;
 pub use crate::config::names::{
     check_date_format, check_identifier, check_report_name, FileNameTemplate, Var,
@@ -131,23 +131,54 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The names of the files a run of `report` covering `window` produces, one per output,
-/// as `plan` shows them. With `compress_above`, whether a file is compressed depends on
-/// its size, so the uncompressed name is shown.
+/// The name of a file of `format` from the rendered template: CSV names as they are;
+/// for the other formats a `.csv` ending becomes the format's (`.xlsx`, `.jsonl`,
+/// `.parquet`), and a name with neither gets it appended.
+pub fn with_extension(name: String, format: Format) -> String {
+    let ext = format.ext();
+    if format == Format::Csv || name.ends_with(&format!(".{ext}")) {
+        return name;
+    }
+    match name.strip_suffix(".csv") {
+        Some(stem) => format!("{stem}.{ext}"),
+        None => format!("{name}.{ext}"),
+    }
+}
+
+/// The files of a report: each output's own, except that xlsx outputs naming one
+/// `workbook` share a file. Each entry is the file's kind (the output's type, or the
+/// workbook's name), its format and the indexes of its outputs, in order of first
+/// appearance.
+pub fn report_files(report: &Report) -> Vec<(&str, Format, Vec<usize>)> {
+    let mut files: Vec<(&str, Format, Vec<usize>)> = Vec::new();
+    for (i, o) in report.outputs.iter().enumerate() {
+        match &o.workbook {
+            Some(w) => match files.iter_mut().find(|f| f.0 == w && f.1 == Format::Xlsx) {
+                Some(f) => f.2.push(i),
+                None => files.push((w, Format::Xlsx, vec![i])),
+            },
+            None => files.push((&o.kind, o.format, vec![i])),
+        }
+    }
+    files
+}
+
+/// The names of the files a run of `report` covering `window` produces, one per file
+/// (see `report_files`), as `plan` shows them. With `compress_above`, whether a file is
+/// compressed depends on its size, so the uncompressed name is shown.
 pub fn report_file_names(
     (report, recipient): (&Report, Option<&Recipient>),
     window: &Window,
     run: NaiveDateTime,
     token: &str,
 ) -> Result<Vec<String>, String> {
-    report
-        .outputs
-        .iter()
-        .map(|o| {
+    report_files(report)
+        .into_iter()
+        .map(|(kind, format, _)| {
             let name = report.file_name.render_for(
                 recipient,
                 &NameValues {
-                    kind: &o.kind,
+                    kind,
                     name: &report.name,
                     from: window.from.naive_local(),
                     last: window.last_instant().naive_local(),
@@ -156,6 +187,7 @@ pub fn report_file_names(
                     date_format: &report.date_format,
                 },
             )?;
+            let name = with_extension(name, format);
             Ok(match report.csv.compress_above {
                 None => compressed_name(&name, report.csv.compression),
                 Some(_) => name,
@@ -165,12 +197,15 @@ pub fn report_file_names(
 }
 
 /// The name of a file after compression: `x.csv.gz` for gzip; for zip, the archive
-/// `x.zip` (holding `x.csv`).
+/// `x.zip` (holding `x.csv`, or `x.jsonl`).
 pub fn compressed_name(name: &str, compression: Compression) -> String {
     match compression {
         Compression::None => name.to_string(),
         Compression::Gzip => format!("{name}.gz"),
-        Compression::Zip => match name.strip_suffix(".csv") {
+        Compression::Zip => match name
+            .strip_suffix(".csv")
+            .or_else(|| name.strip_suffix(".jsonl"))
+        {
             Some(stem) => format!("{stem}.zip"),
             None => format!("{name}.zip"),
         },
@@ -178,15 +213,21 @@ pub fn compressed_name(name: &str, compression: Compression) -> String {
 }
 
 /// The MIME type of a file reportctl wrote, from its name: a gzip stream (`.gz`), a zip
-/// archive (`.zip`), else CSV, whatever the template's extension (every file reportctl
-/// renders is CSV, compressed or not). Email attachments, S3 objects and `serve`'s
-/// downloads all take it from here.
+/// archive (`.zip`), an xlsx workbook, JSON Lines, Parquet, else CSV, whatever the
+/// template's extension. Email attachments, S3 objects and `serve`'s downloads all take
+/// it from here.
 pub fn content_type(name: &str) -> &'static str {
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".gz") {
         "application/gzip"
     } else if lower.ends_with(".zip") {
         "application/zip"
+    } else if lower.ends_with(".xlsx") {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    } else if lower.ends_with(".jsonl") {
+        "application/jsonl"
+    } else if lower.ends_with(".parquet") {
+        "application/vnd.apache.parquet"
     } else {
         "text/csv"
     }
@@ -214,6 +255,22 @@ mod tests {
             token: "00ab",
             date_format: fmt,
         }
+    }
+
+    #[test]
+    fn extensions_follow_the_format() {
+        let n = |s: &str, f| with_extension(s.to_string(), f);
+        assert_eq!(n("a.csv", Format::Csv), "a.csv");
+        assert_eq!(n("a.txt", Format::Csv), "a.txt");
+        assert_eq!(n("a.csv", Format::Xlsx), "a.xlsx");
+        assert_eq!(n("a.xlsx", Format::Xlsx), "a.xlsx");
+        assert_eq!(n("a", Format::Jsonl), "a.jsonl");
+        assert_eq!(n("a.csv", Format::Parquet), "a.parquet");
+        assert_eq!(
+            content_type("A.XLSX"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        assert_eq!(content_type("a.jsonl.gz"), "application/gzip");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, DestinationKind, Report};
 use crate::fsutil;
-use crate::source::{format_real, Cell, RowSink};
+use crate::source::{format_real, Cell, Column, RowSink};
 
 /// Cells longer than this many characters are cut, ending with `…`.
 pub const MAX_CELL_CHARS: usize = 120;
@@ -53,9 +53,9 @@ impl<'a> PreviewSink<'a> {
 }
 
 impl RowSink for PreviewSink<'_> {
-    fn columns(&mut self, names: &[&str]) -> Result<()> {
-        self.preview.columns = names.iter().map(|n| cut(n)).collect();
-        self.inner.columns(names)
+    fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
+        self.preview.columns = columns.iter().map(|c| cut(c.name)).collect();
+        self.inner.columns(columns)
     }
 
     fn cell(&mut self, value: Cell<'_>) -> Result<()> {
@@ -158,7 +158,7 @@ mod tests {
     }
 
     impl RowSink for Count {
-        fn columns(&mut self, _: &[&str]) -> Result<()> {
+        fn columns(&mut self, _: &[Column<'_>]) -> Result<()> {
             Ok(())
         }
         fn cell(&mut self, _: Cell<'_>) -> Result<()> {
@@ -175,7 +175,11 @@ mod tests {
     fn keeps_the_first_rows_and_passes_everything_through() {
         let mut inner = Count::default();
         let mut sink = PreviewSink::new(&mut inner, 2);
-        sink.columns(&["n", "t"]).unwrap();
+        let col = |name| Column {
+            name,
+            ty: crate::source::ColumnType::Unknown,
+        };
+        sink.columns(&[col("n"), col("t")]).unwrap();
         for i in 0..5 {
             sink.cell(Cell::Int(i)).unwrap();
             sink.cell(if i == 1 {

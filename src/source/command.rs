@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::{Cell, RowSink, WindowParams};
+use super::{Cell, Column, ColumnType, RowSink, WindowParams};
 pub use crate::config::names::{allowed_placeholders, placeholder, OTHER_PLACEHOLDERS};
 use crate::config::{CommandSource, EnvValue, Output, Report};
 
@@ -194,8 +194,14 @@ fn read_csv(input: impl Read, sink: &mut dyn RowSink) -> Result<()> {
         bail!("it printed nothing; its output must be CSV with a header row");
     }
     let names: Vec<String> = record.iter().map(str::to_string).collect();
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    sink.columns(&refs)?;
+    let columns: Vec<Column<'_>> = names
+        .iter()
+        .map(|name| Column {
+            name,
+            ty: ColumnType::Text,
+        })
+        .collect();
+    sink.columns(&columns)?;
     let mut row: u64 = 0;
     while reader.read_record(&mut record).map_err(bad)? {
         row += 1;
@@ -409,7 +415,8 @@ mod tests {
     #[derive(Default)]
     struct Collect(Vec<String>);
     impl RowSink for Collect {
-        fn columns(&mut self, names: &[&str]) -> Result<()> {
+        fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
+            let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
             self.0.push(names.join("|"));
             Ok(())
         }

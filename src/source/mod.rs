@@ -8,6 +8,7 @@
 pub mod command;
 pub mod postgres;
 pub mod sqlite;
+pub mod typed;
 
 use crate::config::recipients::{Recipient, RecipientValue};
 use crate::config::{Config, Output, Report, SourceKind};
@@ -57,10 +58,39 @@ pub fn format_real(v: f64, buf: &mut String) {
     }
 }
 
+/// What the source says a column holds; how typed formats (xlsx, jsonl, parquet) write
+/// it. Cells keep their own variants whatever the column type: a Date column's values
+/// arrive as `Cell::Text("YYYY-MM-DD")`, Timestamp as `Cell::Text` of
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]` (SQLite text may have a space for the `T`),
+/// TimestampTz as RFC 3339 in UTC ending in `Z`, Numeric as `Cell::Number`; a typed
+/// writer parses them with `typed` and writes a value that does not parse as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// The source does not say (SQLite expressions such as `count(*)`, command
+    /// sources without declared types): typed writers go by each cell's own variant.
+    Unknown,
+    Bool,
+    Int,
+    Real,
+    Numeric,
+    Text,
+    Date,
+    Timestamp,
+    TimestampTz,
+    Blob,
+}
+
+/// One column of a query's result: its name and what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column<'a> {
+    pub name: &'a str,
+    pub ty: ColumnType,
+}
+
 /// Where rows go. `columns` is called once, then `cell` for each value of a row in
 /// column order and `end_row` after the last one.
 pub trait RowSink {
-    fn columns(&mut self, names: &[&str]) -> Result<()>;
+    fn columns(&mut self, columns: &[Column<'_>]) -> Result<()>;
     fn cell(&mut self, value: Cell<'_>) -> Result<()>;
     fn end_row(&mut self) -> Result<()>;
 }
@@ -127,6 +157,16 @@ impl Rows<'_> {
             compiled,
         } = self;
         let source = &config.sources[&report.source];
+        let mut retyped;
+        let sink: &mut dyn RowSink = if output.types.is_empty() {
+            sink
+        } else {
+            retyped = Retyped {
+                inner: sink,
+                types: &output.types,
+            };
+            &mut retyped
+        };
         if let Some(compiled) = compiled {
             let mut guarded = Guarded {
                 inner: sink,
@@ -170,6 +210,49 @@ pub fn table_columns(source: &SourceKind, table: &[String]) -> Result<Option<Vec
     }
 }
 
+/// Gives columns the types an output declares (`types`), over the source's.
+struct Retyped<'a> {
+    inner: &'a mut dyn RowSink,
+    types: &'a [(String, String)],
+}
+
+impl RowSink for Retyped<'_> {
+    fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
+        if let Some((name, _)) = self
+            .types
+            .iter()
+            .find(|(n, _)| !columns.iter().any(|c| c.name == n))
+        {
+            let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+            anyhow::bail!(
+                "`types` names column \"{name}\", which the query does not return; its columns: {}",
+                names.join(", ")
+            );
+        }
+        let retyped: Vec<Column<'_>> = columns
+            .iter()
+            .map(|c| Column {
+                name: c.name,
+                ty: self
+                    .types
+                    .iter()
+                    .find(|(n, _)| n == c.name)
+                    .and_then(|(_, t)| typed::by_name(t))
+                    .unwrap_or(c.ty),
+            })
+            .collect();
+        self.inner.columns(&retyped)
+    }
+
+    fn cell(&mut self, value: Cell<'_>) -> Result<()> {
+        self.inner.cell(value)
+    }
+
+    fn end_row(&mut self) -> Result<()> {
+        self.inner.end_row()
+    }
+}
+
 /// Enforces a structured output's row or cardinality limit while rows stream.
 struct Guarded<'a> {
     inner: &'a mut dyn RowSink,
@@ -178,8 +261,8 @@ struct Guarded<'a> {
 }
 
 impl RowSink for Guarded<'_> {
-    fn columns(&mut self, names: &[&str]) -> Result<()> {
-        self.inner.columns(names)
+    fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
+        self.inner.columns(columns)
     }
 
     fn cell(&mut self, value: Cell<'_>) -> Result<()> {

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{allowed_params, Cell, ParamValue, RowSink, WindowParams};
+use super::{allowed_params, Cell, Column, ColumnType, ParamValue, RowSink, WindowParams};
 use crate::config::SqliteSource;
 
 /// In-memory databases built from `init` scripts, kept for the life of the process so
@@ -183,11 +183,41 @@ pub fn query_conn(
     stream(&mut stmt, sql, sink)
 }
 
+/// The type of a result column by its declared type (`None` for an expression):
+/// the names of dates, times and booleans, then SQLite's affinity rules (INT →
+/// integer; CHAR, CLOB, TEXT → text; BLOB → blob; REAL, FLOA, DOUB → real; anything
+/// else → numeric). A column declared without a type says nothing.
+pub fn declared(decl: Option<&str>) -> ColumnType {
+    let Some(decl) = decl else {
+        return ColumnType::Unknown;
+    };
+    let upper = decl.trim().to_ascii_uppercase();
+    let base = upper.split('(').next().unwrap_or("").trim();
+    let has = |s: &str| upper.contains(s);
+    match base {
+        "" => ColumnType::Unknown,
+        "DATE" => ColumnType::Date,
+        "DATETIME" | "TIMESTAMP" | "TIMESTAMP WITHOUT TIME ZONE" => ColumnType::Timestamp,
+        "TIMESTAMPTZ" | "TIMESTAMP WITH TIME ZONE" => ColumnType::TimestampTz,
+        "BOOL" | "BOOLEAN" => ColumnType::Bool,
+        _ if has("INT") => ColumnType::Int,
+        _ if has("CHAR") || has("CLOB") || has("TEXT") => ColumnType::Text,
+        _ if has("BLOB") => ColumnType::Blob,
+        _ if has("REAL") || has("FLOA") || has("DOUB") => ColumnType::Real,
+        _ => ColumnType::Numeric,
+    }
+}
+
 /// Streams the rows of a prepared, bound statement into `sink`.
 fn stream(stmt: &mut rusqlite::Statement<'_>, sql: &str, sink: &mut dyn RowSink) -> Result<()> {
     let names: Vec<String> = stmt.column_names().map(String::from).collect();
-    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    sink.columns(&name_refs)?;
+    let types: Vec<ColumnType> = stmt.columns().map(|c| declared(c.decl_type())).collect();
+    let columns: Vec<Column<'_>> = names
+        .iter()
+        .zip(&types)
+        .map(|(name, &ty)| Column { name, ty })
+        .collect();
+    sink.columns(&columns)?;
     let n = names.len();
     let mut rows = stmt.raw_query();
     let mut row_no: u64 = 0;
@@ -224,13 +254,15 @@ mod tests {
     #[derive(Default)]
     struct Collect {
         columns: Vec<String>,
+        types: Vec<ColumnType>,
         rows: Vec<Vec<String>>,
         current: Vec<String>,
     }
 
     impl RowSink for Collect {
-        fn columns(&mut self, names: &[&str]) -> Result<()> {
-            self.columns = names.iter().map(|s| s.to_string()).collect();
+        fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
+            self.columns = columns.iter().map(|c| c.name.to_string()).collect();
+            self.types = columns.iter().map(|c| c.ty).collect();
             Ok(())
         }
         fn cell(&mut self, value: Cell<'_>) -> Result<()> {
@@ -284,6 +316,43 @@ mod tests {
                 "Blob([0, 255])"
             ]]
         );
+    }
+
+    #[test]
+    fn declared_types_by_affinity() {
+        use ColumnType::*;
+        for (decl, ty) in [
+            (Some("INTEGER"), Int),
+            (Some("bigint"), Int),
+            (Some("VARCHAR(20)"), Text),
+            (Some("text"), Text),
+            (Some("BLOB"), Blob),
+            (Some("double precision"), Real),
+            (Some("FLOAT"), Real),
+            (Some("NUMERIC(10,2)"), Numeric),
+            (Some("decimal"), Numeric),
+            (Some("DATE"), Date),
+            (Some("datetime"), Timestamp),
+            (Some("TIMESTAMP"), Timestamp),
+            (Some("timestamptz"), TimestampTz),
+            (Some("BOOLEAN"), Bool),
+            (Some(""), Unknown),
+            (None, Unknown),
+        ] {
+            assert_eq!(declared(decl), ty, "{decl:?}");
+        }
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t(i INTEGER, d DATE, x)")
+            .unwrap();
+        let mut c = Collect::default();
+        query_conn(
+            &conn,
+            "SELECT i, d, x, count(*) AS n FROM t",
+            &params(),
+            &mut c,
+        )
+        .unwrap();
+        assert_eq!(c.types, [Int, Date, Unknown, Unknown]);
     }
 
     #[test]

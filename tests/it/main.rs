@@ -22,6 +22,7 @@ mod deliver_webhook;
 mod docs;
 mod fanout;
 mod files;
+mod formats;
 mod init;
 mod ledger;
 mod man;

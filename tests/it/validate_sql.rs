@@ -205,7 +205,7 @@ fn every_unknown_key_with_did_you_mean() {
     );
     let out = validate(&text, &["validate"]);
     let settings = "`timezone`, `state`, `state_password`, `spool`, `spool_keep_days`, `keep_runs_days`, `max_range_days`, `catch_up`, `lease_seconds`, `max_parallel`, `lock_timeout_seconds`, `max_attempts`, `retry_delay_seconds`, `delivery_retries`, `delivery_backoff_seconds`, `allow_plain_secrets`, `check_grace_minutes`, `notify_on`, `ping_url`, `metrics_file`, `file_name`, `date_format`, `csv`, `smtp`";
-    let report = "`name`, `type`, `source`, `query`, `query_file`, `destinations`, `notify`, `notify_on`, `ping_url`, `timezone`, `status`, `backfill`, `file_name`, `date_format`, `max_attempts`, `send_empty`, `condition`, `outputs`, `csv`, `schedule`, `events`, `recipients`";
+    let report = "`name`, `type`, `source`, `query`, `query_file`, `destinations`, `notify`, `notify_on`, `ping_url`, `timezone`, `status`, `backfill`, `file_name`, `date_format`, `max_attempts`, `send_empty`, `condition`, `format`, `outputs`, `csv`, `schedule`, `events`, `recipients`";
     assert_eq!(
         (out.code, out.stderr),
         (2, format!(

@@ -8,6 +8,7 @@ mod destination;
 pub use destination::check_endpoint_url;
 mod events;
 mod filters;
+mod format;
 mod output;
 mod recipients;
 mod report;

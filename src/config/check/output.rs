@@ -81,6 +81,7 @@ impl Checker<'_> {
                 return None;
             }
         }
+        let formatted = self.output_format(o, ctx.format, s, prefix);
         let structured = match o.kind.as_ref().map(|k| (k, k.get_ref().as_str())) {
             None | Some((_, "sql")) => None,
             Some((_, "summary")) => Some(self.structured(o, true, span, s, prefix, ctx)),
@@ -100,10 +101,14 @@ impl Checker<'_> {
             }
         };
         if let Some(st) = structured {
+            let f = formatted?;
             return Some(Output {
                 kind: kind?,
                 query: String::new(),
                 structured: Some(Box::new(st?)),
+                format: f.format,
+                types: f.types,
+                workbook: f.workbook,
             });
         }
         self.no_structured_keys(o, s, prefix);
@@ -115,12 +120,22 @@ impl Checker<'_> {
         ) {
             let at = (v.span(), key == "query");
             let source = (ctx.source, ctx.params);
+            let before = self.errors.len();
             self.query_reads_only(source, q, at, s, &format!("{prefix}{key}"));
+            if let (Some(f), Some(src), true) =
+                (&formatted, ctx.source, self.errors.len() == before)
+            {
+                self.types_fit_query(o, &f.types, (src, q), s, prefix);
+            }
         }
+        let f = formatted?;
         Some(Output {
             kind: kind?,
             query: query?,
             structured: None,
+            format: f.format,
+            types: f.types,
+            workbook: f.workbook,
         })
     }
 
@@ -144,6 +159,9 @@ impl Checker<'_> {
             kind: "condition".into(),
             query: q.get_ref().clone(),
             structured: None,
+            format: Format::Csv,
+            types: Vec::new(),
+            workbook: None,
         })
     }
 

@@ -75,6 +75,7 @@ impl Checker<'_> {
                 .or(source_checked.and_then(source_mapping)),
             source: source_checked,
             params: &params,
+            format: raw.format.as_ref(),
         };
         let outputs = self.outputs(&raw, parts.outputs.as_deref(), &span, s, &ctx);
         let dests = self.report_destinations(&raw, s, &span, destinations);
@@ -89,6 +90,11 @@ impl Checker<'_> {
             .unwrap_or_else(|| defaults.date_format.clone());
         let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
         let condition = self.condition(&raw, s, (ctx.source, ctx.params));
+        let csv_raw = [parts.csv.as_deref(), defaults.csv.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|c| c.get_ref().compression.is_some());
+        self.formats_fit(&outputs, &csv, csv_raw, &span, s);
         let max_attempts = self.limit(
             &raw.max_attempts,
             s,

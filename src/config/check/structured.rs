@@ -20,6 +20,8 @@ const PRIVACY: [&str; 4] = ["os", "device_type", "browser", "location"];
 pub(crate) struct OutputContext<'a> {
     pub mapping: Option<&'a EventsMapping>,
     pub source: Option<&'a Source>,
+    /// The report's `format`: the default of its outputs.
+    pub format: Option<&'a toml::Spanned<String>>,
     /// Named parameters the report's queries may use besides the window's: its
     /// recipients' columns.
     pub params: &'a [String],

@@ -247,6 +247,10 @@ pub struct RawReport {
     /// delivers (an alert).
     #[schemars(with = "Option<String>")]
     pub condition: Option<S<String>>,
+    /// The format of the report's outputs that do not set their own: `csv` (default),
+    /// `xlsx`, `jsonl` or `parquet`.
+    #[schemars(with = "Option<String>")]
+    pub format: Option<S<String>>,
     /// Read on their own before this struct; listed so that unknown-key errors name them.
     #[schemars(with = "Option<Vec<RawOutput>>")]
     pub outputs: Option<IgnoredAny>,
@@ -314,6 +318,15 @@ pub struct RawOutput {
     pub row_limit: Option<S<Int>>,
     #[schemars(with = "Option<Int>")]
     pub cardinality_limit: Option<S<Int>>,
+    /// `csv` (default), `xlsx`, `jsonl` or `parquet`.
+    #[schemars(with = "Option<String>")]
+    pub format: Option<S<String>>,
+    /// Column types for the typed formats: `{ column = "date", … }`.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
+    pub types: Option<S<std::collections::BTreeMap<String, S<String>>>>,
+    /// xlsx outputs naming the same workbook go to one file, one sheet each.
+    #[schemars(with = "Option<String>")]
+    pub workbook: Option<S<String>>,
 }
 
 /// A filter table: dimension names (include), `exclude_<dimension>`, and

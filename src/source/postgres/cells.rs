@@ -20,7 +20,7 @@ use anyhow::{anyhow, Result};
 use chrono::{Datelike, NaiveDate, Timelike};
 use tokio_postgres::types::{Kind as PgKind, Type};
 
-use crate::source::{format_real, Cell, RowSink};
+use crate::source::{format_real, Cell, ColumnType, RowSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -48,6 +48,39 @@ pub fn kind_of(ty: &Type) -> Kind {
         Type::TIMESTAMP => Kind::Timestamp,
         Type::BYTEA => Kind::Bytea,
         _ => Kind::Text,
+    }
+}
+
+/// What a column of type `ty` holds, for the typed formats (domains as their base type):
+///
+/// | PostgreSQL | column type |
+/// |---|---|
+/// | smallint, integer, bigint, oid | Int |
+/// | numeric | Numeric |
+/// | real, double precision | Real |
+/// | boolean | Bool |
+/// | date | Date |
+/// | timestamp | Timestamp |
+/// | timestamp with time zone | TimestampTz |
+/// | bytea | Blob |
+/// | anything else (text, varchar, uuid, json, interval, time, arrays, …) | Text |
+pub fn column_type(ty: &Type) -> ColumnType {
+    if let PgKind::Domain(base) = ty.kind() {
+        return column_type(base);
+    }
+    match *ty {
+        Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => ColumnType::Int,
+        Type::NUMERIC => ColumnType::Numeric,
+        Type::DATE => ColumnType::Date,
+        _ => match kind_of(ty) {
+            Kind::Number => ColumnType::Numeric,
+            Kind::Float4 | Kind::Float8 => ColumnType::Real,
+            Kind::Bool => ColumnType::Bool,
+            Kind::Timestamptz => ColumnType::TimestampTz,
+            Kind::Timestamp => ColumnType::Timestamp,
+            Kind::Bytea => ColumnType::Blob,
+            Kind::Text => ColumnType::Text,
+        },
     }
 }
 
@@ -224,6 +257,32 @@ fn push_digits(out: &mut String, n: u32, width: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_types_of_postgresql_types() {
+        use ColumnType::*;
+        for (ty, want) in [
+            (Type::INT2, Int),
+            (Type::INT8, Int),
+            (Type::OID, Int),
+            (Type::NUMERIC, Numeric),
+            (Type::FLOAT4, Real),
+            (Type::FLOAT8, Real),
+            (Type::BOOL, Bool),
+            (Type::DATE, Date),
+            (Type::TIMESTAMP, Timestamp),
+            (Type::TIMESTAMPTZ, TimestampTz),
+            (Type::BYTEA, Blob),
+            (Type::TEXT, Text),
+            (Type::VARCHAR, Text),
+            (Type::UUID, Text),
+            (Type::INTERVAL, Text),
+            (Type::JSONB, Text),
+            (Type::INT4_ARRAY, Text),
+        ] {
+            assert_eq!(column_type(&ty), want, "{ty}");
+        }
+    }
 
     #[test]
     fn timestamptz_in_any_zone_becomes_utc() {

@@ -24,7 +24,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use self::params::{line_col, Translated};
-use super::{RowSink, WindowParams};
+use super::{Column, RowSink, WindowParams};
 use crate::config::PostgresSource;
 use crate::pgconn::{self, Target};
 use crate::schedule::params::OwnedParam;
@@ -379,6 +379,14 @@ impl Session<'_> {
             .map(|c| cells::kind_of(c.type_()))
             .collect();
         let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
+        let columns: Vec<Column<'_>> = statement
+            .columns()
+            .iter()
+            .map(|c| Column {
+                name: c.name(),
+                ty: cells::column_type(c.type_()),
+            })
+            .collect();
         // Declare it as a cursor, with the window bound to its parameters.
         let declare = format!("{CURSOR_PREFIX}{}", self.translated.sql);
         let prefix = CURSOR_PREFIX.chars().count();
@@ -391,7 +399,7 @@ impl Session<'_> {
             .execute(&cursor, &bound)
             .await
             .map_err(|e| self.explain(&e, Some(prefix)))?;
-        sink.columns(&names)?;
+        sink.columns(&columns)?;
         // One FETCH ALL, in the text format, streamed.
         let rows = self
             .client
