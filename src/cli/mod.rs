@@ -126,7 +126,9 @@ pub enum Command {
     /// max_attempts, without regenerating files that were delivered elsewhere. Meant for
     /// `*/5 * * * * reportctl run-due`. Quiet when everything succeeded. With
     /// [settings] metrics_file, writes Prometheus metrics there after every call (for
-    /// node_exporter's textfile collector).
+    /// node_exporter's textfile collector). Runs up to --max-parallel claimed runs at
+    /// once; each run's line is printed whole when it ends.
+    #[command(after_help = RUN_DUE_EXAMPLES)]
     RunDue(RunDueArgs),
 
     /// Show recent runs, newest first.
@@ -362,6 +364,11 @@ pub struct RunDueArgs {
     /// Show what would run, record nothing and run nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Execute at most N claimed runs at once (default: [settings] max_parallel, 4);
+    /// 1 runs them one after another.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_parallel: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -400,6 +407,12 @@ Examples:
   reportctl pause \"Daily sales\"      no more sends until resumed
   reportctl resume \"Daily sales\"     from the next slot on; none of the paused ones
   reportctl history \"Daily sales\"    the slots skipped while paused";
+
+const RUN_DUE_EXAMPLES: &str = "\
+Examples:
+  reportctl run-due                    # from cron, every 5 minutes
+  reportctl run-due --max-parallel 1   # one run after another
+  reportctl run-due --dry-run --json   # what would run, recording nothing";
 
 const RUN_EXAMPLES: &str = "\
 Examples:

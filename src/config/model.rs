@@ -53,6 +53,8 @@ pub struct Settings {
     /// How many missed slots of one report `run-due` catches up at most.
     pub catch_up: u32,
     pub lease: Duration,
+    /// How many claimed runs `run-due` executes at once.
+    pub max_parallel: usize,
     /// How long a command waits for the ledger's lock (or a SQLite write lock, or a
     /// PostgreSQL lock) before giving up with exit code 75.
     pub lock_timeout: Duration,
@@ -122,6 +124,8 @@ pub struct Smtp {
 pub struct Source {
     pub name: String,
     pub kind: SourceKind,
+    /// At most this many of its queries at once (`run-due`); `None`: no limit.
+    pub max_concurrent_queries: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -218,6 +222,8 @@ pub enum EnvValue {
 pub struct Destination {
     pub name: String,
     pub kind: DestinationKind,
+    /// At most this many deliveries to it at once (`run-due`); `None`: no limit.
+    pub max_concurrent: Option<usize>,
 }
 
 #[derive(Debug, Clone)]

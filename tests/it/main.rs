@@ -31,6 +31,8 @@ mod multihost;
 mod output;
 mod packaging;
 mod parquet;
+mod parallel;
+mod parallel_servers;
 mod pause;
 mod pings;
 mod postgres_ledger;

@@ -125,9 +125,16 @@ impl<'a> Checker<'a> {
             if let Err(e) = check_identifier("source name", s.name.get_ref()) {
                 self.err(s.name.span(), &subject, "", e);
             }
+            let limit = s.value.max_concurrent_queries();
+            let max_concurrent_queries = self.at_most(limit, &subject, "max_concurrent_queries");
             if let Some(kind) = self.source(s.value, &subject, s.span.clone()) {
                 let name = s.name.into_inner();
-                sources.insert(name.clone(), Source { name, kind });
+                let source = Source {
+                    name: name.clone(),
+                    kind,
+                    max_concurrent_queries,
+                };
+                sources.insert(name, source);
             }
         }
         let mut destinations = BTreeMap::new();
@@ -137,9 +144,15 @@ impl<'a> Checker<'a> {
                 self.err(d.name.span(), &subject, "", e);
             }
             let span = d.span.clone();
+            let max_concurrent = self.at_most(d.value.max_concurrent(), &subject, "max_concurrent");
             if let Some(kind) = self.destination(d.value, &subject, span, &defaults.settings) {
                 let name = d.name.into_inner();
-                destinations.insert(name.clone(), Destination { name, kind });
+                let destination = Destination {
+                    name: name.clone(),
+                    kind,
+                    max_concurrent,
+                };
+                destinations.insert(name, destination);
             }
         }
         self.spool_placement(spool_span, &defaults.settings, &destinations);

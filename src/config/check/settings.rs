@@ -111,6 +111,8 @@ impl Checker<'_> {
         ) as u32;
         let catch_up = self.limit(&raw.catch_up, s, "catch_up", limits::CATCH_UP) as u32;
         let lease = self.duration(&raw.lease_seconds, s, "lease_seconds", limits::LEASE);
+        let max_parallel =
+            self.limit(&raw.max_parallel, s, "max_parallel", limits::MAX_PARALLEL) as usize;
         let lock_timeout = self.duration(
             &raw.lock_timeout_seconds,
             s,
@@ -133,6 +135,7 @@ impl Checker<'_> {
                 max_range_days,
                 catch_up,
                 lease,
+                max_parallel,
                 lock_timeout,
                 max_attempts,
                 retry_delay,

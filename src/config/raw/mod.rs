@@ -67,6 +67,9 @@ pub struct RawSettings {
     pub catch_up: Option<S<Int>>,
     #[schemars(with = "Option<Int>")]
     pub lease_seconds: Option<S<Int>>,
+    /// How many claimed runs `run-due` executes at once (1: one after another).
+    #[schemars(with = "Option<Int>")]
+    pub max_parallel: Option<S<Int>>,
     #[schemars(with = "Option<Int>")]
     pub lock_timeout_seconds: Option<S<Int>>,
     #[schemars(with = "Option<Int>")]
@@ -488,6 +491,33 @@ pub enum RawDestination {
     Webhook(Box<RawWebhookDest>),
     Slack(Box<RawSlackDest>),
     Teams(Box<RawTeamsDest>),
+}
+
+impl RawSource {
+    /// `max_concurrent_queries`, a key every kind has.
+    pub fn max_concurrent_queries(&self) -> &Option<S<Int>> {
+        match self {
+            RawSource::Sqlite(r) => &r.max_concurrent_queries,
+            RawSource::Postgres(r) => &r.max_concurrent_queries,
+            RawSource::Command(r) => &r.max_concurrent_queries,
+        }
+    }
+}
+
+impl RawDestination {
+    /// `max_concurrent`, a key every kind has.
+    pub fn max_concurrent(&self) -> &Option<S<Int>> {
+        match self {
+            RawDestination::Directory(r) => &r.max_concurrent,
+            RawDestination::Email(r) => &r.max_concurrent,
+            RawDestination::Sftp(r) => &r.max_concurrent,
+            RawDestination::S3(r) => &r.max_concurrent,
+            RawDestination::Pickup(r) => &r.max_concurrent,
+            RawDestination::Webhook(r) => &r.max_concurrent,
+            RawDestination::Slack(r) => &r.max_concurrent,
+            RawDestination::Teams(r) => &r.max_concurrent,
+        }
+    }
 }
 
 pub struct RawReportParts {
