@@ -29,7 +29,7 @@ pub const LONG_VERSION: &str = concat!(
     ")"
 );
 
-/// Schedule, generate and deliver recurring CSV reports, exactly once.
+/// Schedule, generate and deliver recurring reports (CSV, Excel, Parquet, JSON Lines), exactly once.
 ///
 /// Report definitions live in a TOML file. reportctl works out which reports are due and
 /// what period each run covers, runs the report's query against the data source, writes
