@@ -70,7 +70,12 @@ impl<W: Write> Write for WatchedWriter<W> {
 
 /// Compresses `src` into `dst` (gzip stream, or a zip archive holding `inner_name`);
 /// returns the size and SHA-256 of the result.
-pub(super) fn compress(src: &Path, dst: &Path, inner_name: &str, how: Compression) -> Result<(u64, String)> {
+pub(super) fn compress(
+    src: &Path,
+    dst: &Path,
+    inner_name: &str,
+    how: Compression,
+) -> Result<(u64, String)> {
     let mut input = File::open(src)?;
     let size = input.metadata()?.len();
     let out = Hashing::new(BufWriter::with_capacity(

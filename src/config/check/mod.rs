@@ -33,7 +33,7 @@ use super::databases::Databases;
 use super::diag::{Diagnostic, SourceText, Subject};
 use super::model::*;
 use super::raw::{RawCsv, RawParquet};
-use super::{RawConfig, RawReportParts};
+use super::{RawConfig, RawDestination, RawNamed, RawReportParts, RawSource};
 use crate::config::names::{check_identifier, FileNameTemplate};
 
 pub struct Checker<'a> {
@@ -119,42 +119,8 @@ impl<'a> Checker<'a> {
             .map(|d| d.name.get_ref().clone())
             .chain(std::mem::take(&mut raw.unreadable_destinations))
             .collect();
-        let mut sources = BTreeMap::new();
-        for s in raw.sources {
-            let subject = Subject::Source(s.name.get_ref().clone());
-            if let Err(e) = check_identifier("source name", s.name.get_ref()) {
-                self.err(s.name.span(), &subject, "", e);
-            }
-            let limit = s.value.max_concurrent_queries();
-            let max_concurrent_queries = self.at_most(limit, &subject, "max_concurrent_queries");
-            if let Some(kind) = self.source(s.value, &subject, s.span.clone()) {
-                let name = s.name.into_inner();
-                let source = Source {
-                    name: name.clone(),
-                    kind,
-                    max_concurrent_queries,
-                };
-                sources.insert(name, source);
-            }
-        }
-        let mut destinations = BTreeMap::new();
-        for d in raw.destinations {
-            let subject = Subject::Destination(d.name.get_ref().clone());
-            if let Err(e) = check_identifier("destination name", d.name.get_ref()) {
-                self.err(d.name.span(), &subject, "", e);
-            }
-            let span = d.span.clone();
-            let max_concurrent = self.at_most(d.value.max_concurrent(), &subject, "max_concurrent");
-            if let Some(kind) = self.destination(d.value, &subject, span, &defaults.settings) {
-                let name = d.name.into_inner();
-                let destination = Destination {
-                    name: name.clone(),
-                    kind,
-                    max_concurrent,
-                };
-                destinations.insert(name, destination);
-            }
-        }
+        let sources = self.sources(raw.sources);
+        let destinations = self.destinations(raw.destinations, &defaults.settings);
         self.spool_placement(spool_span, &defaults.settings, &destinations);
         self.unique_report_names(&raw.reports);
         self.link_rules(&raw.reports, &destinations);
@@ -175,6 +141,56 @@ impl<'a> Checker<'a> {
             serve: serve.flatten(),
             warnings: Vec::new(),
         })
+    }
+
+    /// Checks each `[sources.NAME]`; the ones without errors, by name.
+    fn sources(&mut self, raw: Vec<RawNamed<RawSource>>) -> BTreeMap<String, Source> {
+        let mut sources = BTreeMap::new();
+        for s in raw {
+            let subject = Subject::Source(s.name.get_ref().clone());
+            if let Err(e) = check_identifier("source name", s.name.get_ref()) {
+                self.err(s.name.span(), &subject, "", e);
+            }
+            let limit = s.value.max_concurrent_queries();
+            let max_concurrent_queries = self.at_most(limit, &subject, "max_concurrent_queries");
+            if let Some(kind) = self.source(s.value, &subject, s.span.clone()) {
+                let name = s.name.into_inner();
+                let source = Source {
+                    name: name.clone(),
+                    kind,
+                    max_concurrent_queries,
+                };
+                sources.insert(name, source);
+            }
+        }
+        sources
+    }
+
+    /// Checks each `[destinations.NAME]`; the ones without errors, by name.
+    fn destinations(
+        &mut self,
+        raw: Vec<RawNamed<RawDestination>>,
+        settings: &Settings,
+    ) -> BTreeMap<String, Destination> {
+        let mut destinations = BTreeMap::new();
+        for d in raw {
+            let subject = Subject::Destination(d.name.get_ref().clone());
+            if let Err(e) = check_identifier("destination name", d.name.get_ref()) {
+                self.err(d.name.span(), &subject, "", e);
+            }
+            let span = d.span.clone();
+            let max_concurrent = self.at_most(d.value.max_concurrent(), &subject, "max_concurrent");
+            if let Some(kind) = self.destination(d.value, &subject, span, settings) {
+                let name = d.name.into_inner();
+                let destination = Destination {
+                    name: name.clone(),
+                    kind,
+                    max_concurrent,
+                };
+                destinations.insert(name, destination);
+            }
+        }
+        destinations
     }
 
     /// Checks each report. Thousands of them are checked on two threads, each with
