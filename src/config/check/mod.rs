@@ -74,6 +74,20 @@ pub(crate) struct Defaults {
     parquet: Option<Spanned<RawParquet>>,
 }
 
+/// The layers of a kind of file options, lowest first: `[settings.KIND]` (its problems
+/// told of the settings), then the report's own `[reports.KIND]`.
+fn option_layers<'r, T>(
+    settings: Option<&'r Spanned<T>>,
+    report: Option<&'r Spanned<T>>,
+    subject: &Subject,
+) -> impl Iterator<Item = (&'r T, Subject)> {
+    let layers = [
+        settings.map(|c| (c.get_ref(), Subject::Settings)),
+        report.map(|c| (c.get_ref(), subject.clone())),
+    ];
+    layers.into_iter().flatten()
+}
+
 impl<'a> Checker<'a> {
     pub fn new(src: &'a SourceText<'a>, base_dir: PathBuf) -> Self {
         Checker {
