@@ -159,25 +159,17 @@ impl<'a> Checker<'a> {
 
     /// Checks each `[sources.NAME]`; the ones without errors, by name.
     fn sources(&mut self, raw: Vec<RawNamed<RawSource>>) -> BTreeMap<String, Source> {
-        let mut sources = BTreeMap::new();
-        for s in raw {
-            let subject = Subject::Source(s.name.get_ref().clone());
-            if let Err(e) = check_identifier("source name", s.name.get_ref()) {
-                self.err(s.name.span(), &subject, "", e);
-            }
-            let limit = s.value.max_concurrent_queries();
-            let max_concurrent_queries = self.at_most(limit, &subject, "max_concurrent_queries");
-            if let Some(kind) = self.source(s.value, &subject, s.span.clone()) {
-                let name = s.name.into_inner();
-                let source = Source {
-                    name: name.clone(),
-                    kind,
-                    max_concurrent_queries,
-                };
-                sources.insert(name, source);
-            }
-        }
-        sources
+        let what = ("source name", Subject::Source as fn(String) -> Subject);
+        self.named(raw, what, |c, name, value, subject, span| {
+            let limit = value.max_concurrent_queries();
+            let max_concurrent_queries = c.at_most(limit, subject, "max_concurrent_queries");
+            let kind = c.source(value, subject, span)?;
+            Some(Source {
+                name,
+                kind,
+                max_concurrent_queries,
+            })
+        })
     }
 
     /// Checks each `[destinations.NAME]`; the ones without errors, by name.
@@ -186,25 +178,41 @@ impl<'a> Checker<'a> {
         raw: Vec<RawNamed<RawDestination>>,
         settings: &Settings,
     ) -> BTreeMap<String, Destination> {
-        let mut destinations = BTreeMap::new();
-        for d in raw {
-            let subject = Subject::Destination(d.name.get_ref().clone());
-            if let Err(e) = check_identifier("destination name", d.name.get_ref()) {
-                self.err(d.name.span(), &subject, "", e);
+        let what = (
+            "destination name",
+            Subject::Destination as fn(String) -> Subject,
+        );
+        self.named(raw, what, |c, name, value, subject, span| {
+            let max_concurrent = c.at_most(value.max_concurrent(), subject, "max_concurrent");
+            let kind = c.destination(value, subject, span, settings)?;
+            Some(Destination {
+                name,
+                kind,
+                max_concurrent,
+            })
+        })
+    }
+
+    /// Checks each named table of a kind (`what`: the kind of name, and the subject of
+    /// a table's problems) with `check`, after its name; the ones without errors, by name.
+    fn named<R, T>(
+        &mut self,
+        raw: Vec<RawNamed<R>>,
+        (what, subject_of): (&str, fn(String) -> Subject),
+        mut check: impl FnMut(&mut Self, String, R, &Subject, Range<usize>) -> Option<T>,
+    ) -> BTreeMap<String, T> {
+        let mut checked = BTreeMap::new();
+        for RawNamed { name, span, value } in raw {
+            let subject = subject_of(name.get_ref().clone());
+            if let Err(e) = check_identifier(what, name.get_ref()) {
+                self.err(name.span(), &subject, "", e);
             }
-            let span = d.span.clone();
-            let max_concurrent = self.at_most(d.value.max_concurrent(), &subject, "max_concurrent");
-            if let Some(kind) = self.destination(d.value, &subject, span, settings) {
-                let name = d.name.into_inner();
-                let destination = Destination {
-                    name: name.clone(),
-                    kind,
-                    max_concurrent,
-                };
-                destinations.insert(name, destination);
+            let name = name.into_inner();
+            if let Some(t) = check(self, name.clone(), value, &subject, span) {
+                checked.insert(name, t);
             }
         }
-        destinations
+        checked
     }
 
     /// Checks each report. Thousands of them are checked on two threads, each with
