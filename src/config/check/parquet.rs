@@ -3,7 +3,7 @@
 
 use toml::Spanned;
 
-use super::Checker;
+use super::{option_layers, Checker};
 use crate::config::diag::Subject;
 use crate::config::limits;
 use crate::config::model::*;
@@ -17,11 +17,7 @@ impl Checker<'_> {
         subject: &Subject,
     ) -> ParquetOptions {
         let mut o = ParquetOptions::default();
-        let layers = [
-            settings.map(|c| (c.get_ref(), Subject::Settings)),
-            report.map(|c| (c.get_ref(), subject.clone())),
-        ];
-        for (p, s) in layers.into_iter().flatten() {
+        for (p, s) in option_layers(settings, report, subject) {
             o.compression = self.word(
                 &p.compression,
                 &s,
