@@ -843,13 +843,17 @@ _reportctl() {
             return 0
             ;;
         reportctl__subcmd__run__subcmd__due)
-            opts="-c -v -q -h -V --now --dry-run --config --verbose --quiet --json --help --version"
+            opts="-c -v -q -h -V --now --dry-run --max-parallel --config --verbose --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-parallel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -88,6 +88,7 @@ complete -c reportctl -n "__fish_reportctl_using_subcommand run" -l json -d 'Pri
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c reportctl -n "__fish_reportctl_using_subcommand run" -s V -l version -d 'Print version'
 complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -l now -d 'Act as if it were this instant; default: now. An RFC 3339 instant, a local date (its midnight) or a local date-time such as 2026-11-30T07:00, read in the settings\' time zone' -r
+complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -l max-parallel -d 'Execute at most N claimed runs at once (default: [settings] max_parallel, 4); 1 runs them one after another' -r
 complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -s c -l config -d 'The configuration file, or a directory whose *.toml files (in name order) make the configuration together' -r -F
 complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -l dry-run -d 'Show what would run, record nothing and run nothing'
 complete -c reportctl -n "__fish_reportctl_using_subcommand run-due" -s v -l verbose -d 'Say more on stderr (-v: what was done, -vv: details)'

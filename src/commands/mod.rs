@@ -32,6 +32,13 @@ use crate::exit::UsageError;
 pub const CHECK_UNKNOWN: u8 = check::UNKNOWN;
 
 pub fn run(cli: &Cli) -> Result<u8> {
+    let code = command(cli);
+    // Connections kept open for reuse are closed politely (QUIT, SSH disconnect).
+    crate::deliver::close_connections();
+    code
+}
+
+fn command(cli: &Cli) -> Result<u8> {
     match &cli.command {
         Command::Validate(args) => validate::run(cli, args),
         Command::List(args) => list::run(cli, args),

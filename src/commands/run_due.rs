@@ -27,7 +27,14 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
     let started = std::time::Instant::now();
     let mut claimed = 0;
     let mut ledger = None;
-    let outcome = run_all(cli, &config, now, &mut ledger, &mut claimed, &mut out);
+    let outcome = run_all(
+        (cli, args),
+        &config,
+        now,
+        &mut ledger,
+        &mut claimed,
+        &mut out,
+    );
     if let Some(path) = &config.settings.metrics_file {
         let figures = RunDueFigures {
             finished_at: crate::clock::wall(),
@@ -44,7 +51,7 @@ pub fn run(cli: &Cli, args: &RunDueArgs) -> Result<u8> {
 /// Runs what is due; `ledger` keeps the ledger once opened, `claimed` counts the runs
 /// that ended, for the metrics.
 fn run_all(
-    cli: &Cli,
+    (cli, args): (&Cli, &RunDueArgs),
     config: &Config,
     now: DateTime<Utc>,
     ledger: &mut Option<Ledger>,
@@ -60,7 +67,10 @@ fn run_all(
             wall.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ));
     }
-    scheduled::run_due(config, ledger, now, &mut |report, run| {
+    let max_parallel = args
+        .max_parallel
+        .map_or(config.settings.max_parallel, usize::from);
+    scheduled::run_due(config, ledger, now, max_parallel, &mut |report, run| {
         *claimed += 1;
         Ok(output::finished(cli.json, out, run, report.timezone)?)
     })

@@ -54,6 +54,12 @@ pub const SPOOL_KEEP_DAYS: Limit = limit(1, 3660, 7, " days");
 pub const MAX_RANGE_DAYS: Limit = limit(1, 3660, 90, " days");
 pub const CATCH_UP: Limit = limit(1, 1000, 24, " slots");
 pub const LEASE: Limit = seconds(2, 86_400, 600);
+/// Runs `run-due` executes at once: 4 keeps a 2-core host responsive while a slow
+/// source no longer holds up the other reports.
+pub const MAX_PARALLEL: Limit = limit(1, 256, 4, " runs");
+/// `[sources.X] max_concurrent_queries` and `[destinations.X] max_concurrent`: absent
+/// means no limit beyond `max_parallel` (the default here is never used).
+pub const MAX_CONCURRENT: Limit = limit(1, 256, 256, "");
 pub const LOCK_TIMEOUT: Limit = seconds(0, 3600, 60);
 /// Also a report's `max_attempts`, which defaults to the settings' value.
 pub const MAX_ATTEMPTS: Limit = limit(1, 100, 5, "");
@@ -111,6 +117,9 @@ pub const SERVE_SHUTDOWN_GRACE: Limit = seconds(0, 3600, 30);
 pub const MIN_LINK_SECRET: usize = 32;
 
 // ----- reports -----
+/// `parquet.row_group_rows`: DuckDB writes groups of 122,880 rows, pyarrow of up to a
+/// million; 100,000 keeps a group of a wide report within tens of megabytes.
+pub const PARQUET_ROW_GROUP_ROWS: Limit = limit(1, 10_000_000, 100_000, " rows");
 /// Limits per frequency: (run_on range, run_on default, run_on meaning,
 /// delay range, previous_time range, delay unit, previous_time unit).
 pub struct ScheduleLimits {

@@ -323,3 +323,32 @@ fn range_messages_name_the_limits() {
         ]
     );
 }
+
+#[test]
+fn parquet_options_layer_report_over_settings_over_defaults() {
+    let c = load_text(MINIMAL).unwrap();
+    assert_eq!(c.reports[0].parquet, ParquetOptions::default());
+    assert_eq!(c.reports[0].parquet.compression, ParquetCompression::Snappy);
+    assert_eq!(c.reports[0].parquet.row_group_rows, 100_000);
+    let text = format!(
+        "[settings.parquet]\ncompression = \"zstd\"\nrow_group_rows = 5000\n{MINIMAL}\n[reports.parquet]\nrow_group_rows = 20\n"
+    );
+    let c = load_text(&text).unwrap();
+    assert_eq!(
+        c.reports[0].parquet,
+        ParquetOptions {
+            compression: ParquetCompression::Zstd,
+            row_group_rows: 20,
+        }
+    );
+    let text =
+        format!("{MINIMAL}\n[reports.parquet]\ncompression = \"gzip\"\nrow_group_rows = 0\n");
+    let errs = messages(load_text(&text).unwrap_err());
+    assert_eq!(
+        errs,
+        [
+            "reports.toml:20:15: report \"Daily Views\", key `parquet.compression`: \"gzip\" is not allowed; allowed: none, snappy, zstd",
+            "reports.toml:21:18: report \"Daily Views\", key `parquet.row_group_rows`: 0 is out of range; allowed: 1 to 10000000 rows",
+        ]
+    );
+}

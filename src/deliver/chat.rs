@@ -26,18 +26,7 @@ pub fn summary(d: &Delivery<'_>) -> String {
 
 /// The window as messages show it: `2026-01-01 00:00 to 2026-01-02 00:00 (UTC)`.
 pub fn window(d: &Delivery<'_>) -> String {
-    facts(d).render("{window}").unwrap_or_default()
-}
-
-fn facts<'a>(d: &'a Delivery<'a>) -> Facts<'a> {
-    Facts {
-        report: d.report,
-        window: d.window,
-        run_at: d.run_at,
-        token: d.token,
-        files: d.files,
-        status: "completed",
-    }
+    Facts::of(d).render("{window}").unwrap_or_default()
 }
 
 /// Download links to the run's files when an S3 destination of the report has them.

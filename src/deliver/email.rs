@@ -26,14 +26,7 @@ pub const TEST_SUBJECT: &str = "[TEST] ";
 
 pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
     let server = server_of(dest, d)?;
-    let facts = Facts {
-        report: d.report,
-        window: d.window,
-        run_at: d.run_at,
-        token: d.token,
-        files: d.files,
-        status: "completed",
-    };
+    let facts = Facts::of(d);
     let subject = facts.fill(&dest.subject);
     let subject = if d.test {
         format!("{TEST_SUBJECT}{subject}")
@@ -57,15 +50,7 @@ pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
     let mut builder = Message::builder()
         .from(smtp::mailbox(sender(dest, server)?)?)
         .subject(subject);
-    for a in &dest.to {
-        builder = builder.to(smtp::mailbox(a)?);
-    }
-    for a in &dest.cc {
-        builder = builder.cc(smtp::mailbox(a)?);
-    }
-    for a in &dest.bcc {
-        builder = builder.bcc(smtp::mailbox(a)?);
-    }
+    builder = addressed(builder, dest)?;
     let mut parts = if dest.preview_rows == 0 {
         MultiPart::mixed().singlepart(SinglePart::plain(body))
     } else {
@@ -86,8 +71,40 @@ pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
         .map_err(|e| anyhow!("composing the mail: {e}"))?;
     smtp::send(server, &message)?;
 
+    let detail = detail(dest, d, attach, (links.len(), total));
+    Ok(Delivered {
+        detail,
+        links: Vec::new(),
+    })
+}
+
+/// `builder` with the destination's `to`, `cc` and `bcc` addresses.
+fn addressed(
+    mut builder: lettre::message::MessageBuilder,
+    dest: &EmailDest,
+) -> Result<lettre::message::MessageBuilder> {
+    for a in &dest.to {
+        builder = builder.to(smtp::mailbox(a)?);
+    }
+    for a in &dest.cc {
+        builder = builder.cc(smtp::mailbox(a)?);
+    }
+    for a in &dest.bcc {
+        builder = builder.bcc(smtp::mailbox(a)?);
+    }
+    Ok(builder)
+}
+
+/// What a sent mail carried, for the run's record: the files attached, or `links`
+/// download links instead of `total` bytes of files; and to how many recipients.
+fn detail(
+    dest: &EmailDest,
+    d: &Delivery<'_>,
+    attach: bool,
+    (links, total): (usize, u64),
+) -> String {
     let recipients = dest.to.len() + dest.cc.len() + dest.bcc.len();
-    let detail = if attach {
+    if attach {
         format!(
             "{} attached, to {}",
             crate::ui::count(d.files.len() as u64, "file", "files"),
@@ -96,15 +113,11 @@ pub fn deliver(dest: &EmailDest, d: &Delivery<'_>) -> Result<Delivered> {
     } else {
         format!(
             "download links to {} ({} is too large to attach), to {}",
-            crate::ui::count(links.len() as u64, "file", "files"),
+            crate::ui::count(links as u64, "file", "files"),
             super::human_bytes(total),
             crate::ui::count(recipients as u64, "recipient", "recipients")
         )
-    };
-    Ok(Delivered {
-        detail,
-        links: Vec::new(),
-    })
+    }
 }
 
 /// Download links to the run's files, for a mail whose attachments would total
@@ -185,7 +198,19 @@ pub struct Facts<'a> {
     pub status: &'a str,
 }
 
-impl Facts<'_> {
+impl<'a> Facts<'a> {
+    /// The facts of a delivery (a completed run's).
+    pub fn of(d: &Delivery<'a>) -> Self {
+        Facts {
+            report: d.report,
+            window: d.window,
+            run_at: d.run_at,
+            token: d.token,
+            files: d.files,
+            status: "completed",
+        }
+    }
+
     pub fn render(&self, template: &str) -> Result<String> {
         let t = Template::parse(template, MAIL_VARS).map_err(|e| anyhow!(e))?;
         Ok(self.fill(&t))

@@ -32,6 +32,12 @@ use crate::config::{Config, Destination, DestinationKind, Report};
 use crate::ledger::{FileRecord, Link};
 use crate::schedule::Window;
 
+/// Ends the connections kept for reuse (SMTP, SFTP): at the end of a command.
+pub fn close_connections() {
+    smtp::close();
+    sftp::close();
+}
+
 /// What a destination needs to know about the run it delivers.
 pub struct Delivery<'a> {
     pub config: &'a Config,

@@ -16,11 +16,22 @@
 //! that slides over the file: the bytes acknowledged are dropped from its front and as
 //! many read from the file are added at its back, so that up to `IN_FLIGHT` bytes are
 //! always on their way, as OpenSSH's sftp keeps 64 requests of 32 KiB on their way.
+//!
+//! Sessions are reused within a process: after a delivery, its SSH session (and SFTP
+//! channel) waits idle for the next delivery to the same server, user and login
+//! (`run-due` delivering many runs to one partner logs in once). A libssh2 session is
+//! used by one delivery at a time, so runs delivering to one server at the same moment
+//! each have their own (a destination's `max_concurrent` caps them). Any failure on a
+//! reused session drops it and the delivery is made again on a new one: the uploads are
+//! idempotent (temporary name, then rename), and a session the server closed while it
+//! was idle never fails a delivery. `close` ends the idle ones.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -40,20 +51,89 @@ const FX_NO_CONNECTION: i32 = 6;
 const FX_CONNECTION_LOST: i32 = 7;
 const FX_NO_SUCH_PATH: i32 = 10;
 
+/// A logged-in session and its SFTP channel (dropped first, as libssh2 wants).
+struct Connection {
+    sftp: Sftp,
+    session: Session,
+}
+
+/// Idle connections by server, user and login (`server_key`).
+static IDLE: Mutex<Option<HashMap<String, Vec<Connection>>>> = Mutex::new(None);
+
+/// What decides whether a session may serve a destination: the server, the user and
+/// how it logged in (Debug of a secret shows where it comes from, never its value).
+fn server_key(dest: &SftpDest) -> String {
+    format!(
+        "{}@{}:{} {:?} {}",
+        dest.user,
+        dest.host,
+        dest.port,
+        dest.auth,
+        dest.known_hosts.display()
+    )
+}
+
+fn idle() -> std::sync::MutexGuard<'static, Option<HashMap<String, Vec<Connection>>>> {
+    IDLE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Ends the idle sessions (at the end of a command).
+pub fn close() {
+    let idle = idle().take().unwrap_or_default();
+    for conn in idle.into_values().flatten() {
+        drop(conn.sftp);
+        let _ = conn.session.disconnect(None, "done", None);
+    }
+}
+
 pub fn deliver(dest: &SftpDest, d: &Delivery<'_>) -> Result<Delivered> {
+    let key = server_key(dest);
+    let reused = idle().as_mut().and_then(|m| m.get_mut(&key)?.pop());
+    if let Some(conn) = reused {
+        match transfer(&conn, dest, d) {
+            Ok(()) => return Ok(keep(key, conn, dest, d)),
+            Err(e) => crate::ui::debug(format!(
+                "sftp {}: the reused session failed ({e:#}); delivering on a new one",
+                dest.host
+            )),
+        }
+    }
     let session = connect(dest)?;
     let sftp = session
         .sftp()
         .map_err(|e| ssh_error(e, "starting the SFTP subsystem"))?;
+    let conn = Connection { sftp, session };
+    // A failed session is dropped as it is: the connection is often dead by then.
+    transfer(&conn, dest, d).map(|()| keep(key, conn, dest, d))
+}
+
+/// Uploads the files into the destination's directory.
+fn transfer(conn: &Connection, dest: &SftpDest, d: &Delivery<'_>) -> Result<()> {
     let dir = Path::new(&dest.path);
-    remote_dir(&sftp, dir, dest.create_dirs)?;
+    remote_dir(&conn.sftp, dir, dest.create_dirs)?;
     for f in d.files {
-        upload(&session, &sftp, dir, &d.spool.join(&f.name), f, d.token)
-            .with_context(|| format!("uploading {} to {}", f.name, dir.join(&f.name).display()))?;
+        upload(
+            &conn.session,
+            &conn.sftp,
+            dir,
+            &d.spool.join(&f.name),
+            f,
+            d.token,
+        )
+        .with_context(|| format!("uploading {} to {}", f.name, dir.join(&f.name).display()))?;
     }
-    drop(sftp);
-    let _ = session.disconnect(None, "done", None);
-    Ok(Delivered {
+    Ok(())
+}
+
+/// Puts the connection back for the next delivery; the delivery's receipt.
+fn keep(key: String, conn: Connection, dest: &SftpDest, d: &Delivery<'_>) -> Delivered {
+    let mut idle = idle();
+    (idle
+        .get_or_insert_with(HashMap::new)
+        .entry(key)
+        .or_default())
+    .push(conn);
+    Delivered {
         detail: format!(
             "{} in sftp://{}@{}:{}/{}",
             crate::ui::count(d.files.len() as u64, "file", "files"),
@@ -63,7 +143,7 @@ pub fn deliver(dest: &SftpDest, d: &Delivery<'_>) -> Result<Delivered> {
             dest.path.trim_start_matches('/')
         ),
         links: Vec::new(),
-    })
+    }
 }
 
 /// A libssh2 error as a message; network trouble is transient.

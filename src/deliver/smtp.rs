@@ -1,13 +1,25 @@
 //! Sending one message through an SMTP server (lettre), for email destinations and
 //! notify mails alike. STARTTLS is required unless the configuration says `tls = "tls"`
 //! (implicit TLS) or, for localhost only, `tls = "none"`; the server's certificate is
-//! checked against the public roots plus `ca_file`. The password is read when the mail
-//! is sent and never appears in a message.
+//! checked against the public roots plus `ca_file`. The password is read when the first
+//! mail to the server is sent and never appears in a message.
+//!
+//! Connections are reused: one transport per server (host, port, TLS, user…) for the
+//! whole process, with lettre's connection pool, so that a `run-due` sending many mails
+//! to one server opens one connection (one per mail sent at the same moment, when runs
+//! go side by side; a destination's `max_concurrent = 1` keeps it to one). An idle
+//! pooled connection is tested (NOOP) before it is reused; a broken one is dropped and
+//! a new one opened. `close` ends them politely (QUIT) when the command is done.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{Message, SmtpTransport, Transport};
 
 use super::Transient;
@@ -24,11 +36,38 @@ pub fn mailbox(text: &str) -> Result<Mailbox> {
         .map_err(|e| anyhow!("\"{}\" is not an email address: {e}", text.escape_default()))
 }
 
-/// Sends `message` to the recipients of its envelope (To, Cc and Bcc).
+/// The transport of each server this process has sent to, by its settings.
+static TRANSPORTS: Mutex<Option<HashMap<String, SmtpTransport>>> = Mutex::new(None);
+
+/// Sends `message` to the recipients of its envelope (To, Cc and Bcc), on a pooled
+/// connection to `server` when one is open.
 pub fn send(server: &Smtp, message: &Message) -> Result<()> {
-    let transport = transport(server)?;
+    let transport = pooled(server)?;
     transport.send(message).map_err(|e| explain(server, e))?;
     Ok(())
+}
+
+/// Closes the pooled connections (QUIT), at the end of a command.
+pub fn close() {
+    let transports = TRANSPORTS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    drop(transports);
+}
+
+/// The process's transport to `server`, made on first use.
+fn pooled(server: &Smtp) -> Result<SmtpTransport> {
+    // Debug of the settings: the password shows as where it comes from, never its value.
+    let key = format!("{server:?}");
+    let mut transports = TRANSPORTS.lock().unwrap_or_else(PoisonError::into_inner);
+    let transports = transports.get_or_insert_with(HashMap::new);
+    if let Some(t) = transports.get(&key) {
+        return Ok(t.clone());
+    }
+    let t = transport(server)?;
+    transports.insert(key, t.clone());
+    Ok(t)
 }
 
 fn transport(server: &Smtp) -> Result<SmtpTransport> {
@@ -40,7 +79,13 @@ fn transport(server: &Smtp) -> Result<SmtpTransport> {
     let mut builder = SmtpTransport::builder_dangerous(server.host.as_str())
         .port(server.port)
         .tls(tls)
-        .timeout(Some(server.timeout));
+        .timeout(Some(server.timeout))
+        // Idle connections kept: at most one per run in flight; closed after a minute.
+        .pool_config(
+            PoolConfig::new()
+                .max_size(8)
+                .idle_timeout(Duration::from_secs(60)),
+        );
     if let (Some(user), Some(password)) = (&server.user, &server.password) {
         let password = password
             .resolve()

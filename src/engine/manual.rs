@@ -10,6 +10,7 @@ use anyhow::{anyhow, Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use super::gate::Gates;
 use super::runner::{generate, Runner};
 use super::{spool, token};
 use crate::config::recipients::Recipient;
@@ -86,6 +87,7 @@ pub(super) fn execute_only(
         now,
         progress: &Progress::for_stderr(),
         only,
+        gates: &Gates::none(),
     };
     runner.execute(report, run)
 }

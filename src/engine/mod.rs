@@ -4,6 +4,9 @@
 //! - `scheduled`: `run-due`'s loop: collect what is due, claim each run, execute it;
 //! - `manual`: `run` and `send-test`, one report now (recorded, or local);
 //! - `runner`: one claimed run end to end: plan → source → render → deliver → ledger;
+//! - `pool`: `run-due`'s runs executed side by side (`max_parallel`), each worker with its
+//!   own ledger connection;
+//! - `gate`: limits on concurrent queries of a source and deliveries to a destination;
 //! - `send_if`: a report's `condition` and `send_empty`: runs completed, not sent;
 //! - `lease`: keeping a claim alive while a run works;
 //! - `notify`: the mail after a scheduled run;
@@ -19,11 +22,13 @@
 //! Commands call into it and print what it returns; it never prints a run's summary.
 
 pub mod due;
+pub mod gate;
 mod housekeeping;
 pub mod lease;
 pub mod manual;
 pub mod notify;
 pub mod ping;
+pub mod pool;
 pub mod recipients;
 pub mod redo;
 pub mod runner;

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use super::gate::Gates;
 use super::lease::LeaseKeeper;
 use super::{notify, ping, send_if, spool};
 use crate::config::{Config, Destination, NotifyOn, Report};
@@ -46,6 +47,8 @@ pub struct Runner<'a> {
     /// Deliver to this destination only (`resend --destination`); else to all of the
     /// report's.
     pub only: Option<&'a str>,
+    /// Limits on concurrent queries and deliveries shared with runs executed alongside.
+    pub gates: &'a Gates,
 }
 
 /// A failure of the report itself: recorded as the run's detail, not an error.
@@ -149,7 +152,10 @@ impl Runner<'_> {
             test: run.kind == RunKind::Test,
             recipient: run.recipient.as_ref(),
         };
-        match generate(&job, &spool, self.progress) {
+        let permit = self.gates.source(&report.source);
+        let generated = generate(&job, &spool, self.progress);
+        drop(permit);
+        match generated {
             Ok(files) => {
                 for f in &files {
                     ui::debug(format!(
@@ -208,19 +214,21 @@ impl Runner<'_> {
                 test: run.kind == RunKind::Test,
             };
             // Server messages may repeat a secret: redacted before anything records them.
-            let (status, detail, new_links) =
-                match for_recipient(dest, run).and_then(|d| deliver::deliver(&d, &delivery)) {
-                    Ok(d) => (ReceiptStatus::Delivered, redact::text(&d.detail), d.links),
-                    Err(e) => {
-                        let detail = redact::text(&format!("{e:#}"));
-                        failures.push(format!(
-                            "{} \"{}\": {detail}",
-                            dest.kind.kind_name(),
-                            dest.name
-                        ));
-                        (ReceiptStatus::Failed, detail, Vec::new())
-                    }
-                };
+            let permit = self.gates.destination(&dest.name);
+            let result = for_recipient(dest, run).and_then(|d| deliver::deliver(&d, &delivery));
+            drop(permit);
+            let (status, detail, new_links) = match result {
+                Ok(d) => (ReceiptStatus::Delivered, redact::text(&d.detail), d.links),
+                Err(e) => {
+                    let detail = redact::text(&format!("{e:#}"));
+                    failures.push(format!(
+                        "{} \"{}\": {detail}",
+                        dest.kind.kind_name(),
+                        dest.name
+                    ));
+                    (ReceiptStatus::Failed, detail, Vec::new())
+                }
+            };
             self.ledger.set_receipt(
                 token,
                 &self.claim.owner,

@@ -1,5 +1,6 @@
 //! `run-due`'s pass over the reports: for each active report, plan the due slots
-//! against the ledger (`due`), claim each run and execute it (`runner`). One report's
+//! against the ledger (`due`), and hand each run to the pool that claims and executes
+//! it (`pool`, up to `max_parallel` at once, each through `runner`). One report's
 //! failure is recorded and reported while the others go on. The caller shows each run
 //! that ended (`on_done`) and sums up the exit code.
 
@@ -7,26 +8,53 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::due::{self, Due};
-use super::runner::Runner;
+use super::gate::Gates;
+use super::pool::{self, Context, Pool};
 use super::{housekeeping, notify, ping, spool};
 use crate::config::{Config, Report};
 use crate::ledger::{Claim, Ledger, NewRun, RunRecord, RunStatus};
-use crate::progress::Progress;
 use crate::ui;
 
-/// Shows a run that ended; returns whether it completed.
-pub type OnDone<'a> = dyn FnMut(&Report, &RunRecord) -> Result<bool> + 'a;
+pub use super::pool::OnDone;
 
-/// Runs every due slot (and owed retry) of every report at `now`, then prunes. Returns
-/// whether all went well: no slot skipped, no run given up or failed.
+/// Runs every due slot (and owed retry) of every report at `now`, up to `max_parallel`
+/// at once (`pool`), then prunes. Returns whether all went well: no slot skipped, no run
+/// given up or failed.
 pub fn run_due(
     config: &Config,
     ledger: &mut Ledger,
     now: DateTime<Utc>,
+    max_parallel: usize,
     on_done: &mut OnDone<'_>,
 ) -> Result<bool> {
     let claim = Claim::new(config.settings.lease);
-    let progress = Progress::for_stderr();
+    let gates = Gates::new(config);
+    let ctx = Context {
+        config,
+        claim: &claim,
+        now,
+        gates: &gates,
+    };
+    let all_well = std::thread::scope(|scope| {
+        let mut pool = Pool::start(scope, &ctx, max_parallel);
+        let collected = collect_and_hand_over(config, ledger, now, &mut pool, on_done);
+        // The runs in flight end and are shown whatever became of the rest.
+        let ended = pool.finish(on_done);
+        Ok::<_, anyhow::Error>(collected? & ended?)
+    })?;
+    housekeeping(config, ledger);
+    Ok(all_well)
+}
+
+/// The pass over the reports: each report's due runs collected and handed to `pool`.
+/// Returns false when a slot was skipped or a run given up.
+fn collect_and_hand_over<'a>(
+    config: &'a Config,
+    ledger: &mut Ledger,
+    now: DateTime<Utc>,
+    pool: &mut Pool<'a>,
+    on_done: &mut OnDone<'_>,
+) -> Result<bool> {
     let mut all_well = true;
     // The ledger is read for every report up front; once runs have taken time, another
     // process may have moved on, so each later report is read afresh.
@@ -69,25 +97,10 @@ pub fn run_due(
                 tidy_given_up(config, report, &run);
             }
         }
-        for pending in pending {
-            let Some(run) = ledger.claim(&pending.token, &claim, now, crate::clock::wall())? else {
-                ui::debug(format!("run {} is taken by another process", pending.token));
-                continue;
-            };
-            let mut runner = Runner {
-                config,
-                ledger,
-                claim: &claim,
-                now,
-                progress: &progress,
-                only: None,
-            };
-            let done = runner.execute(report, run)?;
-            ran = true;
-            all_well &= on_done(report, &done)?;
+        for tokens in pool::in_order(pending) {
+            ran |= pool.submit(ledger, report, tokens, on_done)?;
         }
     }
-    housekeeping(config, ledger);
     Ok(all_well)
 }
 

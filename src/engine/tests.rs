@@ -7,6 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::due::{self, Due};
+use super::gate::Gates;
 use super::lease::LeaseKeeper;
 use super::runner::Runner;
 use super::token::slot_token;
@@ -89,6 +90,7 @@ fn execute(config: &Config, ledger: &mut Ledger, token: &str, now: &str) -> RunR
         now: t(now),
         progress: &Progress::disabled(),
         only: None,
+        gates: &Gates::none(),
     };
     runner.execute(&config.reports[0], run).unwrap()
 }

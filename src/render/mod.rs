@@ -6,8 +6,10 @@ pub mod csv;
 mod fields;
 pub mod jsonl;
 pub mod naming;
+pub mod parquet;
 pub mod preview;
 mod values;
+mod write;
 pub mod xlsx;
 
 use std::fs::File;
@@ -19,7 +21,7 @@ use chrono::NaiveDateTime;
 
 use crate::config::recipients::Recipient;
 use crate::config::{Compression, Config, Format, Output, Report};
-use crate::fsutil::{self, BackgroundWriter, Hashing};
+use crate::fsutil::{self, BackgroundWriter};
 use crate::ledger::FileRecord;
 use crate::schedule::Window;
 use crate::source;
@@ -27,7 +29,9 @@ use crate::source;
 use self::csv::CsvRenderer;
 use self::jsonl::JsonlRenderer;
 use self::naming::{compressed_name, with_extension, NameValues};
+use self::parquet::ParquetRenderer;
 use self::preview::Preview;
+use self::write::{compress, WatchedWriter};
 use self::xlsx::XlsxFile;
 
 /// Counts the rows a renderer writes and tells a progress callback every 10,000.
@@ -160,13 +164,14 @@ pub fn render_output(
     let tmp = fsutil::temp_name(dir, &name, "render");
     progress.start(&format!("{} {}", job.report.name, output.kind));
     let written = match output.format {
-        Format::Csv | Format::Jsonl => render_text(job, output, rows, &tmp, progress)?,
+        Format::Csv | Format::Jsonl | Format::Parquet => {
+            render_stream(job, output, rows, &tmp, progress)?
+        }
         Format::Xlsx => {
             let mut book = XlsxFile::new(dir)?;
             let (rows, preview) = render_sheet(&mut book, job, output, rows, progress)?;
             Written::saved(book, &tmp, rows, preview)?
         }
-        Format::Parquet => bail!("parquet is not available in this build"),
     };
     commit_file(job, &output.kind, name, &tmp, dir, written, progress)
 }
@@ -253,8 +258,8 @@ impl Written {
     }
 }
 
-/// One output as CSV or JSON Lines into `tmp`, through a background writer.
-fn render_text(
+/// One output as CSV, JSON Lines or Parquet into `tmp`, through a background writer.
+fn render_stream(
     job: &RenderJob<'_>,
     output: &Output,
     rows: source::Rows<'_>,
@@ -270,6 +275,11 @@ fn render_text(
         r.count.on_progress(move |rows| p.rows(rows));
         let streamed = stream(job, rows, &mut r);
         (streamed, r.count.get(), r.finish())
+    } else if output.format == Format::Parquet {
+        let mut r = ParquetRenderer::new(out, &job.report.parquet).with_context(writing)?;
+        r.count.on_progress(move |rows| p.rows(rows));
+        let streamed = stream(job, rows, &mut r);
+        (streamed, r.rows(), r.finish())
     } else {
         let mut r = CsvRenderer::new(out, &job.report.csv).with_context(writing)?;
         r.on_progress(move |rows| p.rows(rows));
@@ -344,93 +354,6 @@ fn commit_file(
     })
 }
 
-/// A writer that keeps the first error of the writer it wraps, so that a failure to
-/// write the file is told apart from a failure of the source that was feeding it.
-struct WatchedWriter<W: Write> {
-    inner: W,
-    error: std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>,
-}
-
-/// The first write error of a `WatchedWriter`, if any.
-struct WriteError(std::rc::Rc<std::cell::RefCell<Option<std::io::Error>>>);
-
-impl WriteError {
-    fn take(&self) -> Option<std::io::Error> {
-        self.0.borrow_mut().take()
-    }
-}
-
-impl<W: Write> WatchedWriter<W> {
-    fn new(inner: W) -> (Self, WriteError) {
-        let error = std::rc::Rc::new(std::cell::RefCell::new(None));
-        (
-            WatchedWriter {
-                inner,
-                error: error.clone(),
-            },
-            WriteError(error),
-        )
-    }
-
-    fn into_inner(self) -> W {
-        self.inner
-    }
-
-    fn keep<T>(&self, r: std::io::Result<T>) -> std::io::Result<T> {
-        if let Err(e) = &r {
-            let mut slot = self.error.borrow_mut();
-            if slot.is_none() {
-                *slot = Some(std::io::Error::new(e.kind(), e.to_string()));
-            }
-        }
-        r
-    }
-}
-
-impl<W: Write> Write for WatchedWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let r = self.inner.write(buf);
-        self.keep(r)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        let r = self.inner.flush();
-        self.keep(r)
-    }
-}
-
-/// Compresses `src` into `dst` (gzip stream, or a zip archive holding `inner_name`);
-/// returns the size and SHA-256 of the result.
-fn compress(src: &Path, dst: &Path, inner_name: &str, how: Compression) -> Result<(u64, String)> {
-    let mut input = File::open(src)?;
-    let size = input.metadata()?.len();
-    let out = Hashing::new(BufWriter::with_capacity(
-        256 * 1024,
-        fsutil::create_private(dst)?,
-    ));
-    let out = match how {
-        Compression::Gzip => {
-            let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
-            std::io::copy(&mut input, &mut gz)?;
-            gz.finish()?
-        }
-        Compression::Zip => {
-            let mut zip = zip::ZipWriter::new_stream(out);
-            let options = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Deflated)
-                .large_file(size >= u32::MAX as u64);
-            zip.start_file(inner_name, options)?;
-            std::io::copy(&mut input, &mut zip)?;
-            zip.finish()?.into_inner()
-        }
-        Compression::None => unreachable!("nothing to compress"),
-    };
-    let (buf, bytes, sha) = out.finish();
-    let file = buf.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    Ok((bytes, sha))
-}
-
 /// Writes one output to `out` in its format, its rows streamed from `rows` (for `run
 /// --output -`); returns the row count. CSV and JSON Lines stream; xlsx is built in a
 /// temporary directory and then copied, and only when standard output is not a
@@ -457,30 +380,42 @@ pub fn render_to(
             renderer.finish()?.flush()?;
             Ok(rows)
         }
-        Format::Xlsx => {
+        Format::Xlsx | Format::Parquet => {
             use std::io::IsTerminal;
+            let format = output.format.ext();
             if std::io::stdout().is_terminal() {
                 bail!(
-                    "report \"{}\", output {}: format = \"xlsx\" is a binary file; --output - writes it only when standard output is redirected (`> file.xlsx` or a pipe); or use --output DIR",
+                    "report \"{}\", output {}: format = \"{format}\" is a binary file; --output - writes it only when standard output is redirected (`> file.{format}` or a pipe); or use --output DIR",
                     job.report.name,
                     output.kind
                 );
             }
+            // Built in a temporary directory, then copied: the xlsx writer needs a
+            // file, the parquet writer a `Send` one.
             let dir = tempfile::tempdir().context("creating a temporary directory")?;
-            let mut book = XlsxFile::new(dir.path())?;
-            let (n, _) = render_sheet(
-                &mut book,
-                job,
-                output,
-                rows,
-                &crate::progress::Progress::disabled(),
-            )?;
-            let path = dir.path().join("out.xlsx");
-            drop(book.save(&path)?);
+            let path = dir.path().join("out");
+            let n = if output.format == Format::Xlsx {
+                let mut book = XlsxFile::new(dir.path())?;
+                let (n, _) = render_sheet(
+                    &mut book,
+                    job,
+                    output,
+                    rows,
+                    &crate::progress::Progress::disabled(),
+                )?;
+                drop(book.save(&path)?);
+                n
+            } else {
+                let file = BufWriter::new(File::create(&path)?);
+                let mut renderer = ParquetRenderer::new(file, &job.report.parquet)?;
+                rows.stream(&mut renderer).with_context(context)?;
+                let n = renderer.rows();
+                renderer.finish()?.flush()?;
+                n
+            };
             std::io::copy(&mut File::open(&path)?, &mut out)?;
             out.flush()?;
             Ok(n)
         }
-        Format::Parquet => bail!("parquet is not available in this build"),
     }
 }

@@ -30,7 +30,7 @@ fn broken_configs_get_exact_errors_and_exit_2() {
         ("unknown top-level key", format!("{BASE}\n[setings]\ntimezone = \"UTC\"\n"),
          "reports.toml:9:2: unknown top-level key `setings`; did you mean `settings`? allowed: settings, sources, destinations, reports, serve"),
         ("unknown report key", report("destination = [\"local\"]", "frequency = \"daily\""),
-         "reports.toml:15:1: report \"Daily Views\", key `destination`: unknown key `destination`; did you mean `destinations`? allowed: `name`, `type`, `source`, `query`, `query_file`, `destinations`, `notify`, `notify_on`, `ping_url`, `timezone`, `status`, `backfill`, `file_name`, `date_format`, `max_attempts`, `send_empty`, `condition`, `format`, `outputs`, `csv`, `schedule`, `events`, `recipients`"),
+         "reports.toml:15:1: report \"Daily Views\", key `destination`: unknown key `destination`; did you mean `destinations`? allowed: `name`, `type`, `source`, `query`, `query_file`, `destinations`, `notify`, `notify_on`, `ping_url`, `timezone`, `status`, `backfill`, `file_name`, `date_format`, `max_attempts`, `send_empty`, `condition`, `format`, `outputs`, `csv`, `parquet`, `schedule`, `events`, `recipients`"),
         ("unknown schedule key", report("", "frequncy = \"daily\""),
          "reports.toml:17:1: report \"Daily Views\", key `schedule.frequncy`: unknown key `frequncy`; did you mean `frequency`? allowed: `frequency`, `every`, `run_on`, `at`, `delay`, `previous_time`, `window`, `start`, `stop`, `send_at`, `included_range_days`, `once`, `from`, `to`"),
         ("wrong type", report("", "frequency = \"daily\"\nevery = \"2\""),

@@ -15,7 +15,13 @@ use crate::common::pg::{self, Pg};
 use crate::common::{tempdir, write};
 
 /// One host's configuration: an hourly report from `start`, on the shared ledger.
-fn host_config(pg: &Pg, ledger_db: &str, source_db: &str, query: &str, extra: &str) -> String {
+pub(crate) fn host_config(
+    pg: &Pg,
+    ledger_db: &str,
+    source_db: &str,
+    query: &str,
+    extra: &str,
+) -> String {
     format!(
         r#"[settings]
 timezone = "UTC"
@@ -51,7 +57,7 @@ start = 2026-11-02T00:00:00
     )
 }
 
-fn spawn_host(dir: &Path, now: &str) -> Child {
+pub(crate) fn spawn_host(dir: &Path, now: &str) -> Child {
     spawn_host_at(dir, now, None)
 }
 
@@ -78,7 +84,7 @@ pub(crate) fn finish(child: Child) -> common::Output {
 }
 
 /// The delivered files of every host: name → how many hosts have it.
-fn delivered(hosts: &[tempfile::TempDir]) -> BTreeMap<String, usize> {
+pub(crate) fn delivered(hosts: &[tempfile::TempDir]) -> BTreeMap<String, usize> {
     let mut files = BTreeMap::new();
     for h in hosts {
         let Ok(entries) = std::fs::read_dir(h.path().join("out")) else {

@@ -204,8 +204,8 @@ fn every_unknown_key_with_did_you_mean() {
         )
     );
     let out = validate(&text, &["validate"]);
-    let settings = "`timezone`, `state`, `state_password`, `spool`, `spool_keep_days`, `keep_runs_days`, `max_range_days`, `catch_up`, `lease_seconds`, `lock_timeout_seconds`, `max_attempts`, `retry_delay_seconds`, `delivery_retries`, `delivery_backoff_seconds`, `allow_plain_secrets`, `check_grace_minutes`, `notify_on`, `ping_url`, `metrics_file`, `file_name`, `date_format`, `csv`, `smtp`";
-    let report = "`name`, `type`, `source`, `query`, `query_file`, `destinations`, `notify`, `notify_on`, `ping_url`, `timezone`, `status`, `backfill`, `file_name`, `date_format`, `max_attempts`, `send_empty`, `condition`, `format`, `outputs`, `csv`, `schedule`, `events`, `recipients`";
+    let settings = "`timezone`, `state`, `state_password`, `spool`, `spool_keep_days`, `keep_runs_days`, `max_range_days`, `catch_up`, `lease_seconds`, `max_parallel`, `lock_timeout_seconds`, `max_attempts`, `retry_delay_seconds`, `delivery_retries`, `delivery_backoff_seconds`, `allow_plain_secrets`, `check_grace_minutes`, `notify_on`, `ping_url`, `metrics_file`, `file_name`, `date_format`, `csv`, `parquet`, `smtp`";
+    let report = "`name`, `type`, `source`, `query`, `query_file`, `destinations`, `notify`, `notify_on`, `ping_url`, `timezone`, `status`, `backfill`, `file_name`, `date_format`, `max_attempts`, `send_empty`, `condition`, `format`, `outputs`, `csv`, `parquet`, `schedule`, `events`, `recipients`";
     assert_eq!(
         (out.code, out.stderr),
         (2, format!(
@@ -270,8 +270,8 @@ fn no_cascading_errors() {
     let out = validate(&text, &["validate"]);
     assert_eq!(
         (out.code, out.stderr),
-        (2, "reportctl: error: reports.toml:4:1: source \"db\", key `busy`: unknown key `busy`; did you mean `busy_timeout_ms`? allowed: `kind`, `path`, `init`, `busy_timeout_ms`, `time_format`, `events`\n\
-             reportctl: error: reports.toml:9:1: destination \"local\", key `keep`: unknown key `keep`; did you mean `keep_days`? allowed: `kind`, `path`, `keep_days`\n".to_string())
+        (2, "reportctl: error: reports.toml:4:1: source \"db\", key `busy`: unknown key `busy`; did you mean `busy_timeout_ms`? allowed: `kind`, `path`, `init`, `busy_timeout_ms`, `time_format`, `events`, `max_concurrent_queries`\n\
+             reportctl: error: reports.toml:9:1: destination \"local\", key `keep`: unknown key `keep`; did you mean `keep_days`? allowed: `kind`, `path`, `keep_days`, `max_concurrent`\n".to_string())
     );
     // [settings] that cannot be read: its error, not also "no SMTP server" at an email
     // destination and a report's `notify`.

@@ -2,7 +2,7 @@
 
 use toml::Spanned;
 
-use super::Checker;
+use super::{option_layers, Checker};
 use crate::config::diag::Subject;
 use crate::config::limits;
 use crate::config::model::*;
@@ -16,11 +16,7 @@ impl Checker<'_> {
         subject: &Subject,
     ) -> CsvOptions {
         let mut o = CsvOptions::default();
-        let layers = [
-            settings.map(|c| (c.get_ref(), Subject::Settings)),
-            report.map(|c| (c.get_ref(), subject.clone())),
-        ];
-        for (c, subject) in layers.into_iter().flatten() {
+        for (c, subject) in option_layers(settings, report, subject) {
             self.csv_layer(&mut o, c, &subject);
         }
         if o.compress_above.is_some() && o.compression == Compression::None {

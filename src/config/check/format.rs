@@ -37,9 +37,6 @@ impl Checker<'_> {
             "format".to_string()
         };
         let format = self.word(&raw.cloned(), s, &key, &Format::CHOICES, Format::Csv);
-        if let (Format::Parquet, Some(v)) = (format, raw) {
-            self.err(v.span(), s, &key, "parquet is not available in this build");
-        }
         let mut types = Vec::new();
         if let Some(t) = &o.types {
             let key = format!("{prefix}types");

@@ -10,6 +10,7 @@ mod events;
 mod filters;
 mod format;
 mod output;
+mod parquet;
 mod recipients;
 mod report;
 mod schedule;
@@ -31,8 +32,8 @@ use toml::Spanned;
 use super::databases::Databases;
 use super::diag::{Diagnostic, SourceText, Subject};
 use super::model::*;
-use super::raw::RawCsv;
-use super::{RawConfig, RawReportParts};
+use super::raw::{RawCsv, RawParquet};
+use super::{RawConfig, RawDestination, RawNamed, RawReportParts, RawSource};
 use crate::config::names::{check_identifier, FileNameTemplate};
 
 pub struct Checker<'a> {
@@ -70,6 +71,21 @@ pub(crate) struct Defaults {
     file_name: FileNameTemplate,
     date_format: String,
     csv: Option<Spanned<RawCsv>>,
+    parquet: Option<Spanned<RawParquet>>,
+}
+
+/// The layers of a kind of file options, lowest first: `[settings.KIND]` (its problems
+/// told of the settings), then the report's own `[reports.KIND]`.
+fn option_layers<'r, T>(
+    settings: Option<&'r Spanned<T>>,
+    report: Option<&'r Spanned<T>>,
+    subject: &Subject,
+) -> impl Iterator<Item = (&'r T, Subject)> {
+    let layers = [
+        settings.map(|c| (c.get_ref(), Subject::Settings)),
+        report.map(|c| (c.get_ref(), subject.clone())),
+    ];
+    layers.into_iter().flatten()
 }
 
 impl<'a> Checker<'a> {
@@ -117,29 +133,8 @@ impl<'a> Checker<'a> {
             .map(|d| d.name.get_ref().clone())
             .chain(std::mem::take(&mut raw.unreadable_destinations))
             .collect();
-        let mut sources = BTreeMap::new();
-        for s in raw.sources {
-            let subject = Subject::Source(s.name.get_ref().clone());
-            if let Err(e) = check_identifier("source name", s.name.get_ref()) {
-                self.err(s.name.span(), &subject, "", e);
-            }
-            if let Some(kind) = self.source(s.value, &subject, s.span.clone()) {
-                let name = s.name.into_inner();
-                sources.insert(name.clone(), Source { name, kind });
-            }
-        }
-        let mut destinations = BTreeMap::new();
-        for d in raw.destinations {
-            let subject = Subject::Destination(d.name.get_ref().clone());
-            if let Err(e) = check_identifier("destination name", d.name.get_ref()) {
-                self.err(d.name.span(), &subject, "", e);
-            }
-            let span = d.span.clone();
-            if let Some(kind) = self.destination(d.value, &subject, span, &defaults.settings) {
-                let name = d.name.into_inner();
-                destinations.insert(name.clone(), Destination { name, kind });
-            }
-        }
+        let sources = self.sources(raw.sources);
+        let destinations = self.destinations(raw.destinations, &defaults.settings);
         self.spool_placement(spool_span, &defaults.settings, &destinations);
         self.unique_report_names(&raw.reports);
         self.link_rules(&raw.reports, &destinations);
@@ -160,6 +155,64 @@ impl<'a> Checker<'a> {
             serve: serve.flatten(),
             warnings: Vec::new(),
         })
+    }
+
+    /// Checks each `[sources.NAME]`; the ones without errors, by name.
+    fn sources(&mut self, raw: Vec<RawNamed<RawSource>>) -> BTreeMap<String, Source> {
+        let what = ("source name", Subject::Source as fn(String) -> Subject);
+        self.named(raw, what, |c, name, value, subject, span| {
+            let limit = value.max_concurrent_queries();
+            let max_concurrent_queries = c.at_most(limit, subject, "max_concurrent_queries");
+            let kind = c.source(value, subject, span)?;
+            Some(Source {
+                name,
+                kind,
+                max_concurrent_queries,
+            })
+        })
+    }
+
+    /// Checks each `[destinations.NAME]`; the ones without errors, by name.
+    fn destinations(
+        &mut self,
+        raw: Vec<RawNamed<RawDestination>>,
+        settings: &Settings,
+    ) -> BTreeMap<String, Destination> {
+        let what = (
+            "destination name",
+            Subject::Destination as fn(String) -> Subject,
+        );
+        self.named(raw, what, |c, name, value, subject, span| {
+            let max_concurrent = c.at_most(value.max_concurrent(), subject, "max_concurrent");
+            let kind = c.destination(value, subject, span, settings)?;
+            Some(Destination {
+                name,
+                kind,
+                max_concurrent,
+            })
+        })
+    }
+
+    /// Checks each named table of a kind (`what`: the kind of name, and the subject of
+    /// a table's problems) with `check`, after its name; the ones without errors, by name.
+    fn named<R, T>(
+        &mut self,
+        raw: Vec<RawNamed<R>>,
+        (what, subject_of): (&str, fn(String) -> Subject),
+        mut check: impl FnMut(&mut Self, String, R, &Subject, Range<usize>) -> Option<T>,
+    ) -> BTreeMap<String, T> {
+        let mut checked = BTreeMap::new();
+        for RawNamed { name, span, value } in raw {
+            let subject = subject_of(name.get_ref().clone());
+            if let Err(e) = check_identifier(what, name.get_ref()) {
+                self.err(name.span(), &subject, "", e);
+            }
+            let name = name.into_inner();
+            if let Some(t) = check(self, name.clone(), value, &subject, span) {
+                checked.insert(name, t);
+            }
+        }
+        checked
     }
 
     /// Checks each report. Thousands of them are checked on two threads, each with

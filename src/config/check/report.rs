@@ -14,7 +14,7 @@ use crate::config::diag::{did_you_mean, Subject};
 use crate::config::limits;
 use crate::config::model::*;
 use crate::config::names::{check_report_name, FileNameTemplate, Var};
-use crate::config::raw::{RawEvents, RawReport, RawSchedule};
+use crate::config::raw::{RawCsv, RawEvents, RawParquet, RawReport, RawSchedule};
 use crate::config::RawReportParts;
 use crate::schedule::Schedule;
 use crate::structured::EventsMapping;
@@ -88,19 +88,10 @@ impl Checker<'_> {
         let date_format = self
             .date_format(&raw.date_format, s, "date_format")
             .unwrap_or_else(|| defaults.date_format.clone());
-        let csv = self.csv(defaults.csv.as_ref(), parts.csv.as_deref(), s);
         let condition = self.condition(&raw, s, (ctx.source, ctx.params));
-        let csv_raw = [parts.csv.as_deref(), defaults.csv.as_ref()]
-            .into_iter()
-            .flatten()
-            .find(|c| c.get_ref().compression.is_some());
-        self.formats_fit(&outputs, &csv, csv_raw, &span, s);
-        let max_attempts = self.limit(
-            &raw.max_attempts,
-            s,
-            "max_attempts",
-            limits::MAX_ATTEMPTS.with_default(i64::from(defaults.settings.max_attempts)),
-        ) as u32;
+        let own = (parts.csv.as_deref(), parts.parquet.as_deref());
+        let (csv, parquet) = self.file_options(own, defaults, &outputs, &span, s);
+        let max_attempts = self.report_max_attempts(&raw, s, defaults);
 
         if self.errors.len() > before {
             return None;
@@ -120,6 +111,7 @@ impl Checker<'_> {
             file_name,
             date_format,
             csv,
+            parquet,
             max_attempts,
             send_empty: raw.send_empty.as_ref().is_none_or(|b| *b.get_ref()),
             condition,
@@ -128,6 +120,33 @@ impl Checker<'_> {
         let used = (checked_destinations, columns.as_deref());
         self.recipient_columns_used(&raw, &report, s, span, used);
         (self.errors.len() == before).then_some(report)
+    }
+
+    /// The report's CSV and Parquet options, each over the settings', and what its
+    /// outputs' formats rule out of them.
+    fn file_options(
+        &mut self,
+        (csv, parquet): (Option<&Spanned<RawCsv>>, Option<&Spanned<RawParquet>>),
+        defaults: &Defaults,
+        outputs: &[Output],
+        span: &Range<usize>,
+        s: &Subject,
+    ) -> (CsvOptions, ParquetOptions) {
+        let csv_options = self.csv(defaults.csv.as_ref(), csv, s);
+        let parquet = self.parquet(defaults.parquet.as_ref(), parquet, s);
+        let csv_raw = [csv, defaults.csv.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|c| c.get_ref().compression.is_some());
+        self.formats_fit(outputs, &csv_options, csv_raw, span, s);
+        (csv_options, parquet)
+    }
+
+    /// `max_attempts`, defaulting to the settings'.
+    fn report_max_attempts(&mut self, raw: &RawReport, s: &Subject, defaults: &Defaults) -> u32 {
+        let default = i64::from(defaults.settings.max_attempts);
+        let range = limits::MAX_ATTEMPTS.with_default(default);
+        self.limit(&raw.max_attempts, s, "max_attempts", range) as u32
     }
 
     fn report_status(&mut self, raw: &RawReport, s: &Subject) -> Status {

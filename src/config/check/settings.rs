@@ -91,26 +91,11 @@ impl Checker<'_> {
             || self.path(limits::DEFAULT_SPOOL),
             |v| self.path(v.get_ref()),
         );
-        let spool_keep_days = self.limit(
-            &raw.spool_keep_days,
-            s,
-            "spool_keep_days",
-            limits::SPOOL_KEEP_DAYS,
-        ) as u32;
-        let keep_runs_days = self.limit(
-            &raw.keep_runs_days,
-            s,
-            "keep_runs_days",
-            limits::KEEP_RUNS_DAYS,
-        ) as u32;
-        let max_range_days = self.limit(
-            &raw.max_range_days,
-            s,
-            "max_range_days",
-            limits::MAX_RANGE_DAYS,
-        ) as u32;
+        let (spool_keep_days, keep_runs_days, max_range_days) = self.day_limits(&raw, s);
         let catch_up = self.limit(&raw.catch_up, s, "catch_up", limits::CATCH_UP) as u32;
         let lease = self.duration(&raw.lease_seconds, s, "lease_seconds", limits::LEASE);
+        let max_parallel =
+            self.limit(&raw.max_parallel, s, "max_parallel", limits::MAX_PARALLEL) as usize;
         let lock_timeout = self.duration(
             &raw.lock_timeout_seconds,
             s,
@@ -133,6 +118,7 @@ impl Checker<'_> {
                 max_range_days,
                 catch_up,
                 lease,
+                max_parallel,
                 lock_timeout,
                 max_attempts,
                 retry_delay,
@@ -149,7 +135,32 @@ impl Checker<'_> {
             }),
             date_format: date_format.unwrap_or_else(|| DEFAULT_DATE_FORMAT.to_string()),
             csv: raw.csv,
+            parquet: raw.parquet,
         }
+    }
+
+    /// How long spool files and finished runs are kept, and the longest range a `run`
+    /// may cover, in days.
+    fn day_limits(&mut self, raw: &RawSettings, s: &Subject) -> (u32, u32, u32) {
+        let spool_keep_days = self.limit(
+            &raw.spool_keep_days,
+            s,
+            "spool_keep_days",
+            limits::SPOOL_KEEP_DAYS,
+        ) as u32;
+        let keep_runs_days = self.limit(
+            &raw.keep_runs_days,
+            s,
+            "keep_runs_days",
+            limits::KEEP_RUNS_DAYS,
+        ) as u32;
+        let max_range_days = self.limit(
+            &raw.max_range_days,
+            s,
+            "max_range_days",
+            limits::MAX_RANGE_DAYS,
+        ) as u32;
+        (spool_keep_days, keep_runs_days, max_range_days)
     }
 
     /// `max_attempts`, `retry_delay_seconds`, `delivery_retries` and

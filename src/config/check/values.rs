@@ -58,6 +58,17 @@ impl Checker<'_> {
         self.int(v, subject, key, limit.range(), limit.default, limit.unit)
     }
 
+    /// A limit on concurrent work (`max_concurrent…`): `None` (no limit) when absent.
+    pub(super) fn at_most(
+        &mut self,
+        v: &Option<Spanned<Int>>,
+        subject: &Subject,
+        key: &str,
+    ) -> Option<usize> {
+        v.as_ref()?;
+        Some(self.limit(v, subject, key, crate::config::limits::MAX_CONCURRENT) as usize)
+    }
+
     /// A key in seconds within its limit.
     pub(super) fn duration(
         &mut self,

@@ -24,6 +24,9 @@ pub struct RawSqliteSource {
     pub time_format: Option<S<String>>,
     #[schemars(with = "Option<RawEvents>")]
     pub events: Option<S<RawEvents>>,
+    /// At most this many of this source's queries run at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent_queries: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -55,6 +58,9 @@ pub struct RawPostgresSource {
     pub statement_timeout_seconds: Option<S<Int>>,
     #[schemars(with = "Option<RawEvents>")]
     pub events: Option<S<RawEvents>>,
+    /// At most this many of this source's queries run at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent_queries: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -72,6 +78,9 @@ pub struct RawCommandSource {
     pub env: Option<S<toml::Table>>,
     #[schemars(with = "Option<Int>")]
     pub timeout_seconds: Option<S<Int>>,
+    /// At most this many of this source's queries run at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent_queries: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -85,6 +94,9 @@ pub struct RawDirectoryDest {
     pub path: Option<S<String>>,
     #[schemars(with = "Option<Int>")]
     pub keep_days: Option<S<Int>>,
+    /// At most this many deliveries to this destination at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -113,6 +125,9 @@ pub struct RawEmailDest {
     pub preview_rows: Option<S<Int>>,
     #[schemars(with = "Option<RawSmtp>")]
     pub smtp: Option<S<RawSmtp>>,
+    /// At most this many deliveries to this destination at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -148,6 +163,9 @@ pub struct RawSftpDest {
     pub connect_timeout_seconds: Option<S<Int>>,
     #[schemars(with = "Option<Int>")]
     pub io_timeout_seconds: Option<S<Int>>,
+    /// At most this many deliveries to this destination at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -185,6 +203,9 @@ pub struct RawS3Dest {
     pub part_size_mb: Option<S<Int>>,
     #[schemars(with = "Option<Int>")]
     pub multipart_threshold_mb: Option<S<Int>>,
+    /// At most this many deliveries to this destination at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -202,6 +223,9 @@ pub struct RawPickupDest {
     pub naming: Option<S<String>>,
     #[schemars(with = "Option<String>")]
     pub app_id: Option<S<String>>,
+    /// At most this many deliveries to this destination at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -224,6 +248,9 @@ pub struct RawWebhookDest {
     pub timeout_seconds: Option<S<Int>>,
     #[schemars(with = "Option<String>")]
     pub ca_file: Option<S<String>>,
+    /// At most this many deliveries to this destination at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -248,6 +275,9 @@ pub struct RawSlackDest {
     pub timeout_seconds: Option<S<Int>>,
     #[schemars(with = "Option<String>")]
     pub ca_file: Option<S<String>>,
+    /// At most this many deliveries to this destination at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent: Option<S<Int>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -264,4 +294,7 @@ pub struct RawTeamsDest {
     pub timeout_seconds: Option<S<Int>>,
     #[schemars(with = "Option<String>")]
     pub ca_file: Option<S<String>>,
+    /// At most this many deliveries to this destination at once (default: no limit).
+    #[schemars(with = "Option<Int>")]
+    pub max_concurrent: Option<S<Int>>,
 }

@@ -12,6 +12,7 @@ mod endpoints;
 pub(super) mod files;
 pub(super) mod halves;
 mod messages;
+mod outputs;
 pub(super) mod read;
 pub mod schema;
 mod unknown;
@@ -37,6 +38,7 @@ use toml::Spanned;
 use super::diag::Subject;
 
 pub use endpoints::*;
+pub use outputs::*;
 
 pub type S<T> = Spanned<T>;
 
@@ -67,6 +69,9 @@ pub struct RawSettings {
     pub catch_up: Option<S<Int>>,
     #[schemars(with = "Option<Int>")]
     pub lease_seconds: Option<S<Int>>,
+    /// How many claimed runs `run-due` executes at once (1: one after another).
+    #[schemars(with = "Option<Int>")]
+    pub max_parallel: Option<S<Int>>,
     #[schemars(with = "Option<Int>")]
     pub lock_timeout_seconds: Option<S<Int>>,
     #[schemars(with = "Option<Int>")]
@@ -94,32 +99,10 @@ pub struct RawSettings {
     pub date_format: Option<S<String>>,
     #[schemars(with = "Option<RawCsv>")]
     pub csv: Option<S<RawCsv>>,
+    #[schemars(with = "Option<RawParquet>")]
+    pub parquet: Option<S<RawParquet>>,
     #[schemars(with = "Option<RawSmtp>")]
     pub smtp: Option<S<RawSmtp>>,
-}
-
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "Csv")]
-#[serde(deny_unknown_fields)]
-pub struct RawCsv {
-    #[schemars(with = "Option<String>")]
-    pub delimiter: Option<S<String>>,
-    #[schemars(with = "Option<bool>")]
-    pub header: Option<S<bool>>,
-    #[schemars(with = "Option<bool>")]
-    pub bom: Option<S<bool>>,
-    #[schemars(with = "Option<String>")]
-    pub line_ending: Option<S<String>>,
-    #[schemars(with = "Option<bool>")]
-    pub formula_guard: Option<S<bool>>,
-    #[schemars(with = "Option<String>")]
-    pub null: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub blob: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub compression: Option<S<String>>,
-    #[schemars(with = "Option<Number>")]
-    pub compress_above_mb: Option<S<Number>>,
 }
 
 /// A number written either as an integer or a float (`10` or `0.5`).
@@ -253,6 +236,8 @@ pub struct RawReport {
     pub outputs: Option<IgnoredAny>,
     #[schemars(with = "Option<RawCsv>")]
     pub csv: Option<IgnoredAny>,
+    #[schemars(with = "Option<RawParquet>")]
+    pub parquet: Option<IgnoredAny>,
     #[schemars(with = "Option<RawSchedule>")]
     pub schedule: Option<IgnoredAny>,
     #[schemars(with = "Option<RawEvents>")]
@@ -261,74 +246,6 @@ pub struct RawReport {
     #[schemars(with = "Option<RawRecipients>")]
     pub recipients: Option<S<RawRecipients>>,
 }
-
-/// `[reports.recipients]`: a `list`, or a `query` on a `source`; `key` names the
-/// column that identifies a recipient.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "Recipients")]
-#[serde(deny_unknown_fields)]
-pub struct RawRecipients {
-    #[schemars(with = "Option<String>")]
-    pub key: Option<S<String>>,
-    /// One table per recipient: column = text or integer.
-    #[schemars(with = "Option<Vec<std::collections::BTreeMap<String, serde_json::Value>>>")]
-    pub list: Option<S<Vec<S<toml::Table>>>>,
-    #[schemars(with = "Option<String>")]
-    pub source: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub query: Option<S<String>>,
-}
-
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "Output")]
-#[serde(deny_unknown_fields)]
-pub struct RawOutput {
-    #[serde(rename = "type")]
-    #[schemars(with = "Option<String>")]
-    pub file_type: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub query: Option<S<String>>,
-    #[schemars(with = "Option<String>")]
-    pub query_file: Option<S<String>>,
-    /// `sql` (with `query`), `summary` or `detail`.
-    #[schemars(with = "Option<String>")]
-    pub kind: Option<S<String>>,
-    #[schemars(with = "Option<Vec<String>>")]
-    pub traffic: Option<S<Vec<S<String>>>>,
-    #[schemars(with = "Option<Vec<String>>")]
-    pub group_by: Option<S<Vec<S<String>>>>,
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub time_series: Option<S<toml::Value>>,
-    #[schemars(with = "Option<Vec<String>>")]
-    pub counters: Option<S<Vec<S<String>>>>,
-    #[schemars(with = "Option<Vec<String>>")]
-    pub columns_order: Option<S<Vec<S<String>>>>,
-    #[schemars(with = "Option<std::collections::BTreeMap<String, Vec<String>>>")]
-    pub filter: Option<S<RawFilter>>,
-    #[schemars(
-        with = "Option<std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>>"
-    )]
-    pub traffic_filter: Option<S<std::collections::BTreeMap<String, S<RawFilter>>>>,
-    #[schemars(with = "Option<Vec<String>>")]
-    pub exclude_data: Option<S<Vec<S<String>>>>,
-    #[schemars(with = "Option<Int>")]
-    pub row_limit: Option<S<Int>>,
-    #[schemars(with = "Option<Int>")]
-    pub cardinality_limit: Option<S<Int>>,
-    /// `csv` (default), `xlsx`, `jsonl` or `parquet`.
-    #[schemars(with = "Option<String>")]
-    pub format: Option<S<String>>,
-    /// Column types for the typed formats: `{ column = "date", … }`.
-    #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
-    pub types: Option<S<std::collections::BTreeMap<String, S<String>>>>,
-    /// xlsx outputs naming the same workbook go to one file, one sheet each.
-    #[schemars(with = "Option<String>")]
-    pub workbook: Option<S<String>>,
-}
-
-/// A filter table: dimension names (include), `exclude_<dimension>`, and
-/// `tags_any` / `tags_only` / `tags_none`; checked against the events mapping.
-pub type RawFilter = std::collections::BTreeMap<String, S<Vec<S<String>>>>;
 
 /// An events mapping (`[sources.NAME.events]` or `[reports.events]`).
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -476,6 +393,33 @@ pub enum RawDestination {
     Teams(Box<RawTeamsDest>),
 }
 
+impl RawSource {
+    /// `max_concurrent_queries`, a key every kind has.
+    pub fn max_concurrent_queries(&self) -> &Option<S<Int>> {
+        match self {
+            RawSource::Sqlite(r) => &r.max_concurrent_queries,
+            RawSource::Postgres(r) => &r.max_concurrent_queries,
+            RawSource::Command(r) => &r.max_concurrent_queries,
+        }
+    }
+}
+
+impl RawDestination {
+    /// `max_concurrent`, a key every kind has.
+    pub fn max_concurrent(&self) -> &Option<S<Int>> {
+        match self {
+            RawDestination::Directory(r) => &r.max_concurrent,
+            RawDestination::Email(r) => &r.max_concurrent,
+            RawDestination::Sftp(r) => &r.max_concurrent,
+            RawDestination::S3(r) => &r.max_concurrent,
+            RawDestination::Pickup(r) => &r.max_concurrent,
+            RawDestination::Webhook(r) => &r.max_concurrent,
+            RawDestination::Slack(r) => &r.max_concurrent,
+            RawDestination::Teams(r) => &r.max_concurrent,
+        }
+    }
+}
+
 pub struct RawReportParts {
     pub index: usize,
     pub span: Range<usize>,
@@ -485,6 +429,7 @@ pub struct RawReportParts {
     pub report: Option<Box<RawReport>>,
     pub schedule: Option<Box<Spanned<RawSchedule>>>,
     pub csv: Option<Box<Spanned<RawCsv>>>,
+    pub parquet: Option<Box<Spanned<RawParquet>>>,
     pub events: Option<Box<Spanned<RawEvents>>>,
     pub outputs: Option<Vec<Spanned<RawOutput>>>,
     /// False when a part was present but unreadable: the report is not checked further.

@@ -290,6 +290,7 @@ impl<'a> Reader<'a> {
             report: None,
             schedule: None,
             csv: None,
+            parquet: None,
             events: None,
             outputs: None,
             complete: false,
@@ -315,6 +316,10 @@ impl<'a> Reader<'a> {
         if let Some(v) = table.remove("csv") {
             parts.csv = self.de(v, subject.clone(), "csv").map(Box::new);
             ok &= parts.csv.is_some();
+        }
+        if let Some(v) = table.remove("parquet") {
+            parts.parquet = self.de(v, subject.clone(), "parquet").map(Box::new);
+            ok &= parts.parquet.is_some();
         }
         if let Some(v) = table.remove("events") {
             parts.events = self.de(v, subject.clone(), "events").map(Box::new);

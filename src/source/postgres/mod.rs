@@ -373,12 +373,6 @@ impl Session<'_> {
         if statement.columns().is_empty() {
             bail!("the query returns no columns; a report query must be a SELECT");
         }
-        let kinds: Vec<cells::Kind> = statement
-            .columns()
-            .iter()
-            .map(|c| cells::kind_of(c.type_()))
-            .collect();
-        let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
         let columns: Vec<Column<'_>> = statement
             .columns()
             .iter()
@@ -400,7 +394,28 @@ impl Session<'_> {
             .await
             .map_err(|e| self.explain(&e, Some(prefix)))?;
         sink.columns(&columns)?;
-        // One FETCH ALL, in the text format, streamed.
+        self.fetch_all(&statement, sink, statement_timeout).await?;
+        self.client
+            .batch_execute("CLOSE reportctl_rows; COMMIT")
+            .await
+            .map_err(|e| self.explain(&e, None))?;
+        Ok(())
+    }
+
+    /// Fetches the declared cursor's rows into `sink`: one FETCH ALL, in the text
+    /// format, streamed, each value converted by its column's type.
+    async fn fetch_all(
+        &self,
+        statement: &tokio_postgres::Statement,
+        sink: &mut dyn RowSink,
+        statement_timeout: Option<Duration>,
+    ) -> Result<()> {
+        let kinds: Vec<cells::Kind> = statement
+            .columns()
+            .iter()
+            .map(|c| cells::kind_of(c.type_()))
+            .collect();
+        let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
         let rows = self
             .client
             .simple_query_raw("FETCH ALL FROM reportctl_rows")
@@ -432,10 +447,6 @@ impl Session<'_> {
             }
             sink.end_row()?;
         }
-        self.client
-            .batch_execute("CLOSE reportctl_rows; COMMIT")
-            .await
-            .map_err(|e| self.explain(&e, None))?;
         Ok(())
     }
 }

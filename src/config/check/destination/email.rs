@@ -9,7 +9,7 @@ use crate::config::check::Checker;
 use crate::config::diag::Subject;
 use crate::config::limits;
 use crate::config::model::*;
-use crate::config::raw::RawEmailDest;
+use crate::config::raw::{Number, RawEmailDest};
 use crate::template::{Template, MAIL_VARS};
 
 impl Checker<'_> {
@@ -61,7 +61,24 @@ impl Checker<'_> {
         };
         let subject = template(&r.subject, "subject", limits::DEFAULT_SUBJECT);
         let body = template(&r.body, "body", limits::DEFAULT_BODY);
-        let max_mb = match &r.max_attachment_mb {
+        let max_mb = self.attachment_mb(&r.max_attachment_mb, s);
+        DestinationKind::Email(EmailDest {
+            to,
+            cc: self.mailboxes(&r.cc, s, "cc"),
+            bcc: self.mailboxes(&r.bcc, s, "bcc"),
+            from,
+            subject,
+            body,
+            max_attachment_bytes: (max_mb * 1024.0 * 1024.0) as u64,
+            preview_rows: self.limit(&r.preview_rows, s, "preview_rows", limits::PREVIEW_ROWS)
+                as u32,
+            smtp,
+        })
+    }
+
+    /// `max_attachment_mb`: more than 0 up to the limit; the default when not given.
+    fn attachment_mb(&mut self, v: &Option<Spanned<Number>>, s: &Subject) -> f64 {
+        match v {
             None => limits::DEFAULT_ATTACHMENT_MB,
             Some(v)
                 if v.get_ref().get() > 0.0 && v.get_ref().get() <= limits::MAX_ATTACHMENT_MB =>
@@ -81,18 +98,6 @@ impl Checker<'_> {
                 );
                 limits::DEFAULT_ATTACHMENT_MB
             }
-        };
-        DestinationKind::Email(EmailDest {
-            to,
-            cc: self.mailboxes(&r.cc, s, "cc"),
-            bcc: self.mailboxes(&r.bcc, s, "bcc"),
-            from,
-            subject,
-            body,
-            max_attachment_bytes: (max_mb * 1024.0 * 1024.0) as u64,
-            preview_rows: self.limit(&r.preview_rows, s, "preview_rows", limits::PREVIEW_ROWS)
-                as u32,
-            smtp,
-        })
+        }
     }
 }

@@ -1,6 +1,10 @@
 //! Checked configuration: what the rest of the program works with. Every value here has
 //! passed stage two (`check`), so past this boundary nothing is validated again.
 
+mod output;
+
+pub use output::*;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,7 +16,7 @@ use super::diag::Diagnostic;
 use super::secret::Secret;
 use crate::config::names::FileNameTemplate;
 use crate::schedule::Schedule;
-use crate::structured::{EventsMapping, Structured};
+use crate::structured::EventsMapping;
 use crate::template::Template;
 
 #[derive(Debug, Clone)]
@@ -53,6 +57,8 @@ pub struct Settings {
     /// How many missed slots of one report `run-due` catches up at most.
     pub catch_up: u32,
     pub lease: Duration,
+    /// How many claimed runs `run-due` executes at once.
+    pub max_parallel: usize,
     /// How long a command waits for the ledger's lock (or a SQLite write lock, or a
     /// PostgreSQL lock) before giving up with exit code 75.
     pub lock_timeout: Duration,
@@ -122,6 +128,8 @@ pub struct Smtp {
 pub struct Source {
     pub name: String,
     pub kind: SourceKind,
+    /// At most this many of its queries at once (`run-due`); `None`: no limit.
+    pub max_concurrent_queries: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -218,6 +226,8 @@ pub enum EnvValue {
 pub struct Destination {
     pub name: String,
     pub kind: DestinationKind,
+    /// At most this many deliveries to it at once (`run-due`); `None`: no limit.
+    pub max_concurrent: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -361,6 +371,7 @@ pub struct Report {
     pub file_name: FileNameTemplate,
     pub date_format: String,
     pub csv: CsvOptions,
+    pub parquet: ParquetOptions,
     pub max_attempts: u32,
     /// `send_empty = false`: a run whose files hold no rows delivers nothing.
     pub send_empty: bool,
@@ -371,126 +382,6 @@ pub struct Report {
     pub condition: Option<Output>,
     /// `[reports.recipients]`: one run per recipient of each slot.
     pub recipients: Option<Box<super::recipients::Recipients>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Output {
-    /// Goes into the file name: `VIEWS`, `ENGAGEMENT`.
-    pub kind: String,
-    /// The SQL of a `kind = "sql"` output (empty for structured ones).
-    pub query: String,
-    /// A summary or detail report, compiled to SQL when it runs.
-    pub structured: Option<Box<Structured>>,
-    /// The file format (`format`, default csv).
-    pub format: Format,
-    /// Declared column types (`types`): column name and type name (one of
-    /// `COLUMN_TYPES`); they override the source's.
-    pub types: Vec<(String, String)>,
-    /// The xlsx workbook this output is a sheet of (`workbook`): outputs naming the
-    /// same workbook go to one file.
-    pub workbook: Option<String>,
-}
-
-/// The type names the `types` output key accepts (see `source::typed::by_name`).
-pub const COLUMN_TYPES: [&str; 8] = [
-    "int",
-    "real",
-    "numeric",
-    "text",
-    "bool",
-    "date",
-    "timestamp",
-    "timestamptz",
-];
-
-/// The file format of an output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
-    #[default]
-    Csv,
-    Xlsx,
-    Jsonl,
-    Parquet,
-}
-
-impl Format {
-    pub const CHOICES: [(&'static str, Format); 4] = [
-        ("csv", Format::Csv),
-        ("xlsx", Format::Xlsx),
-        ("jsonl", Format::Jsonl),
-        ("parquet", Format::Parquet),
-    ];
-
-    /// The file name extension, without the dot (also the format's name).
-    pub fn ext(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Xlsx => "xlsx",
-            Format::Jsonl => "jsonl",
-            Format::Parquet => "parquet",
-        }
-    }
-
-    /// Whether values are written with their types (and `types` means something).
-    pub fn typed(self) -> bool {
-        self != Format::Csv
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    None,
-    Gzip,
-    Zip,
-}
-
-impl Compression {
-    pub fn name(self) -> &'static str {
-        match self {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Zip => "zip",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlobEncoding {
-    /// A BLOB value fails the run with a message naming the column.
-    Refuse,
-    Hex,
-    Base64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CsvOptions {
-    pub delimiter: u8,
-    pub header: bool,
-    pub bom: bool,
-    pub crlf: bool,
-    pub formula_guard: bool,
-    pub null: String,
-    pub blob: BlobEncoding,
-    pub compression: Compression,
-    /// Compress only files larger than this many bytes (`None`: always, when
-    /// `compression` is not `none`).
-    pub compress_above: Option<u64>,
-}
-
-impl Default for CsvOptions {
-    fn default() -> Self {
-        CsvOptions {
-            delimiter: b',',
-            header: true,
-            bom: false,
-            crlf: false,
-            formula_guard: false,
-            null: String::new(),
-            blob: BlobEncoding::Refuse,
-            compression: Compression::None,
-            compress_above: None,
-        }
-    }
 }
 
 /// A pickup store that `reportctl serve` serves from: report listings with download
