@@ -185,6 +185,24 @@ fn an_unwritable_folder_fails_only_its_partner_which_alone_is_retried() {
     }
 }
 
+/// The slot of 2026-11-25 for partners `p1`, `p2` and `bad` (after a first `run-due`
+/// that records the report): `run-due` exits 1, `p1` and `p2` completed, `bad` failed
+/// at `dest`; returns the output and that receipt's detail.
+fn refused_for_one(ws: &Workspace, bad: &str, dest: &str) -> (common::Output, String) {
+    assert_eq!(run_due(ws, "2026-11-24T12:00:00Z").0.code, 0);
+    let (out, runs) = run_due(ws, "2026-11-25T12:00:00Z");
+    assert_eq!(out.code, 1, "{out:?}");
+    let runs = by_recipient(&runs);
+    assert_eq!(runs["p1"]["status"], "completed");
+    assert_eq!(runs["p2"]["status"], "completed");
+    assert_eq!(runs[bad]["status"], "failed");
+    let detail = receipt(runs[bad], dest)["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (out, detail)
+}
+
 #[test]
 #[ignore = "needs test servers: scripts/test"]
 fn a_hostile_address_is_refused_for_its_partner_only() {
@@ -196,14 +214,7 @@ fn a_hostile_address_is_refused_for_its_partner_only() {
     );
     write(ws.path(), "events.sql", &partners_sql(2, &hostile));
     ws.config(&config(&mail_dest(), "\"mail\"", &marker));
-    assert_eq!(run_due(&ws, "2026-11-24T12:00:00Z").0.code, 0);
-    let (out, runs) = run_due(&ws, "2026-11-25T12:00:00Z");
-    assert_eq!(out.code, 1, "{out:?}");
-    let runs = by_recipient(&runs);
-    assert_eq!(runs["p1"]["status"], "completed");
-    assert_eq!(runs["p2"]["status"], "completed");
-    assert_eq!(runs["p9"]["status"], "failed");
-    let detail = receipt(runs["p9"], "mail")["detail"].as_str().unwrap();
+    let (out, detail) = refused_for_one(&ws, "p9", "mail");
     assert!(
         detail.starts_with("recipient \"p9\": to: {recipient.email}: \"a-"),
         "{detail}"
@@ -243,14 +254,7 @@ fn a_webhook_url_path_per_partner_and_a_value_unfit_for_a_url_refused() {
         settings(""),
         report("ev", "\"hook\"", "", recipients)
     ));
-    assert_eq!(run_due(&ws, "2026-11-24T12:00:00Z").0.code, 0);
-    let (out, runs) = run_due(&ws, "2026-11-25T12:00:00Z");
-    assert_eq!(out.code, 1, "{out:?}");
-    let runs = by_recipient(&runs);
-    assert_eq!(runs["p1"]["status"], "completed");
-    assert_eq!(runs["p2"]["status"], "completed");
-    assert_eq!(runs["p.9"]["status"], "failed");
-    let detail = receipt(runs["p.9"], "hook")["detail"].as_str().unwrap();
+    let (_, detail) = refused_for_one(&ws, "p.9", "hook");
     assert!(
         detail.starts_with("recipient \"p.9\": url: {recipient.id}: "),
         "{detail}"
