@@ -101,11 +101,7 @@ fn runs(d: &Path) -> Vec<serde_json::Value> {
         &["history", "Daily", "--json", "--limit", "100"],
     );
     ok(&history);
-    history
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    crate::common::json_lines(&history.stdout)
 }
 
 fn run_due(d: &Path, wall: &str) {

@@ -90,11 +90,7 @@ fn workspace(smtp_port: u16, marker: &str) -> tempfile::TempDir {
 fn the_run(d: &Path) -> serde_json::Value {
     let out = run(d, &["history", "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
-    let runs: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let runs = crate::common::json_lines(&out.stdout);
     assert_eq!(runs.len(), 1, "{out:?}");
     runs.into_iter().next().unwrap()
 }

@@ -65,10 +65,7 @@ fn quiet(dir: &Path, now: &str) {
 fn history(dir: &Path) -> Vec<serde_json::Value> {
     let out = run(dir, &["history", "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
-    out.stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    crate::common::json_lines(&out.stdout)
 }
 
 fn delivered(dir: &Path, name: &str) -> String {
@@ -403,11 +400,7 @@ fn slots_beyond_catch_up_are_skipped_with_an_error() {
         (1, "reportctl: error: report \"Daily\": 2 missed slots from 2026-11-02T06:00:00+00:00 to 2026-11-03T06:00:00+00:00 skipped: more than catch_up = 2 slots were due at once; `reportctl history \"Daily\"` shows how to run each by hand\n"),
         "{out:?}"
     );
-    let ran: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let ran = crate::common::json_lines(&out.stdout);
     let got: Vec<(&str, &str)> = ran
         .iter()
         .map(|r| (r["run_at"].as_str().unwrap(), r["status"].as_str().unwrap()))

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::common::{self, run, write};
+use crate::common::{self, json_lines, run, write};
 
 /// Partners `p1`…`pN` (`partners(id, name, email, active)`) and three orders a day for
 /// each of the first three partners, plus one for `p1` on another day.
@@ -83,12 +83,6 @@ fn run_due(d: &Path, now: &str) -> common::Output {
     let wall = (chrono::DateTime::parse_from_rfc3339(now).unwrap() + chrono::Duration::minutes(1))
         .to_rfc3339();
     common::run_at(d, &wall, &["run-due", "--now", now, "--json"])
-}
-
-fn json_lines(s: &str) -> Vec<serde_json::Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn read(d: &Path, p: &str) -> String {

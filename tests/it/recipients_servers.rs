@@ -52,11 +52,7 @@ fn run_due(ws: &Workspace, now: &str) -> (common::Output, Vec<serde_json::Value>
         c.env(k, v);
     }
     let out = common::output(c);
-    let runs = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let runs = common::json_lines(&out.stdout);
     (out, runs)
 }
 
@@ -504,28 +500,7 @@ query = "SELECT id, region FROM partners ORDER BY id"
 #[test]
 #[ignore = "needs test servers: scripts/test"]
 fn promtool_accepts_the_recipients_metrics() {
-    let promtool = common::servers::env("promtool", "PROMTOOL");
     let dir = tempdir();
     let text = crate::recipients::metrics_of_a_failing_recipient(dir.path());
-    let mut child = std::process::Command::new(&promtool)
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    assert_eq!(said, (Some(0), String::new(), String::new()), "{text}");
+    crate::metrics::promtool_accepts(text.as_bytes());
 }

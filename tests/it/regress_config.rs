@@ -124,11 +124,7 @@ fn plan_count_at_the_limit_is_merged_in_order() {
         ],
     );
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
-    let lines: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = crate::common::json_lines(&out.stdout);
     assert_eq!(lines.len(), 20_000);
     let key = |v: &serde_json::Value| {
         let at = chrono::DateTime::parse_from_rfc3339(v["run_at"].as_str().unwrap()).unwrap();

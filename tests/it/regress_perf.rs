@@ -117,11 +117,7 @@ fn list_and_plan_on_2000_reports_keep_file_order_and_time_order() {
         &["--json", "plan", "--count", "1", "--now", now],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    let lines: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = crate::common::json_lines(&out.stdout);
     assert_eq!(lines.len(), 2000);
     // Reports 1440–1999 run at the same times of day as 0–559 (the minute of the day
     // wraps at 1440): ties come in file order.

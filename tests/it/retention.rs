@@ -37,10 +37,7 @@ fn run_days(d: &Path, days: std::ops::RangeInclusive<u32>) {
 fn history(d: &Path, wall: &str) -> Vec<serde_json::Value> {
     let out = run_at(d, wall, &["history", "Daily", "--limit", "100", "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
-    out.stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    crate::common::json_lines(&out.stdout)
 }
 
 #[test]

@@ -44,10 +44,7 @@ fn at(d: &Path, wall: &str, args: &[&str]) -> Output {
 fn history(d: &Path) -> Vec<serde_json::Value> {
     let out = at(d, "2026-11-10T00:00:00Z", &["history", "--json"]);
     assert_eq!(out.code, 0, "{out:?}");
-    out.stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    crate::common::json_lines(&out.stdout)
 }
 
 const TOKEN: &str = "5760b598a08f93b5";

@@ -129,11 +129,7 @@ fn a_week_across_a_dst_change() {
     );
 
     let out = run(d, &["history", "--json"]);
-    let runs: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let runs = crate::common::json_lines(&out.stdout);
     let got: Vec<(String, String, String, i64)> = runs
         .iter()
         .map(|r| {
@@ -253,11 +249,7 @@ fn overlapping_run_due_runs_each_slot_once() {
     unique.dedup();
     assert_eq!(unique.len(), 51, "no slot ran twice");
     let out = run(d, &["history", "--json", "--limit", "1000"]);
-    let runs: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let runs = crate::common::json_lines(&out.stdout);
     assert_eq!(runs.len(), 51);
     for r in &runs {
         assert_eq!(
@@ -438,11 +430,7 @@ fn bad_inputs_fail_alone_and_clearly() {
     // The failed runs are retried by a later run-due; the good one is not re-sent.
     let out = run(d, &["run-due", "--now", "2026-11-02T12:02:00Z", "--json"]);
     assert_eq!(out.code, 1);
-    let retried: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let retried = crate::common::json_lines(&out.stdout);
     // Runs executed side by side (max_parallel) are shown in the order they end.
     let mut names: Vec<_> = retried
         .iter()
@@ -682,11 +670,7 @@ fn cancel_a_queued_run() {
     assert!(out.stdout.contains("\"status\":\"cancelled\""), "{out:?}");
     let out = run(d, &["run-due", "--now", "2026-11-02T12:00:00Z", "--json"]);
     assert_eq!(out.code, 0);
-    let ran: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let ran = crate::common::json_lines(&out.stdout);
     assert_eq!(
         ran.len(),
         1,

@@ -43,10 +43,7 @@ fn delivered(d: &Path) -> Vec<String> {
 fn history(d: &Path) -> Vec<serde_json::Value> {
     let out = run(d, &["--json", "history"]);
     assert_eq!(out.code, 0, "{out:?}");
-    out.stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    crate::common::json_lines(&out.stdout)
 }
 
 #[test]

@@ -69,6 +69,13 @@ pub fn output(mut command: Command) -> Output {
     }
 }
 
+/// `text` (a command's `--json` output) as one JSON value per line.
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     if let Some(parent) = p.parent() {
