@@ -320,7 +320,7 @@ fn upload(
                 OpenType::File,
             )
             .map_err(|e| ssh_error(e, &format!("creating {}", tmp.display())))?;
-        let sent = send(&mut input, &mut remote).map_err(|e| match e {
+        let sent = send(&mut input, &mut remote, window(f.bytes)).map_err(|e| match e {
             Failed::Read(e) => {
                 anyhow::Error::new(e).context(format!("reading {}", local.display()))
             }
@@ -374,20 +374,31 @@ enum Failed {
     Write(std::io::Error),
 }
 
-/// Copies `input` to `remote`, keeping up to `IN_FLIGHT` bytes in libssh2's hands.
-fn send(input: &mut impl Read, remote: &mut impl Write) -> Result<u64, Failed> {
+/// The window for a file of `bytes` bytes: `IN_FLIGHT`, or less for a smaller file (at
+/// least one byte past its end, so that the end of the file is seen in one read). The
+/// buffer is twice the window and is allocated for each upload: a 16 MiB buffer for a
+/// file of a few hundred bytes cost 16 MiB of memory per upload in flight, which the
+/// allocator kept per worker thread once `run-due` delivered side by side.
+fn window(bytes: u64) -> usize {
+    usize::try_from(bytes.saturating_add(1))
+        .unwrap_or(usize::MAX)
+        .clamp(4096, IN_FLIGHT)
+}
+
+/// Copies `input` to `remote`, keeping up to `window` bytes in libssh2's hands.
+fn send(input: &mut impl Read, remote: &mut impl Write, window: usize) -> Result<u64, Failed> {
     // Twice the window, so that moving the unsent tail to the front happens once per
     // window's worth of bytes sent.
-    let mut buf = vec![0u8; 2 * IN_FLIGHT];
+    let mut buf = vec![0u8; 2 * window];
     let (mut start, mut end, mut eof, mut total) = (0usize, 0usize, false, 0u64);
     loop {
-        if !eof && end - start < IN_FLIGHT {
-            if end + IN_FLIGHT / 4 > buf.len() {
+        if !eof && end - start < window {
+            if end + window / 4 > buf.len() {
                 buf.copy_within(start..end, 0);
                 end -= start;
                 start = 0;
             }
-            let limit = (start + IN_FLIGHT).min(buf.len());
+            let limit = (start + window).min(buf.len());
             while end < limit {
                 match input.read(&mut buf[end..limit]).map_err(Failed::Read)? {
                     0 => {
@@ -462,7 +473,7 @@ mod tests {
                 chunk: 30_000,
                 largest_offer: 0,
             };
-            let n = send(&mut data.as_slice(), &mut w).unwrap();
+            let n = send(&mut data.as_slice(), &mut w, window(len as u64)).unwrap();
             assert_eq!(n as usize, len);
             assert!(w.out == data, "length {len}");
             if len > 2 * IN_FLIGHT {
@@ -470,5 +481,24 @@ mod tests {
                 assert_eq!(w.largest_offer, IN_FLIGHT);
             }
         }
+    }
+
+    #[test]
+    fn a_small_file_gets_a_small_window_and_is_still_copied_whole() {
+        assert_eq!(window(0), 4096);
+        assert_eq!(window(100_000), 100_001);
+        assert_eq!(window(u64::MAX), IN_FLIGHT);
+        // A window smaller than the file (the file grew after it was measured) still
+        // copies every byte: the window only bounds what is in flight.
+        let data: Vec<u8> = (0..50_000).map(|i| (i % 251) as u8).collect();
+        let mut w = Trickle {
+            out: Vec::new(),
+            chunk: 3_000,
+            largest_offer: 0,
+        };
+        let n = send(&mut data.as_slice(), &mut w, window(10_000)).unwrap();
+        assert_eq!(n as usize, data.len());
+        assert!(w.out == data);
+        assert!(w.largest_offer <= 10_001);
     }
 }
