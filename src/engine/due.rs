@@ -20,12 +20,12 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::token::{recipient_token, slot_token};
 use crate::config::{Config, Report, Status};
-use crate::ledger::{Ledger, NewRun, ReportState, RunKind, RunRecord, RunStatus};
+use crate::ledger::{Ledger, NewRun, PendingRun, ReportState, RunKind, RunStatus};
 use crate::schedule::{local::resolve, Plan, Schedule, Slot, Window};
 
 pub struct Due {
     /// Runs to try now, oldest first.
-    pub pending: Vec<RunRecord>,
+    pub pending: Vec<PendingRun>,
     /// Slots recorded as skipped in this call.
     pub skipped: Vec<NewRun>,
     /// Slots that are due but not recorded yet (`--dry-run` only).
@@ -190,6 +190,8 @@ pub fn collect_with(
             .into_iter()
             .filter(|r| r.status == RunStatus::Skipped)
             .collect();
+        // The filter reuses the fan-out's allocation (one run per recipient): not kept.
+        due.skipped.shrink_to_fit();
     } else {
         due.unrecorded = new;
     }

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use super::gate::Gates;
 use super::runner::Runner;
 use crate::config::{Config, Report};
-use crate::ledger::{self, Claim, Ledger, RunRecord};
+use crate::ledger::{self, Claim, Ledger, PendingRun, RunRecord};
 use crate::progress::Progress;
 use crate::ui;
 
@@ -62,11 +62,11 @@ fn claim_and_execute(
 
 /// A report's pending runs (oldest first) as the jobs of `submit`: one per recipient
 /// (one in all for a report without recipients), each oldest first.
-pub fn in_order(pending: Vec<RunRecord>) -> Vec<Vec<String>> {
+pub fn in_order(pending: Vec<PendingRun>) -> Vec<Vec<String>> {
     let mut jobs: Vec<Vec<String>> = Vec::new();
     let mut by_key = std::collections::HashMap::new();
     for run in pending {
-        let key = run.recipient.map(|r| r.key);
+        let key = run.recipient;
         let i = *by_key.entry(key).or_insert_with(|| {
             jobs.push(Vec::new());
             jobs.len() - 1

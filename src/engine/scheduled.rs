@@ -203,7 +203,7 @@ pub fn dry_run(
             )?;
         }
         for r in &due.pending {
-            let key = r.recipient.as_ref().map(|x| x.key.as_str());
+            let key = r.recipient.as_deref();
             let run = would_run(&r.token, r.run_at, r.window_from, r.window_to, "retry");
             show(
                 report,

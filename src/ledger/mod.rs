@@ -245,6 +245,19 @@ pub struct RunRecord {
     pub receipts: Vec<ReceiptRecord>,
 }
 
+/// A run `run-due` should take, as `Store::pending` lists it: what is needed to hand it
+/// over and show it. The whole record is read when the run is claimed: a slot of
+/// thousands of recipients is listed in a few hundred bytes per run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRun {
+    pub token: String,
+    pub run_at: DateTime<Utc>,
+    pub window_from: DateTime<Utc>,
+    pub window_to: DateTime<Utc>,
+    /// The key of the recipient the run is for.
+    pub recipient: Option<String>,
+}
+
 /// A report's standing in the ledger, as `run-due` reads it (see `Store::report_states`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportState {
@@ -322,7 +335,7 @@ pub trait Store: Operations + Metrics + Outcomes + Send {
         report: &str,
         now: DateTime<Utc>,
         wall: DateTime<Utc>,
-    ) -> Result<Vec<RunRecord>>;
+    ) -> Result<Vec<PendingRun>>;
 
     /// Records a test run, claimed, unless another test run of the same report was
     /// recorded less than `interval` ago: then returns when that one was.

@@ -155,15 +155,26 @@ impl<B: Backend> Store for B {
         report: &str,
         now: DateTime<Utc>,
         wall: DateTime<Utc>,
-    ) -> Result<Vec<RunRecord>> {
+    ) -> Result<Vec<PendingRun>> {
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE report = $1 AND {}
+            "SELECT token, run_at, window_from, window_to, recipient FROM runs
+             WHERE report = $1 AND {}
              ORDER BY run_at COLLATE \"C\", token COLLATE \"C\"",
             claimable()
         );
         self.read(|db| {
             let rows = db.query(&sql, &[report.into(), ts(wall).into(), ts(now).into()])?;
-            runs(db, &rows)
+            rows.iter()
+                .map(|r| {
+                    Ok(PendingRun {
+                        token: r.text(0)?,
+                        run_at: r.ts(1)?,
+                        window_from: r.ts(2)?,
+                        window_to: r.ts(3)?,
+                        recipient: Some(r.text(4)?).filter(|k| !k.is_empty()),
+                    })
+                })
+                .collect()
         })
     }
 
