@@ -156,25 +156,46 @@ impl<B: Backend> Store for B {
         now: DateTime<Utc>,
         wall: DateTime<Utc>,
     ) -> Result<Vec<PendingRun>> {
+        // Read in pages (keyset on the order), so that a slot of many recipients is
+        // never held as rows and runs at once; a page is a few hundred KB.
+        const PAGE: i64 = 1000;
         let sql = format!(
             "SELECT token, run_at, window_from, window_to, recipient FROM runs
              WHERE report = $1 AND {}
-             ORDER BY run_at COLLATE \"C\", token COLLATE \"C\"",
+               AND (run_at COLLATE \"C\" > $4 COLLATE \"C\"
+                    OR (run_at = $4 AND token COLLATE \"C\" > $5 COLLATE \"C\"))
+             ORDER BY run_at COLLATE \"C\", token COLLATE \"C\" LIMIT {PAGE}",
             claimable()
         );
         self.read(|db| {
-            let rows = db.query(&sql, &[report.into(), ts(wall).into(), ts(now).into()])?;
-            rows.iter()
-                .map(|r| {
-                    Ok(PendingRun {
+            let mut out: Vec<PendingRun> = Vec::new();
+            // The last row's run_at and token as stored: where the next page starts.
+            let mut after = (String::new(), String::new());
+            loop {
+                let args = [
+                    report.into(),
+                    ts(wall).into(),
+                    ts(now).into(),
+                    (&after.0).into(),
+                    (&after.1).into(),
+                ];
+                let rows = db.query(&sql, &args)?;
+                if let Some(last) = rows.last() {
+                    after = (last.text(1)?, last.text(0)?);
+                }
+                for r in &rows {
+                    out.push(PendingRun {
                         token: r.text(0)?,
                         run_at: r.ts(1)?,
                         window_from: r.ts(2)?,
                         window_to: r.ts(3)?,
                         recipient: Some(r.text(4)?).filter(|k| !k.is_empty()),
-                    })
-                })
-                .collect()
+                    });
+                }
+                if (rows.len() as i64) < PAGE {
+                    return Ok(out);
+                }
+            }
         })
     }
 

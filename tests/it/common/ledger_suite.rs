@@ -67,6 +67,7 @@ pub fn run_all(open: Open<'_>) {
     slots_skipped_while_paused_are_settled_at_once(open);
     runs_not_sent_are_completed_and_counted(open);
     a_slot_has_one_run_per_recipient(open);
+    pending_lists_a_large_fan_out_whole_in_order(open);
 }
 
 /// v5, run outcome: a run finished "not sent" is completed (owing nothing, settling
@@ -160,6 +161,55 @@ pub fn a_slot_has_one_run_per_recipient(open: Open<'_>) {
         ]
     );
     assert_eq!(l.last_slot("rcp").unwrap(), Some(t(at)));
+}
+
+/// `pending` reads in pages: a fan-out of more runs than a page (two slots of 1,300
+/// recipients) comes back whole, each run once, oldest slot first and by token within a
+/// slot, with its recipient's key; a run claimed meanwhile is no longer listed.
+pub fn pending_lists_a_large_fan_out_whole_in_order(open: Open<'_>) {
+    use reportctl::config::recipients::Recipient;
+    let mut l = open();
+    let wall = t(WALL);
+    let of = |at: &str, i: usize| {
+        let key = format!("p{i:05}");
+        NewRun {
+            token: reportctl::engine::token::recipient_token("big", t(at), &key),
+            recipient: Some(Recipient {
+                key,
+                values: Vec::new(),
+            }),
+            ..slot("big", at)
+        }
+    };
+    let mut runs: Vec<NewRun> = ["2026-11-21T06:00:00Z", "2026-11-22T06:00:00Z"]
+        .iter()
+        .flat_map(|at| (0..1300).map(move |i| of(at, i)))
+        .collect();
+    l.enqueue(&runs, wall).unwrap();
+    runs.sort_by(|a, b| (a.run_at, &a.token).cmp(&(b.run_at, &b.token)));
+    let now = t("2026-11-23T00:00:00Z");
+    let pending = l.pending("big", now, wall).unwrap();
+    let got: Vec<_> = pending
+        .iter()
+        .map(|r| (r.token.as_str(), r.recipient.as_deref()))
+        .collect();
+    let want: Vec<_> = runs
+        .iter()
+        .map(|r| {
+            (
+                r.token.as_str(),
+                r.recipient.as_ref().map(|x| x.key.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 2600);
+    assert!(got == want, "pending runs differ from the recorded ones");
+    assert_eq!(pending[1300].window_from, runs[1300].window_from);
+    assert!(l
+        .claim(&runs[5].token, &claim("a"), now, wall)
+        .unwrap()
+        .is_some());
+    assert_eq!(l.pending("big", now, wall).unwrap().len(), 2599);
 }
 
 pub fn first_seen_is_recorded_once(open: Open<'_>) {
