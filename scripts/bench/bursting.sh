@@ -54,21 +54,8 @@ SSHD_LOG=$W/servers/sshd/sshd.log
 MAILDIR=$RCTL_TEST_SMTP_MAILDIR
 
 # ------------------------------------------------------------------ data
-# partners(id, email, folder) and 3 orders per partner on the reported day, 1 the day
-# before (not reported).
-make_db() { # N FILE
-    sqlite3 "$2" "
-create table partners(id text primary key, email text not null, folder text not null);
-create table orders(partner_id text not null, day text not null, amount integer not null);
-create index orders_partner on orders(partner_id, day);
-with recursive k(i) as (select 1 union all select i + 1 from k where i < $1)
-insert into partners select printf('p%05d', i), printf('orders+p%05d@partners.example', i),
-    printf('partner-%05d', i) from k;
-with recursive k(i) as (select 1 union all select i + 1 from k where i < $1),
-    r(j) as (values (0), (1), (2))
-insert into orders select printf('p%05d', i), '2026-11-23', i * 100 + j from k, r;
-insert into orders select id, '2026-11-22', 999 from partners;"
-}
+# shellcheck source=scripts/bench/burst_common.sh
+. scripts/bench/burst_common.sh
 
 # ------------------------------------------------------------------ reportctl
 config() { # DIR DB REMOTE
@@ -105,20 +92,8 @@ known_hosts = "$RCTL_TEST_SSHD_KNOWN_HOSTS"
 key_file = "$RCTL_TEST_SSHD_KEY"
 create_dirs = true
 
-[[reports]]
-name = "Partner orders"
-type = "ORDERS"
-source = "db"
-destinations = ["mail", "partner"]
-file_name = "{type}_{recipient.id}_{from}.csv"
-query = "SELECT partner_id, day, amount FROM orders WHERE partner_id = :id AND day >= :from_date AND day <= :to_date ORDER BY amount"
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-[reports.recipients]
-key = "id"
-query = "SELECT id, email, folder FROM partners ORDER BY id"
 EOF
+    burst_report '"mail", "partner"'
 }
 
 count() { grep -c "$1" "$2" || true; }

@@ -20,21 +20,15 @@ if [ -z "${REPORTCTL_BIN:-}" ]; then
     cargo build --release --quiet --bin reportctl
 fi
 BIN=${REPORTCTL_BIN:-$PWD/target/release/reportctl}
+# shellcheck source=scripts/bench/burst_common.sh
+. scripts/bench/burst_common.sh
 W=$(mktemp -d /tmp/rctl-fanout.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
 measure() { # N MAX_PARALLEL
     local n=$1 p=$2 d=$W/n$1-p$2
     mkdir -p "$d/out"
-    sqlite3 "$d/p.db" "
-create table partners(id text primary key, folder text not null);
-create table orders(partner_id text not null, day text not null, amount integer not null);
-create index orders_partner on orders(partner_id, day);
-with recursive k(i) as (select 1 union all select i + 1 from k where i < $n)
-insert into partners select printf('p%05d', i), printf('partner-%05d', i) from k;
-with recursive k(i) as (select 1 union all select i + 1 from k where i < $n),
-    r(j) as (values (0), (1), (2))
-insert into orders select printf('p%05d', i), '2026-11-23', i * 100 + j from k, r;"
+    make_db "$n" "$d/p.db"
     cat >"$d/reports.toml" <<TOML
 [settings]
 timezone = "UTC"
@@ -49,20 +43,8 @@ path = "$d/p.db"
 kind = "directory"
 path = "$d/out/{recipient.folder}"
 
-[[reports]]
-name = "Partner orders"
-type = "ORDERS"
-source = "db"
-destinations = ["partner"]
-file_name = "{type}_{recipient.id}_{from}.csv"
-query = "SELECT partner_id, day, amount FROM orders WHERE partner_id = :id AND day >= :from_date AND day <= :to_date ORDER BY amount"
-[reports.schedule]
-frequency = "daily"
-at = "06:00"
-[reports.recipients]
-key = "id"
-query = "SELECT id, folder FROM partners ORDER BY id"
 TOML
+    burst_report '"partner"' >>"$d/reports.toml"
     "$BIN" --config "$d/reports.toml" run-due --now 2026-11-24T12:00:00Z >/dev/null
     /usr/bin/time -f "%M %e" -o "$d/time.txt" \
         "$BIN" --config "$d/reports.toml" run-due --now 2026-11-25T12:00:00Z --max-parallel "$p" >/dev/null
