@@ -121,11 +121,19 @@ fn file_section(h: &mut String, f: &FileRecord, rows: usize, shown: Option<Previ
         return;
     };
     let shown_rows = &p.rows[..p.rows.len().min(rows)];
-    let note = match (shown_rows.len() as u64, f.rows) {
+    let mut note = match (shown_rows.len() as u64, f.rows) {
         (_, 0) => "No rows.".to_string(),
         (n, total) if n < total => format!("First {n} of {total} rows."),
         (_, total) => crate::ui::count(total, "row", "rows") + ", all shown.",
     };
+    if p.more_columns > 0 {
+        let shown = p.columns.len();
+        let _ = write!(
+            note,
+            " First {shown} of {} columns; the file has them all.",
+            shown + p.more_columns
+        );
+    }
     let _ = writeln!(h, "<p style=\"{NOTE}\">{note}</p>");
     if p.columns.is_empty() {
         return;
@@ -214,6 +222,7 @@ mod tests {
         let p = Preview {
             columns: vec!["a&b".into()],
             rows: vec![vec![Some("<b>".into())], vec![None], vec![Some("x".into())]],
+            more_columns: 0,
         };
         let mut h = String::new();
         file_section(&mut h, &f, 2, Some(p));
@@ -222,7 +231,18 @@ mod tests {
         assert!(h.contains("nowrap\">&lt;b&gt;</td>"), "{h}");
         assert!(h.contains("font-style:italic\">NULL</td>"), "{h}");
         assert!(!h.contains(">x</td>"), "two rows only: {h}");
-        assert!(h.contains("First 2 of 5 rows."), "{h}");
+        assert!(h.contains("First 2 of 5 rows.</p>"), "{h}");
+        let wide = Preview {
+            columns: vec!["a".into()],
+            rows: vec![vec![Some("1".into())]],
+            more_columns: 30,
+        };
+        let mut w = String::new();
+        file_section(&mut w, &f, 1, Some(wide));
+        assert!(
+            w.contains("First 1 of 5 rows. First 1 of 31 columns; the file has them all."),
+            "{w}"
+        );
         let mut none = String::new();
         file_section(&mut none, &f, 2, None);
         assert!(none.contains("No preview"), "{none}");

@@ -21,12 +21,23 @@ use crate::source::{format_real, Cell, Column, RowSink};
 /// Cells longer than this many characters are cut, ending with `…`.
 pub const MAX_CELL_CHARS: usize = 120;
 
+/// Columns shown at most: a wider output shows its first ones and says how many more it
+/// has (a mail's table of 300 columns helps no one and weighs megabytes).
+pub const MAX_COLUMNS: usize = 20;
+
 /// The first rows of one file: its column names and, per row, each cell as shown
 /// (`None`: NULL).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Preview {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Option<String>>>,
+    /// Columns of the file past `MAX_COLUMNS`, not shown (absent in older spools: 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_columns: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A `RowSink` that passes everything to `inner` and keeps the first `keep` rows.
@@ -35,6 +46,8 @@ pub struct PreviewSink<'a> {
     keep: usize,
     preview: Preview,
     row: Vec<Option<String>>,
+    /// The index of the next cell in its row.
+    at: usize,
 }
 
 impl<'a> PreviewSink<'a> {
@@ -44,6 +57,7 @@ impl<'a> PreviewSink<'a> {
             keep,
             preview: Preview::default(),
             row: Vec::new(),
+            at: 0,
         }
     }
 
@@ -54,18 +68,22 @@ impl<'a> PreviewSink<'a> {
 
 impl RowSink for PreviewSink<'_> {
     fn columns(&mut self, columns: &[Column<'_>]) -> Result<()> {
-        self.preview.columns = columns.iter().map(|c| cut(c.name)).collect();
+        let shown = columns.len().min(MAX_COLUMNS);
+        self.preview.columns = columns[..shown].iter().map(|c| cut(c.name)).collect();
+        self.preview.more_columns = columns.len() - shown;
         self.inner.columns(columns)
     }
 
     fn cell(&mut self, value: Cell<'_>) -> Result<()> {
-        if self.preview.rows.len() < self.keep {
+        if self.preview.rows.len() < self.keep && self.at < MAX_COLUMNS {
             self.row.push(shown(value));
         }
+        self.at += 1;
         self.inner.cell(value)
     }
 
     fn end_row(&mut self) -> Result<()> {
+        self.at = 0;
         if self.preview.rows.len() < self.keep {
             self.preview.rows.push(std::mem::take(&mut self.row));
         }
@@ -200,6 +218,35 @@ mod tests {
             ]
         );
         assert_eq!((inner.cells, inner.rows), (10, 5));
+        assert_eq!(p.more_columns, 0);
+    }
+
+    #[test]
+    fn keeps_the_first_columns_of_a_wide_output_and_counts_the_rest() {
+        let mut inner = Count::default();
+        let mut sink = PreviewSink::new(&mut inner, 2);
+        let names: Vec<String> = (0..MAX_COLUMNS + 7).map(|i| format!("c{i}")).collect();
+        let columns: Vec<Column<'_>> = names
+            .iter()
+            .map(|name| Column {
+                name,
+                ty: crate::source::ColumnType::Unknown,
+            })
+            .collect();
+        sink.columns(&columns).unwrap();
+        for r in 0..3 {
+            for c in 0..names.len() {
+                sink.cell(Cell::Int((r * 100 + c) as i64)).unwrap();
+            }
+            sink.end_row().unwrap();
+        }
+        let p = sink.into_preview();
+        assert_eq!(p.columns, names[..MAX_COLUMNS]);
+        assert_eq!(p.more_columns, 7);
+        assert_eq!(p.rows.len(), 2);
+        assert!(p.rows.iter().all(|r| r.len() == MAX_COLUMNS));
+        assert_eq!(p.rows[1][0].as_deref(), Some("100"), "rows start afresh");
+        assert_eq!((inner.cells, inner.rows), (3 * names.len(), 3));
     }
 
     #[test]
@@ -231,10 +278,22 @@ mod tests {
     fn saved_and_loaded_owner_only() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let p = Preview {
+        let mut p = Preview {
             columns: vec!["a".into()],
             rows: vec![vec![None], vec![Some("x".into())]],
+            more_columns: 0,
         };
+        save(dir.path(), "R.csv", &p).unwrap();
+        assert_eq!(load(dir.path(), "R.csv"), Some(p.clone()));
+        // A preview saved by an older reportctl has no `more_columns`.
+        std::fs::write(
+            path(dir.path(), "old.csv"),
+            br#"{"columns":["a"],"rows":[["x"]]}"#,
+        )
+        .unwrap();
+        assert_eq!(load(dir.path(), "old.csv").map(|o| o.more_columns), Some(0));
+        std::fs::remove_file(path(dir.path(), "old.csv")).unwrap();
+        p.more_columns = 3;
         save(dir.path(), "R.csv", &p).unwrap();
         assert_eq!(load(dir.path(), "R.csv"), Some(p));
         let mode = std::fs::metadata(path(dir.path(), "R.csv"))

@@ -23,10 +23,18 @@ fn mail_dest(marker: &str, extra: &str) -> String {
 }
 
 fn workspace(marker: &str, mail_extra: &str) -> Workspace {
+    workspace_of(
+        marker,
+        mail_extra,
+        "select n, label, note from t order by n",
+    )
+}
+
+fn workspace_of(marker: &str, mail_extra: &str, query: &str) -> Workspace {
     let mut ws = Workspace::new(0);
     crate::common::write(ws.path(), "events.sql", DATA);
     ws.secrets(&["SMTP"]);
-    let query = "query = \"select n, label, note from t order by n\"";
+    let query = format!("query = \"{query}\"");
     ws.config(&format!(
         "{}{}{}[[reports]]\nname = \"Preview\"\ntype = \"VIEWS\"\nsource = \"ev\"\ndestinations = [\"team\"]\n{query}\n[reports.schedule]\nfrequency = \"daily\"\nat = \"06:00\"\n",
         settings(""),
@@ -130,4 +138,34 @@ fn a_retry_from_the_spool_still_has_the_table() {
         "default preview_rows is 10: {h}"
     );
     assert!(h.contains(">five</td>"), "{h}");
+}
+
+/// A file of 25 columns: the mail's table shows the first 20 and says so; the file is
+/// attached as usual.
+#[test]
+#[ignore = "needs test servers: scripts/test"]
+fn a_wide_file_shows_its_first_columns_and_says_how_many_it_has() {
+    let marker = format!("previewwide{:x}", rand_u32());
+    let columns: Vec<String> = (0..25).map(|i| format!("n + {i} as c{i:02}")).collect();
+    let query = format!("select {} from t order by n", columns.join(", "));
+    let ws = workspace_of(&marker, "preview_rows = 2", &query);
+    let (out, _) = ws.run_report("Preview");
+    assert_eq!(out.code, 0, "{out:?}");
+    let mails = mails(&marker);
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let h = &mails[0].html;
+    assert!(
+        h.contains("First 2 of 5 rows. First 20 of 25 columns; the file has them all."),
+        "{h}"
+    );
+    assert!(h.contains(">c19</th>") && !h.contains(">c20</th>"), "{h}");
+    assert!(
+        h.contains(">21</td>") && !h.contains(">22</td>"),
+        "row 2 (n = 2) stops at c19 = 21: {h}"
+    );
+    assert_eq!(
+        mails[0].attachments.len(),
+        1,
+        "the file is attached as usual"
+    );
 }
