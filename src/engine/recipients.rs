@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use crate::config::recipients::{
     fill, fill_template, from_rows, Field, Recipient, RecipientValue, RecipientsFrom,
 };
-use crate::config::{Config, Destination, DestinationKind, Report, SourceKind};
+use crate::config::{Config, Destination, DestinationKind, Report};
 use crate::exit::UsageError;
 use crate::schedule::Window;
 use crate::source::{self, Cell, Column, RowSink, WindowParams};
@@ -65,16 +65,8 @@ fn query_rows(
     let params = WindowParams::new(window, report.timezone);
     let mut sink = Collect::default();
     let src = &config.sources[source];
-    match &src.kind {
-        SourceKind::Sqlite(s) => source::sqlite::query(s, query, &params, &mut sink),
-        SourceKind::Postgres(p) => {
-            source::postgres::query(p, report.timezone, query, &params, &mut sink)
-        }
-        SourceKind::Command(_) => {
-            bail!("a recipients query runs on a SQLite or PostgreSQL source")
-        }
-    }
-    .with_context(|| format!("source \"{source}\""))?;
+    source::sql_query(&src.kind, report.timezone, query, &params, &mut sink)
+        .with_context(|| format!("source \"{source}\""))?;
     Ok((sink.columns, sink.rows))
 }
 

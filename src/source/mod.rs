@@ -184,10 +184,6 @@ impl Rows<'_> {
             };
         }
         match &source.kind {
-            SourceKind::Sqlite(s) => sqlite::query(s, &output.query, &params, sink),
-            SourceKind::Postgres(s) => {
-                self::postgres::query(s, report.timezone, &output.query, &params, sink)
-            }
             SourceKind::Command(c) => {
                 let dir = match config.path.parent() {
                     Some(d) if !d.as_os_str().is_empty() => d,
@@ -195,8 +191,29 @@ impl Rows<'_> {
                 };
                 command::query(c, dir, report, output, &params, sink)
             }
+            kind => sql_query(kind, report.timezone, &output.query, &params, sink),
         }
         .with_context(|| format!("source \"{}\"", source.name))
+    }
+}
+
+/// Runs `sql` on a SQLite or PostgreSQL source, `params` bound, pushing rows into
+/// `sink`; a command source has no SQL to run.
+pub fn sql_query(
+    source: &SourceKind,
+    timezone: chrono_tz::Tz,
+    sql: &str,
+    params: &WindowParams,
+    sink: &mut dyn RowSink,
+) -> Result<()> {
+    match source {
+        SourceKind::Sqlite(s) => sqlite::query(s, sql, params, sink),
+        SourceKind::Postgres(p) => self::postgres::query(p, timezone, sql, params, sink),
+        SourceKind::Command(_) => {
+            anyhow::bail!(
+                "a command source runs its command, not SQL; use a SQLite or PostgreSQL source"
+            )
+        }
     }
 }
 
