@@ -116,8 +116,11 @@ impl Runner<'_> {
         if run.kind == RunKind::Resend || !run.files.is_empty() {
             return Ok(None);
         }
-        let verdict = send_if::condition(self.config, report, (window, run.recipient.as_ref()))
-            .map_err(|e| redact::text(&format!("{e:#}")))?;
+        // A query of the report's source: it waits at the source's gate like the outputs'.
+        let permit = self.gates.source(&report.source);
+        let verdict = send_if::condition(self.config, report, (window, run.recipient.as_ref()));
+        drop(permit);
+        let verdict = verdict.map_err(|e| redact::text(&format!("{e:#}")))?;
         if let Some(v) = &verdict {
             ui::debug(format!("run {}: {}", run.token, v.detail()));
         }

@@ -158,6 +158,27 @@ fn a_source_limit_of_one_never_overlaps_its_queries() {
     assert!(most_at_once(&runs, None) >= 2, "{runs:?}");
 }
 
+/// A report's condition is a query on its source too: with `max_concurrent_queries =
+/// 1` no condition overlaps another query of that source.
+#[test]
+fn a_source_limit_holds_the_condition_queries_back_too() {
+    let d = tempdir();
+    let sources = source("slow", "0.3", "max_concurrent_queries = 1") + &source("fast", "0.3", "");
+    let toml = config("max_parallel = 4", &sources, &["slow", "fast"], 6).replace(
+        "query = \"SELECT 1\"\n",
+        "query = \"SELECT 1\"\ncondition = \"SELECT 1\"\n",
+    );
+    write(d.path(), "reports.toml", &toml);
+    let out = run_at(d.path(), NOW, &["run-due", "--now", NOW, "--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(completed_reports(&out.stdout), names(6));
+    let runs = intervals(d.path());
+    let slow = ["R0", "R2", "R4"];
+    let slow_queries = runs.iter().filter(|r| slow.contains(&r.0.as_str())).count();
+    assert_eq!(slow_queries, 6, "a condition and an output each: {runs:?}");
+    assert_eq!(most_at_once(&runs, Some(&slow)), 1, "{runs:?}");
+}
+
 #[test]
 fn limits_out_of_range_are_refused_with_the_allowed_range() {
     let d = tempdir();
