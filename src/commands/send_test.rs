@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::output;
 use crate::cli::{Cli, SendTestArgs};
+use crate::engine::gate::Gates;
 use crate::engine::{manual, recipients, send_if};
 use crate::ledger;
 
@@ -19,7 +20,7 @@ pub fn run(cli: &Cli, args: &SendTestArgs) -> Result<u8> {
     // A report with recipients is tested for one: --recipient, else the first.
     let recipient = match &args.recipient {
         Some(key) => Some(recipients::one(&config, report, key, &window)?),
-        None => recipients::of_slot(&config, report, &window)?
+        None => recipients::of_slot(&config, report, &window, &Gates::none())?
             .map(|list| {
                 list.into_iter().next().ok_or_else(|| {
                     anyhow::anyhow!(

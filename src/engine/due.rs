@@ -18,6 +18,7 @@
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 
+use super::gate::Gates;
 use super::token::{recipient_token, slot_token};
 use crate::config::{Config, Report, Status};
 use crate::ledger::{Ledger, NewRun, PendingRun, ReportState, RunKind, RunStatus};
@@ -138,14 +139,16 @@ fn state(ledger: &mut Ledger, report: &Report) -> Result<ReportState> {
 }
 
 /// The new slots of `report` due at `now`, and the recorded runs still owed. With
-/// `record`, new slots are recorded (queued or skipped); without, nothing is written.
+/// `record`, new slots are recorded (queued or skipped), a recipients query waiting at
+/// its source's gate among these `Gates` (the runs `run-due` executes meanwhile query
+/// sources too); without, nothing is written.
 pub fn collect(
     config: &Config,
     report: &Report,
     ledger: &mut Ledger,
     now: DateTime<Utc>,
     wall: DateTime<Utc>,
-    record: bool,
+    record: Option<&Gates>,
 ) -> Result<Due> {
     let state = state(ledger, report)?;
     collect_with(config, report, state, ledger, now, wall, record)
@@ -161,7 +164,7 @@ pub fn collect_with(
     ledger: &mut Ledger,
     now: DateTime<Utc>,
     wall: DateTime<Utc>,
-    record: bool,
+    record: Option<&Gates>,
 ) -> Result<Due> {
     let mut due = Due {
         pending: Vec::new(),
@@ -171,15 +174,15 @@ pub fn collect_with(
         recipients_error: None,
     };
     if report.status == Status::Draft {
-        if record {
+        if record.is_some() {
             record_paused(report, &state, ledger, now, wall)?;
         }
         return Ok(due);
     }
     let (new, recipients_error) = new_slots(config, report, &state, ledger, now, wall, record)?;
     due.recipients_error = recipients_error;
-    let open = state.open || (record && !new.is_empty());
-    if record {
+    let open = state.open || (record.is_some() && !new.is_empty());
+    if record.is_some() {
         if !new.is_empty() {
             ledger.enqueue(&new, wall)?;
         }
@@ -211,20 +214,21 @@ fn new_slots(
     ledger: &mut Ledger,
     now: DateTime<Utc>,
     wall: DateTime<Utc>,
-    record: bool,
+    record: Option<&Gates>,
 ) -> Result<(Vec<NewRun>, Option<String>)> {
     // First sight as read up front, unless there is none yet or it lies in the future
     // of the machine's clock (then it is recorded or corrected).
     let first_seen = match state.first_seen {
         Some(t) if t <= wall => t,
-        _ => first_sight(ledger, report, now, wall, record)?,
+        _ => first_sight(ledger, report, now, wall, record.is_some())?,
     };
     let runs = new_runs(
         report,
         &unrecorded_slots(report, first_seen, state.last_slot, now),
         config.settings.catch_up as usize,
     );
-    Ok(fan_out(config, report, runs))
+    let none = Gates::none();
+    Ok(fan_out(config, report, runs, record.unwrap_or(&none)))
 }
 
 /// A report with recipients: each queued slot becomes one run per recipient of the
@@ -232,7 +236,12 @@ fn new_slots(
 /// slot without recipients one completed run that says so. When a slot's recipients
 /// cannot be had (the query fails, a key is repeated), that slot and the later ones are
 /// left unrecorded, so that the next `run-due` tries again, and the error is returned.
-fn fan_out(config: &Config, report: &Report, runs: Vec<NewRun>) -> (Vec<NewRun>, Option<String>) {
+fn fan_out(
+    config: &Config,
+    report: &Report,
+    runs: Vec<NewRun>,
+    gates: &Gates,
+) -> (Vec<NewRun>, Option<String>) {
     if report.recipients.is_none() {
         return (runs, None);
     }
@@ -243,7 +252,7 @@ fn fan_out(config: &Config, report: &Report, runs: Vec<NewRun>) -> (Vec<NewRun>,
             continue;
         }
         let window = Window::in_zone(run.window_from, run.window_to, report.timezone);
-        match super::recipients::of_slot(config, report, &window) {
+        match super::recipients::of_slot(config, report, &window, gates) {
             Ok(Some(list)) if list.is_empty() => out.push(NewRun {
                 status: RunStatus::Completed,
                 detail: "no recipients in this slot".into(),
@@ -335,7 +344,9 @@ pub fn record_due(
         record_paused(report, &state, ledger, now, wall)?;
         return Ok(Vec::new());
     }
-    let (new, recipients_error) = new_slots(config, report, &state, ledger, now, wall, true)?;
+    let none = Gates::none();
+    let (new, recipients_error) =
+        new_slots(config, report, &state, ledger, now, wall, Some(&none))?;
     if let Some(e) = recipients_error {
         crate::ui::warn(e);
     }

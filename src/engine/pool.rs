@@ -176,6 +176,11 @@ impl<'a> Pool<'a> {
         Ok(true)
     }
 
+    /// The limits on concurrent queries and deliveries the runs share.
+    pub fn gates(&self) -> &'a Gates {
+        self.ctx.gates
+    }
+
     /// Waits for the runs in flight, showing each as it ends; returns whether every run
     /// went well, or the first error of a worker.
     pub fn finish(mut self, on_done: &mut OnDone<'_>) -> Result<bool> {

@@ -5,6 +5,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use super::gate::Gates;
 use crate::config::recipients::{
     fill, fill_template, from_rows, Field, Recipient, RecipientValue, RecipientsFrom,
 };
@@ -13,11 +14,13 @@ use crate::exit::UsageError;
 use crate::schedule::Window;
 use crate::source::{self, Cell, Column, RowSink, WindowParams};
 
-/// The recipients of `report` for `window`; `None` for a report without recipients.
+/// The recipients of `report` for `window`; `None` for a report without recipients. A
+/// recipients query waits at its source's gate in `gates`.
 pub fn of_slot(
     config: &Config,
     report: &Report,
     window: &Window,
+    gates: &Gates,
 ) -> Result<Option<Vec<Recipient>>> {
     let Some(r) = report.recipients.as_deref() else {
         return Ok(None);
@@ -25,7 +28,10 @@ pub fn of_slot(
     let list = match &r.from {
         RecipientsFrom::List { list, .. } => list.clone(),
         RecipientsFrom::Query { source, query } => {
-            let (columns, rows) = query_rows(config, report, source, query, window)
+            let permit = gates.source(source);
+            let queried = query_rows(config, report, source, query, window);
+            drop(permit);
+            let (columns, rows) = queried
                 .with_context(|| format!("report \"{}\": the recipients query", report.name))?;
             from_rows(&r.key, &columns, rows)
                 .map_err(|e| anyhow!("report \"{}\": recipients: {e}", report.name))?
@@ -37,7 +43,7 @@ pub fn of_slot(
 /// The recipient of `report` with key `key` for `window` (`run --recipient`); a key
 /// it does not have is a usage error listing some it has.
 pub fn one(config: &Config, report: &Report, key: &str, window: &Window) -> Result<Recipient> {
-    let Some(list) = of_slot(config, report, window)? else {
+    let Some(list) = of_slot(config, report, window, &Gates::none())? else {
         bail!(UsageError(format!(
             "report \"{}\" has no [reports.recipients]; --recipient is for reports that do",
             report.name

@@ -59,10 +59,11 @@ fn collect_and_hand_over<'a>(
     // The ledger is read for every report up front; once runs have taken time, another
     // process may have moved on, so each later report is read afresh.
     let states = due::states(config, ledger)?;
+    let record = Some(pool.gates());
     let mut ran = false;
     for (report, state) in config.reports.iter().zip(states) {
         let due = if ran {
-            due::collect(config, report, ledger, now, crate::clock::wall(), true)?
+            due::collect(config, report, ledger, now, crate::clock::wall(), record)?
         } else {
             due::collect_with(
                 config,
@@ -71,7 +72,7 @@ fn collect_and_hand_over<'a>(
                 ledger,
                 now,
                 crate::clock::wall(),
-                true,
+                record,
             )?
         };
         let Due {
@@ -184,7 +185,7 @@ pub fn dry_run(
             ledger,
             now,
             crate::clock::wall(),
-            false,
+            None,
         )?;
         for r in &due.unrecorded {
             let action = if r.status == RunStatus::Skipped {

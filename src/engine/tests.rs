@@ -23,6 +23,12 @@ fn t(s: &str) -> DateTime<Utc> {
 /// An hourly report of a SQLite table into a directory destination; `settings` and
 /// `report` are extra lines of those tables.
 fn config(dir: &Path, settings: &str, report: &str) -> Config {
+    let text = config_text(dir, settings, report);
+    config::load_str(&dir.join("reports.toml"), &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The text of `config`, its database made in `dir`.
+fn config_text(dir: &Path, settings: &str, report: &str) -> String {
     let conn = rusqlite::Connection::open(dir.join("events.db")).unwrap();
     conn.execute_batch(
         "CREATE TABLE events (event_time TEXT NOT NULL, kind TEXT NOT NULL);
@@ -31,7 +37,7 @@ fn config(dir: &Path, settings: &str, report: &str) -> Config {
                                    ('2026-11-02T01:30:00Z', 'view');",
     )
     .unwrap();
-    let text = format!(
+    format!(
         r#"[settings]
 timezone = "UTC"
 {settings}
@@ -57,8 +63,7 @@ WHERE event_time >= :from AND event_time < :to GROUP BY kind ORDER BY kind
 [reports.schedule]
 frequency = "hourly"
 "#
-    );
-    config::load_str(&dir.join("reports.toml"), &text).unwrap_or_else(|e| panic!("{e}"))
+    )
 }
 
 fn memory() -> Ledger {
@@ -73,7 +78,7 @@ fn collect(config: &Config, ledger: &mut Ledger, now: &str) -> Due {
         ledger,
         t(now),
         t("2026-11-30T00:00:00Z"),
-        true,
+        Some(&super::gate::Gates::none()),
     )
     .unwrap()
 }
@@ -226,4 +231,37 @@ fn a_lease_whose_run_was_taken_over_is_lost() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// A recipients query is a query of its source: with `max_concurrent_queries = 1` it
+/// waits while another query of that source holds the gate, then reads the recipients.
+#[test]
+fn a_recipients_query_waits_at_its_source_s_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = config_text(dir.path(), "", "").replace(
+        "path = \"events.db\"",
+        "path = \"events.db\"\nmax_concurrent_queries = 1",
+    ) + "[reports.recipients]\nkey = \"kind\"\nquery = \"SELECT DISTINCT kind FROM events ORDER BY kind\"\n";
+    let config =
+        config::load_str(&dir.path().join("reports.toml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    let report = &config.reports[0];
+    let window = crate::schedule::Window::in_zone(
+        t("2026-11-02T00:00:00Z"),
+        t("2026-11-02T01:00:00Z"),
+        report.timezone,
+    );
+    let gates = Gates::new(&config);
+    let held = gates.source("db").expect("db has a gate");
+    std::thread::scope(|s| {
+        let reading = s.spawn(|| super::recipients::of_slot(&config, report, &window, &gates));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(
+            !reading.is_finished(),
+            "the query waits while the gate is held"
+        );
+        drop(held);
+        let list = reading.join().unwrap().unwrap().unwrap();
+        let keys: Vec<_> = list.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["click", "view"]);
+    });
 }

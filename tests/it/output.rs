@@ -93,7 +93,7 @@ fn queued_run(d: &Path) -> String {
         &mut ledger,
         "2026-11-02T12:00:00Z".parse().unwrap(),
         "2026-11-30T00:00:00Z".parse().unwrap(),
-        true,
+        Some(&reportctl::engine::gate::Gates::none()),
     )
     .unwrap();
     due.pending[0].token.clone()

@@ -647,7 +647,7 @@ fn cancel_a_queued_run() {
         &mut ledger,
         "2026-11-02T12:00:00Z".parse().unwrap(),
         chrono::Utc::now(),
-        true,
+        Some(&reportctl::engine::gate::Gates::none()),
     )
     .unwrap();
     let tokens: Vec<String> = due.pending.iter().map(|r| r.token.clone()).collect();
